@@ -1,0 +1,211 @@
+package batpak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/batpak-go/batpak/actor"
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// Append appends an event and returns its receipt once it is acknowledged:
+// in Durable mode after the fsync that covers it. payload is encoded with
+// the store's codec on the caller's goroutine; a []byte is stored as is.
+func (s *Store) Append(ctx context.Context, coord Coordinate, kind EventKind, payload any) (Receipt, error) {
+	return s.AppendWithOptions(ctx, coord, kind, payload, AppendOptions{})
+}
+
+// AppendReaction appends an event caused by another: correlation names the
+// workflow (usually the cause's Correlation), causation the causing event.
+func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind EventKind, payload any, correlation, causation ID) (Receipt, error) {
+	return s.AppendWithOptions(ctx, coord, kind, payload, AppendOptions{Correlation: correlation, Causation: causation})
+}
+
+// AppendWithOptions appends with an expected sequence, an idempotency key,
+// explicit correlation and causation, flags or a durability override.
+func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
+	it, err := s.item(coord, kind, payload, opts)
+	if err != nil {
+		return Receipt{}, err
+	}
+	r := writer.NewRequest()
+	r.SetSingle(it)
+	r.Durability = s.durability(opts.Durability)
+	if err := s.send(ctx, r); err != nil {
+		r.Release()
+		return Receipt{}, err
+	}
+	res, err := s.await(ctx, r)
+	if err != nil {
+		return Receipt{}, err // r may still be answered: never reuse it
+	}
+	rc, err := res.Receipts, res.Err
+	r.Release()
+	if err != nil {
+		return Receipt{}, err
+	}
+	return rc[0], nil
+}
+
+// item validates and encodes one event on the caller's goroutine.
+func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
+	if err := coord.Valid(); err != nil {
+		return writer.Item{}, err
+	}
+	if kind.IsSystem() || kind.IsEffect() {
+		// Reserved kinds are the library's; the public API appends user kinds only.
+		if !isLibraryKind(kind) {
+			return writer.Item{}, fmt.Errorf("%w: %v is in a reserved category", ErrInvalidKind, kind)
+		}
+	}
+	if len(opts.IdempotencyKey) > maxIdempotencyKey {
+		return writer.Item{}, fmt.Errorf("%w: idempotency key of %d bytes exceeds %d", ErrInvalidOption, len(opts.IdempotencyKey), maxIdempotencyKey)
+	}
+	b, codec, err := event.Encode(s.cfg.codec, payload)
+	if err != nil {
+		return writer.Item{}, fmt.Errorf("batpak: encoding payload: %w", err)
+	}
+	if len(b) > s.cfg.maxPayload {
+		return writer.Item{}, fmt.Errorf("%w: %d bytes exceeds %d", ErrPayloadTooLarge, len(b), s.cfg.maxPayload)
+	}
+	return writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}, nil
+}
+
+const maxIdempotencyKey = 1024
+
+// isLibraryKind reports whether k is one of the defined system or effect
+// kinds, which callers may append (a heartbeat, an ack…); undefined kinds
+// in the reserved categories are refused.
+func isLibraryKind(k EventKind) bool {
+	switch k {
+	case event.KindInit, event.KindShutdown, event.KindHeartbeat, event.KindConfigChange, event.KindCheckpoint,
+		event.KindError, event.KindRetry, event.KindAck, event.KindBackpressure, event.KindCancel, event.KindConflict:
+		return true
+	}
+	return false
+}
+
+func (s *Store) durability(d Durability) Durability {
+	if d == event.DefaultDurability {
+		return s.cfg.durability
+	}
+	return d
+}
+
+// send hands r to the writer, unless the store is closed or failed.
+func (s *Store) send(ctx context.Context, r *writer.Request) error {
+	s.intake.RLock()
+	defer s.intake.RUnlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.failure(); err != nil {
+		return err
+	}
+	return s.mapErr(s.w.Mailbox().Send(ctx, r))
+}
+
+// await waits for r's answer.
+func (s *Store) await(ctx context.Context, r *writer.Request) (*writer.Request, error) {
+	res, err := actor.Await(ctx, r.Reply(), s.done)
+	return res, s.mapErr(err)
+}
+
+func (s *Store) mapErr(err error) error {
+	if !errors.Is(err, actor.ErrStopped) {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return fmt.Errorf("%w: %w", ErrOutcomeUnknown, s.failure())
+}
+
+// Sync returns once every event acknowledged so far, in either mode, is on
+// stable storage.
+func (s *Store) Sync(ctx context.Context) error {
+	r := writer.NewRequest()
+	r.Durability = event.Durable
+	if err := s.send(ctx, r); err != nil {
+		r.Release()
+		return err
+	}
+	res, err := s.await(ctx, r)
+	if err != nil {
+		return err
+	}
+	err = res.Err
+	r.Release()
+	return err
+}
+
+// Ticket is a pipelined append's claim on its receipt.
+type Ticket struct {
+	s   *Store
+	r   *writer.Request
+	sem chan struct{} // one waiter at a time, interruptible by its ctx
+	got bool
+	res []Receipt
+	err error
+}
+
+// Submit hands an append to the writer and returns at once with a ticket;
+// the append is acknowledged when Wait returns. Appends submitted from one
+// goroutine are applied in submission order.
+func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (*Ticket, error) {
+	it, err := s.item(coord, kind, payload, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := writer.NewRequest()
+	r.SetSingle(it)
+	r.Durability = s.durability(opts.Durability)
+	return s.submit(ctx, r)
+}
+
+func (s *Store) submit(ctx context.Context, r *writer.Request) (*Ticket, error) {
+	if err := s.send(ctx, r); err != nil {
+		r.Release()
+		return nil, err
+	}
+	return &Ticket{s: s, r: r, sem: make(chan struct{}, 1)}, nil
+}
+
+// Wait returns the receipt of a single append (the first receipt of a
+// batch). It may be called again, and from several goroutines.
+func (t *Ticket) Wait(ctx context.Context) (Receipt, error) {
+	rs, err := t.WaitAll(ctx)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return rs[0], nil
+}
+
+// WaitAll returns every receipt: one per item of a batch.
+func (t *Ticket) WaitAll(ctx context.Context) ([]Receipt, error) {
+	select {
+	case t.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-t.sem }()
+	if t.got {
+		return t.res, t.err
+	}
+	res, err := t.s.await(ctx, t.r)
+	if err != nil {
+		if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrClosed) {
+			t.got, t.err = true, err
+		}
+		return nil, err
+	}
+	t.got, t.err = true, res.Err
+	if res.Err == nil {
+		t.res = append([]Receipt(nil), res.Receipts...)
+	}
+	t.r.Release()
+	t.r = nil
+	return t.res, t.err
+}

@@ -1,0 +1,68 @@
+package batpak
+
+import (
+	"errors"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// The errors batpak returns. Match them with errors.Is; the typed errors
+// below carry details for errors.As. Context errors are returned as they are.
+var (
+	// ErrClosed is returned by every call after Close.
+	ErrClosed = errors.New("batpak: store closed")
+	// ErrNotFound is returned by Get for an unknown id.
+	ErrNotFound = errors.New("batpak: event not found")
+	// ErrLocked is returned by Open when another open store holds the directory.
+	ErrLocked = errors.New("batpak: store directory is locked by another open store")
+	// ErrInvalidOption is returned by Open for an option out of range.
+	ErrInvalidOption = errors.New("batpak: invalid option")
+	// ErrPayloadTooLarge is returned for a payload above the MaxPayload option.
+	ErrPayloadTooLarge = errors.New("batpak: payload too large")
+	// ErrBatchTooLarge is returned for a batch above MaxBatchItems or MaxBatchBytes.
+	ErrBatchTooLarge = errors.New("batpak: batch too large")
+	// ErrEmptyBatch is returned for a batch with no items.
+	ErrEmptyBatch = errors.New("batpak: empty batch")
+	// ErrOutcomeUnknown is returned when the writer stopped for good while
+	// an append was in flight: it may or may not have been written. Retry
+	// with an idempotency key to make the retry exactly-once.
+	ErrOutcomeUnknown = errors.New("batpak: outcome unknown: the writer stopped while the append was in flight")
+	// ErrChainBroken is returned by WalkAncestors when a hash link does not verify.
+	ErrChainBroken = errors.New("batpak: hash chain broken")
+	// ErrInvalidKind is returned for an event kind in a reserved category
+	// when appended through the public API.
+	ErrInvalidKind = event.ErrReservedKind
+
+	// ErrInvalidCoordinate is matched by every *CoordinateError.
+	ErrInvalidCoordinate = event.ErrInvalidCoordinate
+	// ErrSequenceMismatch is matched by every *SequenceMismatchError.
+	ErrSequenceMismatch = writer.ErrSequenceMismatch
+	// ErrDuplicate is returned when an idempotency key is reused for a
+	// different event, or a batch mixes seen and new keys.
+	ErrDuplicate = writer.ErrDuplicate
+	// ErrFailStop wraps the storage error that stopped all writes.
+	ErrFailStop = writer.ErrFailStop
+	// ErrShuttingDown is returned to commands queued past Close's drain limit.
+	ErrShuttingDown = writer.ErrShuttingDown
+	// ErrNotWritten is returned when the writer crashed holding a command:
+	// nothing of it was written, so a retry is safe.
+	ErrNotWritten = writer.ErrNotWritten
+	// ErrBatchInvalid is matched by every *BatchItemError.
+	ErrBatchInvalid = writer.ErrBatchInvalid
+	// ErrCorrupt is matched by every *CorruptionError.
+	ErrCorrupt = segment.ErrCorrupt
+)
+
+// Typed errors.
+type (
+	// CoordinateError says which part of a coordinate broke which rule.
+	CoordinateError = event.CoordinateError
+	// SequenceMismatchError reports a failed expected-sequence check.
+	SequenceMismatchError = writer.SequenceMismatchError
+	// BatchItemError names the item that rejected a batch.
+	BatchItemError = writer.BatchItemError
+	// CorruptionError locates damage by segment and offset.
+	CorruptionError = segment.CorruptionError
+)

@@ -1,0 +1,79 @@
+package event
+
+import "fmt"
+
+// Durability says when an append is acknowledged.
+type Durability uint8
+
+const (
+	// DefaultDurability means "use the store's configured mode".
+	DefaultDurability Durability = iota
+	// Durable acknowledges an append only after the fsync that covers it
+	// (and the directory fsync for a new segment); readers, cursors and
+	// subscribers see the event only then. Group commit shares one fsync
+	// among every append waiting at the time.
+	Durable
+	// OnWrite acknowledges after the write system call and the index
+	// publish; fsync follows every N events or T interval. A crash of the
+	// machine (not just the process) can lose acknowledged events written
+	// since the last fsync.
+	OnWrite
+)
+
+func (d Durability) String() string {
+	switch d {
+	case DefaultDurability:
+		return "default"
+	case Durable:
+		return "durable"
+	case OnWrite:
+		return "on-write"
+	}
+	return fmt.Sprintf("durability(%d)", uint8(d))
+}
+
+// AppendOptions are the optional parts of an append.
+type AppendOptions struct {
+	// ExpectSequence makes the append conditional (optimistic concurrency):
+	// it succeeds only if the entity's next sequence is ExpectedSequence,
+	// that is, if the entity has exactly ExpectedSequence events. Zero with
+	// ExpectSequence set means "the entity must have no events yet".
+	ExpectSequence   bool
+	ExpectedSequence uint64
+	// IdempotencyKey, when set, makes a retried append return the original
+	// receipt and write nothing. Keys are kept for the life of the store.
+	IdempotencyKey string
+	// Correlation groups events of one workflow; zero means the event's own id.
+	Correlation ID
+	// Causation names the event that caused this one; zero means none.
+	Causation ID
+	// Flags are caller-defined bits stored with the event.
+	Flags uint16
+	// Durability overrides the store's mode for this append.
+	Durability Durability
+}
+
+// Expect returns options that make an append conditional on the entity's
+// next sequence being next (its event count).
+func Expect(next uint64) AppendOptions {
+	return AppendOptions{ExpectSequence: true, ExpectedSequence: next}
+}
+
+// Receipt is what an acknowledged append returns.
+type Receipt struct {
+	ID          ID
+	Coordinate  Coordinate
+	Kind        EventKind
+	Global      uint64   // global sequence
+	Position    Position // clock reading and per-entity sequence
+	Timestamp   int64    // microseconds since the Unix epoch
+	Correlation ID
+	Causation   ID
+	Hash        [32]byte // the event's own chain hash; zero without hash chains
+	// Replayed is true when an idempotency key matched an earlier append and
+	// this receipt is that append's, with nothing written now.
+	Replayed bool
+}
+
+// Sequence is the event's per-entity sequence.
+func (r Receipt) Sequence() uint64 { return r.Position.Sequence }

@@ -1,0 +1,81 @@
+package event
+
+import (
+	"fmt"
+)
+
+// Position is where an event sits in time and in its entity's stream: a
+// hybrid logical clock reading (wall milliseconds plus a logical counter
+// that orders events within one millisecond or across a clock step back)
+// and the per-entity sequence, which starts at 0 for an entity's first event.
+type Position struct {
+	WallMS   uint64
+	Counter  uint32
+	Sequence uint64
+}
+
+// Compare orders positions by their clock reading.
+func (p Position) Compare(o Position) int {
+	switch {
+	case p.WallMS < o.WallMS:
+		return -1
+	case p.WallMS > o.WallMS:
+		return 1
+	case p.Counter < o.Counter:
+		return -1
+	case p.Counter > o.Counter:
+		return 1
+	}
+	return 0
+}
+
+func (p Position) String() string { return fmt.Sprintf("%d.%d#%d", p.WallMS, p.Counter, p.Sequence) }
+
+// HLC is a hybrid logical clock. Tick never returns a reading at or below a
+// previous one, whatever the wall clock does. Not safe for concurrent use.
+type HLC struct {
+	wallMS  uint64
+	counter uint32
+}
+
+// Observe moves the clock to at least p (used when reopening a store).
+func (h *HLC) Observe(p Position) {
+	if p.WallMS > h.wallMS || (p.WallMS == h.wallMS && p.Counter > h.counter) {
+		h.wallMS, h.counter = p.WallMS, p.Counter
+	}
+}
+
+// Tick returns the next reading for a wall clock at nowMS.
+func (h *HLC) Tick(nowMS int64) (wallMS uint64, counter uint32) {
+	if ms := uint64(nowMS); ms > h.wallMS {
+		h.wallMS, h.counter = ms, 0
+	} else {
+		h.counter++
+	}
+	return h.wallMS, h.counter
+}
+
+// HashChain links an event to its entity's previous event: Self is the
+// Blake3 hash of Prev followed by the event's encoded body. An entity's first
+// event has a zero Prev. Both are zero when the store runs without hash chains.
+// Self is stored with the event; Prev is read from the predecessor, so reads
+// that span entities (scope, kind and prefix queries) leave it zero.
+type HashChain struct {
+	Prev [32]byte
+	Self [32]byte
+}
+
+// Header is everything the store records about an event besides its
+// coordinate and payload.
+type Header struct {
+	ID          ID
+	Correlation ID    // the workflow this event belongs to; its own ID unless set
+	Causation   ID    // the event that caused this one; zero if none
+	Timestamp   int64 // microseconds since the Unix epoch, from the store's clock
+	Position    Position
+	Global      uint64 // global sequence: 1 for the store's first event, strictly increasing in commit order
+	Kind        EventKind
+	Flags       uint16 // caller-defined bits
+	PayloadSize uint32
+	Hash        HashChain
+}

@@ -1,0 +1,103 @@
+package event
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Codec names how a payload's bytes were encoded. It is recorded with every
+// event, so Decode works whatever codec the store is configured with later.
+type Codec uint8
+
+const (
+	CodecRaw     Codec = 0 // bytes stored as given
+	CodecMsgPack Codec = 1 // MessagePack
+	CodecJSON    Codec = 2 // JSON
+)
+
+func (c Codec) String() string {
+	switch c {
+	case CodecRaw:
+		return "raw"
+	case CodecMsgPack:
+		return "msgpack"
+	case CodecJSON:
+		return "json"
+	}
+	return fmt.Sprintf("codec(%d)", uint8(c))
+}
+
+// ErrRawPayload is returned by Decode for a raw payload decoded into anything
+// other than *[]byte.
+var ErrRawPayload = errors.New("batpak: raw payload can only be decoded into *[]byte")
+
+// Encode encodes v with codec c. A []byte is passed through untouched
+// whatever the codec, and reported as CodecRaw.
+func Encode(c Codec, v any) ([]byte, Codec, error) {
+	if b, ok := v.([]byte); ok {
+		return b, CodecRaw, nil
+	}
+	switch c {
+	case CodecMsgPack:
+		b, err := msgpack.Marshal(v)
+		return b, c, err
+	case CodecJSON:
+		b, err := json.Marshal(v)
+		return b, c, err
+	case CodecRaw:
+		return nil, c, fmt.Errorf("batpak: the raw codec takes []byte, not %T", v)
+	}
+	return nil, c, fmt.Errorf("batpak: unknown codec %d", c)
+}
+
+// DecodePayload decodes b, encoded with c, into v.
+func DecodePayload(c Codec, b []byte, v any) error {
+	switch c {
+	case CodecMsgPack:
+		return msgpack.Unmarshal(b, v)
+	case CodecJSON:
+		return json.Unmarshal(b, v)
+	case CodecRaw:
+		if p, ok := v.(*[]byte); ok {
+			*p = append((*p)[:0], b...)
+			return nil
+		}
+		return ErrRawPayload
+	}
+	return fmt.Errorf("batpak: unknown codec %d", c)
+}
+
+// StoredEvent is an event as read back from the store.
+type StoredEvent struct {
+	Header
+	Coordinate     Coordinate
+	IdempotencyKey string // empty if the append carried none
+	Codec          Codec
+	Payload        []byte // owned by the caller
+}
+
+// Decode decodes the payload into v (a pointer) with the codec it was stored with.
+func (e *StoredEvent) Decode(v any) error { return DecodePayload(e.Codec, e.Payload, v) }
+
+// Notification is the small record of a committed event that subscribers
+// and cursors are woken with; read the payload with the store's Get.
+type Notification struct {
+	ID          ID
+	Correlation ID
+	Causation   ID
+	Coordinate  Coordinate
+	Kind        EventKind
+	Global      uint64
+	Sequence    uint64
+}
+
+// Notification returns the notification for e.
+func (e *StoredEvent) Notification() Notification {
+	return Notification{
+		ID: e.ID, Correlation: e.Correlation, Causation: e.Causation,
+		Coordinate: e.Coordinate, Kind: e.Kind, Global: e.Global, Sequence: e.Position.Sequence,
+	}
+}

@@ -1,0 +1,205 @@
+package batpak
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/supervisor"
+	"github.com/batpak-go/batpak/vfs"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// config holds every knob; docs/TUNING.md describes each.
+type config struct {
+	segmentSize   int64
+	durability    event.Durability
+	syncEveryN    int
+	syncInterval  time.Duration
+	mailbox       int
+	maxDrain      int
+	restart       supervisor.Policy
+	drainLimit    int
+	clock         func() time.Time
+	hashChain     bool
+	logger        *slog.Logger
+	codec         event.Codec
+	maxPayload    int
+	maxBatchItems int
+	maxBatchBytes int
+	fs            vfs.FS
+	inject        func(writer.Point) error
+	errs          []error
+}
+
+func defaultConfig() config {
+	return config{
+		segmentSize:   64 << 20,
+		durability:    event.Durable,
+		syncEveryN:    1000,
+		syncInterval:  100 * time.Millisecond,
+		mailbox:       4096,
+		maxDrain:      1024,
+		restart:       supervisor.Bounded{MaxRestarts: 3, Within: time.Minute},
+		drainLimit:    1 << 20,
+		clock:         time.Now,
+		hashChain:     true,
+		codec:         event.CodecMsgPack,
+		maxPayload:    8 << 20,
+		maxBatchItems: 10000,
+		maxBatchBytes: 64 << 20,
+		fs:            vfs.OS,
+	}
+}
+
+// Option configures Open.
+type Option func(*config)
+
+func (c *config) invalid(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...))
+}
+
+// WithSegmentSize sets the size at which the active segment is sealed and
+// a new one started (default 64 MiB; 64 KiB to 1 GiB).
+func WithSegmentSize(bytes int64) Option {
+	return func(c *config) {
+		if bytes < 64<<10 || bytes > 1<<30 {
+			c.invalid("segment size %d outside 64 KiB–1 GiB", bytes)
+		}
+		c.segmentSize = bytes
+	}
+}
+
+// WithDurability sets the default durability mode (default Durable).
+func WithDurability(d Durability) Option {
+	return func(c *config) {
+		if d != event.Durable && d != event.OnWrite {
+			c.invalid("durability %v", d)
+		}
+		c.durability = d
+	}
+}
+
+// WithSyncEvery bounds the on-write events left unsynced: an fsync follows
+// every n events (default 1000) and at least every interval (default
+// 100 ms). n 0 disables the count, interval 0 the timer.
+func WithSyncEvery(n int, interval time.Duration) Option {
+	return func(c *config) {
+		if n < 0 || interval < 0 {
+			c.invalid("sync every %d / %v", n, interval)
+		}
+		c.syncEveryN, c.syncInterval = n, interval
+	}
+}
+
+// WithMailbox sets the writer's mailbox capacity (default 4096). A full
+// mailbox blocks callers until there is room or their context ends.
+func WithMailbox(capacity int) Option {
+	return func(c *config) {
+		if capacity < 1 || capacity > 1<<20 {
+			c.invalid("mailbox capacity %d outside 1–1048576", capacity)
+		}
+		c.mailbox = capacity
+	}
+}
+
+// WithMaxDrain sets how many queued commands the writer takes per write
+// (default 1024).
+func WithMaxDrain(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.invalid("max drain %d", n)
+		}
+		c.maxDrain = n
+	}
+}
+
+// WithRestartPolicy sets how often a crashed writer or fsync actor is
+// restarted (default Bounded{MaxRestarts: 3, Within: time.Minute}).
+// Past the budget the store fails stop.
+func WithRestartPolicy(p supervisor.Policy) Option {
+	return func(c *config) {
+		if p == nil {
+			c.invalid("nil restart policy")
+		}
+		c.restart = p
+	}
+}
+
+// WithShutdownDrainLimit sets how many queued commands Close still
+// processes (default 1,048,576); the rest get ErrShuttingDown.
+func WithShutdownDrainLimit(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.invalid("drain limit %d", n)
+		}
+		c.drainLimit = n
+	}
+}
+
+// WithClock sets the clock used for timestamps and ids (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now == nil {
+			c.invalid("nil clock")
+		}
+		c.clock = now
+	}
+}
+
+// WithHashChain turns the per-entity Blake3 hash chain on or off for new
+// events (default on). Off, events store no hash (32 bytes less each).
+func WithHashChain(on bool) Option { return func(c *config) { c.hashChain = on } }
+
+// WithLogger sets the logger for restarts and recovery (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithCodec sets the codec for non-[]byte payloads (default MsgPack).
+func WithCodec(codec Codec) Option {
+	return func(c *config) {
+		if codec != event.CodecMsgPack && codec != event.CodecJSON && codec != event.CodecRaw {
+			c.invalid("codec %v", codec)
+		}
+		c.codec = codec
+	}
+}
+
+// WithMaxPayload bounds an encoded payload (default 8 MiB; at most 256 MiB).
+func WithMaxPayload(bytes int) Option {
+	return func(c *config) {
+		if bytes < 1 || bytes > 256<<20 {
+			c.invalid("max payload %d outside 1 B–256 MiB", bytes)
+		}
+		c.maxPayload = bytes
+	}
+}
+
+// WithBatchLimits bounds an atomic batch by item count (default 10,000) and
+// total payload bytes (default 64 MiB).
+func WithBatchLimits(items, bytes int) Option {
+	return func(c *config) {
+		if items < 1 || bytes < 1 || bytes > 1<<30 {
+			c.invalid("batch limits %d items / %d bytes", items, bytes)
+		}
+		c.maxBatchItems, c.maxBatchBytes = items, bytes
+	}
+}
+
+// WithFS sets the file system (default the real one). Tests pass the
+// crash-simulating or error-injecting file systems of package vfs.
+func WithFS(fs vfs.FS) Option {
+	return func(c *config) {
+		if fs == nil {
+			c.invalid("nil file system")
+		}
+		c.fs = fs
+	}
+}
+
+// WithInjection calls fn at named points of the write path; an error it
+// returns fails the store as a storage error would, and a panic in it
+// crashes the actor. For fault-injection tests only.
+func WithInjection(fn func(writer.Point) error) Option {
+	return func(c *config) { c.inject = fn }
+}

@@ -1,0 +1,188 @@
+package batpak
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/segment"
+)
+
+// Get returns the event with the given id. It runs on the caller's
+// goroutine and sees only visible (in Durable mode: durable) events.
+func (s *Store) Get(ctx context.Context, id ID) (*StoredEvent, error) {
+	if err := s.readable(ctx); err != nil {
+		return nil, err
+	}
+	e, ok := s.idx.LookupID(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
+	}
+	ev, err := s.segs.Read(s.idx, e)
+	if err == nil && ev.ID != id {
+		// Another id shares this one's 64-bit fold; look it up exactly.
+		if e, ok = s.idx.LookupIDExact(id); !ok {
+			return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
+		}
+		ev, err = s.segs.Read(s.idx, e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.fillPrev(ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// fillPrev sets Hash.Prev from the entity's previous event.
+func (s *Store) fillPrev(ev *StoredEvent) error {
+	if ev.Position.Sequence == 0 || ev.Hash.Self == ([32]byte{}) {
+		return nil
+	}
+	pe, ok := s.idx.StreamEntry(ev.Coordinate.Entity(), ev.Position.Sequence-1)
+	if !ok {
+		return nil // dropped by retention: the link is not checkable here
+	}
+	h, err := s.segs.ReadHash(pe)
+	ev.Hash.Prev = h
+	return err
+}
+
+func (s *Store) readable(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+// Query yields the visible events in region r in global order, from a
+// snapshot taken when iteration starts, reading each on the caller's
+// goroutine. Iteration stops at the first error, which is yielded.
+// Hash.Prev is filled for single-entity regions; for regions spanning
+// entities it is left zero (it would cost a second read per event).
+func (s *Store) Query(ctx context.Context, r Region) iter.Seq2[*StoredEvent, error] {
+	return s.QueryAfter(ctx, r, 0)
+}
+
+// QueryAfter is Query limited to events with a global sequence above after.
+func (s *Store) QueryAfter(ctx context.Context, r Region, after uint64) iter.Seq2[*StoredEvent, error] {
+	return func(yield func(*StoredEvent, error) bool) {
+		if err := s.readable(ctx); err != nil {
+			yield(nil, err)
+			return
+		}
+		// In an entity stream the previous hash is usually the one just read.
+		_, stream := r.ExactEntity()
+		var prev [32]byte
+		var prevSeq uint64
+		for e := range s.idx.Query(r, after) {
+			if err := s.readable(ctx); err != nil {
+				yield(nil, err)
+				return
+			}
+			ev, err := s.segs.Read(s.idx, e)
+			if err == nil && stream {
+				if ev.Position.Sequence > 0 && ev.Position.Sequence == prevSeq+1 && prev != ([32]byte{}) {
+					ev.Hash.Prev = prev
+				} else {
+					err = s.fillPrev(ev)
+				}
+				prev, prevSeq = ev.Hash.Self, ev.Position.Sequence
+			}
+			if !yield(ev, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Stream yields an entity's events in sequence order.
+func (s *Store) Stream(ctx context.Context, entity string) iter.Seq2[*StoredEvent, error] {
+	return s.Query(ctx, event.Region{Entity: entity})
+}
+
+// ByScope yields a scope's events in global order.
+func (s *Store) ByScope(ctx context.Context, scope string) iter.Seq2[*StoredEvent, error] {
+	return s.Query(ctx, event.ForScope(scope))
+}
+
+// ByFact yields the events of one kind in global order.
+func (s *Store) ByFact(ctx context.Context, kind EventKind) iter.Seq2[*StoredEvent, error] {
+	return s.Query(ctx, event.AllEvents().WithKind(kind))
+}
+
+// Latest returns an entity's newest visible event.
+func (s *Store) Latest(ctx context.Context, entity string) (*StoredEvent, error) {
+	if err := s.readable(ctx); err != nil {
+		return nil, err
+	}
+	e, ok := s.idx.Latest(entity)
+	if !ok {
+		return nil, fmt.Errorf("%w: entity %q has no events", ErrNotFound, entity)
+	}
+	ev, err := s.segs.Read(s.idx, e)
+	if err != nil {
+		return nil, err
+	}
+	return ev, s.fillPrev(ev)
+}
+
+// WalkAncestors yields the event id and then its entity's earlier events,
+// newest first, following the hash chain: each step checks that the event
+// it came from was hashed over this one's hash, and yields ErrChainBroken
+// (with a *CorruptionError naming the spot) if not. limit bounds the number
+// of events yielded (0 means no bound).
+func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*StoredEvent, error] {
+	return func(yield func(*StoredEvent, error) bool) {
+		ev, err := s.Get(ctx, id)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		entity := ev.Coordinate.Entity()
+		for n := 0; limit == 0 || n < limit; n++ {
+			if !yield(ev, nil) || ev.Position.Sequence == 0 {
+				return
+			}
+			if err := s.readable(ctx); err != nil {
+				yield(nil, err)
+				return
+			}
+			e, ok := s.idx.StreamEntry(entity, ev.Position.Sequence-1)
+			if !ok {
+				return // the chain's start was dropped by retention
+			}
+			child := ev
+			if ev, err = s.segs.Read(s.idx, e); err == nil {
+				err = s.fillPrev(ev)
+			}
+			if err == nil && child.Hash.Self != ([32]byte{}) {
+				err = s.verifyLink(child, ev.Hash.Self)
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+		}
+	}
+}
+
+// verifyLink checks child's own hash against its parent's hash.
+func (s *Store) verifyLink(child *StoredEvent, parent [32]byte) error {
+	e, ok := s.idx.StreamEntry(child.Coordinate.Entity(), child.Position.Sequence)
+	if !ok {
+		return fmt.Errorf("%w: %v vanished from the index", ErrNotFound, child.ID)
+	}
+	body, err := s.segs.ReadFrame(e)
+	if err != nil {
+		return err
+	}
+	if !segment.VerifyHash(body, parent) {
+		return fmt.Errorf("%w: %w", ErrChainBroken, &CorruptionError{
+			Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size),
+			Cause: fmt.Errorf("event %v does not hash over its predecessor", child.ID)})
+	}
+	return nil
+}

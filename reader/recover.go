@@ -1,0 +1,233 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/vfs"
+)
+
+// Report says what recovery found when a store was opened.
+type Report struct {
+	Segments int           // segment files read
+	Events   int           // events indexed
+	Duration time.Duration // time spent recovering
+	// Torn is set when the last segment ended in a torn tail that was cut off.
+	Torn           bool
+	TornSegment    uint64
+	TruncatedAt    int64 // offset the segment was truncated to
+	TruncatedBytes int64 // bytes cut off
+	TornReason     string
+	DiscardedBatch bool // the torn tail held an uncommitted batch
+	// RemovedSegments lists trailing segment files that held no valid header
+	// (a crash while creating them) and were removed.
+	RemovedSegments []uint64
+}
+
+func (r Report) String() string {
+	s := fmt.Sprintf("%d segments, %d events, recovered in %v", r.Segments, r.Events, r.Duration.Round(time.Microsecond))
+	if r.Torn {
+		s += fmt.Sprintf("; torn tail of segment %016x cut at offset %d (%d bytes): %s",
+			r.TornSegment, r.TruncatedAt, r.TruncatedBytes, r.TornReason)
+	}
+	if len(r.RemovedSegments) > 0 {
+		s += fmt.Sprintf("; removed %d empty trailing segment(s)", len(r.RemovedSegments))
+	}
+	return s
+}
+
+// Recovered is the outcome of Recover.
+type Recovered struct {
+	Report   Report
+	Index    *index.Index
+	Segments *Segments
+	// The log's end, for the writer; LastFile is open read-write unless
+	// recovery was read-only, and nil for an empty store.
+	LastSegment uint64
+	LastFile    vfs.File
+	LastEnd     int64
+	LastGlobal  uint64
+	LastID      event.ID
+	LastPos     event.Position
+}
+
+// Options for Recover.
+type Options struct {
+	FS       vfs.FS
+	Dir      string
+	ReadOnly bool // do not truncate or remove anything; open every file read-only
+}
+
+// Recover rebuilds the index of the store in dir by scanning every segment.
+// A torn tail of the last segment is truncated (unless ReadOnly) and
+// reported; damage anywhere else is a *segment.CorruptionError.
+func Recover(opts Options) (rec *Recovered, err error) {
+	began := time.Now()
+	rec = &Recovered{Index: index.New(), Segments: NewSegments()}
+	defer func() {
+		if err != nil {
+			rec.Segments.Close()
+			rec = nil
+		}
+	}()
+	ids, err := listSegments(opts.FS, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	// Trailing segments without a valid header come from a crash while
+	// creating them: they never held an event, so they are removed.
+	for len(ids) > 0 {
+		ok, err := hasValidHeader(opts.FS, filepath.Join(opts.Dir, segment.FileName(ids[len(ids)-1])))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+		last := ids[len(ids)-1]
+		if !opts.ReadOnly {
+			if err := opts.FS.Remove(filepath.Join(opts.Dir, segment.FileName(last))); err != nil {
+				return nil, err
+			}
+		}
+		rec.Report.RemovedSegments = append(rec.Report.RemovedSegments, last)
+		ids = ids[:len(ids)-1]
+	}
+	if len(rec.Report.RemovedSegments) > 0 && !opts.ReadOnly {
+		if err := opts.FS.SyncDir(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
+	var pend []index.Pending
+	for i, id := range ids {
+		last := i == len(ids)-1
+		if err := rec.scanSegment(opts, id, last, &pend); err != nil {
+			return nil, err
+		}
+	}
+	rec.Report.Segments = len(ids)
+	rec.Report.Events = rec.Index.Len()
+	rec.Report.Duration = time.Since(began)
+	return rec, nil
+}
+
+func listSegments(fs vfs.FS, dir string) ([]uint64, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for _, n := range names {
+		if id, ok := segment.ParseFileName(n); ok {
+			ids = append(ids, id)
+		}
+	}
+	for i := 1; i < len(ids); i++ {
+		if ids[i] != ids[i-1]+1 {
+			return nil, fmt.Errorf("%w: segment %016x is missing (found %016x after %016x)",
+				ErrMissingSegment, ids[i-1]+1, ids[i], ids[i-1])
+		}
+	}
+	return ids, nil
+}
+
+// ErrMissingSegment reports a gap in the segment files.
+var ErrMissingSegment = errors.New("batpak: segment file missing")
+
+func hasValidHeader(fs vfs.FS, name string) (bool, error) {
+	f, err := fs.Open(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var b [segment.HeaderSize]byte
+	n, err := f.ReadAt(b[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	_, herr := segment.DecodeHeader(b[:n])
+	return herr == nil, nil
+}
+
+func (rec *Recovered) scanSegment(opts Options, id uint64, last bool, pend *[]index.Pending) error {
+	name := filepath.Join(opts.Dir, segment.FileName(id))
+	var f vfs.File
+	var err error
+	if last && !opts.ReadOnly {
+		f, err = opts.FS.OpenRW(name)
+	} else {
+		f, err = opts.FS.Open(name)
+	}
+	if err != nil {
+		return err
+	}
+	rec.Segments.Add(id, f)
+	data, err := readAll(f)
+	if err != nil {
+		return err
+	}
+	h, err := segment.DecodeHeader(data)
+	if err != nil {
+		return &segment.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)), Cause: err}
+	}
+	if h.ID != id {
+		return &segment.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)),
+			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
+	}
+	*pend = (*pend)[:0]
+	res, err := segment.Scan(data, id, segment.HeaderSize, rec.LastGlobal, func(off int64, size int, v *segment.EventView, _ bool) error {
+		*pend = append(*pend, index.Pending{
+			ID: v.ID, Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
+			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
+			Segment: uint32(id), Offset: uint32(off), Size: uint32(size),
+		})
+		rec.LastID = v.ID
+		rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if res.Torn && !last {
+		return &segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
+			Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)}
+	}
+	rec.Index.Publish(*pend)
+	rec.LastGlobal = res.LastGlobal
+	if last {
+		rec.LastSegment, rec.LastFile, rec.LastEnd = id, f, res.End
+		if res.Torn {
+			rec.Report.Torn, rec.Report.TornSegment = true, id
+			rec.Report.TruncatedAt, rec.Report.TruncatedBytes = res.End, int64(len(data))-res.End
+			rec.Report.TornReason, rec.Report.DiscardedBatch = res.TornReason, res.DiscardedBatch
+			if !opts.ReadOnly {
+				if err := f.Truncate(res.End); err != nil {
+					return err
+				}
+				if err := f.Sync(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func readAll(f vfs.File) ([]byte, error) {
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	n, err := f.ReadAt(data, 0)
+	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+		return nil, err
+	}
+	return data[:n], nil
+}

@@ -1,0 +1,78 @@
+package segment
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+	"strings"
+)
+
+// HeaderSize is the size of the segment header at the start of every segment file.
+const HeaderSize = 32
+
+// Version is the segment format version this package writes and reads.
+const Version = 1
+
+var magic = [8]byte{'B', 'A', 'T', 'P', 'A', 'K', 'S', 'G'}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is the fixed header of a segment file.
+type Header struct {
+	ID      uint64 // segment id, increasing with every new segment
+	Created int64  // creation time, nanoseconds since the Unix epoch
+}
+
+// EncodeHeader returns the 32 header bytes:
+// magic(8) version(u16) flags(u16) crc32c(u32) id(u64) created(i64), little-endian,
+// the CRC taken over the header with its CRC field zeroed.
+func EncodeHeader(h Header) [HeaderSize]byte {
+	var b [HeaderSize]byte
+	copy(b[0:8], magic[:])
+	binary.LittleEndian.PutUint16(b[8:], Version)
+	binary.LittleEndian.PutUint64(b[16:], h.ID)
+	binary.LittleEndian.PutUint64(b[24:], uint64(h.Created))
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:], castagnoli))
+	return b
+}
+
+// DecodeHeader validates and decodes a segment header.
+func DecodeHeader(b []byte) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: segment header has %d of %d bytes", ErrTorn, len(b), HeaderSize)
+	}
+	if [8]byte(b[0:8]) != magic {
+		return Header{}, fmt.Errorf("%w: bad segment magic", ErrBadRecord)
+	}
+	var c [HeaderSize]byte
+	copy(c[:], b[:HeaderSize])
+	want := binary.LittleEndian.Uint32(c[12:])
+	clear(c[12:16])
+	if crc32.Checksum(c[:], castagnoli) != want {
+		return Header{}, fmt.Errorf("%w: segment header checksum mismatch", ErrBadRecord)
+	}
+	if v := binary.LittleEndian.Uint16(b[8:]); v != Version {
+		return Header{}, fmt.Errorf("%w: segment format version %d, this build reads %d", ErrBadRecord, v, Version)
+	}
+	return Header{
+		ID:      binary.LittleEndian.Uint64(b[16:]),
+		Created: int64(binary.LittleEndian.Uint64(b[24:])),
+	}, nil
+}
+
+const fileSuffix = ".seg"
+
+// FileName is the name of segment id's file: 16 hex digits and ".seg", so
+// names sort in segment order.
+func FileName(id uint64) string { return fmt.Sprintf("%016x%s", id, fileSuffix) }
+
+// ParseFileName returns the segment id of a segment file name.
+func ParseFileName(name string) (uint64, bool) {
+	hex, ok := strings.CutSuffix(name, fileSuffix)
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(hex, 16, 64)
+	return id, err == nil
+}

@@ -1,0 +1,247 @@
+package segment
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/zeebo/blake3"
+)
+
+// Event body layout (after the frame header), little-endian; see docs/FORMAT.md:
+//
+//	type      u8   = TypeEvent
+//	mask      u8   bit0 correlation present, bit1 causation present,
+//	               bit2 hash present, bit3 idempotency key present,
+//	               bits4-5 payload codec
+//	hash      [32] only with bit2: the event's own chain hash
+//	kind      u16
+//	flags     u16
+//	id        [16] UUIDv7, big-endian as in its text form
+//	global    uvarint
+//	sequence  uvarint  per-entity
+//	timestamp u64      microseconds since the Unix epoch
+//	walldelta varint   HLC wall ms minus timestamp/1000 (almost always 0)
+//	counter   uvarint  HLC logical counter
+//	corr      [16]     only with bit0; absent means "same as id"
+//	cause     [16]     only with bit1
+//	idemkey   uvarint length + bytes, only with bit3
+//	entity    uvarint length + bytes
+//	scope     uvarint length + bytes
+//	payload   the rest of the body
+const (
+	maskCorrelation = 1 << 0
+	maskCausation   = 1 << 1
+	maskHash        = 1 << 2
+	maskIdemKey     = 1 << 3
+	maskCodecShift  = 4
+	maskKnown       = 0x3F
+
+	hashOffset = 2
+	// MaxIdempotencyKey bounds an idempotency key.
+	MaxIdempotencyKey = 1024
+)
+
+// EventRecord is an event as the writer encodes it.
+type EventRecord struct {
+	ID          event.ID
+	Correlation event.ID // zero or equal to ID: not stored
+	Causation   event.ID // zero: not stored
+	Kind        event.EventKind
+	Flags       uint16
+	Global      uint64
+	Sequence    uint64
+	Timestamp   int64
+	WallMS      uint64
+	Counter     uint32
+	Codec       event.Codec
+	IdemKey     string
+	Entity      string
+	Scope       string
+	Payload     []byte
+}
+
+// EncodedEventSize is an upper bound of the frame size of r, for sizing buffers.
+func EncodedEventSize(r *EventRecord) int {
+	return FrameHeaderSize + 2 + 32 + 4 + 16 + 10 + 10 + 8 + 10 + 5 + 32 +
+		10 + len(r.IdemKey) + 10 + len(r.Entity) + 10 + len(r.Scope) + len(r.Payload)
+}
+
+// AppendEvent appends r's frame to dst. With chain set, it stores the
+// event's own hash, Blake3 over the body with the hash slot holding prev (the
+// entity's previous hash, zero for its first event), and returns it.
+func AppendEvent(dst []byte, r *EventRecord, chain bool, prev [32]byte) ([]byte, [32]byte) {
+	dst, start := beginFrame(dst)
+	mask := byte(r.Codec&3) << maskCodecShift
+	if !r.Correlation.IsZero() && r.Correlation != r.ID {
+		mask |= maskCorrelation
+	}
+	if !r.Causation.IsZero() {
+		mask |= maskCausation
+	}
+	if chain {
+		mask |= maskHash
+	}
+	if r.IdemKey != "" {
+		mask |= maskIdemKey
+	}
+	dst = append(dst, TypeEvent, mask)
+	if chain {
+		dst = append(dst, prev[:]...)
+	}
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(r.Kind))
+	dst = binary.LittleEndian.AppendUint16(dst, r.Flags)
+	dst = append(dst, r.ID[:]...)
+	dst = binary.AppendUvarint(dst, r.Global)
+	dst = binary.AppendUvarint(dst, r.Sequence)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(r.Timestamp))
+	dst = binary.AppendVarint(dst, int64(r.WallMS)-r.Timestamp/1000)
+	dst = binary.AppendUvarint(dst, uint64(r.Counter))
+	if mask&maskCorrelation != 0 {
+		dst = append(dst, r.Correlation[:]...)
+	}
+	if mask&maskCausation != 0 {
+		dst = append(dst, r.Causation[:]...)
+	}
+	if mask&maskIdemKey != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(r.IdemKey)))
+		dst = append(dst, r.IdemKey...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Entity)))
+	dst = append(dst, r.Entity...)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Scope)))
+	dst = append(dst, r.Scope...)
+	dst = append(dst, r.Payload...)
+	var self [32]byte
+	if chain {
+		self = blake3.Sum256(dst[start:])
+		copy(dst[start+hashOffset:], self[:])
+	}
+	return finishFrame(dst, start), self
+}
+
+// EventView is a decoded event body. Its byte-slice fields alias the body.
+type EventView struct {
+	HasHash     bool
+	Hash        [32]byte
+	Kind        event.EventKind
+	Flags       uint16
+	ID          event.ID
+	Correlation event.ID
+	Causation   event.ID
+	Global      uint64
+	Sequence    uint64
+	Timestamp   int64
+	WallMS      uint64
+	Counter     uint32
+	Codec       event.Codec
+	IdemKey     []byte
+	Entity      []byte
+	Scope       []byte
+	Payload     []byte
+}
+
+// ParseEvent decodes an event body into v without copying.
+func ParseEvent(body []byte, v *EventView) error {
+	if len(body) < 2 || body[0] != TypeEvent {
+		return fmt.Errorf("%w: not an event record", ErrBadRecord)
+	}
+	mask := body[1]
+	if mask&^maskKnown != 0 {
+		return fmt.Errorf("%w: unknown event mask bits %#x", ErrBadRecord, mask)
+	}
+	r := reader{b: body, i: 2}
+	v.HasHash = mask&maskHash != 0
+	if v.HasHash {
+		v.Hash = [32]byte(r.bytes(32))
+		if r.err != nil {
+			return r.err
+		}
+	} else {
+		v.Hash = [32]byte{}
+	}
+	v.Kind = event.EventKind(r.u16())
+	v.Flags = r.u16()
+	if id := r.bytes(16); id != nil {
+		v.ID = event.ID(id)
+	}
+	v.Global = r.uvarint()
+	v.Sequence = r.uvarint()
+	v.Timestamp = int64(r.u64())
+	v.WallMS = uint64(v.Timestamp/1000 + r.varint())
+	counter := r.uvarint()
+	v.Counter = uint32(counter)
+	v.Correlation, v.Causation = v.ID, event.ID{}
+	if mask&maskCorrelation != 0 {
+		if b := r.bytes(16); b != nil {
+			v.Correlation = event.ID(b)
+		}
+	}
+	if mask&maskCausation != 0 {
+		if b := r.bytes(16); b != nil {
+			v.Causation = event.ID(b)
+		}
+	}
+	v.IdemKey = nil
+	if mask&maskIdemKey != 0 {
+		v.IdemKey = r.lenPrefixed(MaxIdempotencyKey)
+	}
+	v.Entity = r.lenPrefixed(event.MaxCoordinatePart)
+	v.Scope = r.lenPrefixed(event.MaxCoordinatePart)
+	if r.err != nil {
+		return r.err
+	}
+	if counter > 1<<32-1 {
+		return fmt.Errorf("%w: clock counter out of range", ErrBadRecord)
+	}
+	// Coordinates were validated when written; check again so hostile bytes
+	// that pass the CRC can never yield an invalid Coordinate.
+	if err := event.ValidatePart("entity", string(v.Entity)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	if err := event.ValidatePart("scope", string(v.Scope)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	v.Codec = event.Codec(mask >> maskCodecShift & 3)
+	v.Payload = body[r.i:]
+	return nil
+}
+
+// VerifyHash recomputes an event body's own hash given its predecessor's
+// hash and reports whether it matches the stored one. body must be a valid
+// event body with a hash.
+func VerifyHash(body []byte, prev [32]byte) bool {
+	if len(body) < hashOffset+32 || body[1]&maskHash == 0 {
+		return false
+	}
+	var stored [32]byte
+	copy(stored[:], body[hashOffset:])
+	h := blake3.New()
+	h.Write(body[:hashOffset])
+	h.Write(prev[:])
+	h.Write(body[hashOffset+32:])
+	var got [32]byte
+	h.Sum(got[:0])
+	return got == stored
+}
+
+// ToStored fills e from v, copying every byte slice so e owns its memory.
+// v must come from a successful ParseEvent.
+func (v *EventView) ToStored(e *event.StoredEvent) {
+	e.Header = event.Header{
+		ID:          v.ID,
+		Correlation: v.Correlation,
+		Causation:   v.Causation,
+		Timestamp:   v.Timestamp,
+		Position:    event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence},
+		Global:      v.Global,
+		Kind:        v.Kind,
+		Flags:       v.Flags,
+		PayloadSize: uint32(len(v.Payload)),
+		Hash:        event.HashChain{Self: v.Hash},
+	}
+	e.Coordinate, _ = event.NewCoordinate(string(v.Entity), string(v.Scope)) // validated by ParseEvent
+	e.IdempotencyKey = string(v.IdemKey)
+	e.Codec = v.Codec
+	e.Payload = append([]byte(nil), v.Payload...)
+}

@@ -1,0 +1,216 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Visit receives each committed event of a scan: its frame's offset in the
+// segment, the frame's size, and the parsed body (valid only during the call).
+// batch is true for events of an atomic batch.
+type Visit func(offset int64, size int, v *EventView, batch bool) error
+
+// ScanResult says how a scan of one segment's bytes ended.
+type ScanResult struct {
+	// End is the offset just past the last whole committed record; bytes
+	// from End on are not part of the log.
+	End int64
+	// Torn is true when the bytes from End on are a torn tail: a record cut
+	// short, garbage with no valid frame after it, or a batch without its
+	// COMMIT. False when the segment ended cleanly at End.
+	Torn bool
+	// TornReason describes the tail, for the recovery report.
+	TornReason string
+	// DiscardedBatch is true when the tail held a batch with no COMMIT.
+	DiscardedBatch bool
+	// Events counts the events visited.
+	Events int
+	// LastGlobal is the global sequence of the last event visited (or the
+	// value passed in if none).
+	LastGlobal uint64
+}
+
+// maxResyncWork bounds the bytes checksummed while looking for a valid frame
+// after a bad one; past it the damage is reported as corruption rather than
+// guessed to be a torn tail.
+const maxResyncWork = 256 << 20
+
+// Scan walks the frames of one segment's bytes from offset start (normally
+// HeaderSize), calling visit for each committed event. Events outside a batch
+// are visited at once; a batch's events are visited only when its COMMIT has
+// been read. lastGlobal is the global sequence of the last event before this
+// segment: each event must exceed its predecessor, which catches stale and
+// misdirected frames.
+//
+// A bad record followed by no valid frame is a torn tail (Torn set, no
+// error); a bad record followed by a valid frame is corruption, returned as a
+// *CorruptionError. Errors from visit are returned as they are.
+func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, visit Visit) (ScanResult, error) {
+	s := scanner{data: data, visit: visit}
+	s.res = ScanResult{End: start, LastGlobal: lastGlobal}
+	off := start
+	for off < int64(len(data)) {
+		body, size, err := ReadFrame(data[off:])
+		if err == nil {
+			err = s.check(body)
+		}
+		if err != nil {
+			return s.res, s.badRecord(segID, off, err)
+		}
+		if err := s.apply(off, size, body); err != nil {
+			return s.res, err
+		}
+		off += int64(size)
+	}
+	if s.inBatch {
+		s.res.Torn, s.res.DiscardedBatch = true, true
+		s.res.TornReason = fmt.Sprintf("batch begun at offset %d has no COMMIT", s.batchStart)
+	}
+	return s.res, nil
+}
+
+type pendingEvent struct {
+	off  int64
+	size int
+	body []byte
+}
+
+// scanner is the state of one Scan: the result so far and an open batch.
+type scanner struct {
+	data       []byte
+	visit      Visit
+	res        ScanResult
+	view       EventView
+	inBatch    bool
+	marker     Marker
+	batchStart int64
+	batch      []pendingEvent
+	lastSeen   uint64 // global of the last event read, committed or not
+}
+
+// check validates a frame body against the scan so far, leaving an event's
+// fields in s.view.
+func (s *scanner) check(body []byte) error {
+	last := max(s.res.LastGlobal, s.lastSeen)
+	switch body[0] {
+	case TypeEvent:
+		if err := ParseEvent(body, &s.view); err != nil {
+			return err
+		}
+		if s.view.Global <= last {
+			return fmt.Errorf("%w: global sequence %d does not follow %d (stale or misdirected frame)",
+				ErrBadRecord, s.view.Global, last)
+		}
+		if s.inBatch && len(s.batch) >= int(s.marker.Count) {
+			return fmt.Errorf("%w: batch holds more than the %d events its BEGIN announced", ErrBadRecord, s.marker.Count)
+		}
+		return nil
+	case TypeBatchBegin:
+		m, err := ParseMarker(body)
+		switch {
+		case err != nil:
+			return err
+		case s.inBatch:
+			return fmt.Errorf("%w: batch BEGIN inside a batch", ErrBadRecord)
+		case m.FirstGlobal <= last:
+			return fmt.Errorf("%w: batch starts at global %d, not after %d", ErrBadRecord, m.FirstGlobal, last)
+		}
+		return nil
+	case TypeBatchCommit:
+		m, err := ParseMarker(body)
+		switch {
+		case err != nil:
+			return err
+		case !s.inBatch || m != s.marker:
+			return fmt.Errorf("%w: batch COMMIT does not match its BEGIN", ErrBadRecord)
+		case len(s.batch) != int(m.Count):
+			return fmt.Errorf("%w: batch COMMIT after %d of %d events", ErrBadRecord, len(s.batch), m.Count)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: unknown record type %d", ErrBadRecord, body[0])
+}
+
+// apply takes a checked record into the scan.
+func (s *scanner) apply(off int64, size int, body []byte) error {
+	switch body[0] {
+	case TypeBatchBegin:
+		s.marker, _ = ParseMarker(body)
+		s.inBatch, s.batchStart, s.batch = true, off, s.batch[:0]
+	case TypeEvent:
+		s.lastSeen = s.view.Global
+		if s.inBatch {
+			s.batch = append(s.batch, pendingEvent{off, size, body})
+			return nil
+		}
+		return s.emit(off, size, false)
+	case TypeBatchCommit:
+		for _, p := range s.batch {
+			if err := ParseEvent(p.body, &s.view); err != nil {
+				return err // parsed once already in check
+			}
+			if err := s.emit(p.off, p.size, true); err != nil {
+				return err
+			}
+		}
+		s.inBatch, s.batch = false, s.batch[:0]
+		s.res.End = off + int64(size)
+	}
+	return nil
+}
+
+func (s *scanner) emit(off int64, size int, batch bool) error {
+	if err := s.visit(off, size, &s.view, batch); err != nil {
+		return err
+	}
+	s.res.Events++
+	s.res.LastGlobal = s.view.Global
+	if !batch {
+		s.res.End = off + int64(size)
+	}
+	return nil
+}
+
+// badRecord decides whether the bad record at off starts a torn tail or is
+// corruption: a torn write leaves nothing valid after it.
+func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
+	next, found, exhausted := nextValidFrame(s.data, off+1)
+	if found || exhausted {
+		lost := next - off
+		if exhausted {
+			lost = int64(len(s.data)) - off
+		}
+		return &CorruptionError{Segment: segID, Offset: off, Lost: lost, Cause: cause}
+	}
+	s.res.Torn = true
+	s.res.DiscardedBatch = s.inBatch
+	s.res.TornReason = fmt.Sprintf("%d bytes from offset %d: %v", int64(len(s.data))-s.res.End, off, cause)
+	if s.inBatch {
+		s.res.TornReason = fmt.Sprintf("batch begun at offset %d cut short: %v", s.batchStart, cause)
+	}
+	return nil
+}
+
+// nextValidFrame looks for the first offset at or after from holding a frame
+// whose length fits and whose checksum matches. exhausted reports that the
+// search gave up after maxResyncWork bytes of checksumming.
+func nextValidFrame(data []byte, from int64) (at int64, found, exhausted bool) {
+	work := 0
+	for p := from; p+FrameHeaderSize < int64(len(data)); p++ {
+		n := FrameLength(data[p:])
+		if n == 0 || n > MaxBody || p+FrameHeaderSize+int64(n) > int64(len(data)) {
+			continue
+		}
+		work += int(n)
+		if work > maxResyncWork {
+			return p, false, true
+		}
+		if body, _, err := ReadFrame(data[p:]); err == nil && body[0] >= TypeEvent && body[0] <= TypeBatchCommit {
+			return p, true, false
+		}
+	}
+	return int64(len(data)), false, false
+}
+
+// IsTornOrBad reports whether err marks unreadable record bytes.
+func IsTornOrBad(err error) bool { return errors.Is(err, ErrTorn) || errors.Is(err, ErrBadRecord) }

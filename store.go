@@ -1,0 +1,198 @@
+package batpak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/reader"
+	"github.com/batpak-go/batpak/supervisor"
+	"github.com/batpak-go/batpak/vfs"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// lockFile is the name of the directory lock.
+const lockFile = "LOCK"
+
+// Store is an open event store. All methods are safe for concurrent use.
+type Store struct {
+	dir  string
+	cfg  config
+	log  *slog.Logger
+	lock io.Closer
+
+	idx   *index.Index
+	segs  *reader.Segments
+	w     *writer.Writer
+	fsync *writer.Fsync
+	sup   *supervisor.Supervisor
+
+	report reader.Report
+
+	// done closes when the writer has stopped for good (Close, or a crash
+	// past the restart budget); waiting callers then stop waiting.
+	done     chan struct{}
+	doneOnce sync.Once
+
+	// intake is held shared by each caller while it hands a command to the
+	// writer, and exclusively by Close once closed is set, so no command
+	// can slip into the mailbox after the writer has drained it.
+	intake    sync.RWMutex
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	escalated atomic.Pointer[error]
+}
+
+// Open opens (creating if needed) the store in dir. It takes an exclusive
+// lock on the directory — a second Open of the same directory, in this
+// process or another, fails with ErrLocked — and recovers the log: a torn
+// tail is truncated and reported in Stats().Recovery; damage before it is a
+// *CorruptionError.
+func Open(dir string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := errors.Join(cfg.errs...); err != nil {
+		return nil, err
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	if err := cfg.fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("batpak: creating %s: %w", dir, err)
+	}
+	// The directory's own entry must survive a crash too.
+	if err := cfg.fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		return nil, fmt.Errorf("batpak: syncing the parent of %s: %w", dir, err)
+	}
+	lock, err := cfg.fs.Lock(filepath.Join(dir, lockFile))
+	if errors.Is(err, vfs.ErrLocked) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("batpak: locking %s: %w", dir, err)
+	}
+	s, err := open(dir, cfg, lock)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(dir string, cfg config, lock io.Closer) (*Store, error) {
+	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
+		idx: rec.Index, segs: rec.Segments, report: rec.Report,
+		done: make(chan struct{}),
+	}
+	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
+		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
+	}
+	s.w, s.fsync, err = writer.New(writer.Config{
+		FS: cfg.fs, Dir: dir, Index: rec.Index, Clock: cfg.clock,
+		SegmentSize: cfg.segmentSize, HashChain: cfg.hashChain, MaxDrain: cfg.maxDrain,
+		SyncEveryN: cfg.syncEveryN, SyncInterval: cfg.syncInterval, DrainLimit: cfg.drainLimit,
+		LoadEvent: func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
+		OnSegment: rec.Segments.Add,
+		Inject:    cfg.inject,
+	}, writer.Start{
+		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
+		LastGlobal: rec.LastGlobal, LastID: rec.LastID, LastPos: rec.LastPos,
+	}, s.done, cfg.mailbox)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
+	}
+	s.sup = supervisor.New(supervisor.Options{
+		Logger:     s.log,
+		OnEscalate: s.escalate,
+	})
+	// Added in dependency order: Stop runs in reverse, so the writer drains
+	// first and the fsync actor syncs what it handed over.
+	if err := errors.Join(
+		s.sup.Add("fsync", s.fsync, cfg.restart),
+		s.sup.Add("writer", s.w, cfg.restart),
+		s.sup.Start(),
+	); err != nil {
+		s.sup.Stop(context.Background())
+		rec.Segments.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// escalate runs when an actor has crashed past its restart budget: the
+// store fails stop, and callers waiting on the dead actor stop waiting.
+func (s *Store) escalate(service string, cause error) {
+	err := fmt.Errorf("%w: %s actor stopped after repeated crashes: %w", ErrFailStop, service, cause)
+	s.escalated.CompareAndSwap(nil, &err)
+	s.log.Error("batpak: actor escalated; the store no longer accepts writes", "actor", service, "err", cause)
+	s.doneOnce.Do(func() { close(s.done) })
+}
+
+// Close stops intake, lets the writer finish the commands already accepted
+// (up to the shutdown drain limit; the rest get ErrShuttingDown), syncs,
+// joins every goroutine the store started and closes every file. It is
+// idempotent; later calls to the store return ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.intake.Lock() // wait out callers mid-send; later ones see closed
+		s.intake.Unlock()
+		err := s.sup.Stop(context.Background())
+		s.doneOnce.Do(func() { close(s.done) })
+		s.closeErr = errors.Join(err, s.w.Failure(), s.segs.Close(), s.lock.Close())
+	})
+	return s.closeErr
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Stats is a snapshot of the store's counters.
+type Stats struct {
+	Events         int
+	Entities       int
+	Scopes         int
+	Segments       int
+	LastGlobal     uint64 // the newest visible global sequence (durable, in Durable mode)
+	MailboxDepth   int
+	WriterRestarts int
+	FsyncRestarts  int
+	FailStop       error // non-nil once writes have stopped
+	Recovery       RecoveryReport
+}
+
+// Stats returns current counters and the last recovery report.
+func (s *Store) Stats() Stats {
+	events, entities, scopes := s.idx.Counts()
+	return Stats{
+		Events: events, Entities: entities, Scopes: scopes,
+		Segments: s.segs.Count(), LastGlobal: s.idx.LastGlobal(),
+		MailboxDepth:   s.w.Mailbox().Len(),
+		WriterRestarts: s.sup.Restarts("writer"), FsyncRestarts: s.sup.Restarts("fsync"),
+		FailStop: s.failure(), Recovery: s.report,
+	}
+}
+
+func (s *Store) failure() error {
+	if p := s.escalated.Load(); p != nil {
+		return *p
+	}
+	return s.w.Failure()
+}

@@ -1,0 +1,48 @@
+package batpak
+
+import (
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/reader"
+)
+
+// The value types of package event, named here for convenience.
+type (
+	Coordinate    = event.Coordinate
+	EventKind     = event.EventKind
+	ID            = event.ID
+	Region        = event.Region
+	KindFilter    = event.KindFilter
+	StoredEvent   = event.StoredEvent
+	Receipt       = event.Receipt
+	AppendOptions = event.AppendOptions
+	Durability    = event.Durability
+	Codec         = event.Codec
+	Notification  = event.Notification
+	// RecoveryReport says what Open found and repaired.
+	RecoveryReport = reader.Report
+)
+
+// Durability modes; see the README's "Durability" section.
+const (
+	Durable = event.Durable
+	OnWrite = event.OnWrite
+)
+
+// Payload codecs.
+const (
+	MsgPack = event.CodecMsgPack
+	JSON    = event.CodecJSON
+	Raw     = event.CodecRaw
+)
+
+// NewCoordinate validates and returns a coordinate.
+func NewCoordinate(entity, scope string) (Coordinate, error) {
+	return event.NewCoordinate(entity, scope)
+}
+
+// Decode decodes a stored event's payload into a new T.
+func Decode[T any](e *StoredEvent) (T, error) {
+	var v T
+	err := e.Decode(&v)
+	return v, err
+}

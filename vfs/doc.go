@@ -1,0 +1,36 @@
+// Package vfs is batpak's file-system seam. The writer and the reader touch
+// the disk only through an FS, so tests can swap in a file system that
+// injects errors or simulates a crash by dropping what was never synced.
+//
+// Three implementations exist: OS (the real one, the default), and for tests
+// the in-memory crash file system (NewMem) and the error-injecting wrapper
+// (NewFaulty) in this package. Users may use them to test their own services
+// against crashes.
+//
+// A MemFS remembers what each file and directory holds now and what the last
+// Sync or SyncDir made durable; CrashClone returns the file system a power
+// loss would leave behind:
+//
+//	fsys := vfs.NewMem()
+//	_ = fsys.MkdirAll("/db")
+//	_ = fsys.SyncDir("/") // the directory itself must be durable too
+//	f, _ := fsys.Create("/db/log")
+//	_ = fsys.SyncDir("/db") // the new entry is durable
+//	f.WriteAt([]byte("acked"), 0)
+//	_ = f.Sync() // "acked" is durable
+//	f.WriteAt([]byte(" lost"), 5)
+//
+//	after := fsys.CrashClone(vfs.CrashOptions{})
+//	g, _ := after.Open("/db/log") // holds "acked" only
+//
+// To crash at every point of a workload, run it once to learn Ops, then
+// rerun it on fresh file systems armed with SetCrashAfter(k, ...) for each
+// k and check what recovery finds in Crashed. A FaultyFS wraps any FS and
+// fails chosen operations:
+//
+//	ffs := vfs.NewFaulty(vfs.OS)
+//	ffs.Inject(vfs.Rule{Op: vfs.OpSync, Nth: 3, Path: ".seg"}) // the 3rd segment fsync fails
+//	ffs.Inject(vfs.Rule{Op: vfs.OpWrite, Persistent: true, Err: syscall.ENOSPC}) // disk full
+//	// ... run the store on ffs; errors.Is(err, vfs.ErrInjected) tells the
+//	// injected faults from real ones, ffs.Count(vfs.OpSync) how many ran.
+package vfs

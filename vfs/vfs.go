@@ -1,0 +1,63 @@
+package vfs
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// Errors of the seam and of its test file systems.
+var (
+	// ErrLocked is returned by Lock when another holder has the lock.
+	ErrLocked = errors.New("vfs: locked by another holder")
+	// ErrCrashed is wrapped by every operation on a MemFS after its armed
+	// crash point fired (see MemFS.SetCrashAfter).
+	ErrCrashed = errors.New("vfs: file system crashed")
+	// ErrInjected is wrapped by every error a FaultyFS injects, so a test can
+	// tell injected faults from real ones.
+	ErrInjected = errors.New("vfs: injected fault")
+)
+
+// File is an open file. ReadAt may be called concurrently with WriteAt on
+// another region and with other ReadAt calls.
+type File interface {
+	io.ReaderAt
+	io.WriterAt
+	io.Closer
+	// Sync flushes the file's data (and the metadata needed to read it) to stable storage.
+	Sync() error
+	// Truncate changes the file's size.
+	Truncate(size int64) error
+	// Size returns the current size.
+	Size() (int64, error)
+	// Name returns the path the file was opened with.
+	Name() string
+}
+
+// FS is the set of file-system operations batpak uses. Paths are plain
+// OS paths joined with path/filepath.
+type FS interface {
+	// Create makes a new file for reading and writing; it fails if the file exists.
+	Create(name string) (File, error)
+	// OpenRW opens an existing file for reading and writing.
+	OpenRW(name string) (File, error)
+	// Open opens an existing file read-only.
+	Open(name string) (File, error)
+	// Remove deletes a file.
+	Remove(name string) error
+	// Rename atomically replaces newname with oldname.
+	Rename(oldname, newname string) error
+	// MkdirAll creates a directory and its parents.
+	MkdirAll(dir string) error
+	// List returns the names (not paths) of the entries of dir, sorted.
+	List(dir string) ([]string, error)
+	// SyncDir makes the directory's entries (creates, renames, removes) durable.
+	SyncDir(dir string) error
+	// Lock takes an exclusive lock named by the file name, creating the file
+	// if needed. It returns ErrLocked at once if the lock is held, by this
+	// process or another. Closing the returned Closer releases it.
+	Lock(name string) (io.Closer, error)
+}
+
+// IsNotExist reports whether err says a file does not exist.
+func IsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

@@ -1,0 +1,51 @@
+package writer
+
+import (
+	"time"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/vfs"
+)
+
+// Config wires a writer and its fsync actor to the store.
+type Config struct {
+	FS          vfs.FS
+	Dir         string
+	Index       *index.Index
+	Clock       func() time.Time
+	SegmentSize int64
+	HashChain   bool
+	MaxDrain    int // commands taken per mailbox drain
+	// SyncEveryN and SyncInterval bound unsynced on-write events.
+	SyncEveryN   int
+	SyncInterval time.Duration
+	// DrainLimit is how many queued commands Close still processes.
+	DrainLimit int
+
+	// LoadEvent reads a published event (for idempotent replays and for
+	// re-deriving an entity's tail hash).
+	LoadEvent func(index.Entry) (*event.StoredEvent, error)
+	// OnSegment registers a newly created segment with the readers.
+	OnSegment func(id uint64, f vfs.File)
+	// OnPublish runs after entries become visible (to wake cursors and
+	// feed subscriptions); it must not block.
+	OnPublish func(notes []event.Notification)
+	// Inject, if set, is called at named points of the write path (tests
+	// use it to fail or panic there). See the Point constants.
+	Inject func(p Point) error
+}
+
+// Point names a place on the write path for fault injection.
+type Point string
+
+const (
+	PointBeforeWrite   Point = "before-write"
+	PointBatchBegin    Point = "batch-begin"
+	PointBatchItem     Point = "batch-item"
+	PointBatchCommit   Point = "batch-commit"
+	PointBeforeHandoff Point = "before-handoff"
+	PointBeforeFsync   Point = "before-fsync"
+	PointBeforePublish Point = "before-publish"
+	PointRotate        Point = "rotate"
+)

@@ -1,0 +1,154 @@
+package writer
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+)
+
+// tail is what the writer must know of an entity to append to it.
+type tail struct {
+	next uint64   // the sequence the entity's next event gets
+	hash [32]byte // the entity's latest chain hash
+}
+
+// keyRef is an idempotency key written by this writer and perhaps not yet
+// published; older keys are found in the index.
+type keyRef struct {
+	global  uint64
+	receipt event.Receipt
+}
+
+// state is the writer's knowledge of the log's end. It is a cache of what
+// the log holds: entity tails are loaded lazily from the index (the index
+// holds every entity's latest event whenever nothing is in flight), so a
+// restarted writer rebuilds it by clearing it once everything handed on
+// has been published.
+type state struct {
+	tails   map[string]*tail
+	keys    map[string]keyRef // keys written but perhaps not yet published
+	keyFIFO []keyFIFOEntry    // the same keys in global order, for pruning
+	global  uint64            // last global sequence assigned
+	hlc     event.HLC
+	ids     *event.Generator
+}
+
+type keyFIFOEntry struct {
+	global uint64
+	key    string
+}
+
+func newState(lastGlobal uint64, lastID event.ID, lastPos event.Position) state {
+	s := state{
+		tails:  make(map[string]*tail),
+		keys:   make(map[string]keyRef),
+		global: lastGlobal,
+		ids:    event.NewGenerator(lastID),
+	}
+	s.hlc.Observe(lastPos)
+	return s
+}
+
+// loadTail returns the entity's tail, loading it from the index on first use.
+func (w *Writer) loadTail(entity string) (*tail, error) {
+	if t, ok := w.st.tails[entity]; ok {
+		return t, nil
+	}
+	t := &tail{}
+	if e, ok := w.cfg.Index.Latest(entity); ok {
+		t.next = e.Sequence + 1
+		if w.cfg.HashChain {
+			ev, err := w.cfg.LoadEvent(e)
+			if err != nil {
+				return nil, fmt.Errorf("batpak: loading the tail of %q: %w", entity, err)
+			}
+			t.hash = ev.Hash.Self
+		}
+	}
+	w.st.tails[entity] = t
+	return t, nil
+}
+
+// lookupKey finds an earlier append with this idempotency key.
+func (w *Writer) lookupKey(key string) (event.Receipt, bool, error) {
+	if k, ok := w.st.keys[key]; ok {
+		return k.receipt, true, nil
+	}
+	e, ok := w.cfg.Index.LookupKey(key)
+	if !ok {
+		return event.Receipt{}, false, nil
+	}
+	ev, err := w.cfg.LoadEvent(e)
+	if err != nil {
+		return event.Receipt{}, false, err
+	}
+	return ReceiptOf(ev), true, nil
+}
+
+func (w *Writer) rememberKey(key string, r event.Receipt) {
+	w.st.keys[key] = keyRef{global: r.Global, receipt: r}
+	w.st.keyFIFO = append(w.st.keyFIFO, keyFIFOEntry{r.Global, key})
+}
+
+// pruneKeys forgets keys the index now holds.
+func (w *Writer) pruneKeys() {
+	if len(w.st.keyFIFO) == 0 {
+		return
+	}
+	published := w.cfg.Index.LastGlobal()
+	n := 0
+	for n < len(w.st.keyFIFO) && w.st.keyFIFO[n].global <= published {
+		delete(w.st.keys, w.st.keyFIFO[n].key)
+		n++
+	}
+	if n > 0 {
+		w.st.keyFIFO = append(w.st.keyFIFO[:0], w.st.keyFIFO[n:]...)
+	}
+}
+
+// ReceiptOf rebuilds the receipt of a stored event (for idempotent replays).
+func ReceiptOf(e *event.StoredEvent) event.Receipt {
+	return event.Receipt{
+		ID: e.ID, Coordinate: e.Coordinate, Kind: e.Kind, Global: e.Global,
+		Position: e.Position, Timestamp: e.Timestamp, Correlation: e.Correlation,
+		Causation: e.Causation, Hash: e.Hash.Self, Replayed: true,
+	}
+}
+
+// sticky holds the first storage error; once set, the writer fails stop.
+type sticky struct{ err atomic.Pointer[error] }
+
+func (s *sticky) set(err error) {
+	wrapped := fmt.Errorf("%w: %w", ErrFailStop, err)
+	s.err.CompareAndSwap(nil, &wrapped)
+}
+
+func (s *sticky) get() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// flush is the unit the writer hands to the fsync actor: what one drain
+// wrote to one segment file, and who is waiting for it.
+type flush struct {
+	seg     *activeSegment
+	reqs    []*Request
+	pend    []index.Pending
+	notes   []event.Notification
+	durable bool // some request needs the fsync before its reply
+	barrier chan struct{}
+}
+
+func (f *flush) reset(seg *activeSegment) {
+	f.seg = seg
+	clear(f.reqs)
+	f.reqs = f.reqs[:0]
+	f.pend = f.pend[:0]
+	f.notes = f.notes[:0]
+	f.durable = false
+	f.barrier = nil
+}
