@@ -41,12 +41,12 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind Ev
 	if err != nil {
 		return Receipt{}, err // r may still be answered: never reuse it
 	}
-	rc, err := res.Receipts, res.Err
-	r.Release()
-	if err != nil {
-		return Receipt{}, err
+	var rc Receipt
+	if err = res.Err; err == nil {
+		rc = res.Receipts[0] // copy out: the pooled request is reused after Release
 	}
-	return rc[0], nil
+	r.Release()
+	return rc, err
 }
 
 // item validates and encodes one event on the caller's goroutine.

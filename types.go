@@ -24,8 +24,9 @@ type (
 
 // Durability modes; see the README's "Durability" section.
 const (
-	Durable = event.Durable
-	OnWrite = event.OnWrite
+	DefaultDurability = event.DefaultDurability // the store's configured mode
+	Durable           = event.Durable
+	OnWrite           = event.OnWrite
 )
 
 // Payload codecs.

@@ -208,11 +208,12 @@ func (f *Fsync) barrier(seg *activeSegment) {
 	fl := flushPool.Get().(*flush)
 	fl.reset(seg)
 	fl.durable = true
-	fl.barrier = make(chan struct{})
+	released := make(chan struct{})
+	fl.barrier = released // fl belongs to the fsync actor once sent
 	f.inflight.Add(1)
 	f.in <- fl
 	select {
-	case <-fl.barrier:
+	case <-released:
 	case <-f.done:
 	}
 }
@@ -224,7 +225,8 @@ func (f *Fsync) waitIdle(ctx context.Context) error {
 	}
 	fl := flushPool.Get().(*flush)
 	fl.reset(nil)
-	fl.barrier = make(chan struct{})
+	released := make(chan struct{})
+	fl.barrier = released
 	f.inflight.Add(1)
 	select {
 	case f.in <- fl:
@@ -233,7 +235,7 @@ func (f *Fsync) waitIdle(ctx context.Context) error {
 		return ctx.Err()
 	}
 	select {
-	case <-fl.barrier:
+	case <-released:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -1,0 +1,100 @@
+package batpak
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/batpak-go/batpak/writer"
+)
+
+// BatchItem is one event of an atomic batch.
+type BatchItem struct {
+	Coord   Coordinate
+	Kind    EventKind
+	Payload any
+	// Options apply to this item. ExpectSequence is checked against the
+	// entity as the batch leaves it so far (earlier items of the same entity
+	// count). Durability is taken from the batch, not the item.
+	Options AppendOptions
+	// Cause, if set, names this item's cause inside the batch; it overrides
+	// Options.Causation.
+	Cause Cause
+}
+
+// Cause names a batch item's cause: an earlier item, the latest earlier
+// item of an entity, or an event id. The zero Cause means none.
+type Cause = writer.Cause
+
+// CauseItem makes an item caused by the earlier item at index i.
+func CauseItem(i int) Cause { return Cause{Kind: writer.CauseItem, Index: i} }
+
+// CauseLatestOf makes an item caused by the latest earlier item of entity.
+func CauseLatestOf(entity string) Cause { return Cause{Kind: writer.CauseLatestOf, Entity: entity} }
+
+// CauseID makes an item caused by an existing event.
+func CauseID(id ID) Cause { return Cause{Kind: writer.CauseExplicitID, ID: id} }
+
+// AppendBatch appends items atomically: readers, queries and subscribers
+// see all of them or none, and a crash can never leave a part. Everything
+// is checked before anything is written — coordinates, limits
+// (WithBatchLimits), expected sequences, causes, idempotency keys — and any
+// failure rejects the whole batch with a *BatchItemError naming the item.
+// The batch is written as one BEGIN…COMMIT run with one write call and, in
+// Durable mode, one fsync. Receipts come back in item order.
+//
+// A batch whose items all carry idempotency keys already appended is a
+// retry: it returns the original receipts and writes nothing. A batch
+// mixing seen and new keys is rejected with ErrDuplicate.
+func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
+	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
+	if err != nil {
+		return nil, err
+	}
+	return t.WaitAll(ctx)
+}
+
+// AppendReactionBatch is AppendBatch with a correlation and causation set on
+// every item that names none of its own.
+func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation ID, items []BatchItem) ([]Receipt, error) {
+	withCause := make([]BatchItem, len(items))
+	for i, it := range items {
+		if it.Options.Correlation.IsZero() {
+			it.Options.Correlation = correlation
+		}
+		if it.Options.Causation.IsZero() && it.Cause.Kind == writer.CauseNone {
+			it.Options.Causation = causation
+		}
+		withCause[i] = it
+	}
+	return s.AppendBatch(ctx, withCause)
+}
+
+// SubmitBatch hands a batch to the writer and returns at once; WaitAll
+// returns its receipts once acknowledged.
+func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (*Ticket, error) {
+	switch {
+	case len(items) == 0:
+		return nil, ErrEmptyBatch
+	case len(items) > s.cfg.maxBatchItems:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, len(items), s.cfg.maxBatchItems)
+	}
+	r := writer.NewRequest()
+	r.Items = make([]writer.Item, len(items))
+	r.Atomic = true
+	r.Durability = s.durability(d)
+	total := 0
+	for i := range items {
+		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
+		if err != nil {
+			r.Release()
+			return nil, &BatchItemError{Item: i, Err: err}
+		}
+		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
+			r.Release()
+			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
+		}
+		it.Cause = items[i].Cause
+		r.Items[i] = it
+	}
+	return s.submit(ctx, r)
+}
