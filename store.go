@@ -107,9 +107,10 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		FS: cfg.fs, Dir: dir, Index: rec.Index, Clock: cfg.clock,
 		SegmentSize: cfg.segmentSize, HashChain: cfg.hashChain, MaxDrain: cfg.maxDrain,
 		SyncEveryN: cfg.syncEveryN, SyncInterval: cfg.syncInterval, DrainLimit: cfg.drainLimit,
-		LoadEvent: func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
-		OnSegment: rec.Segments.Add,
-		Inject:    cfg.inject,
+		GroupCommitWait: cfg.groupWait,
+		LoadEvent:       func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
+		OnSegment:       rec.Segments.Add,
+		Inject:          cfg.inject,
 	}, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: rec.LastGlobal, LastID: rec.LastID, LastPos: rec.LastPos,

@@ -153,10 +153,11 @@ func ParseEvent(body []byte, v *EventView) error {
 	r := reader{b: body, i: 2}
 	v.HasHash = mask&maskHash != 0
 	if v.HasHash {
-		v.Hash = [32]byte(r.bytes(32))
+		h := r.bytes(32)
 		if r.err != nil {
 			return r.err
 		}
+		v.Hash = [32]byte(h)
 	} else {
 		v.Hash = [32]byte{}
 	}

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -174,6 +175,15 @@ func (s *scanner) emit(off int64, size int, batch bool) error {
 // badRecord decides whether the bad record at off starts a torn tail or is
 // corruption: a torn write leaves nothing valid after it.
 func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
+	if allZero(s.data[off:]) {
+		// Preallocated space the writer never reached (or a write that never
+		// began): the log simply ends here.
+		if s.inBatch {
+			s.res.Torn, s.res.DiscardedBatch = true, true
+			s.res.TornReason = fmt.Sprintf("batch begun at offset %d has no COMMIT", s.batchStart)
+		}
+		return nil
+	}
 	next, found, exhausted := nextValidFrame(s.data, off+1)
 	if found || exhausted {
 		lost := next - off
@@ -214,3 +224,18 @@ func nextValidFrame(data []byte, from int64) (at int64, found, exhausted bool) {
 
 // IsTornOrBad reports whether err marks unreadable record bytes.
 func IsTornOrBad(err error) bool { return errors.Is(err, ErrTorn) || errors.Is(err, ErrBadRecord) }
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 	"syscall"
 )
 
@@ -14,6 +15,9 @@ var OS FS = osFS{}
 type osFS struct{}
 
 type osFile struct{ *os.File }
+
+// mappings holds each mapped file's mapping (osFile is a value type).
+var mappings sync.Map
 
 func (f osFile) Size() (int64, error) {
 	fi, err := f.Stat()

@@ -61,3 +61,17 @@ type FS interface {
 
 // IsNotExist reports whether err says a file does not exist.
 func IsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }
+
+// Mappable is implemented by files that can be memory-mapped for writing
+// (the OS file system's). The writer maps its active segment so an append
+// is a memory copy into the page cache rather than a write system call;
+// file systems without it are written with WriteAt.
+type Mappable interface {
+	// MapWritable grows the file to size bytes, reserves its blocks (so a
+	// write through the mapping can never meet a full disk) and maps it
+	// shared and writable.
+	MapWritable(size int64) ([]byte, error)
+	// Unmap releases the mapping; data written through it stays in the
+	// page cache and is made durable by Sync like any other write.
+	Unmap() error
+}

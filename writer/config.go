@@ -20,6 +20,9 @@ type Config struct {
 	// SyncEveryN and SyncInterval bound unsynced on-write events.
 	SyncEveryN   int
 	SyncInterval time.Duration
+	// GroupCommitWait bounds how long the fsync actor waits for callers of
+	// the last group to come back before syncing (0 disables the wait).
+	GroupCommitWait time.Duration
 	// DrainLimit is how many queued commands Close still processes.
 	DrainLimit int
 

@@ -24,8 +24,11 @@ type Fsync struct {
 	inflight atomic.Int64 // flushes handed over and not yet released
 	unsynced atomic.Int64 // on-write events published without fsync
 
-	batch []*flush // owned by Serve
-	files []vfs.File
+	// Owned by Serve.
+	batch     []*flush
+	files     []vfs.File
+	lastGroup int         // callers released by the last fsync
+	wait      *time.Timer // group-commit wait
 }
 
 func newFsync(cfg Config, fail *sticky, done <-chan struct{}) *Fsync {
@@ -55,6 +58,7 @@ func (f *Fsync) Serve(ctx context.Context) error {
 		case fl := <-f.in:
 			f.batch = append(f.batch[:0], fl)
 			f.collect()
+			f.gather()
 			f.process()
 		case <-f.kick:
 			f.syncActive()
@@ -84,6 +88,53 @@ func (f *Fsync) collect() {
 			return
 		}
 	}
+}
+
+// gather implements adaptive group commit. Callers released by one fsync
+// come back within microseconds, while an fsync takes hundreds: syncing
+// as soon as the first of them is back would split them over two fsyncs.
+// So while fewer callers wait than the last fsync released, gather waits
+// for more, at most GroupCommitWait. A lone sequential caller never waits
+// (its group of one is complete), and a shrinking group costs one wait.
+func (f *Fsync) gather() {
+	if f.cfg.GroupCommitWait <= 0 || !f.needsSync() {
+		return
+	}
+	callers := f.durableCallers()
+	if callers >= f.lastGroup {
+		f.lastGroup = callers
+		return
+	}
+	if f.wait == nil {
+		f.wait = time.NewTimer(f.cfg.GroupCommitWait)
+	} else {
+		f.wait.Reset(f.cfg.GroupCommitWait)
+	}
+	defer f.wait.Stop()
+	for callers < f.lastGroup {
+		select {
+		case fl := <-f.in:
+			f.batch = append(f.batch, fl)
+			callers = f.durableCallers()
+		case <-f.wait.C:
+			f.lastGroup = callers
+			return
+		case <-f.done:
+			return
+		}
+	}
+	f.lastGroup = callers
+}
+
+// durableCallers counts the requests of the batch's durable flushes.
+func (f *Fsync) durableCallers() int {
+	n := 0
+	for _, fl := range f.batch {
+		if fl.durable {
+			n += len(fl.reqs)
+		}
+	}
+	return n
 }
 
 // process syncs, publishes and releases the collected flushes, in order.

@@ -12,7 +12,60 @@ import (
 type activeSegment struct {
 	id   uint64
 	file vfs.File
-	end  int64 // bytes written (the writer's own offset)
+	end  int64  // bytes written (the writer's own offset)
+	m    []byte // the file mapped for writing, or nil: then WriteAt
+}
+
+// openActive wraps a segment file for appending at end, mapping it when
+// the file system allows (see vfs.Mappable). A file already longer than
+// size (one oversized record) is not mapped.
+func openActive(id uint64, f vfs.File, end, size int64) *activeSegment {
+	seg := &activeSegment{id: id, file: f, end: end}
+	if mf, ok := f.(vfs.Mappable); ok {
+		if cur, err := f.Size(); err == nil && cur <= size {
+			if m, err := mf.MapWritable(size); err == nil {
+				seg.m = m
+			}
+		}
+	}
+	return seg
+}
+
+// write appends b at the segment's end: a copy into the mapping when it
+// fits, else a write call.
+func (s *activeSegment) write(b []byte) error {
+	if s.m != nil && s.end+int64(len(b)) <= int64(len(s.m)) {
+		copy(s.m[s.end:], b)
+	} else if _, err := s.file.WriteAt(b, s.end); err != nil {
+		return err
+	}
+	s.end += int64(len(b))
+	return nil
+}
+
+// discardFrom drops the bytes from off to the end: zeroed in a mapping
+// (recovery reads an all-zero tail as unused space), truncated otherwise.
+func (s *activeSegment) discardFrom(off int64) error {
+	if s.m != nil && s.end <= int64(len(s.m)) {
+		clear(s.m[off:s.end])
+	} else if err := s.file.Truncate(off); err != nil {
+		return err
+	}
+	s.end = off
+	return nil
+}
+
+// seal unmaps the segment and trims the preallocated space past its end;
+// the caller syncs.
+func (s *activeSegment) seal() error {
+	if s.m == nil {
+		return nil
+	}
+	s.m = nil
+	if err := s.file.(vfs.Mappable).Unmap(); err != nil {
+		return err
+	}
+	return s.file.Truncate(s.end)
 }
 
 // CreateSegment creates segment id in dir, writes its header and makes both
@@ -45,6 +98,9 @@ func (w *Writer) rotate() error {
 	if err := w.inject(PointRotate); err != nil {
 		return err
 	}
+	if err := w.seg.seal(); err != nil {
+		return err
+	}
 	if err := w.seg.file.Sync(); err != nil {
 		return err
 	}
@@ -57,7 +113,7 @@ func (w *Writer) rotate() error {
 		return err
 	}
 	w.cfg.OnSegment(id, f)
-	w.seg = &activeSegment{id: id, file: f, end: segment.HeaderSize}
+	w.seg = openActive(id, f, segment.HeaderSize, w.cfg.SegmentSize)
 	w.fsync.active.Store(w.seg)
 	return nil
 }

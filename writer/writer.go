@@ -13,6 +13,7 @@ package writer
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -75,7 +76,7 @@ func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *
 		cfg.OnSegment(1, f)
 		start.SegmentID, start.File, start.End = 1, f, segment.HeaderSize
 	}
-	w.seg = &activeSegment{id: start.SegmentID, file: start.File, end: start.End}
+	w.seg = openActive(start.SegmentID, start.File, start.End, cfg.SegmentSize)
 	w.safeEnd = start.End
 	w.fsync.active.Store(w.seg)
 	return w, w.fsync, nil
@@ -94,6 +95,9 @@ func (w *Writer) Quiesce() { w.quiesced.Store(true) }
 // drain limit, fails the rest with ErrShuttingDown and hands a final sync
 // barrier to the fsync actor.
 func (w *Writer) Serve(ctx context.Context) error {
+	// A fault while copying into the mapped segment (an I/O error paging it
+	// in) becomes a panic the supervisor handles, not a crash of the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if w.crashed {
 		if err := w.rederive(ctx); err != nil {
 			return err
@@ -154,6 +158,12 @@ func (w *Writer) shutdown() {
 	}
 	if w.fail.get() == nil {
 		w.fsync.barrier(w.seg)
+		// Trim the preallocated space so a closed store's files hold only data.
+		if err := w.seg.seal(); err != nil {
+			w.fail.set(err)
+		} else if err := w.seg.file.Sync(); err != nil {
+			w.fail.set(err)
+		}
 	}
 }
 
@@ -181,11 +191,10 @@ func (w *Writer) rederive(ctx context.Context) error {
 	if err := w.fsync.waitIdle(ctx); err != nil {
 		return err
 	}
-	if err := w.seg.file.Truncate(w.safeEnd); err != nil {
+	if err := w.seg.discardFrom(w.safeEnd); err != nil {
 		w.fail.set(err)
 		return err
 	}
-	w.seg.end = w.safeEnd
 	w.buf = w.buf[:0]
 	last := w.st.global
 	w.st.tails = make(map[string]*tail)
@@ -228,7 +237,6 @@ func (w *Writer) process() {
 		}
 	}
 	w.handOff()
-	w.cur = nil
 	w.drain = w.drain[:0]
 	w.next = 0
 	w.pruneKeys()
@@ -248,6 +256,7 @@ func (w *Writer) room(size int) error {
 		return nil
 	}
 	w.handOff()
+	w.cur = w.newFlush() // later requests of the drain still need one
 	if err := w.fail.get(); err != nil {
 		return err
 	}
@@ -255,13 +264,14 @@ func (w *Writer) room(size int) error {
 		w.fail.set(err)
 		return w.fail.get()
 	}
-	w.cur = w.newFlush()
+	w.cur.seg = w.seg
 	return nil
 }
 
-// handOff writes the buffered frames with one call and passes the flush
-// on: to the fsync actor, or straight to publication for on-write work
-// when nothing durable is in flight.
+// handOff writes the buffered frames with one call (or one copy into the
+// mapped segment) and passes w.cur on: to the fsync actor, or straight to
+// publication for on-write work when nothing durable is in flight. w.cur
+// is nil afterwards.
 func (w *Writer) handOff() {
 	fl := w.cur
 	if err := w.fail.get(); err != nil {
@@ -272,19 +282,18 @@ func (w *Writer) handOff() {
 	if len(w.buf) > 0 {
 		err := w.inject(PointBeforeWrite)
 		if err == nil {
-			_, err = w.seg.file.WriteAt(w.buf, w.seg.end)
+			err = w.seg.write(w.buf)
 		}
 		if err != nil {
 			w.fail.set(err)
 			w.failFlush(fl, w.fail.get())
 			return
 		}
-		w.seg.end += int64(len(w.buf))
 		w.buf = w.buf[:0]
 	}
+	w.cur = nil
 	if len(fl.reqs) == 0 {
 		flushPool.Put(fl)
-		w.cur = w.newFlush()
 		return
 	}
 	if err := w.inject(PointBeforeHandoff); err != nil {
@@ -298,19 +307,20 @@ func (w *Writer) handOff() {
 	} else {
 		w.fsync.publish(fl)
 		w.fsync.noteUnsynced(len(fl.pend))
+		fl.reset(nil)
 		flushPool.Put(fl)
 	}
 	w.safeEnd = w.seg.end
-	w.cur = w.newFlush()
 }
 
+// failFlush answers a flush's requests with err and drops it.
 func (w *Writer) failFlush(fl *flush, err error) {
 	for _, r := range fl.reqs {
 		r.finish(err)
 	}
 	fl.reset(nil)
 	flushPool.Put(fl)
-	w.cur = w.newFlush()
+	w.cur = nil
 }
 
 // now returns the clock in milliseconds and microseconds.
