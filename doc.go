@@ -1,0 +1,38 @@
+// Package batpak is an embedded, sync-first event store: an append-only
+// log of events addressed by coordinate (entity, scope), with causal
+// metadata, per-entity hash chains, optimistic concurrency, idempotency
+// keys and atomic batches, run in-process by a few goroutine actors under
+// a supervisor behind plain blocking calls.
+//
+//	store, err := batpak.Open(dir) // locks dir, recovers the log
+//	if err != nil { ... }
+//	defer store.Close()            // drains, syncs, joins every goroutine
+//
+//	alice := event.MustCoordinate("player:alice", "room:dungeon")
+//	moved := event.MustCustom(0x1, 0x001)
+//	r, err := store.Append(ctx, alice, moved, Moved{To: "crypt"})
+//	ev, err := store.Get(ctx, r.ID)
+//	for ev, err := range store.Stream(ctx, "player:alice") { ... }
+//
+// # Durability
+//
+// In the default Durable mode an append returns only after the fsync that
+// covers it, and readers see an event only once it is durable. Concurrent
+// appends share fsyncs (group commit). OnWrite mode acknowledges after the
+// write and syncs every N events or T interval: a machine crash can lose
+// the acknowledged events of that window. Either can be chosen per call.
+//
+// # Errors
+//
+// Errors are the documented sentinels (ErrClosed, ErrNotFound,
+// ErrSequenceMismatch, ErrFailStop, …), matched with errors.Is, and typed
+// errors (*SequenceMismatchError, *CorruptionError, *BatchItemError,
+// *CoordinateError) for errors.As. A failed write or fsync stops all writes
+// for good (ErrFailStop): after a failed fsync no retry can be trusted.
+//
+// The packages below the facade each own one role: event (value types),
+// segment (the on-disk format), index, reader (recovery and reads), writer
+// (the writer and fsync actors), actor and supervisor (the runtime), vfs
+// (the file-system seam with crash and fault simulation), gatekeeper,
+// typestate and outcome (the policy layer).
+package batpak

@@ -1,0 +1,157 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/batpak-go/batpak/event"
+)
+
+var kindA, kindB = event.MustCustom(1, 1), event.MustCustom(1, 2)
+
+// fill publishes n events over entities e0..e3 and scopes s0..s1, kinds
+// alternating, and returns their pending records.
+func fill(x *Index, from, n int) []Pending {
+	var ps []Pending
+	for i := from; i < from+n; i++ {
+		entity := fmt.Sprintf("e%d", i%4)
+		seq := uint64(0)
+		if last, ok := x.Latest(entity); ok {
+			seq = last.Sequence + 1
+		}
+		for _, p := range ps {
+			if p.Entity == entity {
+				seq = p.Sequence + 1
+			}
+		}
+		kind := kindA
+		if i%2 == 1 {
+			kind = kindB
+		}
+		ps = append(ps, Pending{
+			ID: event.NewID(), Entity: entity, Scope: fmt.Sprintf("s%d", i%2), Kind: kind,
+			Global: uint64(i + 1), Sequence: seq, Segment: 1, Offset: uint32(i * 100), Size: 100,
+		})
+	}
+	x.Publish(ps)
+	return ps
+}
+
+func globals(seq func(func(Entry) bool)) []uint64 {
+	var out []uint64
+	for e := range seq {
+		out = append(out, e.Global)
+	}
+	return out
+}
+
+func TestQueryPaths(t *testing.T) {
+	x := New()
+	fill(x, 0, 16)
+	tests := []struct {
+		name  string
+		r     event.Region
+		after uint64
+		want  []uint64
+	}{
+		{"entity stream", event.ForEntity("e1"), 0, []uint64{2, 6, 10, 14}},
+		{"entity after", event.ForEntity("e1"), 6, []uint64{10, 14}},
+		{"entity sequence range", event.ForEntity("e1").WithSequence(1, 2), 0, []uint64{6, 10}},
+		{"scope", event.ForScope("s0"), 10, []uint64{11, 13, 15}},
+		{"kind", event.AllEvents().WithKind(kindB), 12, []uint64{14, 16}},
+		{"prefix and scope", event.ForEntity("e*").WithScope("s1"), 12, []uint64{14, 16}},
+		{"entity with other scope", event.ForEntity("e1").WithScope("s0"), 0, nil},
+		{"unknown scope", event.ForScope("nope"), 0, nil},
+		{"all after", event.AllEvents(), 14, []uint64{15, 16}},
+	}
+	for _, tc := range tests {
+		if got := globals(x.Query(tc.r, tc.after)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestLookups(t *testing.T) {
+	x := New()
+	ps := fill(x, 0, 8)
+	for _, p := range ps {
+		e, ok := x.LookupID(p.ID)
+		if !ok || e.Global != p.Global || x.EntityName(e.Entity) != p.Entity || x.ScopeName(e.Scope) != p.Scope {
+			t.Fatalf("lookup %v: %+v %v", p.ID, e, ok)
+		}
+	}
+	if e, ok := x.StreamEntry("e2", 1); !ok || e.Global != 7 {
+		t.Fatalf("stream entry: %+v %v", e, ok)
+	}
+	if e, ok := x.Latest("e3"); !ok || e.Global != 8 {
+		t.Fatalf("latest: %+v", e)
+	}
+	if _, ok := x.LookupID(event.NewID()); ok {
+		t.Fatal("unknown id found")
+	}
+	if x.LastGlobal() != 8 || x.Len() != 8 {
+		t.Fatal("counts")
+	}
+}
+
+// TestFoldCollisionGoesToOverflow: two ids that fold to the same 64 bits
+// are both findable.
+func TestFoldCollisionGoesToOverflow(t *testing.T) {
+	x := New()
+	a := event.ID{1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9}
+	b := event.ID{9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8} // same XOR fold
+	x.Publish([]Pending{{ID: a, Entity: "e", Scope: "s", Global: 1}, {ID: b, Entity: "e", Scope: "s", Global: 2, Sequence: 1}})
+	if e, _ := x.LookupID(b); e.Global != 1 {
+		t.Fatal("expected the fold to point at the first id")
+	}
+	if e, ok := x.LookupIDExact(b); !ok || e.Global != 2 {
+		t.Fatalf("overflow lookup: %+v %v", e, ok)
+	}
+}
+
+func TestIdempotencyKeys(t *testing.T) {
+	x := New()
+	x.Publish([]Pending{{ID: event.NewID(), Entity: "e", Scope: "s", IdemKey: "k", Global: 1}})
+	if e, ok := x.LookupKey("k"); !ok || e.Global != 1 {
+		t.Fatal("key not found")
+	}
+	if _, ok := x.LookupKey("other"); ok {
+		t.Fatal("unknown key found")
+	}
+}
+
+// TestReadersDuringPublish runs queries while the writer publishes; each
+// query sees a gap-free prefix in global order (run with -race).
+func TestReadersDuringPublish(t *testing.T) {
+	x := New()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				prev := uint64(0)
+				for e := range x.Query(event.AllEvents(), 0) {
+					if e.Global != prev+1 {
+						t.Errorf("gap: %d after %d", e.Global, prev)
+						return
+					}
+					prev = e.Global
+				}
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		fill(x, i*10, 10)
+	}
+	close(done)
+	wg.Wait()
+}
