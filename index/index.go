@@ -34,14 +34,11 @@ type Pending struct {
 	Size     uint32
 }
 
-// list is an append-only list of entry positions (indexes into entries).
-type list struct{ pos []uint32 }
-
 // Index is safe for one publishing goroutine and many readers.
 type Index struct {
 	mu sync.RWMutex
 	// Guarded by mu; slices only grow, so snapshots stay valid after unlock.
-	entries []Entry
+	entries chunked[Entry]
 	// byID maps a 64-bit fold of the id to the entry position. Two ids
 	// folding alike are rare; the second goes to idOverflow, and readers
 	// confirm the id in the frame they read (see LookupID).
@@ -49,11 +46,11 @@ type Index struct {
 	idOverflow map[event.ID]uint32
 	entityNum  map[string]uint32
 	entityName []string
-	streams    []list // by entity number
+	streams    []chunked[uint32] // entry positions by entity number
 	scopeNum   map[string]uint32
 	scopeName  []string
-	scopes     []list // by scope number
-	kinds      map[event.EventKind]*list
+	scopes     []chunked[uint32] // entry positions by scope number
+	kinds      map[event.EventKind]*chunked[uint32]
 	keys       map[string]uint32 // idempotency key → entry position
 }
 
@@ -64,7 +61,7 @@ func New() *Index {
 		idOverflow: make(map[event.ID]uint32),
 		entityNum:  make(map[string]uint32),
 		scopeNum:   make(map[string]uint32),
-		kinds:      make(map[event.EventKind]*list),
+		kinds:      make(map[event.EventKind]*chunked[uint32]),
 		keys:       make(map[string]uint32),
 	}
 }
@@ -87,22 +84,22 @@ func (x *Index) Publish(ps []Pending) {
 }
 
 func (x *Index) add(p *Pending) {
-	pos := uint32(len(x.entries))
+	pos := uint32(x.entries.n)
 	en, ok := x.entityNum[p.Entity]
 	if !ok {
 		en = uint32(len(x.entityName))
 		x.entityNum[p.Entity] = en
 		x.entityName = append(x.entityName, p.Entity)
-		x.streams = append(x.streams, list{})
+		x.streams = append(x.streams, chunked[uint32]{})
 	}
 	sn, ok := x.scopeNum[p.Scope]
 	if !ok {
 		sn = uint32(len(x.scopeName))
 		x.scopeNum[p.Scope] = sn
 		x.scopeName = append(x.scopeName, p.Scope)
-		x.scopes = append(x.scopes, list{})
+		x.scopes = append(x.scopes, chunked[uint32]{})
 	}
-	x.entries = append(x.entries, Entry{
+	x.entries.push(Entry{
 		Global: p.Global, Sequence: p.Sequence, Segment: p.Segment, Offset: p.Offset,
 		Size: p.Size, Entity: en, Scope: sn, Kind: p.Kind,
 	})
@@ -111,14 +108,14 @@ func (x *Index) add(p *Pending) {
 	} else {
 		x.byID[foldID(p.ID)] = pos
 	}
-	x.streams[en].pos = append(x.streams[en].pos, pos)
-	x.scopes[sn].pos = append(x.scopes[sn].pos, pos)
+	x.streams[en].push(pos)
+	x.scopes[sn].push(pos)
 	kl := x.kinds[p.Kind]
 	if kl == nil {
-		kl = &list{}
+		kl = &chunked[uint32]{}
 		x.kinds[p.Kind] = kl
 	}
-	kl.pos = append(kl.pos, pos)
+	kl.push(pos)
 	if p.IdemKey != "" {
 		x.keys[p.IdemKey] = pos
 	}
@@ -132,31 +129,31 @@ func (x *Index) LookupKey(key string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	return x.entries[pos], true
+	return *x.entries.view().at(int(pos)), true
 }
 
 // Len is the number of published entries.
 func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.entries)
+	return x.entries.n
 }
 
 // LastGlobal is the global sequence of the newest published entry, 0 if none.
 func (x *Index) LastGlobal() uint64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	if len(x.entries) == 0 {
+	if x.entries.n == 0 {
 		return 0
 	}
-	return x.entries[len(x.entries)-1].Global
+	return x.entries.last().Global
 }
 
 // Counts returns the number of entries, entities and scopes.
 func (x *Index) Counts() (events, entities, scopes int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.entries), len(x.entityName), len(x.scopeName)
+	return x.entries.n, len(x.entityName), len(x.scopeName)
 }
 
 // LookupID returns the entry whose id folds like id. The caller must confirm
@@ -168,7 +165,7 @@ func (x *Index) LookupID(id event.ID) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	return x.entries[pos], true
+	return *x.entries.view().at(int(pos)), true
 }
 
 // LookupIDExact finds an id that shares its fold with another (rare).
@@ -179,7 +176,7 @@ func (x *Index) LookupIDExact(id event.ID) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	return x.entries[pos], true
+	return *x.entries.view().at(int(pos)), true
 }
 
 // EntityName returns the entity of an entry's Entity number.
@@ -204,16 +201,14 @@ func (x *Index) Latest(entity string) (Entry, bool) {
 	if !ok {
 		return Entry{}, false
 	}
-	p := x.streams[en].pos
-	return x.entries[p[len(p)-1]], true
+	return *x.entries.view().at(int(*x.streams[en].last())), true
 }
 
 // StreamEntry returns an entity's event with sequence seq.
 func (x *Index) StreamEntry(entity string, seq uint64) (Entry, bool) {
 	s := x.snapshotStream(entity)
-	i := s.searchSeq(seq)
-	if i < len(s.pos) && s.entries[s.pos[i]].Sequence == seq {
-		return s.entries[s.pos[i]], true
+	if i := s.searchSeq(seq); i < s.len() && s.at(i).Sequence == seq {
+		return *s.at(i), true
 	}
 	return Entry{}, false
 }
@@ -232,26 +227,26 @@ func (x *Index) EntitiesWithPrefix(prefix string) []string {
 	return out
 }
 
-// snapshot is a lock-free view of a list: entry positions and the entries
-// slice as they were when taken.
+// snapshot is a lock-free view of a list of entries: the entries and a
+// list of positions in them as they were when taken, or every entry.
 type snapshot struct {
-	entries []Entry
-	pos     []uint32 // nil with all set: every entry in order
+	entries view[Entry]
+	pos     view[uint32]
 	all     bool
 }
 
 func (s snapshot) len() int {
 	if s.all {
-		return len(s.entries)
+		return s.entries.n
 	}
-	return len(s.pos)
+	return s.pos.n
 }
 
 func (s snapshot) at(i int) *Entry {
 	if s.all {
-		return &s.entries[i]
+		return s.entries.at(i)
 	}
-	return &s.entries[s.pos[i]]
+	return s.entries.at(int(*s.pos.at(i)))
 }
 
 // searchGlobal returns the first index whose entry has Global >= g.
@@ -273,35 +268,38 @@ func (s snapshot) searchSeq(seq uint64) int {
 func (x *Index) snapshotAll() snapshot {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return snapshot{entries: x.entries, all: true}
+	return snapshot{entries: x.entries.view(), all: true}
+}
+
+// snapshotList snapshots one of the position lists; nil means empty.
+func (x *Index) snapshotList(list func() *chunked[uint32]) snapshot {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	l := list()
+	if l == nil {
+		return snapshot{}
+	}
+	return snapshot{entries: x.entries.view(), pos: l.view()}
 }
 
 func (x *Index) snapshotStream(entity string) snapshot {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	en, ok := x.entityNum[entity]
-	if !ok {
-		return snapshot{}
-	}
-	return snapshot{entries: x.entries, pos: x.streams[en].pos}
+	return x.snapshotList(func() *chunked[uint32] {
+		if en, ok := x.entityNum[entity]; ok {
+			return &x.streams[en]
+		}
+		return nil
+	})
 }
 
 func (x *Index) snapshotScope(scope string) snapshot {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	sn, ok := x.scopeNum[scope]
-	if !ok {
-		return snapshot{}
-	}
-	return snapshot{entries: x.entries, pos: x.scopes[sn].pos}
+	return x.snapshotList(func() *chunked[uint32] {
+		if sn, ok := x.scopeNum[scope]; ok {
+			return &x.scopes[sn]
+		}
+		return nil
+	})
 }
 
 func (x *Index) snapshotKind(k event.EventKind) snapshot {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	kl := x.kinds[k]
-	if kl == nil {
-		return snapshot{}
-	}
-	return snapshot{entries: x.entries, pos: kl.pos}
+	return x.snapshotList(func() *chunked[uint32] { return x.kinds[k] })
 }
