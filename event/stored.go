@@ -1,9 +1,11 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -42,7 +44,7 @@ func Encode(c Codec, v any) ([]byte, Codec, error) {
 	}
 	switch c {
 	case CodecMsgPack:
-		b, err := msgpack.Marshal(v)
+		b, err := marshalMsgPack(v)
 		return b, c, err
 	case CodecJSON:
 		b, err := json.Marshal(v)
@@ -51,6 +53,30 @@ func Encode(c Codec, v any) ([]byte, Codec, error) {
 		return nil, c, fmt.Errorf("batpak: the raw codec takes []byte, not %T", v)
 	}
 	return nil, c, fmt.Errorf("batpak: unknown codec %d", c)
+}
+
+// msgpackEncoder is a reusable encoder writing into its own buffer.
+type msgpackEncoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+}
+
+var msgpackPool = sync.Pool{New: func() any {
+	e := &msgpackEncoder{}
+	e.enc = msgpack.NewEncoder(&e.buf)
+	return e
+}}
+
+// marshalMsgPack encodes with a pooled encoder: the only allocation left is
+// the returned bytes, which the caller keeps.
+func marshalMsgPack(v any) ([]byte, error) {
+	e := msgpackPool.Get().(*msgpackEncoder)
+	defer msgpackPool.Put(e)
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(e.buf.Bytes()), nil
 }
 
 // DecodePayload decodes b, encoded with c, into v.
