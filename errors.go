@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/writer"
 )
@@ -29,8 +30,9 @@ var (
 	// an append was in flight: it may or may not have been written. Retry
 	// with an idempotency key to make the retry exactly-once.
 	ErrOutcomeUnknown = errors.New("batpak: outcome unknown: the writer stopped while the append was in flight")
-	// ErrChainBroken is returned by WalkAncestors when a hash link does not verify.
-	ErrChainBroken = errors.New("batpak: hash chain broken")
+	// ErrChainBroken is returned by WalkAncestors and reported by Verify
+	// when a hash link or an entity's sequence does not verify.
+	ErrChainBroken = reader.ErrChainBroken
 	// ErrInvalidKind is returned for an event kind in a reserved category
 	// when appended through the public API.
 	ErrInvalidKind = event.ErrReservedKind
