@@ -33,6 +33,7 @@ type Store struct {
 	w     *writer.Writer
 	fsync *writer.Fsync
 	sup   *supervisor.Supervisor
+	subs  *subscriptions // the fan-out actor, lossy subscriptions, cursors, react loops
 
 	report reader.Report
 
@@ -95,11 +96,20 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Numbering resumes above every global sequence that may have been
+	// used before a crash (see writer.ReadReservation).
+	reserved, err := writer.ReadReservation(cfg.fs, dir)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
+	}
+	lastGlobal := max(rec.LastGlobal, reserved)
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
 		done: make(chan struct{}),
 	}
+	s.subs = newSubscriptions(s)
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
@@ -110,10 +120,11 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		GroupCommitWait: cfg.groupWait,
 		LoadEvent:       func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
 		OnSegment:       rec.Segments.Add,
+		OnPublish:       s.subs.hub.Publish,
 		Inject:          cfg.inject,
 	}, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
-		LastGlobal: rec.LastGlobal, LastID: rec.LastID, LastPos: rec.LastPos,
+		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos,
 	}, s.done, cfg.mailbox)
 	if err != nil {
 		rec.Segments.Close()
@@ -124,8 +135,10 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		OnEscalate: s.escalate,
 	})
 	// Added in dependency order: Stop runs in reverse, so the writer drains
-	// first and the fsync actor syncs what it handed over.
+	// first, the fsync actor syncs what it handed over, and the fan-out
+	// actor delivers the last publications.
 	if err := errors.Join(
+		s.sup.Add("fanout", s.subs.hub.Fanout(), cfg.restart),
 		s.sup.Add("fsync", s.fsync, cfg.restart),
 		s.sup.Add("writer", s.w, cfg.restart),
 		s.sup.Start(),
@@ -152,12 +165,14 @@ func (s *Store) escalate(service string, cause error) {
 // idempotent; later calls to the store return ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		rerr := s.subs.stopLoops() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
 		s.doneOnce.Do(func() { close(s.done) })
-		s.closeErr = errors.Join(err, s.w.Failure(), s.segs.Close(), s.lock.Close())
+		s.subs.hub.Close() // end lossy subscriptions once the fan-out has delivered
+		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.lock.Close())
 	})
 	return s.closeErr
 }

@@ -22,6 +22,10 @@ func (w *Writer) appendBatch(r *Request) {
 		r.finish(err)
 		return
 	}
+	if err := w.reserve(len(r.Items)); err != nil {
+		r.finish(err)
+		return
+	}
 	if err := w.room(size); err != nil {
 		r.finish(err)
 		return

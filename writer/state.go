@@ -27,12 +27,13 @@ type keyRef struct {
 // restarted writer rebuilds it by clearing it once everything handed on
 // has been published.
 type state struct {
-	tails   map[string]*tail
-	keys    map[string]keyRef // keys written but perhaps not yet published
-	keyFIFO []keyFIFOEntry    // the same keys in global order, for pruning
-	global  uint64            // last global sequence assigned
-	hlc     event.HLC
-	ids     *event.Generator
+	tails    map[string]*tail
+	keys     map[string]keyRef // keys written but perhaps not yet published
+	keyFIFO  []keyFIFOEntry    // the same keys in global order, for pruning
+	global   uint64            // last global sequence assigned
+	reserved uint64            // global sequences up to here are durably reserved
+	hlc      event.HLC
+	ids      *event.Generator
 }
 
 type keyFIFOEntry struct {

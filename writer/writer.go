@@ -158,10 +158,17 @@ func (w *Writer) shutdown() {
 	}
 	if w.fail.get() == nil {
 		w.fsync.barrier(w.seg)
-		// Trim the preallocated space so a closed store's files hold only data.
-		if err := w.seg.seal(); err != nil {
-			w.fail.set(err)
-		} else if err := w.seg.file.Sync(); err != nil {
+		// Trim the preallocated space so a closed store's files hold only
+		// data, and record the exact end of the numbering: a clean restart
+		// continues without a gap.
+		err := w.seg.seal()
+		if err == nil {
+			err = w.seg.file.Sync()
+		}
+		if err == nil && w.st.reserved > w.st.global {
+			err = writeReservation(w.cfg.FS, w.cfg.Dir, w.st.global)
+		}
+		if err != nil {
 			w.fail.set(err)
 		}
 	}
@@ -389,6 +396,9 @@ func (w *Writer) appendOne(r *Request) {
 		}
 	}
 	t, err := w.loadTail(it.Coord.Entity())
+	if err == nil {
+		err = w.reserve(1)
+	}
 	if err != nil {
 		r.finish(err)
 		return
