@@ -20,13 +20,6 @@ func (s *Store) Get(ctx context.Context, id ID) (*StoredEvent, error) {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
 	ev, err := s.segs.Read(s.idx, e)
-	if err == nil && ev.ID != id {
-		// Another id shares this one's 64-bit fold; look it up exactly.
-		if e, ok = s.idx.LookupIDExact(id); !ok {
-			return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
-		}
-		ev, err = s.segs.Read(s.idx, e)
-	}
 	if err != nil {
 		return nil, err
 	}

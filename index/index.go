@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"sort"
 	"sync"
 
@@ -39,10 +38,14 @@ type Index struct {
 	mu sync.RWMutex
 	// Guarded by mu; slices only grow, so snapshots stay valid after unlock.
 	entries chunked[Entry]
-	// byID maps a 64-bit fold of the id to the entry position. Two ids
-	// folding alike are rare; the second goes to idOverflow, and readers
-	// confirm the id in the frame they read (see LookupID).
-	byID       map[uint64]uint32
+	// ids holds each entry's id, in entry order. The writer makes ids
+	// strictly increasing in global order (also across restarts), so ids is
+	// sorted and LookupID is a binary search: no hash table to grow on the
+	// write path, 16 bytes an event, and a checkpoint loads by copying. An
+	// id out of order (only damage could make one) is kept in idOverflow
+	// and its slot repeats the previous id, so ids stays sorted.
+	ids        chunked[event.ID]
+	lastID     event.ID
 	idOverflow map[event.ID]uint32
 	entityNum  map[string]uint32
 	entityName []string
@@ -57,17 +60,12 @@ type Index struct {
 // New returns an empty index.
 func New() *Index {
 	return &Index{
-		byID:       make(map[uint64]uint32),
 		idOverflow: make(map[event.ID]uint32),
 		entityNum:  make(map[string]uint32),
 		scopeNum:   make(map[string]uint32),
 		kinds:      make(map[event.EventKind]*chunked[uint32]),
 		keys:       make(map[string]uint32),
 	}
-}
-
-func foldID(id event.ID) uint64 {
-	return binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
 }
 
 // Publish adds entries, which must be in increasing global order and follow
@@ -103,10 +101,12 @@ func (x *Index) add(p *Pending) {
 		Global: p.Global, Sequence: p.Sequence, Segment: p.Segment, Offset: p.Offset,
 		Size: p.Size, Entity: en, Scope: sn, Kind: p.Kind,
 	})
-	if _, taken := x.byID[foldID(p.ID)]; taken {
-		x.idOverflow[p.ID] = pos
+	if p.ID.Compare(x.lastID) > 0 {
+		x.ids.push(p.ID)
+		x.lastID = p.ID
 	} else {
-		x.byID[foldID(p.ID)] = pos
+		x.ids.push(x.lastID)
+		x.idOverflow[p.ID] = pos
 	}
 	x.streams[en].push(pos)
 	x.scopes[sn].push(pos)
@@ -156,27 +156,35 @@ func (x *Index) Counts() (events, entities, scopes int) {
 	return x.entries.n, len(x.entityName), len(x.scopeName)
 }
 
-// LookupID returns the entry whose id folds like id. The caller must confirm
-// the id in the frame it reads and, if it differs, call LookupIDExact.
+// LookupID returns the entry of an id.
 func (x *Index) LookupID(id event.ID) (Entry, bool) {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
-	pos, ok := x.byID[foldID(id)]
-	if !ok {
-		return Entry{}, false
+	ids, entries := x.ids.view(), x.entries.view()
+	pos, overflow := x.idOverflow[id]
+	x.mu.RUnlock()
+	if overflow {
+		return *entries.at(int(pos)), true
 	}
-	return *x.entries.view().at(int(pos)), true
+	if i := searchIDs(ids, id); i < ids.n && *ids.at(i) == id {
+		return *entries.at(i), true
+	}
+	return Entry{}, false
 }
 
-// LookupIDExact finds an id that shares its fold with another (rare).
-func (x *Index) LookupIDExact(id event.ID) (Entry, bool) {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	pos, ok := x.idOverflow[id]
-	if !ok {
-		return Entry{}, false
+// searchIDs returns the first position whose id is >= id: a search over
+// the chunks' first ids (a small, cache-resident array), then within one
+// chunk.
+func searchIDs(v view[event.ID], id event.ID) int {
+	if v.chunks == nil {
+		return sort.Search(v.n, func(i int) bool { return v.small[i].Compare(id) >= 0 })
 	}
-	return *x.entries.view().at(int(pos)), true
+	full := (v.n + chunkLen - 1) >> chunkBits
+	c := sort.Search(full, func(c int) bool { return v.chunks[c][0].Compare(id) > 0 }) - 1
+	if c < 0 {
+		return 0
+	}
+	ch := v.chunks[c][:min(chunkLen, v.n-c<<chunkBits)]
+	return c<<chunkBits + sort.Search(len(ch), func(i int) bool { return ch[i].Compare(id) >= 0 })
 }
 
 // EntityName returns the entity of an entry's Entity number.

@@ -96,18 +96,42 @@ func TestLookups(t *testing.T) {
 	}
 }
 
-// TestFoldCollisionGoesToOverflow: two ids that fold to the same 64 bits
-// are both findable.
-func TestFoldCollisionGoesToOverflow(t *testing.T) {
+// TestOutOfOrderIDStillFound: an id below its predecessor (which only a
+// damaged log could hold) is found, and so are the ids around it.
+func TestOutOfOrderIDStillFound(t *testing.T) {
 	x := New()
-	a := event.ID{1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9, 9, 9, 9}
-	b := event.ID{9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 4, 5, 6, 7, 8} // same XOR fold
-	x.Publish([]Pending{{ID: a, Entity: "e", Scope: "s", Global: 1}, {ID: b, Entity: "e", Scope: "s", Global: 2, Sequence: 1}})
-	if e, _ := x.LookupID(b); e.Global != 1 {
-		t.Fatal("expected the fold to point at the first id")
+	a, b, c := event.ID{0, 1}, event.ID{0, 3}, event.ID{0, 2}
+	x.Publish([]Pending{
+		{ID: a, Entity: "e", Scope: "s", Global: 1},
+		{ID: b, Entity: "e", Scope: "s", Global: 2, Sequence: 1},
+		{ID: c, Entity: "e", Scope: "s", Global: 3, Sequence: 2},
+	})
+	for want, id := range []event.ID{a, b, c} {
+		if e, ok := x.LookupID(id); !ok || e.Global != uint64(want+1) {
+			t.Fatalf("id %v: %+v %v", id, e, ok)
+		}
 	}
-	if e, ok := x.LookupIDExact(b); !ok || e.Global != 2 {
-		t.Fatalf("overflow lookup: %+v %v", e, ok)
+}
+
+// TestLookupAcrossChunks checks the two-level search over many chunks.
+func TestLookupAcrossChunks(t *testing.T) {
+	x := New()
+	g := event.NewGenerator(event.ID{})
+	var ps []Pending
+	for i := 0; i < 3*chunkLen+17; i++ {
+		ps = append(ps, Pending{ID: g.Next(int64(i / 7)), Entity: "e", Scope: "s", Global: uint64(i + 1), Sequence: uint64(i)})
+	}
+	x.Publish(ps)
+	for i := 0; i < len(ps); i += 97 {
+		if e, ok := x.LookupID(ps[i].ID); !ok || e.Global != ps[i].Global {
+			t.Fatalf("entry %d: %+v %v", i, e, ok)
+		}
+	}
+	if _, ok := x.LookupID(event.ID{0xFF}); ok {
+		t.Fatal("id above every id found")
+	}
+	if _, ok := x.LookupID(event.ID{}); ok {
+		t.Fatal("zero id found")
 	}
 }
 
