@@ -15,17 +15,16 @@ var kindA, kindB = event.MustCustom(1, 1), event.MustCustom(1, 2)
 // alternating, and returns their pending records.
 func fill(x *Index, from, n int) []Pending {
 	var ps []Pending
+	next := map[string]uint64{}
 	for i := from; i < from+n; i++ {
 		entity := fmt.Sprintf("e%d", i%4)
-		seq := uint64(0)
-		if last, ok := x.Latest(entity); ok {
-			seq = last.Sequence + 1
-		}
-		for _, p := range ps {
-			if p.Entity == entity {
-				seq = p.Sequence + 1
+		seq, ok := next[entity]
+		if !ok {
+			if last, found := x.Latest(entity); found {
+				seq = last.Sequence + 1
 			}
 		}
+		next[entity] = seq + 1
 		kind := kindA
 		if i%2 == 1 {
 			kind = kindB

@@ -28,6 +28,12 @@ type Report struct {
 	// RemovedSegments lists trailing segment files that held no valid header
 	// (a crash while creating them) and were removed.
 	RemovedSegments []uint64
+	// Checkpoint is set when the index was restored from the checkpoint and
+	// only the frames after its watermark were scanned.
+	Checkpoint bool
+	// CheckpointIgnored says why a checkpoint present was not used (the
+	// index was rebuilt by scanning instead).
+	CheckpointIgnored string
 }
 
 func (r Report) String() string {
@@ -38,6 +44,12 @@ func (r Report) String() string {
 	}
 	if len(r.RemovedSegments) > 0 {
 		s += fmt.Sprintf("; removed %d empty trailing segment(s)", len(r.RemovedSegments))
+	}
+	if r.Checkpoint {
+		s += "; index restored from the checkpoint"
+	}
+	if r.CheckpointIgnored != "" {
+		s += "; checkpoint ignored: " + r.CheckpointIgnored
 	}
 	return s
 }
@@ -70,10 +82,10 @@ type Options struct {
 func Recover(opts Options) (rec *Recovered, err error) {
 	began := time.Now()
 	rec = &Recovered{Index: index.New(), Segments: NewSegments()}
+	segs := rec.Segments // the error returns below set rec to nil before this runs
 	defer func() {
 		if err != nil {
-			rec.Segments.Close()
-			rec = nil
+			segs.Close()
 		}
 	}()
 	ids, err := listSegments(opts.FS, opts.Dir)
@@ -104,17 +116,65 @@ func Recover(opts Options) (rec *Recovered, err error) {
 			return nil, err
 		}
 	}
-	var pend []index.Pending
+	files, err := openSegments(opts, ids)
+	if err != nil {
+		closeAll(files)
+		return nil, err
+	}
 	for i, id := range ids {
-		last := i == len(ids)-1
-		if err := rec.scanSegment(opts, id, last, &pend); err != nil {
+		rec.Segments.Add(id, files[i])
+	}
+	first, from := 0, int64(segment.HeaderSize)
+	if x, wm, err := rec.loadCheckpoint(opts, ids); err == nil {
+		if err = rec.checkLastEntry(x, wm); err == nil {
+			rec.Index, rec.LastGlobal, rec.Report.Checkpoint = x, wm.LastGlobal, true
+			first, from = int(wm.Segment-ids[0]), wm.Offset
+		}
+		if err != nil {
+			rec.Report.CheckpointIgnored = err.Error()
+		}
+	} else if !vfs.IsNotExist(err) {
+		rec.Report.CheckpointIgnored = err.Error()
+	}
+	var pend []index.Pending
+	for i := first; i < len(ids); i++ {
+		if err := rec.scanSegment(opts, ids[i], files[i], from, i == len(ids)-1, &pend); err != nil {
 			return nil, err
 		}
+		from = segment.HeaderSize
+	}
+	if len(ids) > 0 {
+		rec.LastSegment, rec.LastFile = ids[len(ids)-1], files[len(ids)-1]
 	}
 	rec.Report.Segments = len(ids)
 	rec.Report.Events = rec.Index.Len()
 	rec.Report.Duration = time.Since(began)
 	return rec, nil
+}
+
+// openSegments opens every segment: the last read-write (the writer
+// appends to it) unless recovery is read-only, the others read-only.
+func openSegments(opts Options, ids []uint64) ([]vfs.File, error) {
+	files := make([]vfs.File, 0, len(ids))
+	for i, id := range ids {
+		name := filepath.Join(opts.Dir, segment.FileName(id))
+		open := opts.FS.Open
+		if i == len(ids)-1 && !opts.ReadOnly {
+			open = opts.FS.OpenRW
+		}
+		f, err := open(name)
+		if err != nil {
+			return files, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+func closeAll(files []vfs.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 func listSegments(fs vfs.FS, dir string) ([]uint64, error) {
@@ -155,19 +215,8 @@ func hasValidHeader(fs vfs.FS, name string) (bool, error) {
 	return herr == nil, nil
 }
 
-func (rec *Recovered) scanSegment(opts Options, id uint64, last bool, pend *[]index.Pending) error {
-	name := filepath.Join(opts.Dir, segment.FileName(id))
-	var f vfs.File
-	var err error
-	if last && !opts.ReadOnly {
-		f, err = opts.FS.OpenRW(name)
-	} else {
-		f, err = opts.FS.Open(name)
-	}
-	if err != nil {
-		return err
-	}
-	rec.Segments.Add(id, f)
+// scanSegment indexes the frames of one segment from offset from.
+func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int64, last bool, pend *[]index.Pending) error {
 	data, err := readAll(f)
 	if err != nil {
 		return err
@@ -181,16 +230,7 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, last bool, pend *[]in
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
 	*pend = (*pend)[:0]
-	res, err := segment.Scan(data, id, segment.HeaderSize, rec.LastGlobal, func(off int64, size int, v *segment.EventView, _ bool) error {
-		*pend = append(*pend, index.Pending{
-			ID: v.ID, Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
-			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
-			Segment: uint32(id), Offset: uint32(off), Size: uint32(size),
-		})
-		rec.LastID = v.ID
-		rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
-		return nil
-	})
+	res, err := segment.Scan(data, id, from, rec.LastGlobal, rec.collect(pend, id, 0))
 	if err != nil {
 		return err
 	}
@@ -201,7 +241,7 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, last bool, pend *[]in
 	rec.Index.Publish(*pend)
 	rec.LastGlobal = res.LastGlobal
 	if last {
-		rec.LastSegment, rec.LastFile, rec.LastEnd = id, f, res.End
+		rec.LastEnd = res.End
 		if res.Torn {
 			rec.Report.Torn, rec.Report.TornSegment = true, id
 			rec.Report.TruncatedAt, rec.Report.TruncatedBytes = res.End, int64(len(data))-res.End
@@ -230,4 +270,25 @@ func readAll(f vfs.File) ([]byte, error) {
 		return nil, err
 	}
 	return data[:n], nil
+}
+
+// collect returns a scan visitor that stages each event's index entry (at
+// offset base+off of segment id) and tracks the newest id and position.
+func (rec *Recovered) collect(pend *[]index.Pending, id uint64, base int64) segment.Visit {
+	return func(off int64, size int, v *segment.EventView, _ bool) error {
+		*pend = append(*pend, index.Pending{
+			ID: v.ID, Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
+			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
+			Segment: uint32(id), Offset: uint32(base + off), Size: uint32(size),
+		})
+		rec.noteLast(v)
+		return nil
+	}
+}
+
+// noteLast remembers the newest event seen, for the writer's id generator
+// and clock.
+func (rec *Recovered) noteLast(v *segment.EventView) {
+	rec.LastID = v.ID
+	rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
 }

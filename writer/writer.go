@@ -438,3 +438,8 @@ func sameEvent(prev event.Receipt, it *Item) error {
 	}
 	return nil
 }
+
+// Tail returns the active segment and the end of its data. Call it only
+// after Serve has returned for good (Close does, once the supervisor has
+// joined the writer), when the writer no longer changes them.
+func (w *Writer) Tail() (segmentID uint64, end int64) { return w.seg.id, w.seg.end }

@@ -1,0 +1,219 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"unsafe"
+
+	"github.com/batpak-go/batpak/event"
+)
+
+// Watermark is where a checkpointed index ends in the log: everything
+// before Offset of Segment is in it, and nothing after.
+type Watermark struct {
+	Segment    uint64
+	Offset     int64
+	LastGlobal uint64
+}
+
+// ErrBadCheckpoint marks checkpoint bytes that cannot be trusted.
+var ErrBadCheckpoint = errors.New("index: bad checkpoint")
+
+var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '1'}
+
+// entrySize is an Entry's in-memory size; checkpoints store entries in
+// their in-memory layout, which is only a portable format on little-endian
+// machines (the format's byte order): elsewhere no checkpoint is written or
+// read, and stores open by scanning.
+const entrySize = int(unsafe.Sizeof(Entry{}))
+
+// CheckpointsSupported reports whether this machine reads and writes checkpoints.
+var CheckpointsSupported = binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && entrySize == 40
+
+var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
+
+// MarshalCheckpoint encodes the index and its watermark (layout in
+// docs/FORMAT.md): a header, the interned names, the entries and ids as
+// they are laid out in memory, the idempotency keys and out-of-order ids,
+// and a CRC-32C of everything before it. The position lists are not
+// stored: they are rebuilt from the entries.
+func (x *Index) MarshalCheckpoint(w Watermark) []byte {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	n := x.entries.n
+	b := make([]byte, 0, 64+n*(entrySize+16)+len(x.entityName)*24+len(x.keys)*24)
+	b = append(b, checkpointMagic[:]...)
+	for _, v := range []uint64{w.Segment, uint64(w.Offset), w.LastGlobal, uint64(n),
+		uint64(len(x.entityName)), uint64(len(x.scopeName)), uint64(len(x.keys)), uint64(len(x.idOverflow))} {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	for _, names := range [][]string{x.entityName, x.scopeName} {
+		for _, s := range names {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
+	}
+	ev := x.entries.view()
+	for i := 0; i < n; i += chunkLen {
+		chunk := ev.chunkAt(i, n)
+		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), len(chunk)*entrySize)...)
+	}
+	iv := x.ids.view()
+	for i := 0; i < n; i += chunkLen {
+		chunk := iv.chunkAt(i, n)
+		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), len(chunk)*16)...)
+	}
+	for k, pos := range x.keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.LittleEndian.AppendUint32(b, pos)
+	}
+	for id, pos := range x.idOverflow {
+		b = append(b, id[:]...)
+		b = binary.LittleEndian.AppendUint32(b, pos)
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, ckptCRC))
+}
+
+// chunkAt returns the elements from i (a multiple of chunkLen) up to the
+// end of their chunk or n.
+func (v view[T]) chunkAt(i, n int) []T {
+	if v.chunks == nil {
+		return v.small[:n]
+	}
+	return v.chunks[i>>chunkBits][:min(chunkLen, n-i)]
+}
+
+// UnmarshalCheckpoint rebuilds an index from MarshalCheckpoint's bytes. Every
+// count is checked against the bytes present before anything is allocated,
+// and every entry against the names and its predecessor, so damaged or
+// hostile bytes give ErrBadCheckpoint, never a wrong index or a panic.
+func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
+	bad := func(format string, args ...any) (*Index, Watermark, error) {
+		return nil, Watermark{}, fmt.Errorf("%w: "+format, append([]any{ErrBadCheckpoint}, args...)...)
+	}
+	const headerLen = 8 + 8*8
+	if !CheckpointsSupported || len(b) < headerLen+4 || [8]byte(b[:8]) != checkpointMagic {
+		return bad("no checkpoint header")
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, ckptCRC) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return bad("checksum mismatch")
+	}
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(body[8+8*i:]) }
+	w := Watermark{Segment: u(0), Offset: int64(u(1)), LastGlobal: u(2)}
+	n, nEnt, nScope, nKeys, nOver := u(3), u(4), u(5), u(6), u(7)
+	rest := uint64(len(body) - headerLen)
+	if n > rest/uint64(entrySize+16) || nEnt > rest || nScope > rest || nKeys > rest || nOver > rest {
+		return bad("counts exceed the file")
+	}
+	r := ckptReader{b: body, i: headerLen}
+	x := New()
+	for _, dst := range []struct {
+		names *[]string
+		num   map[string]uint32
+		count uint64
+	}{{&x.entityName, x.entityNum, nEnt}, {&x.scopeName, x.scopeNum, nScope}} {
+		for i := uint64(0); i < dst.count; i++ {
+			s := string(r.bytes(int(r.uvarint())))
+			if r.err != nil || s == "" {
+				return bad("name %d unreadable", i)
+			}
+			if _, dup := dst.num[s]; dup {
+				return bad("name %q twice", s)
+			}
+			dst.num[s] = uint32(len(*dst.names))
+			*dst.names = append(*dst.names, s)
+		}
+	}
+	x.streams = make([]chunked[uint32], nEnt)
+	x.scopes = make([]chunked[uint32], nScope)
+	entries := r.bytes(int(n) * entrySize)
+	ids := r.bytes(int(n) * 16)
+	if r.err != nil {
+		return bad("entries cut short")
+	}
+	var prev uint64
+	for i := 0; i < int(n); i++ {
+		e := *(*Entry)(unsafe.Pointer(&entries[i*entrySize]))
+		if e.Global <= prev || uint64(e.Entity) >= nEnt || uint64(e.Scope) >= nScope ||
+			uint64(e.Segment) > w.Segment || e.Global > w.LastGlobal {
+			return bad("entry %d does not fit the checkpoint", i)
+		}
+		prev = e.Global
+		id := event.ID(ids[i*16 : i*16+16])
+		if id.Compare(x.lastID) < 0 {
+			return bad("ids out of order at entry %d", i)
+		}
+		x.entries.push(e)
+		x.ids.push(id)
+		x.lastID = id
+		x.streams[e.Entity].push(uint32(i))
+		x.scopes[e.Scope].push(uint32(i))
+		kl := x.kinds[e.Kind]
+		if kl == nil {
+			kl = &chunked[uint32]{}
+			x.kinds[e.Kind] = kl
+		}
+		kl.push(uint32(i))
+	}
+	for i := uint64(0); i < nKeys; i++ {
+		k := string(r.bytes(int(r.uvarint())))
+		pos := r.u32()
+		if r.err != nil || uint64(pos) >= n {
+			return bad("idempotency key %d unreadable", i)
+		}
+		x.keys[k] = pos
+	}
+	for i := uint64(0); i < nOver; i++ {
+		id := r.bytes(16)
+		pos := r.u32()
+		if r.err != nil || uint64(pos) >= n {
+			return bad("id %d unreadable", i)
+		}
+		x.idOverflow[event.ID(id)] = pos
+	}
+	if r.i != len(body) {
+		return bad("%d trailing bytes", len(body)-r.i)
+	}
+	return x, w, nil
+}
+
+type ckptReader struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (r *ckptReader) bytes(n int) []byte {
+	if r.err != nil || n < 0 || r.i+n > len(r.b) {
+		r.err = ErrBadCheckpoint
+		return nil
+	}
+	s := r.b[r.i : r.i+n]
+	r.i += n
+	return s
+}
+
+func (r *ckptReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint(r.b[r.i:])
+	if k <= 0 {
+		r.err = ErrBadCheckpoint
+		return 0
+	}
+	r.i += k
+	return v
+}
+
+func (r *ckptReader) u32() uint32 {
+	s := r.bytes(4)
+	if s == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(s)
+}
