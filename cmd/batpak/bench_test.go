@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batpak-go/batpak/vfs"
+)
+
+// tinyScale, on top of --quick, makes the whole bench finish in a second
+// or two, race detector included.
+const tinyScale = "0.02"
+
+// wantMetrics are the figures each workload must report.
+var wantMetrics = map[string][]string{
+	"W0":  {"fsyncs_per_sec", "mb_per_sec"},
+	"W1":  {"events_per_sec", "p50_us", "p99_us", "bytes_per_event", "allocs_per_op", "allocs_per_op_net"},
+	"W1p": {"events_per_sec"},
+	"W2":  {"events_per_sec", "p50_us", "p99_us", "events_per_fsync", "limit_ratio"},
+	"W2x": {"events_per_sec", "p50_us", "p99_us", "events_per_fsync"},
+	"W3":  {"events_per_sec"},
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// parseJSONLines decodes every line strictly and returns the metrics seen
+// per workload.
+func parseJSONLines(t *testing.T, out string) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	for line := range strings.Lines(out) {
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		var f jsonFigure
+		if err := dec.Decode(&f); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(line), &raw); err != nil || len(raw) != 5 {
+			t.Fatalf("line %q: want exactly workload, metric, value, unit, runs (err %v)", line, err)
+		}
+		if f.Workload == "" || f.Metric == "" || f.Unit == "" || f.Runs != 1 {
+			t.Errorf("line %q: empty field or runs != 1", line)
+		}
+		if math.IsNaN(f.Value) || math.IsInf(f.Value, 0) {
+			t.Errorf("line %q: value not finite", line)
+		}
+		if f.Value <= 0 && f.Metric != "allocs_per_op_net" {
+			t.Errorf("line %q: want a positive value", line)
+		}
+		if slices.Contains(got[f.Workload], f.Metric) {
+			t.Errorf("%s %s reported twice", f.Workload, f.Metric)
+		}
+		got[f.Workload] = append(got[f.Workload], f.Metric)
+	}
+	return got
+}
+
+func TestBenchQuickJSONReportsEveryWorkloadsFigures(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "bench", "--quick", "--scale", tinyScale, "--json", "--dir", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	got := parseJSONLines(t, out)
+	for w, metrics := range wantMetrics {
+		for _, m := range metrics {
+			if !slices.Contains(got[w], m) {
+				t.Errorf("%s: no %s figure in\n%s", w, m, out)
+			}
+		}
+	}
+	if len(got) != len(wantMetrics) {
+		t.Errorf("workloads reported %v, want those of %v", got, wantMetrics)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("temporary directories left behind: %v", left)
+	}
+}
+
+func TestBenchOnlyRunsTheSelectionAndWhatItNeeds(t *testing.T) {
+	for _, tc := range []struct {
+		only string
+		want []string
+	}{
+		{"W1p", []string{"W1p"}},
+		{"w3,W1p", []string{"W1p", "W3"}},
+		{"W2", []string{"W0", "W2"}}, // limit_ratio needs W0's fsync rate
+	} {
+		t.Run(tc.only, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "bench", "--quick", "--scale", tinyScale, "--json",
+				"--dir", t.TempDir(), "--only", tc.only)
+			if code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+			}
+			var ws []string
+			for w := range parseJSONLines(t, out) {
+				ws = append(ws, w)
+			}
+			slices.Sort(ws)
+			if !slices.Equal(ws, tc.want) {
+				t.Errorf("--only %s ran %v, want %v", tc.only, ws, tc.want)
+			}
+		})
+	}
+}
+
+func TestBenchTableShowsMediansAndBars(t *testing.T) {
+	code, out, errOut := runCLI(t, "bench", "--quick", "--scale", tinyScale, "--runs", "2",
+		"--dir", t.TempDir(), "--only", "W1")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"median of 2 run(s)", "workload", "events_per_sec", "≥ 400,000", "≤ 120.0", "allocs_per_op_net"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(errOut, "bench: W1   run"); n != 2 {
+		t.Errorf("progress reports %d runs of W1, want 2:\n%s", n, errOut)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // a substring of stdout, if set
+		stderr string // a substring of stderr, if set
+	}{
+		{"no command", nil, exitUsage, "", "Usage:"},
+		{"help", []string{"--help"}, exitOK, "bench", ""},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "", `unknown command "frobnicate"`},
+		{"bench help", []string{"bench", "--help"}, exitOK, "--only", ""},
+		{"unknown flag", []string{"bench", "--fast"}, exitUsage, "", "flag provided but not defined"},
+		{"bad runs", []string{"bench", "--runs", "x"}, exitUsage, "", "-runs"},
+		{"unknown workload", []string{"bench", "--only", "W9"}, exitUsage, "", `unknown workload "W9"`},
+		{"stray argument", []string{"bench", "now"}, exitUsage, "", "unexpected arguments"},
+		{"bad scale", []string{"bench", "--scale", "0"}, exitUsage, "", "--scale"},
+		{"list", []string{"bench", "--list"}, exitOK, "W2x", ""},
+		{"missing dir", []string{"bench", "--quick", "--only", "W1p", "--dir", "/nonexistent/batpak"}, exitFailure, "", "batpak bench:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			}
+			if !strings.Contains(out, tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out)
+			}
+			if !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, errOut)
+			}
+		})
+	}
+}
+
+func TestBenchStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	if code := run(ctx, []string{"bench", "--quick", "--dir", t.TempDir()}, &out, &errb); code != exitFailure {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errb.String())
+	}
+	if !strings.Contains(errb.String(), context.Canceled.Error()) {
+		t.Errorf("stderr does not name the cancellation:\n%s", errb.String())
+	}
+}
+
+func TestMedianAndPercentile(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(slices.Clone(tc.in)); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	var l latencies
+	for i := 100; i >= 1; i-- {
+		l = append(l, time.Duration(i)*time.Microsecond)
+	}
+	if p50, p99 := l.percentile(50), l.percentile(99); p50 != 50*time.Microsecond || p99 != 99*time.Microsecond {
+		t.Errorf("p50, p99 of 1..100 µs = %v, %v; want 50µs, 99µs", p50, p99)
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	for v, want := range map[float64]string{
+		1_234_567.8: "1,234,568", 412_345: "412,345", 999.94: "999.9", 12.345: "12.35", 0.81234: "0.812", -4500: "-4,500",
+	} {
+		if got := formatValue(v); got != want {
+			t.Errorf("formatValue(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestCountingFSKeepsTheMappedWritePath(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := vfs.OS.Create(filepath.Join(dir, "raw.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	cfs := newCountingFS()
+	f, err := cfs.Create(filepath.Join(dir, "counted.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, rawMappable := raw.(vfs.Mappable)
+	if _, mappable := f.(vfs.Mappable); mappable != rawMappable {
+		t.Errorf("counted file mappable: %v; the OS file's: %v", mappable, rawMappable)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if n := cfs.syncs.Load(); n != 1 {
+		t.Errorf("counted %d syncs, want 1", n)
+	}
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+)
+
+// workloads lists the canonical workloads the store supports so far, in
+// the order a run measures them. W0 comes first: later ratios use it.
+var workloads = []Workload{
+	{ID: "W0", Title: "raw disk: 256-byte write + fsync; sequential write", Run: runW0},
+	{ID: "W1", Title: "blocking Append from one goroutine, on write (fsync every 1,000)", Run: runW1},
+	{ID: "W1p", Title: "W1 pipelined: Submit all, then wait every ticket", Run: runW1p},
+	{ID: "W2", Title: "8 goroutines × 1,000 durable appends, each to its own entity", Needs: []string{"W0"},
+		Run: durableParallel("W2", 8, true)},
+	{ID: "W2x", Title: "64 goroutines × 1,000 durable appends, each to its own entity",
+		Run: durableParallel("W2x", 64, false)},
+	{ID: "W3", Title: "400 atomic batches of 256 events, durable", Run: runW3},
+}
+
+// onWrite is W1's configuration: acknowledged on write, an fsync every
+// 1,000 events (and at least every 100 ms).
+func onWrite(extra ...batpak.Option) []batpak.Option {
+	return append([]batpak.Option{
+		batpak.WithDurability(batpak.OnWrite),
+		batpak.WithSyncEvery(1000, 100*time.Millisecond),
+	}, extra...)
+}
+
+// runW0 measures the physical references: the rate of 256-byte writes
+// each followed by File.Sync, and sequential write bandwidth (synced once
+// at the end, so the page cache does not flatter it). It records the
+// fsync rate in env for the ratios of later workloads.
+func runW0(ctx context.Context, env *Env) ([]Figure, error) {
+	dir, cleanup, err := env.tempDir("W0")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	fsyncs, err := rawFsyncRate(ctx, filepath.Join(dir, "fsync"), env.n(500, 5))
+	if err != nil {
+		return nil, fmt.Errorf("W0: %w", err)
+	}
+	mbs, err := rawWriteRate(ctx, filepath.Join(dir, "write"), env.n(512, 1)<<20)
+	if err != nil {
+		return nil, fmt.Errorf("W0: %w", err)
+	}
+	env.FsyncsPerSec = fsyncs
+	return []Figure{
+		{"W0", "fsyncs_per_sec", fsyncs, "fsyncs/s"},
+		{"W0", "mb_per_sec", mbs, "MB/s"},
+	}, nil
+}
+
+func rawFsyncRate(ctx context.Context, name string, n int) (float64, error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	start := time.Now()
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if _, err := f.Write(buf); err != nil {
+			return 0, err
+		}
+		if err := f.Sync(); err != nil {
+			return 0, err
+		}
+	}
+	return rate(n, time.Since(start)), f.Close()
+}
+
+func rawWriteRate(ctx context.Context, name string, size int) (float64, error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	start := time.Now()
+	for written := 0; written < size; written += len(buf) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if _, err := f.Write(buf[:min(len(buf), size-written)]); err != nil {
+			return 0, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return 0, err
+	}
+	return rate(size, time.Since(start)) / 1e6, f.Close()
+}
+
+// runW1 times single blocking appends in on-write mode, then reports the
+// bytes each event took on disk and the allocations of an append.
+func runW1(ctx context.Context, env *Env) ([]Figure, error) {
+	n := env.n(100_000, 10)
+	lat := make(latencies, n)
+	var elapsed time.Duration
+	var segBytes int64
+	err := env.withStore("W1", onWrite(), func(s *batpak.Store) error {
+		start := time.Now()
+		last := start
+		for i := range n {
+			if _, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i)); err != nil {
+				return fmt.Errorf("W1: append %d: %w", i, err)
+			}
+			now := time.Now()
+			lat[i], last = now.Sub(last), now
+		}
+		elapsed = last.Sub(start)
+		return nil
+	}, func(dir string) (err error) {
+		segBytes, err = segmentBytes(dir)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	raw, enc, err := allocsPerAppend(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	figs := []Figure{{"W1", "events_per_sec", rate(n, elapsed), "events/s"}}
+	figs = append(figs, lat.figures("W1")...)
+	return append(figs,
+		Figure{"W1", "bytes_per_event", float64(segBytes) / float64(n), "bytes/event"},
+		Figure{"W1", "allocs_per_op", raw, "allocs/append"},
+		Figure{"W1", "allocs_per_op_net", raw - enc, "allocs/append"},
+	), nil
+}
+
+// allocsPerAppend counts heap allocations, in every goroutine of the
+// process (the store's actors included), per on-write Append; and, apart,
+// per building and encoding the payload alone, which is the caller's
+// cost rather than the store's.
+func allocsPerAppend(ctx context.Context, env *Env) (raw, enc float64, err error) {
+	n := env.n(20_000, 100)
+	err = env.withStore("W1-allocs", onWrite(), func(s *batpak.Store) error {
+		for i := range n / 10 { // warm the pools and the index's maps
+			if _, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i)); err != nil {
+				return err
+			}
+		}
+		raw, err = mallocsPer(n, func(i int) error {
+			_, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i))
+			return err
+		})
+		return err
+	}, nil)
+	if err != nil {
+		return 0, 0, fmt.Errorf("W1 allocations: %w", err)
+	}
+	enc, err = mallocsPer(n, func(i int) error {
+		_, _, err := event.Encode(event.CodecMsgPack, payloadOf(i))
+		return err
+	})
+	return raw, enc, err
+}
+
+func mallocsPer(n int, op func(i int) error) (float64, error) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range n {
+		if err := op(i); err != nil {
+			return 0, err
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(n), nil
+}
+
+// runW1p submits every append of W1 without waiting, then waits for all
+// the tickets; the clock runs from the first Submit to the last receipt.
+func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
+	n := env.n(100_000, 10)
+	tickets := make([]*batpak.Ticket, n)
+	var elapsed time.Duration
+	err := env.withStore("W1p", onWrite(), func(s *batpak.Store) error {
+		start := time.Now()
+		for i := range tickets {
+			t, err := s.Submit(ctx, coordOf(i), benchKind, payloadOf(i), batpak.AppendOptions{})
+			if err != nil {
+				return fmt.Errorf("W1p: submit %d: %w", i, err)
+			}
+			tickets[i] = t
+		}
+		for i, t := range tickets {
+			if _, err := t.Wait(ctx); err != nil {
+				return fmt.Errorf("W1p: wait %d: %w", i, err)
+			}
+		}
+		elapsed = time.Since(start)
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []Figure{{"W1p", "events_per_sec", rate(n, elapsed), "events/s"}}, nil
+}
+
+// durableParallel returns a workload of goroutines × 1,000 durable
+// appends, each goroutine to its own entity, all released together. The
+// store's file system counts fsyncs. With ratio set it reports
+// events/s ÷ (goroutines × the raw fsync rate): 1 would mean every
+// goroutine appended as fast as the disk alone can fsync.
+func durableParallel(id string, goroutines int, ratio bool) func(context.Context, *Env) ([]Figure, error) {
+	return func(ctx context.Context, env *Env) ([]Figure, error) {
+		per := env.n(1000, 2)
+		lat := make(latencies, goroutines*per)
+		cfs := newCountingFS()
+		var elapsed time.Duration
+		var syncs int64
+		err := env.withStore(id, []batpak.Option{batpak.WithFS(cfs)}, func(s *batpak.Store) error {
+			errs := make([]error, goroutines)
+			startc := make(chan struct{})
+			var wg sync.WaitGroup
+			for g := range goroutines {
+				wg.Go(func() {
+					<-startc
+					coord, mine := coordOf(g), lat[g*per:(g+1)*per]
+					last := time.Now()
+					for i := range per {
+						if _, err := s.Append(ctx, coord, benchKind, payloadOf(i)); err != nil {
+							errs[g] = fmt.Errorf("%s: goroutine %d, append %d: %w", id, g, i, err)
+							return
+						}
+						now := time.Now()
+						mine[i], last = now.Sub(last), now
+					}
+				})
+			}
+			syncs0 := cfs.syncs.Load()
+			start := time.Now()
+			close(startc)
+			wg.Wait()
+			elapsed = time.Since(start)
+			syncs = cfs.syncs.Load() - syncs0
+			return errors.Join(errs...)
+		}, nil)
+		if err != nil {
+			return nil, err
+		}
+		events := goroutines * per
+		eps := rate(events, elapsed)
+		figs := []Figure{{id, "events_per_sec", eps, "events/s"}}
+		figs = append(figs, lat.figures(id)...)
+		if syncs > 0 {
+			figs = append(figs, Figure{id, "events_per_fsync", float64(events) / float64(syncs), "events/fsync"})
+		}
+		if ratio && env.FsyncsPerSec > 0 {
+			figs = append(figs, Figure{id, "limit_ratio", eps / (float64(goroutines) * env.FsyncsPerSec), "ratio"})
+		}
+		return figs, nil
+	}
+}
+
+// runW3 appends 400 atomic batches of 256 events, durably, one after another.
+func runW3(ctx context.Context, env *Env) ([]Figure, error) {
+	const size = 256
+	batches := env.n(400, 1)
+	items := make([]batpak.BatchItem, size)
+	var elapsed time.Duration
+	err := env.withStore("W3", nil, func(s *batpak.Store) error {
+		start := time.Now()
+		for b := range batches {
+			for j := range items {
+				i := b*size + j
+				items[j] = batpak.BatchItem{Coord: coordOf(i), Kind: benchKind, Payload: payloadOf(i)}
+			}
+			if _, err := s.AppendBatch(ctx, items); err != nil {
+				return fmt.Errorf("W3: batch %d: %w", b, err)
+			}
+		}
+		elapsed = time.Since(start)
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []Figure{{"W3", "events_per_sec", rate(batches*size, elapsed), "events/s"}}, nil
+}

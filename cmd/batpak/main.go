@@ -1,0 +1,145 @@
+// Command batpak is the batpak command-line tool.
+//
+// Usage:
+//
+//	batpak <command> [flags]
+//
+// Commands:
+//
+//	bench   run the canonical benchmark workloads (docs: BENCH.md)
+//
+// Run "batpak <command> --help" for a command's flags. Exit codes: 0 on
+// success, 1 on failure, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// command is one subcommand. To add one, write a function that builds its
+// flag set and returns its action, and list it in commands.
+type command struct {
+	name    string
+	summary string
+	// flags declares the command's flags on fs and returns the action to
+	// run once they are parsed, with the positional arguments left over.
+	flags func(fs *flag.FlagSet) action
+}
+
+// action runs a parsed command. An error wrapped in usageError exits 2,
+// any other error 1.
+type action func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// commands is the subcommand table, in the order "batpak --help" lists it.
+var commands = []command{
+	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
+}
+
+// usageError marks an error as the caller's misuse of the command line.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		printUsage(stdout)
+		return exitOK
+	}
+	cmd, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "batpak: unknown command %q\n\n", args[0])
+		printUsage(stderr)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("batpak "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are printed below, each to its stream
+	act := cmd.flags(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandUsage(stdout, cmd, fs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "batpak %s: %v\n", cmd.name, err)
+		printCommandUsage(stderr, cmd, fs)
+		return exitUsage
+	}
+	err := act(ctx, fs.Args(), stdout, stderr)
+	var uerr usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "batpak %s: %v\n", cmd.name, err)
+		printCommandUsage(stderr, cmd, fs)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "batpak %s: %v\n", cmd.name, err)
+		return exitFailure
+	}
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "batpak is the command-line tool of the batpak event store.\n\n")
+	fmt.Fprintf(w, "Usage:\n\n\tbatpak <command> [flags]\n\nCommands:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"batpak <command> --help\" for a command's flags.\n")
+}
+
+func printCommandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: batpak %s [flags]\n\nThe %s command: %s.\n\nFlags:\n", cmd.name, cmd.name, cmd.summary)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  --%s", f.Name)
+		if name != "" {
+			fmt.Fprintf(w, " %s", name)
+		}
+		fmt.Fprintf(w, "\n    \t%s", usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
