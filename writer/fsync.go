@@ -18,6 +18,8 @@ type Fsync struct {
 	fail   *sticky
 	in     chan *flush
 	kick   chan struct{} // buffered 1: "the unsynced count reached SyncEveryN"
+	pfKick chan struct{} // buffered 1: "prefault the active segment up to pfTo"
+	pfTo   atomic.Int64
 	active atomic.Pointer[activeSegment]
 	done   <-chan struct{}
 
@@ -29,15 +31,18 @@ type Fsync struct {
 	files     []vfs.File
 	lastGroup int         // callers released by the last fsync
 	wait      *time.Timer // group-commit wait
+	pfSeg     *activeSegment
+	pfDone    int64 // pfSeg is prefaulted up to here
 }
 
 func newFsync(cfg Config, fail *sticky, done <-chan struct{}) *Fsync {
 	return &Fsync{
-		cfg:  cfg,
-		fail: fail,
-		in:   make(chan *flush, 1024),
-		kick: make(chan struct{}, 1),
-		done: done,
+		cfg:    cfg,
+		fail:   fail,
+		in:     make(chan *flush, 1024),
+		kick:   make(chan struct{}, 1),
+		pfKick: make(chan struct{}, 1),
+		done:   done,
 	}
 }
 
@@ -62,6 +67,8 @@ func (f *Fsync) Serve(ctx context.Context) error {
 			f.process()
 		case <-f.kick:
 			f.syncActive()
+		case <-f.pfKick:
+			f.prefaultActive()
 		case <-tick:
 			if f.unsynced.Load() > 0 {
 				f.syncActive()
@@ -250,6 +257,30 @@ func (f *Fsync) syncActive() {
 	f.unsynced.Store(0)
 	if err := seg.file.Sync(); err != nil {
 		f.fail.set(err)
+	}
+}
+
+// prefault asks the actor to fault the active segment's pages in up to to.
+func (f *Fsync) prefault(to int64) {
+	f.pfTo.Store(to)
+	select {
+	case f.pfKick <- struct{}{}:
+	default:
+	}
+}
+
+func (f *Fsync) prefaultActive() {
+	seg := f.active.Load()
+	if seg == nil || seg.mlen == 0 {
+		return
+	}
+	if seg != f.pfSeg {
+		f.pfSeg, f.pfDone = seg, 0
+	}
+	to := min(f.pfTo.Load(), seg.mlen)
+	if to > f.pfDone {
+		populate(seg.mbase, f.pfDone, to-f.pfDone)
+		f.pfDone = to
 	}
 }
 

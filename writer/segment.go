@@ -14,7 +14,20 @@ type activeSegment struct {
 	file vfs.File
 	end  int64  // bytes written (the writer's own offset)
 	m    []byte // the file mapped for writing, or nil: then WriteAt
+
+	// Immutable once the segment is published: where the mapping lies, for
+	// the fsync actor's prefaulting (which must not read m, which seal clears).
+	mbase uintptr
+	mlen  int64
+
+	pfAsked int64 // the writer's last prefault request (writer-owned)
 }
+
+// prefaultAhead is how far ahead of the writer the fsync actor keeps the
+// mapped segment's pages faulted in. A first write to a page of a mapped
+// file costs several microseconds (the file system allocates it); taken in
+// the background, the writer's copy stays a copy.
+const prefaultAhead = 1 << 20
 
 // openActive wraps a segment file for appending at end, mapping it when
 // the file system allows (see vfs.Mappable). A file already longer than
@@ -24,7 +37,7 @@ func openActive(id uint64, f vfs.File, end, size int64) *activeSegment {
 	if mf, ok := f.(vfs.Mappable); ok {
 		if cur, err := f.Size(); err == nil && cur <= size {
 			if m, err := mf.MapWritable(size); err == nil {
-				seg.m = m
+				seg.m, seg.mbase, seg.mlen = m, mappingBase(m), int64(len(m))
 			}
 		}
 	}

@@ -297,6 +297,10 @@ func (w *Writer) handOff() {
 			return
 		}
 		w.buf = w.buf[:0]
+		if w.seg.m != nil && w.seg.end+prefaultAhead-w.seg.pfAsked >= prefaultAhead/4 {
+			w.seg.pfAsked = w.seg.end + prefaultAhead
+			w.fsync.prefault(w.seg.pfAsked)
+		}
 	}
 	w.cur = nil
 	if len(fl.reqs) == 0 {
