@@ -101,6 +101,9 @@ func (s *Store) send(ctx context.Context, r *writer.Request) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	if err := s.failure(); err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 var (
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("batpak: store closed")
+	// ErrReadOnly is returned by writes to a store opened with OpenReadOnly.
+	ErrReadOnly = errors.New("batpak: store opened read-only")
 	// ErrNotFound is returned by Get for an unknown id.
 	ErrNotFound = errors.New("batpak: event not found")
 	// ErrLocked is returned by Open when another open store holds the directory.

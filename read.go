@@ -123,10 +123,11 @@ func (s *Store) Latest(ctx context.Context, entity string) (*StoredEvent, error)
 }
 
 // WalkAncestors yields the event id and then its entity's earlier events,
-// newest first, following the hash chain: each step checks that the event
-// it came from was hashed over this one's hash, and yields ErrChainBroken
-// (with a *CorruptionError naming the spot) if not. limit bounds the number
-// of events yielded (0 means no bound).
+// newest first, following the hash chain. Each event is checked before it
+// is yielded: its own hash must be the hash of its body over its
+// predecessor's hash; if not, the walk yields ErrChainBroken (with a
+// *CorruptionError naming the spot) instead. limit bounds the number of
+// events yielded (0 means no bound).
 func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
 		ev, err := s.Get(ctx, id)
@@ -136,6 +137,10 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 		}
 		entity := ev.Coordinate.Entity()
 		for n := 0; limit == 0 || n < limit; n++ {
+			if err := s.verifyOwnHash(ev); err != nil {
+				yield(nil, err)
+				return
+			}
 			if !yield(ev, nil) || ev.Position.Sequence == 0 {
 				return
 			}
@@ -147,12 +152,8 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 			if !ok {
 				return // the chain's start was dropped by retention
 			}
-			child := ev
 			if ev, err = s.segs.Read(s.idx, e); err == nil {
 				err = s.fillPrev(ev)
-			}
-			if err == nil && child.Hash.Self != ([32]byte{}) {
-				err = s.verifyLink(child, ev.Hash.Self)
 			}
 			if err != nil {
 				yield(nil, err)
@@ -162,20 +163,24 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 	}
 }
 
-// verifyLink checks child's own hash against its parent's hash.
-func (s *Store) verifyLink(child *StoredEvent, parent [32]byte) error {
-	e, ok := s.idx.StreamEntry(child.Coordinate.Entity(), child.Position.Sequence)
+// verifyOwnHash checks ev's stored hash against its body and its
+// predecessor's hash (ev.Hash.Prev, zero for an entity's first event).
+func (s *Store) verifyOwnHash(ev *StoredEvent) error {
+	if ev.Hash.Self == ([32]byte{}) || (ev.Position.Sequence > 0 && ev.Hash.Prev == ([32]byte{})) {
+		return nil // no chain, or its predecessor is gone: nothing to check against
+	}
+	e, ok := s.idx.StreamEntry(ev.Coordinate.Entity(), ev.Position.Sequence)
 	if !ok {
-		return fmt.Errorf("%w: %v vanished from the index", ErrNotFound, child.ID)
+		return fmt.Errorf("%w: %v vanished from the index", ErrNotFound, ev.ID)
 	}
 	body, err := s.segs.ReadFrame(e)
 	if err != nil {
 		return err
 	}
-	if !segment.VerifyHash(body, parent) {
+	if !segment.VerifyHash(body, ev.Hash.Prev) {
 		return fmt.Errorf("%w: %w", ErrChainBroken, &CorruptionError{
 			Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size),
-			Cause: fmt.Errorf("event %v does not hash over its predecessor", child.ID)})
+			Cause: fmt.Errorf("event %v does not hash over its predecessor", ev.ID)})
 	}
 	return nil
 }

@@ -51,6 +51,11 @@ type Store struct {
 	closeErr  error
 
 	escalated atomic.Pointer[error]
+
+	// A read-only store (OpenReadOnly) has no writer and no supervisor.
+	readOnly  bool
+	rec       *reader.Recovered // read-only: where Refresh continues
+	refreshMu sync.Mutex        // serialises Refresh
 }
 
 // Open opens (creating if needed) the store in dir. It takes an exclusive
@@ -165,11 +170,21 @@ func (s *Store) escalate(service string, cause error) {
 // idempotent; later calls to the store return ErrClosed.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.readOnly {
+			s.closed.Store(true)
+			s.refreshMu.Lock()
+			defer s.refreshMu.Unlock()
+			s.closeErr = s.segs.Close()
+			return
+		}
 		rerr := s.subs.stopLoops() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
+		if err == nil {
+			err = s.writeCheckpoint()
+		}
 		s.doneOnce.Do(func() { close(s.done) })
 		s.subs.hub.Close() // end lossy subscriptions once the fan-out has delivered
 		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.lock.Close())
@@ -197,18 +212,24 @@ type Stats struct {
 // Stats returns current counters and the last recovery report.
 func (s *Store) Stats() Stats {
 	events, entities, scopes := s.idx.Counts()
-	return Stats{
+	st := Stats{
 		Events: events, Entities: entities, Scopes: scopes,
 		Segments: s.segs.Count(), LastGlobal: s.idx.LastGlobal(),
-		MailboxDepth:   s.w.Mailbox().Len(),
-		WriterRestarts: s.sup.Restarts("writer"), FsyncRestarts: s.sup.Restarts("fsync"),
 		FailStop: s.failure(), Recovery: s.report,
 	}
+	if !s.readOnly {
+		st.MailboxDepth = s.w.Mailbox().Len()
+		st.WriterRestarts, st.FsyncRestarts = s.sup.Restarts("writer"), s.sup.Restarts("fsync")
+	}
+	return st
 }
 
 func (s *Store) failure() error {
 	if p := s.escalated.Load(); p != nil {
 		return *p
+	}
+	if s.readOnly {
+		return nil
 	}
 	return s.w.Failure()
 }

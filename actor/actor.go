@@ -27,8 +27,12 @@ func NewMailbox[T any](capacity int, done <-chan struct{}) *Mailbox[T] {
 	return &Mailbox[T]{c: make(chan T, capacity), done: done}
 }
 
-// Send blocks until v is queued, ctx ends (ctx.Err()) or the actor stops (ErrStopped).
+// Send blocks until v is queued, ctx ends (ctx.Err()) or the actor stops
+// (ErrStopped). A context already done queues nothing.
 func (m *Mailbox[T]) Send(ctx context.Context, v T) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case m.c <- v: // fast path: room in the mailbox
 		return nil

@@ -60,9 +60,11 @@ func (rec *Recovered) catchUpSegment(opts Options) (int, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, err
 	}
+	// The writer may be mid-write anywhere past what was indexed: any damage
+	// there is a write in progress (tornFrom 0), picked up by a later call.
 	base, id := rec.LastEnd, rec.LastSegment
 	var pend []index.Pending
-	res, err := segment.Scan(buf[:n], id, 0, rec.LastGlobal, rec.collect(&pend, id, base))
+	res, err := segment.Scan(buf[:n], id, 0, rec.LastGlobal, 0, rec.collect(&pend, id, base))
 	if err != nil {
 		return 0, fmt.Errorf("following segment %016x: %w", id, err)
 	}

@@ -230,7 +230,7 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
 	*pend = (*pend)[:0]
-	res, err := segment.Scan(data, id, from, rec.LastGlobal, rec.collect(pend, id, 0))
+	res, err := segment.Scan(data, id, from, rec.LastGlobal, tornFrom(data, last), rec.collect(pend, id, 0))
 	if err != nil {
 		return err
 	}
@@ -291,4 +291,17 @@ func (rec *Recovered) collect(pend *[]index.Pending, id uint64, base int64) segm
 func (rec *Recovered) noteLast(v *segment.EventView) {
 	rec.LastID = v.ID
 	rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
+}
+
+// tornFrom is where damage counts as a torn tail whatever follows it: in
+// the last segment, past its sync note (bytes never known to be synced);
+// nowhere in a sealed segment, which was synced whole before the next one
+// was created.
+func tornFrom(data []byte, last bool) int64 {
+	if last {
+		if end, ok := segment.DecodeSyncNote(data); ok {
+			return end
+		}
+	}
+	return int64(len(data)) + 1
 }

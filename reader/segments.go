@@ -3,6 +3,7 @@ package reader
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/batpak-go/batpak/event"
@@ -69,13 +70,21 @@ func (s *Segments) ReadFrame(e index.Entry) ([]byte, error) {
 	}
 	buf := make([]byte, e.Size)
 	if _, err := f.ReadAt(buf, int64(e.Offset)); err != nil {
+		if errors.Is(err, io.EOF) {
+			// The index points past the file's end: the segment was cut short.
+			return nil, corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
+		}
 		return nil, fmt.Errorf("batpak: reading segment %016x at %d: %w", e.Segment, e.Offset, err)
 	}
 	body, _, err := segment.ReadFrame(buf)
 	if err != nil {
-		return nil, &segment.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
+		return nil, corruptAt(e, err)
 	}
 	return body, nil
+}
+
+func corruptAt(e index.Entry, cause error) error {
+	return &segment.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: cause}
 }
 
 // Read returns the event an entry points at. Its coordinate strings come
@@ -88,7 +97,7 @@ func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, erro
 	}
 	ev := new(event.StoredEvent)
 	if err := decodeInto(body, x, e, ev); err != nil {
-		return nil, &segment.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
+		return nil, corruptAt(e, err)
 	}
 	return ev, nil
 }
@@ -97,6 +106,11 @@ func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEven
 	var v segment.EventView
 	if err := segment.ParseEvent(body, &v); err != nil {
 		return err
+	}
+	// A valid frame of another event (stale, or copied over this one) is
+	// damage too: never answer with the wrong event.
+	if v.Global != e.Global || v.Sequence != e.Sequence {
+		return fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global)
 	}
 	ev.Header = event.Header{
 		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Timestamp: v.Timestamp,
@@ -121,7 +135,10 @@ func (s *Segments) ReadHash(e index.Entry) ([32]byte, error) {
 	}
 	var v segment.EventView
 	if err := segment.ParseEvent(body, &v); err != nil {
-		return [32]byte{}, err
+		return [32]byte{}, corruptAt(e, err)
+	}
+	if v.Global != e.Global {
+		return [32]byte{}, corruptAt(e, fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global))
 	}
 	return v.Hash, nil
 }

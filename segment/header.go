@@ -8,8 +8,21 @@ import (
 	"strings"
 )
 
-// HeaderSize is the size of the segment header at the start of every segment file.
-const HeaderSize = 32
+// HeaderSize is the size of the segment header at the start of every
+// segment file: 32 fixed bytes, then the 16-byte sync note.
+const HeaderSize = 48
+
+// fixedSize is the part of the header written once and covered by its CRC.
+const fixedSize = 32
+
+// SyncNoteOffset is where the sync note lies: how far the segment is known
+// to have been fsynced. The fsync actor rewrites it after each fsync with
+// the end that fsync covered; it becomes durable with the next one, so on
+// disk it lags at most one fsync behind. Recovery treats damage in the last
+// segment at or past the note as a torn tail — bytes there were never
+// known to be synced, and a power loss may keep a later page and lose an
+// earlier one — and damage before it as corruption.
+const SyncNoteOffset = 32
 
 // Version is the segment format version this package writes and reads.
 const Version = 1
@@ -24,17 +37,44 @@ type Header struct {
 	Created int64  // creation time, nanoseconds since the Unix epoch
 }
 
-// EncodeHeader returns the 32 header bytes:
-// magic(8) version(u16) flags(u16) crc32c(u32) id(u64) created(i64), little-endian,
-// the CRC taken over the header with its CRC field zeroed.
+// EncodeHeader returns the header bytes: magic(8) version(u16) flags(u16)
+// crc32c(u32) id(u64) created(i64), little-endian, the CRC taken over these
+// 32 bytes with its field zeroed; then the sync note (16 bytes).
+// The sync note starts at HeaderSize (nothing synced yet).
 func EncodeHeader(h Header) [HeaderSize]byte {
 	var b [HeaderSize]byte
 	copy(b[0:8], magic[:])
 	binary.LittleEndian.PutUint16(b[8:], Version)
 	binary.LittleEndian.PutUint64(b[16:], h.ID)
 	binary.LittleEndian.PutUint64(b[24:], uint64(h.Created))
-	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:], castagnoli))
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:fixedSize], castagnoli))
+	note := EncodeSyncNote(HeaderSize)
+	copy(b[SyncNoteOffset:], note[:])
 	return b
+}
+
+// EncodeSyncNote returns the 16 bytes of a sync note: the synced end
+// (u64), its CRC-32C (u32), four zero bytes.
+func EncodeSyncNote(end int64) [16]byte {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(end))
+	binary.LittleEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
+	return b
+}
+
+// DecodeSyncNote reads the sync note of a segment's bytes; ok is false if
+// it is missing or damaged (then nothing is known to be synced past the
+// header, and recovery falls back to treating damage followed by valid
+// frames as corruption).
+func DecodeSyncNote(b []byte) (end int64, ok bool) {
+	if len(b) < HeaderSize {
+		return 0, false
+	}
+	n := b[SyncNoteOffset:HeaderSize]
+	if crc32.Checksum(n[:8], castagnoli) != binary.LittleEndian.Uint32(n[8:]) {
+		return 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(n)), true
 }
 
 // DecodeHeader validates and decodes a segment header.
@@ -45,8 +85,8 @@ func DecodeHeader(b []byte) (Header, error) {
 	if [8]byte(b[0:8]) != magic {
 		return Header{}, fmt.Errorf("%w: bad segment magic", ErrBadRecord)
 	}
-	var c [HeaderSize]byte
-	copy(c[:], b[:HeaderSize])
+	var c [fixedSize]byte
+	copy(c[:], b[:fixedSize])
 	want := binary.LittleEndian.Uint32(c[12:])
 	clear(c[12:16])
 	if crc32.Checksum(c[:], castagnoli) != want {

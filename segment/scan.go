@@ -45,9 +45,12 @@ const maxResyncWork = 256 << 20
 //
 // A bad record followed by no valid frame is a torn tail (Torn set, no
 // error); a bad record followed by a valid frame is corruption, returned as a
-// *CorruptionError. Errors from visit are returned as they are.
-func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, visit Visit) (ScanResult, error) {
-	s := scanner{data: data, visit: visit}
+// *CorruptionError — unless it lies at or past tornFrom: bytes there were
+// never known to be synced (see SyncNoteOffset), so any damage from there
+// on is a torn tail. Pass a tornFrom beyond the data to disable that.
+// Errors from visit are returned as they are.
+func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, tornFrom int64, visit Visit) (ScanResult, error) {
+	s := scanner{data: data, visit: visit, tornFrom: tornFrom}
 	s.res = ScanResult{End: start, LastGlobal: lastGlobal}
 	off := start
 	for off < int64(len(data)) {
@@ -87,6 +90,7 @@ type scanner struct {
 	batchStart int64
 	batch      []pendingEvent
 	lastSeen   uint64 // global of the last event read, committed or not
+	tornFrom   int64  // damage at or past this offset is a torn tail
 }
 
 // check validates a frame body against the scan so far, leaving an event's
@@ -185,7 +189,7 @@ func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
 		return nil
 	}
 	next, found, exhausted := nextValidFrame(s.data, off+1)
-	if found || exhausted {
+	if (found || exhausted) && off < s.tornFrom {
 		lost := next - off
 		if exhausted {
 			lost = int64(len(s.data)) - off

@@ -34,7 +34,7 @@ func buildSegment(n, batch int) (data []byte, offsets []int) {
 func scanCount(t *testing.T, data []byte) (ScanResult, int, error) {
 	t.Helper()
 	n := 0
-	res, err := Scan(data, 1, HeaderSize, 0, func(int64, int, *EventView, bool) error { n++; return nil })
+	res, err := Scan(data, 1, HeaderSize, 0, int64(len(data))+1, func(int64, int, *EventView, bool) error { n++; return nil })
 	return res, n, err
 }
 

@@ -13,28 +13,28 @@ import (
 func (w *Writer) appendBatch(r *Request) {
 	if replayed, err := w.batchKeys(r); err != nil || replayed {
 		if err != nil {
-			r.finish(err)
+			w.answer(r, err)
 		}
 		return
 	}
 	staged, size, err := w.checkBatch(r.Items)
 	if err != nil {
-		r.finish(err)
+		w.answer(r, err)
 		return
 	}
 	if err := w.reserve(len(r.Items)); err != nil {
-		r.finish(err)
+		w.answer(r, err)
 		return
 	}
 	if err := w.room(size); err != nil {
-		r.finish(err)
+		w.answer(r, err)
 		return
 	}
 	r.Receipts = r.receiptSlice(len(r.Items))
 	marker := segment.Marker{Count: uint32(len(r.Items)), FirstGlobal: w.st.global + 1}
 	if err := w.inject(PointBatchBegin); err != nil {
 		w.fail.set(err)
-		r.finish(w.fail.get())
+		w.answer(r, w.fail.get())
 		return
 	}
 	w.buf = segment.AppendMarker(w.buf, segment.TypeBatchBegin, marker)
@@ -42,7 +42,7 @@ func (w *Writer) appendBatch(r *Request) {
 		it := &r.Items[i]
 		if err := w.inject(PointBatchItem); err != nil {
 			w.fail.set(err)
-			r.finish(w.fail.get())
+			w.answer(r, w.fail.get())
 			return
 		}
 		causation := it.Opts.Causation
@@ -59,12 +59,11 @@ func (w *Writer) appendBatch(r *Request) {
 	}
 	if err := w.inject(PointBatchCommit); err != nil {
 		w.fail.set(err)
-		r.finish(w.fail.get())
+		w.answer(r, w.fail.get())
 		return
 	}
 	w.buf = segment.AppendMarker(w.buf, segment.TypeBatchCommit, marker)
-	w.cur.reqs = append(w.cur.reqs, r)
-	w.cur.durable = w.cur.durable || r.Durability != event.OnWrite
+	w.accept(r)
 }
 
 // batchKeys applies the idempotency rules to a batch: if every item carries

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
-
-	"github.com/batpak-go/batpak/vfs"
 )
 
 // Fsync is the fsync actor. It takes flushes from the writer in order,
@@ -28,7 +26,7 @@ type Fsync struct {
 
 	// Owned by Serve.
 	batch     []*flush
-	files     []vfs.File
+	segs      []*activeSegment
 	lastGroup int         // callers released by the last fsync
 	wait      *time.Timer // group-commit wait
 	pfSeg     *activeSegment
@@ -191,10 +189,10 @@ func (f *Fsync) needsSync() bool {
 // sticky and never retried: after a failed fsync the kernel may have
 // dropped the dirty pages, so a later success would prove nothing.
 func (f *Fsync) syncFiles() error {
-	f.files = f.files[:0]
+	f.segs = f.segs[:0]
 	for _, fl := range f.batch {
-		if fl.seg != nil && (len(f.files) == 0 || f.files[len(f.files)-1] != fl.seg.file) {
-			f.files = append(f.files, fl.seg.file)
+		if fl.seg != nil && (len(f.segs) == 0 || f.segs[len(f.segs)-1] != fl.seg) {
+			f.segs = append(f.segs, fl.seg)
 		}
 	}
 	if f.cfg.Inject != nil {
@@ -204,13 +202,23 @@ func (f *Fsync) syncFiles() error {
 		}
 	}
 	f.unsynced.Store(0)
-	for _, file := range f.files {
-		if err := file.Sync(); err != nil {
-			f.fail.set(err)
-			return f.fail.get()
+	for _, seg := range f.segs {
+		if err := f.syncSegment(seg); err != nil {
+			return err
 		}
 	}
-	clear(f.files)
+	clear(f.segs)
+	return nil
+}
+
+// syncSegment fsyncs one segment and notes how far it is now synced.
+func (f *Fsync) syncSegment(seg *activeSegment) error {
+	end := seg.written.Load() // before the fsync: it covers at least this
+	if err := seg.file.Sync(); err != nil {
+		f.fail.set(err)
+		return f.fail.get()
+	}
+	seg.noteSynced(end)
 	return nil
 }
 
@@ -253,11 +261,8 @@ func (f *Fsync) syncActive() {
 	if f.fail.get() != nil {
 		return
 	}
-	seg := f.active.Load()
 	f.unsynced.Store(0)
-	if err := seg.file.Sync(); err != nil {
-		f.fail.set(err)
-	}
+	_ = f.syncSegment(f.active.Load()) // a failure is sticky: writes stop
 }
 
 // prefault asks the actor to fault the active segment's pages in up to to.

@@ -3,6 +3,7 @@ package writer
 import (
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -21,6 +22,19 @@ type activeSegment struct {
 	mlen  int64
 
 	pfAsked int64 // the writer's last prefault request (writer-owned)
+
+	// written is end as the writer last published it, for the fsync
+	// actor: an fsync begun after loading it covers at least that much.
+	written atomic.Int64
+}
+
+// noteSynced records, in the segment's header, that the segment is synced
+// up to end (see segment.SyncNoteOffset). The note is itself made durable by
+// the next fsync. A failure to write it is not an error of the log: the note
+// then lags further, which only makes recovery stricter.
+func (s *activeSegment) noteSynced(end int64) {
+	note := segment.EncodeSyncNote(end)
+	_, _ = s.file.WriteAt(note[:], segment.SyncNoteOffset)
 }
 
 // prefaultAhead is how far ahead of the writer the fsync actor keeps the
@@ -34,6 +48,7 @@ const prefaultAhead = 1 << 20
 // size (one oversized record) is not mapped.
 func openActive(id uint64, f vfs.File, end, size int64) *activeSegment {
 	seg := &activeSegment{id: id, file: f, end: end}
+	seg.written.Store(end)
 	if mf, ok := f.(vfs.Mappable); ok {
 		if cur, err := f.Size(); err == nil && cur <= size {
 			if m, err := mf.MapWritable(size); err == nil {
@@ -53,6 +68,7 @@ func (s *activeSegment) write(b []byte) error {
 		return err
 	}
 	s.end += int64(len(b))
+	s.written.Store(s.end)
 	return nil
 }
 
@@ -65,6 +81,7 @@ func (s *activeSegment) discardFrom(off int64) error {
 		return err
 	}
 	s.end = off
+	s.written.Store(off)
 	return nil
 }
 

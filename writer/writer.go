@@ -47,10 +47,11 @@ type Writer struct {
 	seg     *activeSegment
 	buf     []byte
 	drain   []*Request
-	next    int    // drain[next:] are not yet processed
-	cur     *flush // being filled; its requests are still the writer's
-	safeEnd int64  // bytes of seg handed on; a restart truncates to it
-	crashed bool   // Serve panicked; the next Serve re-derives its state
+	next    int      // drain[next:] are not yet processed
+	cur     *flush   // being filled; its requests are still the writer's
+	inHand  *Request // being processed: in neither drain[next:] nor cur
+	safeEnd int64    // bytes of seg handed on; a restart truncates to it
+	crashed bool     // Serve panicked; the next Serve re-derives its state
 
 	quiesced atomic.Bool
 }
@@ -178,6 +179,9 @@ func (w *Writer) shutdown() {
 // still in the writer's hands gets ErrNotWritten (a restart truncates
 // whatever of it reached the file).
 func (w *Writer) answerOwned() {
+	if w.inHand != nil {
+		w.answer(w.inHand, ErrNotWritten)
+	}
 	if w.cur != nil {
 		for _, r := range w.cur.reqs {
 			r.finish(ErrNotWritten)
@@ -233,9 +237,10 @@ func (w *Writer) process() {
 	for w.next < len(w.drain) {
 		r := w.drain[w.next]
 		w.next++
+		w.inHand = r
 		switch {
 		case len(r.Items) == 0: // sync barrier
-			w.cur.reqs = append(w.cur.reqs, r)
+			w.accept(r)
 			w.cur.durable = true
 		case r.Atomic:
 			w.appendBatch(r)
@@ -302,8 +307,8 @@ func (w *Writer) handOff() {
 			w.fsync.prefault(w.seg.pfAsked)
 		}
 	}
-	w.cur = nil
 	if len(fl.reqs) == 0 {
+		w.cur = nil
 		flushPool.Put(fl)
 		return
 	}
@@ -312,6 +317,9 @@ func (w *Writer) handOff() {
 		w.failFlush(fl, w.fail.get())
 		return
 	}
+	// From here the flush is no longer the writer's: a crash must neither
+	// answer its requests nor cut its bytes off.
+	w.cur, w.safeEnd = nil, w.seg.end
 	if fl.durable || w.fsync.inflight.Load() > 0 {
 		w.fsync.inflight.Add(1)
 		w.fsync.in <- fl // bounded: a slow disk holds the writer back
@@ -321,7 +329,6 @@ func (w *Writer) handOff() {
 		fl.reset(nil)
 		flushPool.Put(fl)
 	}
-	w.safeEnd = w.seg.end
 }
 
 // failFlush answers a flush's requests with err and drops it.
@@ -381,18 +388,32 @@ func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, rcpt 
 	}
 }
 
+// answer replies to the request in hand.
+func (w *Writer) answer(r *Request, err error) {
+	w.inHand = nil
+	r.finish(err)
+}
+
+// accept moves the request in hand into the flush being built; it is
+// answered when the flush is released.
+func (w *Writer) accept(r *Request) {
+	w.inHand = nil
+	w.cur.reqs = append(w.cur.reqs, r)
+	w.cur.durable = w.cur.durable || r.Durability != event.OnWrite
+}
+
 // appendOne handles a single append.
 func (w *Writer) appendOne(r *Request) {
 	it := &r.Items[0]
 	if key := it.Opts.IdempotencyKey; key != "" {
 		prev, found, err := w.lookupKey(key)
 		if err != nil {
-			r.finish(err)
+			w.answer(r, err)
 			return
 		}
 		if found {
 			if err := sameEvent(prev, it); err != nil {
-				r.finish(err)
+				w.answer(r, err)
 				return
 			}
 			w.replay(r, prev)
@@ -404,23 +425,22 @@ func (w *Writer) appendOne(r *Request) {
 		err = w.reserve(1)
 	}
 	if err != nil {
-		r.finish(err)
+		w.answer(r, err)
 		return
 	}
 	if it.Opts.ExpectSequence && it.Opts.ExpectedSequence != t.next {
-		r.finish(&SequenceMismatchError{Entity: it.Coord.Entity(), Expected: it.Opts.ExpectedSequence, Actual: t.next})
+		w.answer(r, &SequenceMismatchError{Entity: it.Coord.Entity(), Expected: it.Opts.ExpectedSequence, Actual: t.next})
 		return
 	}
 	if err := w.room(segment.EncodedEventSize(&segment.EventRecord{
 		IdemKey: it.Opts.IdempotencyKey, Entity: it.Coord.Entity(), Scope: it.Coord.Scope(), Payload: it.Payload,
 	})); err != nil {
-		r.finish(err)
+		w.answer(r, err)
 		return
 	}
 	r.Receipts = r.receiptSlice(1)
 	w.stage(it, t, it.Opts.Causation, it.Opts.Correlation, &r.Receipts[0])
-	w.cur.reqs = append(w.cur.reqs, r)
-	w.cur.durable = w.cur.durable || r.Durability != event.OnWrite
+	w.accept(r)
 }
 
 // replay answers r with an earlier receipt, released with this drain so a
@@ -431,8 +451,7 @@ func (w *Writer) replay(r *Request, prev ...event.Receipt) {
 		p.Replayed = true
 		r.Receipts[i] = p
 	}
-	w.cur.reqs = append(w.cur.reqs, r)
-	w.cur.durable = w.cur.durable || r.Durability != event.OnWrite
+	w.accept(r)
 }
 
 // sameEvent checks that a retried idempotent append names the same event.

@@ -25,6 +25,8 @@ var workloads = []Workload{
 	{ID: "W2x", Title: "64 goroutines × 1,000 durable appends, each to its own entity",
 		Run: durableParallel("W2x", 64, false)},
 	{ID: "W3", Title: "400 atomic batches of 256 events, durable", Run: runW3},
+	{ID: "W4", Title: "open a 1,000,000-event store: with its checkpoint, and rebuilt by scanning", Run: runW4},
+	{ID: "W5", Title: "100,000-event store: Get by id, entity streams, scope queries", Run: runW5},
 }
 
 // onWrite is W1's configuration: acknowledged on write, an fsync every

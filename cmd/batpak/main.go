@@ -6,10 +6,19 @@
 //
 // Commands:
 //
-//	bench   run the canonical benchmark workloads (docs: BENCH.md)
+//	inspect  summarise a store: segments, events, entities, scopes, kinds, recovery
+//	verify   check every frame's CRC and every entity's hash chain
+//	dump     print events, filtered, as text or JSON lines
+//	tail     print the newest events, and with --follow new ones as they arrive
+//	graph    draw a workflow's causal graph as Graphviz DOT, SVG or PNG
+//	bench    run the canonical benchmark workloads (docs: BENCH.md)
+//
+// The inspection commands open the store read-only (batpak.OpenReadOnly):
+// they take no lock and work while another process has it open for writing.
+// Flags may come before or after the store directory.
 //
 // Run "batpak <command> --help" for a command's flags. Exit codes: 0 on
-// success, 1 on failure, 2 on a usage error.
+// success, 1 on failure (or, for verify, problems found), 2 on a usage error.
 package main
 
 import (
@@ -34,6 +43,7 @@ const (
 // flag set and returns its action, and list it in commands.
 type command struct {
 	name    string
+	args    string // the positional arguments in the usage line, e.g. "DIR"
 	summary string
 	// flags declares the command's flags on fs and returns the action to
 	// run once they are parsed, with the positional arguments left over.
@@ -46,6 +56,11 @@ type action func(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // commands is the subcommand table, in the order "batpak --help" lists it.
 var commands = []command{
+	{name: "inspect", args: "DIR", summary: "summarise a store: segments, events, entities, scopes, kinds, recovery", flags: inspectFlags},
+	{name: "verify", args: "DIR", summary: "check every frame's CRC and every entity's hash chain", flags: verifyFlags},
+	{name: "dump", args: "DIR", summary: "print events, filtered, as text or JSON lines", flags: dumpFlags},
+	{name: "tail", args: "DIR", summary: "print the newest events, and with --follow new ones as they arrive", flags: tailFlags},
+	{name: "graph", args: "DIR", summary: "draw a workflow's causal graph as Graphviz DOT, SVG or PNG", flags: graphFlags},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
 }
 
@@ -86,7 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("batpak "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors and help are printed below, each to its stream
 	act := cmd.flags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	rest, err := parseFlags(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandUsage(stdout, cmd, fs)
 			return exitOK
@@ -95,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printCommandUsage(stderr, cmd, fs)
 		return exitUsage
 	}
-	err := act(ctx, fs.Args(), stdout, stderr)
+	err = act(ctx, rest, stdout, stderr)
 	var uerr usageError
 	switch {
 	case err == nil:
@@ -107,6 +123,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "batpak %s: %v\n", cmd.name, err)
 		return exitFailure
+	}
+}
+
+// parseFlags parses fs's flags wherever they stand among args, so that
+// "batpak dump DIR --json" works as "batpak dump --json DIR" does, and
+// returns the positional arguments. Everything after "--" is positional.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
 }
 
@@ -125,11 +161,19 @@ func printUsage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun \"batpak <command> --help\" for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun \"batpak <command> --help\" for a command's flags.\n\n%s", exitStatusHelp)
 }
 
+// exitStatusHelp ends every usage message.
+const exitStatusHelp = `Exit status: 0 success; 1 failure, or problems found (verify); 2 usage error.
+`
+
 func printCommandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: batpak %s [flags]\n\nThe %s command: %s.\n\nFlags:\n", cmd.name, cmd.name, cmd.summary)
+	fmt.Fprintf(w, "Usage: batpak %s [flags]", cmd.name)
+	if cmd.args != "" {
+		fmt.Fprintf(w, " %s", cmd.args)
+	}
+	fmt.Fprintf(w, "\n\nThe %s command: %s.\n\nFlags:\n", cmd.name, cmd.summary)
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		fmt.Fprintf(w, "  --%s", f.Name)
@@ -142,4 +186,5 @@ func printCommandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
 		}
 		fmt.Fprintln(w)
 	})
+	fmt.Fprintf(w, "\n%s", exitStatusHelp)
 }

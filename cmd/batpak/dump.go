@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// dumpFlags declares the dump command: every event that passes the
+// filters, in global order, as text lines or JSON lines.
+func dumpFlags(fs *flag.FlagSet) action {
+	var f eventFilter
+	f.register(fs)
+	var p eventPrinter
+	p.register(fs)
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		dir, err := oneDir(args)
+		if err != nil {
+			return err
+		}
+		if err := f.parse(); err != nil {
+			return err
+		}
+		if err := p.parse(); err != nil {
+			return err
+		}
+		s, err := openStore(dir, stderr)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		out := bufio.NewWriter(stdout)
+		for ev, err := range s.Query(ctx, f.region) {
+			if err != nil {
+				return err
+			}
+			if f.match(ev) {
+				if err := p.print(out, ev); err != nil {
+					return err
+				}
+			}
+		}
+		return out.Flush()
+	}
+}
+
+// eventFilter is the filter flags shared by dump and tail. The entity,
+// scope and kind narrow the store's query; the times and correlation are
+// checked on each event read.
+type eventFilter struct {
+	entity, scope, kinds, since, until, correlation string
+
+	region      batpak.Region
+	from, to    int64 // µs since the epoch; to is exclusive; 0 means unbounded
+	correlated  batpak.ID
+	hasCorrelID bool
+}
+
+func (f *eventFilter) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.entity, "entity", "", "only `ENTITY`; a trailing * makes it a prefix (player:*)")
+	fs.StringVar(&f.scope, "scope", "", "only events in `SCOPE`")
+	fs.StringVar(&f.kinds, "kind", "", "only these comma-separated `KINDS`, e.g. 0x1001 or 0x1001,0x2003")
+	fs.StringVar(&f.since, "since", "", "only events at or after `TIME` (RFC 3339, e.g. 2025-11-25T19:00:00Z)")
+	fs.StringVar(&f.until, "until", "", "only events before `TIME` (RFC 3339)")
+	fs.StringVar(&f.correlation, "correlation", "", "only events of the workflow with correlation `ID`")
+}
+
+// parse checks the flags and builds the region; errors are usage errors.
+func (f *eventFilter) parse() error {
+	if f.entity != "" {
+		f.region = f.region.WithEntity(f.entity)
+	}
+	f.region.Scope = f.scope
+	if f.kinds != "" {
+		var ks []batpak.EventKind
+		for part := range strings.SplitSeq(f.kinds, ",") {
+			k, err := parseKind(strings.TrimSpace(part))
+			if err != nil {
+				return usagef("--kind: %v", err)
+			}
+			ks = append(ks, k)
+		}
+		if len(ks) == 1 {
+			f.region = f.region.WithKind(ks[0])
+		} else {
+			f.region = f.region.WithKinds(event.KindSet(ks...))
+		}
+	}
+	for _, t := range []struct {
+		flag, val string
+		dst       *int64
+	}{{"since", f.since, &f.from}, {"until", f.until, &f.to}} {
+		if t.val == "" {
+			continue
+		}
+		tm, err := time.Parse(time.RFC3339, t.val)
+		if err != nil {
+			return usagef("--%s: %q is not an RFC 3339 time such as 2025-11-25T19:00:00Z", t.flag, t.val)
+		}
+		*t.dst = tm.UnixMicro()
+	}
+	if f.from != 0 && f.to != 0 && f.to <= f.from {
+		return usagef("--until %s is not after --since %s", f.until, f.since)
+	}
+	if f.correlation != "" {
+		id, err := event.ParseID(f.correlation)
+		if err != nil {
+			return usagef("--correlation: %v", err)
+		}
+		f.correlated, f.hasCorrelID = id, true
+	}
+	return nil
+}
+
+// parseKind reads a kind as a number (0x1001, 4097) or as category:type
+// (0x1:0x001, the form EventKind.String prints).
+func parseKind(s string) (batpak.EventKind, error) {
+	if cat, typ, ok := strings.Cut(s, ":"); ok {
+		c, err1 := strconv.ParseUint(cat, 0, 4)
+		t, err2 := strconv.ParseUint(typ, 0, 12)
+		if err1 != nil || err2 != nil {
+			return 0, fmt.Errorf("%q is not a kind: want category:type with 4 and 12 bits, e.g. 0x1:0x001", s)
+		}
+		return batpak.EventKind(c<<12 | t), nil
+	}
+	v, err := strconv.ParseUint(s, 0, 16)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a 16-bit kind such as 0x1001", s)
+	}
+	return batpak.EventKind(v), nil
+}
+
+// match applies the checks the query cannot.
+func (f *eventFilter) match(ev *batpak.StoredEvent) bool {
+	return (f.from == 0 || ev.Timestamp >= f.from) &&
+		(f.to == 0 || ev.Timestamp < f.to) &&
+		(!f.hasCorrelID || ev.Correlation == f.correlated)
+}
+
+// eventPrinter prints events as text lines or JSON lines. Payloads are
+// decoded: MessagePack into generic values, JSON as stored; raw payloads
+// are shown in base64 or hex.
+type eventPrinter struct {
+	json     bool
+	rawBytes string
+}
+
+func (p *eventPrinter) register(fs *flag.FlagSet) {
+	fs.BoolVar(&p.json, "json", false, "print one JSON object per event")
+	fs.StringVar(&p.rawBytes, "bytes", "base64", "show raw payloads as `base64` or hex")
+}
+
+func (p *eventPrinter) parse() error {
+	if p.rawBytes != "base64" && p.rawBytes != "hex" {
+		return usagef("--bytes %q: want base64 or hex", p.rawBytes)
+	}
+	return nil
+}
+
+// jsonEvent is one line of --json output.
+type jsonEvent struct {
+	Global          uint64 `json:"global"`
+	ID              string `json:"id"`
+	Entity          string `json:"entity"`
+	Scope           string `json:"scope"`
+	Sequence        uint64 `json:"sequence"`
+	Kind            string `json:"kind"`
+	Time            string `json:"time"`
+	Correlation     string `json:"correlation"`
+	Causation       string `json:"causation,omitempty"`
+	IdempotencyKey  string `json:"idempotency_key,omitempty"`
+	Flags           uint16 `json:"flags,omitempty"`
+	Hash            string `json:"hash,omitempty"`
+	Codec           string `json:"codec"`
+	Payload         any    `json:"payload"`
+	PayloadEncoding string `json:"payload_encoding,omitempty"` // raw payloads only: base64 or hex
+	PayloadError    string `json:"payload_error,omitempty"`
+}
+
+func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
+	payload, perr := p.payload(ev)
+	if p.json {
+		je := jsonEvent{
+			Global: ev.Global, ID: ev.ID.String(), Entity: ev.Coordinate.Entity(), Scope: ev.Coordinate.Scope(),
+			Sequence: ev.Position.Sequence, Kind: kindString(ev.Kind), Time: timeString(ev.Timestamp),
+			Correlation: ev.Correlation.String(), IdempotencyKey: ev.IdempotencyKey, Flags: ev.Flags,
+			Codec: ev.Codec.String(), Payload: payload,
+		}
+		if !ev.Causation.IsZero() {
+			je.Causation = ev.Causation.String()
+		}
+		if ev.Hash.Self != ([32]byte{}) {
+			je.Hash = hex.EncodeToString(ev.Hash.Self[:])
+		}
+		if ev.Codec == batpak.Raw {
+			je.PayloadEncoding = p.rawBytes
+		}
+		if perr != nil {
+			je.PayloadError = perr.Error()
+		}
+		b, err := json.Marshal(je)
+		if err != nil {
+			return fmt.Errorf("event %v: %w", ev.ID, err)
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "#%d %s %s seq=%d kind=%s id=%s", ev.Global, timeString(ev.Timestamp), ev.Coordinate,
+		ev.Position.Sequence, kindString(ev.Kind), ev.ID)
+	if ev.Correlation != ev.ID {
+		fmt.Fprintf(&b, " corr=%s", ev.Correlation)
+	}
+	if !ev.Causation.IsZero() {
+		fmt.Fprintf(&b, " cause=%s", ev.Causation)
+	}
+	if ev.IdempotencyKey != "" {
+		fmt.Fprintf(&b, " key=%q", ev.IdempotencyKey)
+	}
+	switch {
+	case perr != nil:
+		fmt.Fprintf(&b, " %s payload (%d bytes) does not decode: %v", ev.Codec, len(ev.Payload), perr)
+	case ev.Codec == batpak.Raw:
+		fmt.Fprintf(&b, " raw:%s:%s", p.rawBytes, payload)
+	default:
+		j, err := json.Marshal(payload)
+		if err != nil {
+			fmt.Fprintf(&b, " %s payload: %v", ev.Codec, err)
+		} else {
+			fmt.Fprintf(&b, " %s", j)
+		}
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// payload returns the event's payload in a form encoding/json can print.
+func (p *eventPrinter) payload(ev *batpak.StoredEvent) (any, error) {
+	switch ev.Codec {
+	case batpak.Raw:
+		if p.rawBytes == "hex" {
+			return hex.EncodeToString(ev.Payload), nil
+		}
+		return base64.StdEncoding.EncodeToString(ev.Payload), nil
+	case batpak.JSON:
+		// Kept as stored: decoding into any would round integers past 2^53.
+		if !json.Valid(ev.Payload) {
+			return nil, fmt.Errorf("invalid JSON")
+		}
+		return json.RawMessage(ev.Payload), nil
+	}
+	var v any
+	if err := ev.Decode(&v); err != nil {
+		if ev.Codec != batpak.MsgPack {
+			return nil, err
+		}
+		// A map with keys other than strings: decode maps as map[any]any.
+		dec := msgpack.NewDecoder(bytes.NewReader(ev.Payload))
+		dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
+		if dec.Decode(&v) != nil {
+			return nil, err
+		}
+	}
+	return jsonable(v), nil
+}
+
+// jsonable rewrites what a MessagePack decode may produce and encoding/json
+// cannot print: maps with non-string keys, and non-finite floats.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return strconv.FormatFloat(x, 'g', -1, 64)
+		}
+	case float32:
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return strconv.FormatFloat(f, 'g', -1, 32)
+		}
+	}
+	return v
+}
+
+// timeString prints µs since the epoch as RFC 3339 in UTC.
+func timeString(us int64) string {
+	return time.UnixMicro(us).UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/segment"
+)
+
+// verifyFlags declares the verify command: every frame's CRC, the log's
+// structure and order, and every entity's sequence and hash chain, read
+// without taking the store's lock. Damage exits 1 and names the segment
+// and offset of the first problem.
+func verifyFlags(fs *flag.FlagSet) action {
+	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal (on a terminal it is shown anyway)")
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		dir, err := oneDir(args)
+		if err != nil {
+			return err
+		}
+		return verify(ctx, dir, *progress, stdout, stderr)
+	}
+}
+
+func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr io.Writer) error {
+	segs, err := listSegmentFiles(dir)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
+		return fmt.Errorf("%s is not a batpak store: it holds no segment files", dir)
+	}
+	var bar *progressBar
+	if term := isTerminal(stderr); term || forceProgress {
+		bar = &progressBar{w: stderr, inPlace: term}
+	}
+	var onProgress func(done, total int64)
+	if bar != nil {
+		onProgress = bar.update
+	}
+	rep, err := batpak.VerifyDir(ctx, dir, onProgress)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "checked %s: %d segments, %s, %d events, %d entities, %d hash links, in %v\n",
+		dir, rep.Segments, sizeString(rep.Bytes), rep.Events, rep.Entities, rep.ChainsVerified,
+		rep.Duration.Round(time.Millisecond))
+	if rep.TornTail {
+		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short); the next Open truncates it. Not a problem.")
+	}
+	if rep.OK() {
+		fmt.Fprintln(stdout, "OK")
+		return nil
+	}
+	where := problemLocation(rep.Problem)
+	fmt.Fprintf(stdout, "PROBLEM at %s\n  %v\n", where, rep.Problem)
+	if errors.Is(rep.Problem, batpak.ErrChainBroken) {
+		fmt.Fprintln(stdout, "  (a hash chain or entity sequence does not verify: an event was altered, lost, reordered or copied in)")
+	}
+	fmt.Fprintln(stdout, "verification stops at the first problem; events before it checked out.")
+	return fmt.Errorf("%w: first at %s", errProblems, where)
+}
+
+// errProblems is returned when a check found damage; the command exits 1.
+var errProblems = errors.New("problems found")
+
+// problemLocation names the segment and offset of a problem when the
+// error carries them.
+func problemLocation(err error) string {
+	var ce *batpak.CorruptionError
+	if !errors.As(err, &ce) {
+		return "an unknown location"
+	}
+	return fmt.Sprintf("segment %016x (file %s), offset %d", ce.Segment, segment.FileName(ce.Segment), ce.Offset)
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws verification progress: in place on a terminal, one
+// line per update otherwise. Updates closer than every (100 ms if zero)
+// to the last one drawn are skipped, except the final one. A nil
+// *progressBar does nothing.
+type progressBar struct {
+	w       io.Writer
+	inPlace bool
+	every   time.Duration
+	shown   time.Time
+	drawn   bool
+}
+
+const barWidth = 30
+
+func (p *progressBar) update(done, total int64) {
+	if p == nil || total <= 0 {
+		return
+	}
+	now := time.Now()
+	every := p.every
+	if every == 0 {
+		every = 100 * time.Millisecond
+	}
+	if done < total && now.Sub(p.shown) < every {
+		return
+	}
+	p.shown, p.drawn = now, true
+	frac := min(float64(done)/float64(total), 1)
+	if !p.inPlace {
+		fmt.Fprintf(p.w, "verify: %3.0f%% (%s of %s)\n", frac*100, sizeString(done), sizeString(total))
+		return
+	}
+	full := int(frac * barWidth)
+	fmt.Fprintf(p.w, "\rverify [%s%s] %3.0f%% %s of %s\x1b[K", strings.Repeat("=", full),
+		strings.Repeat(" ", barWidth-full), frac*100, shortSize(done), shortSize(total))
+}
+
+// finish clears an in-place bar so that the report starts on a clean line.
+func (p *progressBar) finish() {
+	if p != nil && p.inPlace && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+func shortSize(n int64) string {
+	s := sizeString(n)
+	if i := strings.Index(s, " ("); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestChatRoom(t *testing.T) {
+	var out strings.Builder
+	if err := run(&out); err != nil {
+		t.Fatal(err)
+	}
+	want := `bob's phone: alice: hi all
+bob's phone: dave: hey alice
+bob's phone: alice: the raid starts at nine
+bob's phone: dave: I'll bring potions
+bob's phone: bob: count me in
+bob's phone: alice: great, see you there
+bob's tablet: 2 messages kept, 4 missed
+carol joins the lobby and catches up:
+  carol reads: alice: hi all
+  carol reads: dave: hey alice
+  carol reads: alice: the raid starts at nine
+  carol reads: dave: I'll bring potions
+  carol reads: bob: count me in
+  carol reads: alice: great, see you there
+  carol, live: carol: hi! just read everything
+  carol, live: alice: welcome carol
+after the restart carol resumes at: dave: carol, you can have my spare bow
+`
+	if got := out.String(); got != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", got, want)
+	}
+}

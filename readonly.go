@@ -1,0 +1,49 @@
+package batpak
+
+import (
+	"context"
+	"errors"
+
+	"github.com/batpak-go/batpak/reader"
+)
+
+// OpenReadOnly opens the store in dir for reading only: it takes no lock,
+// starts no goroutine and changes no file, so it may be used while another
+// process has the store open for writing (inspection tools do). It sees the
+// events written when it opened; Refresh picks up later ones. A torn tail is
+// left in place (the writer's own recovery truncates it) and not indexed.
+// Writes return ErrReadOnly. Of the options, only WithFS, WithCodec and
+// WithLogger apply.
+func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := errors.Join(cfg.errs...); err != nil {
+		return nil, err
+	}
+	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
+		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec,
+	}, nil
+}
+
+// Refresh brings a read-only store up to date with what the writing
+// process has added since, and returns the number of new events. A frame
+// or batch still being written is picked up by a later call. On a store
+// opened for writing it returns 0: that store is always current.
+func (s *Store) Refresh(ctx context.Context) (int, error) {
+	if err := s.readable(ctx); err != nil || !s.readOnly {
+		return 0, err
+	}
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	return s.rec.CatchUp(reader.Options{FS: s.cfg.fs, Dir: s.dir, ReadOnly: true})
+}

@@ -1,0 +1,786 @@
+package batpak_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/subscriber"
+	"github.com/batpak-go/batpak/supervisor"
+	"github.com/batpak-go/batpak/vfs"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// Tests of subscriptions, cursors, catch-up, durable cursors and react
+// loops through the facade. Helpers carry a sub prefix.
+
+var (
+	subKind     = event.MustCustom(0x3, 0x001)
+	subKindDone = event.MustCustom(0x3, 0x002)
+	subQuiet    = batpak.WithLogger(slog.New(slog.DiscardHandler))
+)
+
+// subItem is the payload of the tests' events: which producer, which
+// batch, and the item's place in it.
+type subItem struct {
+	P, B, I, K int
+}
+
+func subOpen(t testing.TB, dir string, opts ...batpak.Option) *batpak.Store {
+	t.Helper()
+	s, err := batpak.Open(dir, append([]batpak.Option{subQuiet}, opts...)...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// subGuard bounds a test that would hang on a lost wake-up or a blocked
+// writer. It is a deadline for failure, never a timing assertion.
+func subGuard(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// subAppendPipelined appends n events with pipelined submission and waits
+// for every acknowledgement.
+func subAppendPipelined(t testing.TB, ctx context.Context, s *batpak.Store, n int) {
+	t.Helper()
+	tickets := make([]*batpak.Ticket, n)
+	for i := range tickets {
+		c := event.MustCoordinate(fmt.Sprintf("player:%d", i%100), fmt.Sprintf("room:%d", i%10))
+		tk, err := s.Submit(ctx, c, subKind, subItem{I: i}, batpak.AppendOptions{})
+		if err != nil {
+			t.Fatalf("Submit %d: %v", i, err)
+		}
+		tickets[i] = tk
+	}
+	for i, tk := range tickets {
+		if _, err := tk.Wait(ctx); err != nil {
+			t.Fatalf("Wait %d: %v", i, err)
+		}
+	}
+}
+
+// subCheckRun fails unless gs is exactly 1..n: no gap, no duplicate, in order.
+func subCheckRun(t testing.TB, what string, gs []uint64, n int) {
+	t.Helper()
+	if len(gs) != n {
+		t.Fatalf("%s: %d events, want %d", what, len(gs), n)
+	}
+	for i, g := range gs {
+		if g != uint64(i+1) {
+			t.Fatalf("%s: event %d has global %d, want %d (gap, duplicate or disorder)", what, i, g, i+1)
+		}
+	}
+}
+
+func TestStalledSubscriberNeverHoldsUpTheWriterAndItsDropsAreCountedExactly(t *testing.T) {
+	s := subOpen(t, t.TempDir())
+	ctx := subGuard(t)
+	const n, capacity = 5000, 16
+	stalled, err := s.SubscribeLossy(event.AllEvents(), capacity) // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	abandoned, err := s.SubscribeLossy(event.ForScope("room:3"), 1) // never read, never closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := s.SubscribeLossy(event.AllEvents(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []uint64, 1)
+	go func() {
+		var gs []uint64
+		for {
+			m, err := reader.Recv(ctx) // ErrClosed once the store is closed and the buffer empty
+			if err != nil {
+				if !errors.Is(err, batpak.ErrClosed) {
+					t.Error(err)
+				}
+				break
+			}
+			gs = append(gs, m.Global)
+		}
+		got <- gs
+	}()
+
+	// The behaviour under test: every append completes although two
+	// subscribers never read. (A writer that waited for them would hang
+	// here until the guard's deadline.)
+	subAppendPipelined(t, ctx, s, n)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	subCheckRun(t, "reader", <-got, n)
+	if reader.Dropped() != 0 {
+		t.Fatalf("reader dropped %d", reader.Dropped())
+	}
+	if buffered := stalled.Len(); buffered != capacity || stalled.Dropped() != n-capacity {
+		t.Fatalf("stalled: %d buffered, %d dropped; want %d and exactly %d", buffered, stalled.Dropped(), capacity, n-capacity)
+	}
+	if abandoned.Dropped() != n/10-1 {
+		t.Fatalf("abandoned: %d dropped, want %d", abandoned.Dropped(), n/10-1)
+	}
+}
+
+func TestCursorsUnderConcurrentAppendsAndBatchesSeeEveryEventOnceInOrder(t *testing.T) {
+	s := subOpen(t, t.TempDir(), batpak.WithDurability(batpak.OnWrite))
+	ctx := subGuard(t)
+	const producers, rounds, batch = 4, 150, 4
+	const total = producers * rounds * (1 + batch)
+
+	var wg sync.WaitGroup
+	type result struct {
+		name string
+		gs   []uint64
+	}
+	results := make(chan result, 4)
+	consume := func(name string, read func(c *subscriber.Cursor, left int) ([]*event.StoredEvent, error)) {
+		c, err := s.Cursor(event.AllEvents(), 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		var gs []uint64
+		for len(gs) < total {
+			evs, err := read(c, total-len(gs))
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				break
+			}
+			for _, ev := range evs {
+				gs = append(gs, ev.Global)
+			}
+		}
+		results <- result{name, gs}
+	}
+	wg.Go(func() {
+		consume("Next", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) {
+			ev, err := c.Next(ctx)
+			return []*event.StoredEvent{ev}, err
+		})
+	})
+	wg.Go(func() {
+		consume("NextBatch", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) { return c.NextBatch(ctx, 64) })
+	})
+	wg.Go(func() {
+		// Batches are visible whole: once a batch's first item is read, the
+		// rest are read with an already-ended context, which only works
+		// for events that need no waiting.
+		ended, cancel := context.WithCancel(ctx)
+		cancel()
+		consume("whole batches", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) {
+			ev, err := c.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			evs := []*event.StoredEvent{ev}
+			it, err := batpak.Decode[subItem](ev)
+			if err != nil {
+				return nil, err
+			}
+			for range it.K - 1 {
+				next, err := c.Next(ended)
+				if err != nil {
+					return nil, fmt.Errorf("batch %d/%d: item after %d not visible with it: %w", it.P, it.B, ev.Global, err)
+				}
+				evs = append(evs, next)
+			}
+			return evs, nil
+		})
+	})
+	wg.Go(func() {
+		var gs []uint64
+		for ev, err := range s.CatchUp(ctx, event.AllEvents(), 0) {
+			if err != nil {
+				t.Errorf("CatchUp: %v", err)
+				break
+			}
+			if gs = append(gs, ev.Global); len(gs) == total {
+				break
+			}
+		}
+		results <- result{"CatchUp", gs}
+	})
+	for p := range producers {
+		wg.Go(func() {
+			for r := range rounds {
+				c := event.MustCoordinate(fmt.Sprintf("p:%d", p), "room:1")
+				if _, err := s.Append(ctx, c, subKind, subItem{P: p, B: r, K: 1}); err != nil {
+					t.Error(err)
+					return
+				}
+				items := make([]batpak.BatchItem, batch)
+				for i := range items {
+					items[i] = batpak.BatchItem{
+						Coord: event.MustCoordinate(fmt.Sprintf("p:%d:%d", p, i), "room:2"),
+						Kind:  subKind, Payload: subItem{P: p, B: r, I: i, K: batch},
+					}
+				}
+				if _, err := s.AppendBatch(ctx, items); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		subCheckRun(t, r.name, r.gs, total)
+	}
+}
+
+func TestCatchUpHasNoGapOrDuplicateAtTheHistoryLiveBoundary(t *testing.T) {
+	s := subOpen(t, t.TempDir(), batpak.WithDurability(batpak.OnWrite))
+	ctx := subGuard(t)
+	const total, readers = 3000, 12
+	// Reader k joins once k*total/readers events are acknowledged, so each
+	// crosses from history to live at a different place while appends run.
+	joins := make([]chan struct{}, readers)
+	for k := range joins {
+		joins[k] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		c := event.MustCoordinate("player:1", "room:1")
+		next := 0
+		for i := range total {
+			for next < readers && i >= next*total/readers {
+				close(joins[next])
+				next++
+			}
+			if _, err := s.Submit(ctx, c, subKind, subItem{I: i}, batpak.AppendOptions{}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	for k := range readers {
+		wg.Go(func() {
+			<-joins[k]
+			var gs []uint64
+			for ev, err := range s.CatchUp(ctx, event.ForEntity("player:1"), 0) {
+				if err != nil {
+					t.Errorf("reader %d: %v", k, err)
+					return
+				}
+				if gs = append(gs, ev.Global); len(gs) == total {
+					break
+				}
+			}
+			subCheckRun(t, fmt.Sprintf("reader %d", k), gs, total)
+		})
+	}
+	wg.Wait()
+}
+
+func TestDurableCursorResumesAtTheAcknowledgedPositionAfterCloseAndAfterACrash(t *testing.T) {
+	fs := vfs.NewMem()
+	const dir = "/db"
+	s := subOpen(t, dir, batpak.WithFS(fs))
+	ctx := subGuard(t)
+	subAppendPipelined(t, ctx, s, 20)
+
+	d, err := s.OpenCursor("billing", event.AllEvents())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := d.NextBatch(ctx, 8)
+	if err != nil || len(evs) != 8 {
+		t.Fatalf("NextBatch: %d, %v", len(evs), err)
+	}
+	if err := d.Ack(ctx, evs[7].Global); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.NextBatch(ctx, 5); err != nil { // delivered, not acknowledged
+		t.Fatal(err)
+	}
+	crashed := fs.CrashClone(vfs.CrashOptions{}) // power loss now
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ack(ctx, 13); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("Ack after Close: %v, want ErrClosed", err)
+	}
+	d.Close()
+
+	for name, fsys := range map[string]vfs.FS{"after Close": fs, "after a crash": crashed} {
+		s2 := subOpen(t, dir, batpak.WithFS(fsys))
+		d2, err := s2.OpenCursor("billing", event.AllEvents())
+		if err != nil {
+			t.Fatalf("%s: OpenCursor: %v", name, err)
+		}
+		ev, err := d2.Next(ctx)
+		if err != nil || d2.Acked() != 8 || ev.Global != 9 {
+			t.Fatalf("%s: acked %d, next %v, %v; want acked 8 and global 9 next (at-least-once)", name, d2.Acked(), ev, err)
+		}
+		d2.Close()
+		if err := s2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCorruptDurableCursorFileIsAClearError(t *testing.T) {
+	fs := vfs.NewMem()
+	s := subOpen(t, "/db", batpak.WithFS(fs))
+	d, err := s.OpenCursor("c1", event.AllEvents())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if err := fs.MkdirAll("/db/cursors"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := fs.Create("/db/cursors/c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("not a cursor file at all"), 0)
+	f.Close()
+	if _, err := s.OpenCursor("c2", event.AllEvents()); !errors.Is(err, subscriber.ErrCursorCorrupt) {
+		t.Fatalf("OpenCursor over garbage: %v, want ErrCursorCorrupt", err)
+	}
+	if _, err := s.OpenCursor("../escape", event.AllEvents()); !errors.Is(err, subscriber.ErrInvalidCursorName) {
+		t.Fatalf("OpenCursor with a path in the name: %v", err)
+	}
+}
+
+func TestReactLoopAppendsReactionsAndRestartsAfterAPanic(t *testing.T) {
+	s := subOpen(t, t.TempDir())
+	ctx := subGuard(t)
+	var panicked atomic.Bool
+	loop, err := s.ReactLoop(ctx, event.AllEvents().WithKind(subKind), func(ctx context.Context, ev *batpak.StoredEvent) ([]batpak.BatchItem, error) {
+		it, err := batpak.Decode[subItem](ev)
+		if err != nil {
+			return nil, err
+		}
+		if it.I == 2 && panicked.CompareAndSwap(false, true) {
+			panic("reactor bug")
+		}
+		return []batpak.BatchItem{{Coord: ev.Coordinate, Kind: subKindDone, Payload: it}}, nil
+	}, batpak.ReactRestart(supervisor.Bounded{MaxRestarts: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []batpak.Receipt
+	for i := range 5 {
+		r, err := s.Append(ctx, event.MustCoordinate("order:1", "shop"), subKind, subItem{I: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, r)
+	}
+	// Wait for the five reactions with a cursor, not a sleep.
+	c, _ := s.Cursor(event.AllEvents().WithKind(subKindDone), 0)
+	defer c.Close()
+	for i := range 5 {
+		ev, err := c.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Causation != sources[i].ID || ev.Correlation != sources[i].Correlation {
+			t.Fatalf("reaction %d: causation %v correlation %v; want %v, %v", i, ev.Causation, ev.Correlation, sources[i].ID, sources[i].Correlation)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-loop.Done() // Close stopped it
+	// Close may cancel the last reaction's wait for its receipt after the
+	// write: the position then stays on the event before (at-least-once).
+	if pos := loop.Position(); loop.Err() != nil || (pos != sources[4].Global && pos != sources[3].Global) {
+		t.Fatalf("loop: Err %v, position %d; want nil and %d or %d", loop.Err(), pos, sources[3].Global, sources[4].Global)
+	}
+	if !panicked.Load() {
+		t.Fatal("the reactor never panicked")
+	}
+}
+
+func TestReactLoopThatKeepsFailingEndsWithoutStoppingTheStore(t *testing.T) {
+	s := subOpen(t, t.TempDir())
+	ctx := subGuard(t)
+	bad := errors.New("cannot react")
+	loop, err := s.ReactLoop(ctx, event.AllEvents(), func(context.Context, *batpak.StoredEvent) ([]batpak.BatchItem, error) {
+		return nil, bad
+	}, batpak.ReactRestart(supervisor.Once()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, event.MustCoordinate("x", "y"), subKind, 1); err != nil {
+		t.Fatal(err)
+	}
+	<-loop.Done()
+	if !errors.Is(loop.Err(), bad) {
+		t.Fatalf("loop Err %v, want the reactor's error", loop.Err())
+	}
+	if _, err := s.Append(ctx, event.MustCoordinate("x", "y"), subKind, 2); err != nil {
+		t.Fatalf("the store stopped with the loop: %v", err)
+	}
+}
+
+func TestDurableReactLoopResumesAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := subGuard(t)
+	seen := make(chan uint64, 100)
+	react := func(_ context.Context, ev *batpak.StoredEvent) ([]batpak.BatchItem, error) {
+		seen <- ev.Global
+		return nil, nil
+	}
+	s := subOpen(t, dir)
+	if _, err := s.ReactLoop(ctx, event.AllEvents(), react, batpak.ReactDurable("mailer"), batpak.ReactFrom(0)); err != nil {
+		t.Fatal(err)
+	}
+	subAppendPipelined(t, ctx, s, 5)
+	for range 5 {
+		<-seen
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = subOpen(t, dir)
+	if _, err := s.ReactLoop(ctx, event.AllEvents(), react, batpak.ReactDurable("mailer")); err != nil {
+		t.Fatal(err)
+	}
+	subAppendPipelined(t, ctx, s, 1)
+	if g := <-seen; g != 6 {
+		t.Fatalf("after reopen the loop reacted to %d first, want 6", g)
+	}
+}
+
+func TestEveryWaitEndsWithErrClosedWhenTheStoreCloses(t *testing.T) {
+	s := subOpen(t, t.TempDir())
+	ctx := subGuard(t)
+	lossy, _ := s.SubscribeLossy(event.AllEvents(), 4)
+	cur, _ := s.Cursor(event.AllEvents(), 0)
+	errs := make(chan error, 4)
+	go func() { _, err := lossy.Recv(ctx); errs <- err }()
+	go func() { _, err := cur.Next(ctx); errs <- err }()
+	go func() { errs <- s.WaitVisible(ctx, 1) }()
+	go func() {
+		for _, err := range s.CatchUp(ctx, event.AllEvents(), 0) {
+			errs <- err
+		}
+	}()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := <-errs; !errors.Is(err, batpak.ErrClosed) {
+			t.Fatalf("a wait ended with %v, want ErrClosed", err)
+		}
+	}
+	if _, err := s.SubscribeLossy(event.AllEvents(), 4); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("SubscribeLossy after Close: %v", err)
+	}
+	if _, err := s.Cursor(event.AllEvents(), 0); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("Cursor after Close: %v", err)
+	}
+	if _, err := s.OpenCursor("x", event.AllEvents()); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("OpenCursor after Close: %v", err)
+	}
+	if _, err := s.ReactLoop(ctx, event.AllEvents(), func(context.Context, *batpak.StoredEvent) ([]batpak.BatchItem, error) { return nil, nil }); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("ReactLoop after Close: %v", err)
+	}
+}
+
+func TestSubscribersNeverSeeAnEventWhoseFsyncFailed(t *testing.T) {
+	// C6: in Durable mode an event is handed to the fan-out only after its
+	// fsync. Fail that fsync and no subscriber or cursor may see it.
+	var failSync atomic.Bool
+	s := subOpen(t, t.TempDir(), batpak.WithInjection(func(p writer.Point) error {
+		if p == writer.PointBeforeFsync && failSync.Load() {
+			return errors.New("injected fsync failure")
+		}
+		return nil
+	}))
+	ctx := subGuard(t)
+	lossy, _ := s.SubscribeLossy(event.AllEvents(), 100)
+	c := event.MustCoordinate("player:1", "room:1")
+	if _, err := s.Append(ctx, c, subKind, 1); err != nil {
+		t.Fatal(err)
+	}
+	failSync.Store(true)
+	if _, err := s.Append(ctx, c, subKind, 2); !errors.Is(err, batpak.ErrFailStop) {
+		t.Fatalf("Append over a failed fsync: %v, want ErrFailStop", err)
+	}
+	cur, _ := s.Cursor(event.AllEvents(), 0)
+	defer cur.Close()
+	evs, err := cur.NextBatch(ctx, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("cursor saw %d events (%v), want only the durable one", len(evs), err)
+	}
+	s.Close()
+	if n := lossy.Len(); n != 1 {
+		t.Fatalf("the lossy subscriber saw %d events, want only the durable one", n)
+	}
+}
+
+func TestWaitVisibleIsReadYourWritesAcrossGoroutines(t *testing.T) {
+	s := subOpen(t, t.TempDir())
+	ctx := subGuard(t)
+	receipts := make(chan batpak.Receipt, 1)
+	go func() {
+		r, err := s.Append(ctx, event.MustCoordinate("player:1", "room:1"), subKind, 1)
+		if err != nil {
+			t.Error(err)
+		}
+		receipts <- r
+	}()
+	r := <-receipts
+	if err := s.WaitVisible(ctx, r.Global); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, r.ID); err != nil {
+		t.Fatalf("Get after WaitVisible: %v", err)
+	}
+}
+
+func ExampleStore_SubscribeLossy() {
+	dir, _ := os.MkdirTemp("", "batpak-example-")
+	defer os.RemoveAll(dir)
+	store, _ := batpak.Open(dir)
+	defer store.Close()
+	ctx := context.Background()
+
+	// Notifications for room:lobby, buffered up to 64; a slow reader loses
+	// (and counts) what does not fit, and never slows the writer.
+	sub, _ := store.SubscribeLossy(event.ForScope("room:lobby"), 64)
+	defer sub.Close()
+
+	spoke := event.MustCustom(0x1, 0x002)
+	store.Append(ctx, event.MustCoordinate("user:ann", "room:lobby"), spoke, "hello")
+	store.Append(ctx, event.MustCoordinate("user:bob", "room:attic"), spoke, "elsewhere")
+	store.Append(ctx, event.MustCoordinate("user:bob", "room:lobby"), spoke, "hi ann")
+
+	for range 2 {
+		n, _ := sub.Recv(ctx)
+		fmt.Println(n.Global, n.Coordinate)
+	}
+	fmt.Println("dropped:", sub.Dropped())
+	// Output:
+	// 1 user:ann@room:lobby
+	// 3 user:bob@room:lobby
+	// dropped: 0
+}
+
+func ExampleStore_Cursor() {
+	dir, _ := os.MkdirTemp("", "batpak-example-")
+	defer os.RemoveAll(dir)
+	store, _ := batpak.Open(dir)
+	defer store.Close()
+	ctx := context.Background()
+	spoke := event.MustCustom(0x1, 0x002)
+	for _, line := range []string{"first", "second", "third"} {
+		store.Append(ctx, event.MustCoordinate("user:ann", "room:lobby"), spoke, line)
+	}
+
+	// A cursor never loses an event: it reads from the store, and when it
+	// has caught up, Next waits for the next one.
+	cur, _ := store.Cursor(event.ForScope("room:lobby"), 0)
+	for range 2 {
+		ev, _ := cur.Next(ctx)
+		line, _ := batpak.Decode[string](ev)
+		fmt.Println(ev.Global, line)
+	}
+	saved := cur.Position()
+	cur.Close()
+
+	// Later: resume right after the saved position.
+	cur, _ = store.Cursor(event.ForScope("room:lobby"), saved)
+	defer cur.Close()
+	ev, _ := cur.Next(ctx)
+	line, _ := batpak.Decode[string](ev)
+	fmt.Println(ev.Global, line)
+	// Output:
+	// 1 first
+	// 2 second
+	// 3 third
+}
+
+// The W7 and W8 workloads of BENCH.md, scaled by b.N: one op is one event
+// appended (W7) or one event read by every cursor (W8), so ns/op is per
+// event and -benchtime=100000x runs W7 as specified (-benchtime=200000x
+// for W8). Rates are per subscriber (per cursor): the median over the 16,
+// and the slowest.
+
+var (
+	w7Coords = func() []batpak.Coordinate {
+		cs := make([]batpak.Coordinate, 1000)
+		for i := range cs {
+			cs[i] = event.MustCoordinate(fmt.Sprintf("player:%d", i), fmt.Sprintf("room:%d", i%10))
+		}
+		return cs
+	}()
+	w7Kind = event.MustCustom(1, 1)
+)
+
+// w7Submit appends events [from, from+n) of the common shape with
+// pipelined submission (Submit, then Wait for every ticket).
+func w7Submit(b testing.TB, ctx context.Context, s *batpak.Store, from, n int) {
+	tickets := make([]*batpak.Ticket, 0, n)
+	for i := from; i < from+n; i++ {
+		tk, err := s.Submit(ctx, w7Coords[i%1000], w7Kind, map[string]int{"x": i, "y": 2 * i}, batpak.AppendOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	for _, tk := range tickets {
+		if _, err := tk.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// w7Rates reports the median and the slowest of per-consumer rates.
+func w7Rates(b *testing.B, unit string, events int, elapsed []time.Duration) {
+	rates := make([]float64, len(elapsed))
+	for i, d := range elapsed {
+		rates[i] = float64(events) / d.Seconds()
+	}
+	slices.Sort(rates)
+	b.ReportMetric(rates[len(rates)/2], unit)
+	b.ReportMetric(rates[0], "slowest_"+unit)
+}
+
+func benchW7(b *testing.B, opts ...batpak.Option) {
+	const subs = 16
+	events := b.N
+	ctx := context.Background()
+	s, err := batpak.Open(b.TempDir(), append([]batpak.Option{subQuiet}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	elapsed := make([]time.Duration, subs)
+	ls := make([]*subscriber.Lossy, subs)
+	var wg sync.WaitGroup
+	start := make(chan time.Time)
+	for k := range subs {
+		// A capacity large enough that nothing is lost, as W7 asks; the
+		// buffer costs memory only for what it holds.
+		ls[k], err = s.SubscribeLossy(event.AllEvents(), max(events, 1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() {
+			t0 := <-start
+			for i := range events {
+				n, err := ls[k].Recv(ctx)
+				if err != nil || n.Global != uint64(i+1) {
+					b.Errorf("subscriber %d: event %d: global %d, %v", k, i, n.Global, err)
+					return
+				}
+			}
+			elapsed[k] = time.Since(t0)
+		})
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for range subs {
+		start <- t0
+	}
+	w7Submit(b, ctx, s, 0, events)
+	produced := time.Since(t0)
+	wg.Wait()
+	b.StopTimer()
+	var lost uint64
+	for _, l := range ls {
+		lost += l.Dropped()
+	}
+	b.ReportMetric(float64(events)/produced.Seconds(), "appended_events/s")
+	w7Rates(b, "events/s/sub", events, elapsed)
+	b.ReportMetric(float64(lost), "lost")
+}
+
+// BenchmarkW7 is W7: 16 lossy subscriptions on all events, each drained by
+// its own goroutine, while b.N events are appended with pipelined
+// submission; events/s delivered per subscriber and events lost.
+func BenchmarkW7(b *testing.B) {
+	b.Run("durable", func(b *testing.B) { benchW7(b) })
+	b.Run("onwrite", func(b *testing.B) {
+		benchW7(b, batpak.WithDurability(batpak.OnWrite), batpak.WithSyncEvery(1000, 100*time.Millisecond))
+	})
+}
+
+// BenchmarkW8 is W8: 16 cursors from position 0 over a store of b.N/2
+// events while b.N/2 more are appended; events/s per cursor over all b.N,
+// events/s while catching up with the history, and gaps.
+func BenchmarkW8(b *testing.B) {
+	const cursors = 16
+	history := b.N / 2
+	live := b.N - history
+	ctx := context.Background()
+	s, err := batpak.Open(b.TempDir(), subQuiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	w7Submit(b, ctx, s, 0, history)
+	total, catchUp := make([]time.Duration, cursors), make([]time.Duration, cursors)
+	var wg sync.WaitGroup
+	var gaps atomic.Int64
+	start := make(chan time.Time)
+	for k := range cursors {
+		c, err := s.Cursor(event.AllEvents(), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Go(func() {
+			defer c.Close()
+			t0 := <-start
+			next := uint64(1)
+			for next <= uint64(b.N) {
+				evs, err := c.NextBatch(ctx, 1024)
+				if err != nil {
+					b.Errorf("cursor %d: %v", k, err)
+					return
+				}
+				for _, ev := range evs {
+					if ev.Global != next {
+						gaps.Add(1)
+					}
+					next = ev.Global + 1
+				}
+				if catchUp[k] == 0 && next > uint64(history) {
+					catchUp[k] = time.Since(t0)
+				}
+			}
+			total[k] = time.Since(t0)
+		})
+	}
+	b.ResetTimer()
+	t0 := time.Now()
+	for range cursors {
+		start <- t0
+	}
+	w7Submit(b, ctx, s, history, live)
+	wg.Wait()
+	b.StopTimer()
+	w7Rates(b, "events/s/cursor", b.N, total)
+	if history > 0 {
+		w7Rates(b, "catchup_events/s/cursor", history, catchUp)
+	}
+	b.ReportMetric(float64(gaps.Load()), "gaps")
+}
