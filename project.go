@@ -296,7 +296,7 @@ func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn 
 		rel := e.Offset - start
 		body, _, err := segment.ReadFrame(buf[rel : rel+e.Size])
 		if err == nil {
-			err = segment.ParseEvent(body, &v)
+			err = segment.ParseEventFields(body, &v) // the coordinate comes from the index
 		}
 		if err == nil && (v.Global != e.Global || v.Kind != e.Kind) {
 			err = fmt.Errorf("frame holds event %d of kind %v, the index says %d of kind %v", v.Global, v.Kind, e.Global, e.Kind)
@@ -316,7 +316,7 @@ func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn 
 func (l storeLog) fill(sc *scanner, e *index.Entry, v *segment.EventView) {
 	if sc.coord.IsZero() || e.Entity != sc.entity || e.Scope != sc.scope {
 		sc.entity, sc.scope = e.Entity, e.Scope
-		sc.coord = event.MustCoordinate(l.s.idx.EntityName(e.Entity), l.s.idx.ScopeName(e.Scope))
+		sc.coord = l.s.idx.Coordinate(*e)
 	}
 	// Field by field: the event is reused, and its Hash.Prev stays zero.
 	ev := &sc.ev

@@ -118,8 +118,8 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	}{{&x.entityName, x.entityNum, nEnt}, {&x.scopeName, x.scopeNum, nScope}} {
 		for i := uint64(0); i < dst.count; i++ {
 			s := string(r.bytes(int(r.uvarint())))
-			if r.err != nil || s == "" {
-				return bad("name %d unreadable", i)
+			if r.err != nil || event.ValidatePart("name", s) != nil {
+				return bad("name %d unreadable or invalid", i)
 			}
 			if _, dup := dst.num[s]; dup {
 				return bad("name %q twice", s)
@@ -129,6 +129,7 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 		}
 	}
 	x.streams = make([]chunked[uint32], nEnt)
+	x.entityCoord = make([]event.Coordinate, nEnt)
 	x.scopes = make([]chunked[uint32], nScope)
 	entries := r.bytes(int(n) * entrySize)
 	ids := r.bytes(int(n) * 16)
@@ -150,6 +151,9 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 		x.entries.push(e)
 		x.ids.push(id)
 		x.lastID = id
+		if x.streams[e.Entity].n == 0 {
+			x.entityCoord[e.Entity], _ = event.NewCoordinate(x.entityName[e.Entity], x.scopeName[e.Scope])
+		}
 		x.streams[e.Entity].push(uint32(i))
 		x.scopes[e.Scope].push(uint32(i))
 		kl := x.kinds[e.Kind]

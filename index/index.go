@@ -44,17 +44,18 @@ type Index struct {
 	// write path, 16 bytes an event, and a checkpoint loads by copying. An
 	// id out of order (only damage could make one) is kept in idOverflow
 	// and its slot repeats the previous id, so ids stays sorted.
-	ids        chunked[event.ID]
-	lastID     event.ID
-	idOverflow map[event.ID]uint32
-	entityNum  map[string]uint32
-	entityName []string
-	streams    []chunked[uint32] // entry positions by entity number
-	scopeNum   map[string]uint32
-	scopeName  []string
-	scopes     []chunked[uint32] // entry positions by scope number
-	kinds      map[event.EventKind]*chunked[uint32]
-	keys       map[string]uint32 // idempotency key → entry position
+	ids         chunked[event.ID]
+	lastID      event.ID
+	idOverflow  map[event.ID]uint32
+	entityNum   map[string]uint32
+	entityName  []string
+	entityCoord []event.Coordinate // by entity number: the coordinate of its first event
+	streams     []chunked[uint32]  // entry positions by entity number
+	scopeNum    map[string]uint32
+	scopeName   []string
+	scopes      []chunked[uint32] // entry positions by scope number
+	kinds       map[event.EventKind]*chunked[uint32]
+	keys        map[string]uint32 // idempotency key → entry position
 }
 
 // New returns an empty index.
@@ -88,6 +89,8 @@ func (x *Index) add(p *Pending) {
 		en = uint32(len(x.entityName))
 		x.entityNum[p.Entity] = en
 		x.entityName = append(x.entityName, p.Entity)
+		c, _ := event.NewCoordinate(p.Entity, p.Scope) // validated by the writer or the scan
+		x.entityCoord = append(x.entityCoord, c)
 		x.streams = append(x.streams, chunked[uint32]{})
 	}
 	sn, ok := x.scopeNum[p.Scope]
@@ -199,6 +202,20 @@ func (x *Index) ScopeName(n uint32) string {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.scopeName[n]
+}
+
+// Coordinate returns an entry's coordinate. Each entity keeps the
+// coordinate of its first event, validated once when the entity was
+// interned; an event in another scope gets a freshly built one.
+func (x *Index) Coordinate(e Entry) event.Coordinate {
+	x.mu.RLock()
+	c, scope := x.entityCoord[e.Entity], x.scopeName[e.Scope]
+	x.mu.RUnlock()
+	if c.Scope() == scope {
+		return c
+	}
+	c, _ = event.NewCoordinate(c.Entity(), scope) // names in the index are valid
+	return c
 }
 
 // Latest returns the newest entry of an entity.

@@ -104,7 +104,7 @@ func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, erro
 
 func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
 	var v segment.EventView
-	if err := segment.ParseEvent(body, &v); err != nil {
+	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
 	}
 	// A valid frame of another event (stale, or copied over this one) is
@@ -118,7 +118,7 @@ func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEven
 		Global:   v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
 		Hash: event.HashChain{Self: v.Hash},
 	}
-	ev.Coordinate = event.MustCoordinate(x.EntityName(e.Entity), x.ScopeName(e.Scope))
+	ev.Coordinate = x.Coordinate(e) // the index holds only validated names
 	if len(v.IdemKey) > 0 {
 		ev.IdempotencyKey = string(v.IdemKey)
 	}

@@ -141,8 +141,28 @@ type EventView struct {
 	Payload     []byte
 }
 
-// ParseEvent decodes an event body into v without copying.
+// ParseEvent decodes an event body into v without copying, and checks
+// that its entity and scope are valid coordinate parts (bytes from disk are
+// not trusted).
 func ParseEvent(body []byte, v *EventView) error {
+	if err := ParseEventFields(body, v); err != nil {
+		return err
+	}
+	// Coordinates were validated when written; check again so hostile bytes
+	// that pass the CRC can never yield an invalid Coordinate.
+	if err := event.ValidatePart("entity", string(v.Entity)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	if err := event.ValidatePart("scope", string(v.Scope)); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	return nil
+}
+
+// ParseEventFields is ParseEvent without the coordinate check, for readers
+// that take the coordinate from the index (whose names were validated when
+// indexed) rather than from these bytes.
+func ParseEventFields(body []byte, v *EventView) error {
 	if len(body) < 2 || body[0] != TypeEvent {
 		return fmt.Errorf("%w: not an event record", ErrBadRecord)
 	}
@@ -195,13 +215,8 @@ func ParseEvent(body []byte, v *EventView) error {
 	if counter > 1<<32-1 {
 		return fmt.Errorf("%w: clock counter out of range", ErrBadRecord)
 	}
-	// Coordinates were validated when written; check again so hostile bytes
-	// that pass the CRC can never yield an invalid Coordinate.
-	if err := event.ValidatePart("entity", string(v.Entity)); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRecord, err)
-	}
-	if err := event.ValidatePart("scope", string(v.Scope)); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadRecord, err)
+	if len(v.Entity) == 0 || len(v.Scope) == 0 {
+		return fmt.Errorf("%w: empty coordinate part", ErrBadRecord)
 	}
 	v.Codec = event.Codec(mask >> maskCodecShift & 3)
 	v.Payload = body[r.i:]
