@@ -8,7 +8,7 @@ import (
 // W4 and W5 join the figures TestBenchQuickJSONReportsEveryWorkloadsFigures
 // expects of a full run.
 func init() {
-	wantMetrics["W4"] = []string{"ms_checkpoint", "rss_bytes_per_event", "ms_rebuild", "rss_bytes_per_event_rebuild", "bytes_per_event"}
+	wantMetrics["W4"] = []string{"ms_checkpoint", "rss_bytes_per_event", "ms_rebuild", "rss_bytes_per_event_rebuild", "bytes_per_event", "bytes_per_event_checkpoint"}
 	wantMetrics["W5"] = []string{"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"}
 }
 

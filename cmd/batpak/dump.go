@@ -46,7 +46,8 @@ func dumpFlags(fs *flag.FlagSet) action {
 		out := bufio.NewWriter(stdout)
 		for ev, err := range s.Query(ctx, f.region) {
 			if err != nil {
-				return err
+				out.Flush() // what was read before the error
+				return verifyHint(err, dir)
 			}
 			if f.match(ev) {
 				if err := p.print(out, ev); err != nil {
@@ -161,7 +162,7 @@ type eventPrinter struct {
 
 func (p *eventPrinter) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.json, "json", false, "print one JSON object per event")
-	fs.StringVar(&p.rawBytes, "bytes", "base64", "show raw payloads as `base64` or hex")
+	fs.StringVar(&p.rawBytes, "bytes", "base64", "show raw payloads in `FORM`: base64 or hex")
 }
 
 func (p *eventPrinter) parse() error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,7 +75,17 @@ func openStore(dir string, stderr io.Writer) (*batpak.Store, error) {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return batpak.OpenReadOnly(dir, batpak.WithLogger(log))
+	s, err := batpak.OpenReadOnly(dir, batpak.WithLogger(log))
+	return s, verifyHint(err, dir)
+}
+
+// verifyHint adds to damage found while reading a store that the verify
+// command checks all of it.
+func verifyHint(err error, dir string) error {
+	if errors.Is(err, batpak.ErrCorrupt) {
+		return fmt.Errorf("%w\n(\"batpak verify %s\" checks the whole store)", err, dir)
+	}
+	return err
 }
 
 // segmentFile is one segment file as found in the directory.
@@ -185,7 +196,7 @@ func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error
 	kinds := map[batpak.EventKind]int{}
 	for ev, err := range s.Query(ctx, batpak.Region{}) {
 		if err != nil {
-			return nil, err
+			return nil, verifyHint(err, dir)
 		}
 		kinds[ev.Kind]++
 		sum.Codecs[ev.Codec.String()]++
@@ -211,7 +222,7 @@ func (sum *summary) write(w io.Writer) error {
 	for i, f := range sum.Segments {
 		note := ""
 		if i == len(sum.Segments)-1 {
-			note = " (last; may be preallocated while a writer has it open)"
+			note = " (the last; a writer preallocates it while open)"
 		}
 		p("  %s\t%s%s", f.Name, sizeString(f.Bytes), note)
 	}
@@ -236,7 +247,7 @@ func (sum *summary) write(w io.Writer) error {
 	p("codecs\t%s", strings.Join(parts, ", "))
 	cp := sum.Checkpoint
 	if sum.CheckpointLen > 0 {
-		cp += fmt.Sprintf(" (%s)", sizeString(sum.CheckpointLen))
+		cp += fmt.Sprintf(" (%s)", shortSize(sum.CheckpointLen))
 	}
 	p("checkpoint\t%s", cp)
 	p("recovery\t%s", sum.Recovery.Text)

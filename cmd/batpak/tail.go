@@ -59,7 +59,7 @@ func (o *tailOptions) run(ctx context.Context, dir string, stdout, stderr io.Wri
 	out := bufio.NewWriter(stdout)
 	evs, last, err := newest(ctx, s, &o.filter, o.n)
 	if err != nil {
-		return err
+		return verifyHint(err, dir)
 	}
 	for _, ev := range evs {
 		if err := o.printer.print(out, ev); err != nil {
@@ -69,7 +69,7 @@ func (o *tailOptions) run(ctx context.Context, dir string, stdout, stderr io.Wri
 	if err := out.Flush(); err != nil || !o.follow {
 		return err
 	}
-	return o.followFrom(ctx, s, last, out)
+	return verifyHint(o.followFrom(ctx, s, last, out), dir)
 }
 
 // newest returns the last n events that pass f, and the newest global

@@ -50,9 +50,9 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "checked %s: %d segments, %s, %d events, %d entities, %d hash links, in %v\n",
-		dir, rep.Segments, sizeString(rep.Bytes), rep.Events, rep.Entities, rep.ChainsVerified,
-		rep.Duration.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "checked %s: %s, %s, %s, %s, %s, in %v\n",
+		dir, plural(rep.Segments, "segment"), sizeString(rep.Bytes), plural(rep.Events, "event"),
+		plural(rep.Entities, "entity"), plural(rep.ChainsVerified, "hash link"), rep.Duration.Round(time.Millisecond))
 	if rep.TornTail {
 		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short); the next Open truncates it. Not a problem.")
 	}
@@ -121,7 +121,7 @@ func (p *progressBar) update(done, total int64) {
 	p.shown, p.drawn = now, true
 	frac := min(float64(done)/float64(total), 1)
 	if !p.inPlace {
-		fmt.Fprintf(p.w, "verify: %3.0f%% (%s of %s)\n", frac*100, sizeString(done), sizeString(total))
+		fmt.Fprintf(p.w, "verify: %3.0f%% (%s of %s)\n", frac*100, shortSize(done), shortSize(total))
 		return
 	}
 	full := int(frac * barWidth)
@@ -142,4 +142,16 @@ func shortSize(n int64) string {
 		return s[:i]
 	}
 	return s
+}
+
+// plural prints a count with its noun: "1 segment", "2 segments", "3 entities".
+func plural(n int, noun string) string {
+	switch {
+	case n == 1:
+	case strings.HasSuffix(noun, "y"):
+		noun = noun[:len(noun)-1] + "ies"
+	default:
+		noun += "s"
+	}
+	return fmt.Sprintf("%d %s", n, noun)
 }
