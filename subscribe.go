@@ -26,8 +26,6 @@ type subscriptions struct {
 	hub   *subscriber.Hub
 	react *supervisor.Supervisor
 
-	coords coordCache // for loadEntries
-
 	mu    sync.Mutex
 	loops map[string]*subscriber.Loop // guarded by mu; by service name
 	seq   int                         // guarded by mu; numbers service names
@@ -99,7 +97,6 @@ const (
 // one allocation and their payloads share the blocks read.
 func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 	evs := make([]event.StoredEvent, len(es))
-	coords := &s.subs.coords
 	for i := 0; i < len(es); {
 		first := es[i]
 		start, end := int64(first.Offset), int64(first.Offset)+int64(first.Size)
@@ -122,7 +119,7 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 		for k := i; k < j; k++ {
 			e := es[k]
 			off := int64(e.Offset) - start
-			if err := s.decodeEntry(buf[off:off+int64(e.Size)], e, &evs[k], coords); err != nil {
+			if err := s.decodeEntry(buf[off:off+int64(e.Size)], e, &evs[k]); err != nil {
 				return &CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
 			}
 			dst[k] = &evs[k]
@@ -132,36 +129,22 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 	return nil
 }
 
-// coordCache remembers the coordinate of each interned entity and scope
-// pair read so far, so a read asks the index (and validates the names)
-// once per coordinate in the store's life, not once per event.
-type coordCache struct {
-	m sync.Map // uint64(entity)<<32 | scope → Coordinate
-}
-
-func (cc *coordCache) get(x *index.Index, e index.Entry) Coordinate {
-	key := uint64(e.Entity)<<32 | uint64(e.Scope)
-	if c, ok := cc.m.Load(key); ok {
-		return c.(Coordinate)
-	}
-	c := event.MustCoordinate(x.EntityName(e.Entity), x.ScopeName(e.Scope))
-	cc.m.Store(key, c)
-	return c
-}
-
 // decodeEntry checks and decodes the frame an entry points at, as
-// reader.Segments.Read does, taking the coordinate from the index.
-func (s *Store) decodeEntry(frame []byte, e index.Entry, ev *event.StoredEvent, coords *coordCache) error {
+// reader.Segments.Read does (ReadFrame checks the CRC), taking the
+// coordinate from the index.
+func (s *Store) decodeEntry(frame []byte, e index.Entry, ev *event.StoredEvent) error {
 	body, _, err := segment.ReadFrame(frame)
 	if err != nil {
 		return err
 	}
 	var v segment.EventView
-	if err := segment.ParseEvent(body, &v); err != nil {
+	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
 	}
-	if v.Global != e.Global {
-		return fmt.Errorf("frame holds global sequence %d, the index %d", v.Global, e.Global)
+	// A valid frame of another event (stale, or copied over this one) is
+	// damage too: never answer with the wrong event.
+	if v.Global != e.Global || v.Sequence != e.Sequence {
+		return fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global)
 	}
 	ev.Header = event.Header{
 		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Timestamp: v.Timestamp,
@@ -169,7 +152,7 @@ func (s *Store) decodeEntry(frame []byte, e index.Entry, ev *event.StoredEvent, 
 		Global:   v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
 		Hash: event.HashChain{Self: v.Hash},
 	}
-	ev.Coordinate = coords.get(s.idx, e)
+	ev.Coordinate = s.idx.Coordinate(e) // the index holds only validated names
 	if len(v.IdemKey) > 0 {
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
@@ -238,6 +221,7 @@ func (s *Store) WaitVisible(ctx context.Context, pos uint64) error {
 // as one atomic batch of reactions to ev: each with ev's correlation and,
 // unless it names a cause of its own, caused by ev. An error or a panic
 // fails the loop, which is restarted per its policy and tries ev again.
+// A reactor must return once ctx ends: Close waits for it.
 type Reactor func(ctx context.Context, ev *StoredEvent) ([]BatchItem, error)
 
 // ReactOption configures ReactLoop.
@@ -277,6 +261,10 @@ func ReactRestart(p supervisor.Policy) ReactOption {
 // called, the store closes (Close stops every loop before anything else),
 // or its restart policy gives up on it. By default it reacts to the events
 // that become visible after it returns; see ReactFrom and ReactDurable.
+// Reactions that fall in region are reacted to in turn: pick a region (or
+// a reactor) that ends the chain. Delivery is at-least-once: a reaction
+// whose receipt was not yet in hand when the loop failed or stopped may be
+// appended again when its event is retried.
 func (s *Store) ReactLoop(ctx context.Context, region Region, reactor Reactor, opts ...ReactOption) (*subscriber.Loop, error) {
 	if reactor == nil {
 		return nil, fmt.Errorf("%w: nil reactor", ErrInvalidOption)

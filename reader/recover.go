@@ -67,6 +67,8 @@ type Recovered struct {
 	LastGlobal  uint64
 	LastID      event.ID
 	LastPos     event.Position
+
+	names map[string]string // interned entity and scope names, for scanning
 }
 
 // Options for Recover.
@@ -217,7 +219,7 @@ func hasValidHeader(fs vfs.FS, name string) (bool, error) {
 
 // scanSegment indexes the frames of one segment from offset from.
 func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int64, last bool, pend *[]index.Pending) error {
-	data, err := readAll(f)
+	data, err := rec.Segments.Bytes(id)
 	if err != nil {
 		return err
 	}
@@ -272,18 +274,45 @@ func readAll(f vfs.File) ([]byte, error) {
 	return data[:n], nil
 }
 
+// publishChunk bounds the entries staged before they are published, so a
+// rebuild reuses one small buffer rather than growing one per segment.
+const publishChunk = 4096
+
 // collect returns a scan visitor that stages each event's index entry (at
-// offset base+off of segment id) and tracks the newest id and position.
+// offset base+off of segment id), publishing every publishChunk entries,
+// and tracks the newest id and position. The caller publishes what is left.
 func (rec *Recovered) collect(pend *[]index.Pending, id uint64, base int64) segment.Visit {
 	return func(off int64, size int, v *segment.EventView, _ bool) error {
+		var key string
+		if len(v.IdemKey) > 0 {
+			key = string(v.IdemKey)
+		}
 		*pend = append(*pend, index.Pending{
-			ID: v.ID, Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
+			ID: v.ID, Entity: rec.intern(v.Entity), Scope: rec.intern(v.Scope), IdemKey: key,
 			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
 			Segment: uint32(id), Offset: uint32(base + off), Size: uint32(size),
 		})
+		if len(*pend) == publishChunk {
+			rec.Index.Publish(*pend)
+			*pend = (*pend)[:0]
+		}
 		rec.noteLast(v)
 		return nil
 	}
+}
+
+// intern returns the one string for a name, allocating only the first time
+// it is seen (the lookup by string(b) does not allocate).
+func (rec *Recovered) intern(b []byte) string {
+	if s, ok := rec.names[string(b)]; ok {
+		return s
+	}
+	if rec.names == nil {
+		rec.names = make(map[string]string)
+	}
+	s := string(b)
+	rec.names[s] = s
+	return s
 }
 
 // noteLast remembers the newest event seen, for the writer's id generator

@@ -55,8 +55,9 @@ func newFanout(h *Hub) *Fanout {
 }
 
 // Publish hands over the notifications of newly visible events, in global
-// order. It copies notes, never blocks, and may be called from the writer
-// and the fsync actor (one at a time, as they publish in turn).
+// order. It never blocks and never keeps notes (it copies them when a lossy
+// subscription needs them), and may be called from the writer and from the
+// fsync actor (one at a time, as they publish in turn).
 func (f *Fanout) Publish(notes []event.Notification) {
 	if len(notes) == 0 {
 		return
@@ -67,6 +68,13 @@ func (f *Fanout) Publish(notes []event.Notification) {
 		if top <= p || f.published.CompareAndSwap(p, top) {
 			break
 		}
+	}
+	if f.hub.lossy.Load() == 0 {
+		// Nobody to deliver to: only wake the cursors. A subscription
+		// made meanwhile gets these events from the index, if they are
+		// newer than it.
+		f.kick()
+		return
 	}
 	select {
 	case f.in <- &noteBatch{notes: slices.Clone(notes)}:

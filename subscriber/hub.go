@@ -64,6 +64,8 @@ type Hub struct {
 	frontier atomic.Uint64
 	// dirty says added or removed is non-empty.
 	dirty atomic.Bool
+	// lossy counts open lossy subscriptions.
+	lossy atomic.Int64
 
 	mu      sync.Mutex
 	waitc   chan struct{}   // guarded by mu; closed and replaced when the fan-out advances

@@ -70,6 +70,7 @@ func (h *Hub) SubscribeLossy(region event.Region, capacity int) (*Lossy, error) 
 	}
 	h.added = append(h.added, l)
 	h.dirty.Store(true)
+	h.lossy.Add(1)
 	h.mu.Unlock()
 	h.fan.kick()
 	return l, nil
@@ -194,6 +195,7 @@ func (l *Lossy) Close() error {
 		h.removed = append(h.removed, l)
 		h.dirty.Store(true)
 	}
+	h.lossy.Add(-1)
 	h.mu.Unlock()
 	h.fan.kick()
 	l.mu.Lock()

@@ -134,7 +134,7 @@ func (t *table) wanted(x *index.Index, e index.Entry) bool {
 // partialNote is what the index knows of an event: enough to match a region.
 func partialNote(x *index.Index, e index.Entry) event.Notification {
 	return event.Notification{
-		Coordinate: event.MustCoordinate(x.EntityName(e.Entity), x.ScopeName(e.Scope)),
+		Coordinate: x.Coordinate(e),
 		Kind:       e.Kind, Global: e.Global, Sequence: e.Sequence,
 	}
 }

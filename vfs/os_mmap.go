@@ -29,3 +29,18 @@ func (f osFile) Unmap() error {
 	}
 	return syscall.Munmap(v.([]byte))
 }
+
+// MapRead implements ReadMappable.
+func (f osFile) MapRead() ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, errors.New("vfs: cannot map an empty file")
+	}
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+}
+
+// UnmapRead releases a mapping made by MapRead.
+func UnmapRead(m []byte) error { return syscall.Munmap(m) }

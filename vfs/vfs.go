@@ -75,3 +75,12 @@ type Mappable interface {
 	// page cache and is made durable by Sync like any other write.
 	Unmap() error
 }
+
+// ReadMappable is implemented by files that can be memory-mapped for
+// reading (the OS file system's). Readers map segments so that reading an
+// event is a copy out of the page cache rather than a system call.
+type ReadMappable interface {
+	// MapRead maps the file's current bytes shared and read-only. Release
+	// the mapping with Unmap.
+	MapRead() ([]byte, error)
+}
