@@ -54,10 +54,20 @@ func (rec *Recovered) loadCheckpoint(opts Options, ids []uint64) (*index.Index, 
 	if err != nil {
 		return nil, wm, err
 	}
-	b, err := readAll(f)
-	f.Close()
-	if err != nil {
-		return nil, wm, err
+	defer f.Close()
+	// Map the file rather than read it into fresh memory: the loader copies
+	// what it keeps, and faulting in a large new buffer costs more than the
+	// load itself.
+	var b []byte
+	if mf, ok := f.(vfs.ReadMappable); ok {
+		if b, err = mf.MapRead(); err == nil {
+			defer vfs.UnmapRead(b)
+		}
+	}
+	if b == nil {
+		if b, err = readAll(f); err != nil {
+			return nil, wm, err
+		}
 	}
 	x, wm, err := index.UnmarshalCheckpoint(b)
 	if err != nil {
