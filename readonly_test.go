@@ -58,3 +58,37 @@ func TestReadOnlyFollowsWriter(t *testing.T) {
 		t.Fatalf("refresh after close: %v", err)
 	}
 }
+
+// TestReadOnlyShowsOnlyDurableEvents: a follower in another "process"
+// never shows an event the writer has not fsynced (no ghost reads across
+// processes either): on-write appends appear only after the writer syncs.
+func TestReadOnlyShowsOnlyDurableEvents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := Open(dir, WithDurability(OnWrite), WithSyncEvery(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	c := event.MustCoordinate("player:1", "room:1")
+	k := event.MustCustom(1, 1)
+	for i := 0; i < 10; i++ {
+		if _, err := w.Append(ctx, c, k, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := ro.Refresh(ctx); err != nil || n != 0 {
+		t.Fatalf("follower showed %d unsynced events (%v)", n, err)
+	}
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ro.Refresh(ctx); err != nil || n != 10 {
+		t.Fatalf("after Sync the follower shows %d of 10 (%v)", n, err)
+	}
+}
