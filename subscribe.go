@@ -10,7 +10,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
-	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
 )
@@ -119,45 +119,13 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 		for k := i; k < j; k++ {
 			e := es[k]
 			off := int64(e.Offset) - start
-			if err := s.decodeEntry(buf[off:off+int64(e.Size)], e, &evs[k]); err != nil {
+			if err := reader.DecodeFrame(buf[off:off+int64(e.Size)], s.idx, e, &evs[k]); err != nil {
 				return &CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
 			}
 			dst[k] = &evs[k]
 		}
 		i = j
 	}
-	return nil
-}
-
-// decodeEntry checks and decodes the frame an entry points at, as
-// reader.Segments.Read does (ReadFrame checks the CRC), taking the
-// coordinate from the index.
-func (s *Store) decodeEntry(frame []byte, e index.Entry, ev *event.StoredEvent) error {
-	body, _, err := segment.ReadFrame(frame)
-	if err != nil {
-		return err
-	}
-	var v segment.EventView
-	if err := segment.ParseEventFields(body, &v); err != nil {
-		return err
-	}
-	// A valid frame of another event (stale, or copied over this one) is
-	// damage too: never answer with the wrong event.
-	if v.Global != e.Global || v.Sequence != e.Sequence {
-		return fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global)
-	}
-	ev.Header = event.Header{
-		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Timestamp: v.Timestamp,
-		Position: event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence},
-		Global:   v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
-		Hash: event.HashChain{Self: v.Hash},
-	}
-	ev.Coordinate = s.idx.Coordinate(e) // the index holds only validated names
-	if len(v.IdemKey) > 0 {
-		ev.IdempotencyKey = string(v.IdemKey)
-	}
-	ev.Codec = v.Codec
-	ev.Payload = v.Payload[:len(v.Payload):len(v.Payload)]
 	return nil
 }
 

@@ -173,6 +173,19 @@ func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, erro
 	return ev, nil
 }
 
+// DecodeFrame checks the frame an entry points at (read by the caller, for
+// instance with neighbours in one ReadAt) and decodes it into ev; its
+// payload aliases frame. Errors are the cause, for the caller to locate.
+func DecodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
+	body, _, err := segment.ReadFrame(frame)
+	if err != nil {
+		return err
+	}
+	return decodeInto(body, x, e, ev)
+}
+
+// decodeInto decodes an event body read for entry e, taking the
+// coordinate from the index, and refuses a frame that is not e's event.
 func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
 	var v segment.EventView
 	if err := segment.ParseEventFields(body, &v); err != nil {
