@@ -36,6 +36,15 @@ func TestReadOnlyFollowsWriter(t *testing.T) {
 	if _, err := ro.Append(ctx, c, k, 1); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("append on read-only: %v", err)
 	}
+	if _, err := ro.Cursor(event.AllEvents(), 0); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("cursor on read-only: %v", err)
+	}
+	if _, err := ro.SubscribeLossy(event.AllEvents(), 8); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("subscription on read-only: %v", err)
+	}
+	if err := ro.WaitVisible(ctx, 1); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("WaitVisible on read-only: %v", err)
+	}
 	payload := make([]byte, 2000) // enough to rotate segments several times
 	var last Receipt
 	for i := 0; i < 100; i++ {

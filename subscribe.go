@@ -136,7 +136,20 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 // never waits. Read with Recv or range over C; Close when done. Closing the
 // store ends the subscription (buffered notifications stay readable).
 func (s *Store) SubscribeLossy(region Region, capacity int) (*subscriber.Lossy, error) {
-	return s.subs.hub.SubscribeLossy(region, capacity)
+	h, err := s.hub()
+	if err != nil {
+		return nil, err
+	}
+	return h.SubscribeLossy(region, capacity)
+}
+
+// hub is the subscription hub; a read-only store has none (no writer
+// publishes to it), so its subscription calls return ErrReadOnly.
+func (s *Store) hub() (*subscriber.Hub, error) {
+	if s.subs == nil {
+		return nil, fmt.Errorf("%w: subscriptions and cursors need a writable store", ErrReadOnly)
+	}
+	return s.subs.hub, nil
 }
 
 // Cursor opens a guaranteed-delivery cursor on region, delivering the
@@ -145,7 +158,11 @@ func (s *Store) SubscribeLossy(region Region, capacity int) (*subscriber.Lossy, 
 // goroutine and block, when caught up, until the next event is visible.
 // Position is the place to resume from; Close the cursor when done.
 func (s *Store) Cursor(region Region, from uint64) (*subscriber.Cursor, error) {
-	return s.subs.hub.Cursor(region, from)
+	h, err := s.hub()
+	if err != nil {
+		return nil, err
+	}
+	return h.Cursor(region, from)
 }
 
 // CatchUp is the catch-up subscription: it yields region's events with a
@@ -155,7 +172,7 @@ func (s *Store) Cursor(region Region, from uint64) (*subscriber.Cursor, error) {
 // stopped it is yielded last.
 func (s *Store) CatchUp(ctx context.Context, region Region, from uint64) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
-		c, err := s.subs.hub.Cursor(region, from)
+		c, err := s.Cursor(region, from)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -175,14 +192,22 @@ func (s *Store) CatchUp(ctx context.Context, region Region, from uint64) iter.Se
 // the store's directory (cursors/<name>) and so survives Close and crashes:
 // delivery is at-least-once. One cursor of a name may be open at a time.
 func (s *Store) OpenCursor(name string, region Region) (*subscriber.DurableCursor, error) {
-	return s.subs.hub.OpenCursor(name, region)
+	h, err := s.hub()
+	if err != nil {
+		return nil, err
+	}
+	return h.OpenCursor(name, region)
 }
 
 // WaitVisible blocks until the event with global sequence pos is visible to
 // queries and cursors (in Durable mode: durable), or ctx ends: read your
 // writes for a receipt or position handed over from elsewhere.
 func (s *Store) WaitVisible(ctx context.Context, pos uint64) error {
-	return s.subs.hub.WaitVisible(ctx, pos)
+	h, err := s.hub()
+	if err != nil {
+		return err
+	}
+	return h.WaitVisible(ctx, pos)
 }
 
 // Reactor derives events from one event. The items it returns are appended
@@ -245,6 +270,9 @@ func (s *Store) ReactLoop(ctx context.Context, region Region, reactor Reactor, o
 		return nil, fmt.Errorf("%w: nil restart policy", ErrInvalidOption)
 	}
 	if err := s.readable(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.hub(); err != nil {
 		return nil, err
 	}
 	react := func(ctx context.Context, ev *StoredEvent) error {
