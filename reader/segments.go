@@ -173,6 +173,22 @@ func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, erro
 	return ev, nil
 }
 
+// ReadInto reads the event an entry points at into ev, using frame (of
+// length e.Size) for its bytes, so a caller reading many events can take
+// both from blocks it allocates once. ev's payload aliases frame.
+func (s *Segments) ReadInto(x *index.Index, e index.Entry, ev *event.StoredEvent, frame []byte) error {
+	if err := s.ReadAt(uint64(e.Segment), frame, int64(e.Offset)); err != nil {
+		if errors.Is(err, io.EOF) {
+			return corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
+		}
+		return err
+	}
+	if err := DecodeFrame(frame, x, e, ev); err != nil {
+		return corruptAt(e, err)
+	}
+	return nil
+}
+
 // DecodeFrame checks the frame an entry points at (read by the caller, for
 // instance with neighbours in one ReadAt) and decodes it into ev; its
 // payload aliases frame. Errors are the cause, for the caller to locate.
