@@ -20,6 +20,7 @@ type benchOptions struct {
 	list  bool
 	dir   string
 	scale float64
+	plot  string
 }
 
 // quickScale shrinks every workload for a smoke run.
@@ -33,6 +34,7 @@ func benchFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per figure per line, as BENCH.md's output contract says")
 	fs.BoolVar(&o.list, "list", false, "list the workloads and exit")
 	fs.StringVar(&o.dir, "dir", os.TempDir(), "create each workload's temporary `directory` under this one")
+	fs.StringVar(&o.plot, "plot", "", "also draw the figures that have a target, as ratios to it, into the PNG image `FILE.png`")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return o.run(ctx, args, stdout, stderr)
@@ -73,6 +75,11 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	results, err := runBench(ctx, selected, env, runs, stderr)
 	if err != nil {
 		return err
+	}
+	if o.plot != "" {
+		if err := writePlot(o.plot, results); err != nil {
+			return err
+		}
 	}
 	if o.json {
 		return writeJSON(stdout, results)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func TestGameServerMovesEveryoneAndAgreesWithItsProjection(t *testing.T) {
+	var out strings.Builder
+	// Few players, many workers: moves of one player collide.
+	rep, err := run(context.Background(), config{players: 3, moves: 300, workers: 8}, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if rep.Moves != 300 {
+		t.Errorf("moves = %d, want 300", rep.Moves)
+	}
+	if got := sum(rep.Occupancy); got != 3 {
+		t.Errorf("occupancy counts %d players, want 3: %v", got, rep.Occupancy)
+	}
+	if rep.Arrivals+rep.Dropped != 303 { // 3 joins + 300 moves
+		t.Errorf("feeds saw %d and dropped %d, want 303 in all", rep.Arrivals, rep.Dropped)
+	}
+	for _, want := range []string{"moves/s", "conflicts retried", "room feeds:", "check: the projection agrees"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("\n%s", out.String())
+}
+
+func TestGameServerKeepsItsStoreInDirAndAddsNewPlayers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{dir: dir, players: 5, moves: 20, workers: 2, onWrite: true}
+	if _, err := run(context.Background(), cfg, new(strings.Builder)); err != nil {
+		t.Fatal(err)
+	}
+	// Reopened with three more players: only they join.
+	cfg.players = 8
+	var out strings.Builder
+	rep, err := run(context.Background(), cfg, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "reopened a store of 25 events") {
+		t.Errorf("second run did not reopen the store:\n%s", out.String())
+	}
+	if got := sum(rep.Occupancy); got != 8 {
+		t.Errorf("occupancy counts %d players, want 8", got)
+	}
+	if rep.Arrivals+rep.Dropped != 23 { // 3 joins + 20 moves
+		t.Errorf("feeds saw %d and dropped %d, want 23 in all", rep.Arrivals, rep.Dropped)
+	}
+}
+
+func TestGameServerRejectsBadFlags(t *testing.T) {
+	if _, err := run(context.Background(), config{players: 0, workers: 1}, new(strings.Builder)); err == nil {
+		t.Error("run with 0 players succeeded")
+	}
+}
