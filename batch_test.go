@@ -587,7 +587,7 @@ func TestCrashDuringRecoveryKeepsAcknowledgedEvents(t *testing.T) {
 	seg := segmentFiles(t, base, memDir)
 	name := memDir + "/" + seg[len(seg)-1]
 	data := readFile(t, base, name)
-	writeFile(t, base, name, data[:len(data)-20])
+	writeFile(t, base, name, batpak.TornCut(data, len(data)-20))
 
 	recovery := func(fs *vfs.MemFS) error {
 		s, err := tryOpen(memDir, batpak.WithFS(fs))

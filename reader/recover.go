@@ -232,7 +232,8 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
 	*pend = (*pend)[:0]
-	res, err := segment.Scan(data, id, from, rec.LastGlobal, tornFrom(data, last), rec.collect(pend, id, 0))
+	synced := syncedTo(data, last)
+	res, err := segment.Scan(data, id, from, rec.LastGlobal, synced, rec.collect(pend, id, 0))
 	if err != nil {
 		return err
 	}
@@ -251,6 +252,14 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 			if !opts.ReadOnly {
 				if err := f.Truncate(res.End); err != nil {
 					return err
+				}
+				// An unfinished batch may begin before the note: lower the note
+				// so it never claims bytes the file no longer holds.
+				if synced > res.End {
+					note := segment.EncodeSyncNote(res.End)
+					if _, err := f.WriteAt(note[:], segment.SyncNoteOffset); err != nil {
+						return err
+					}
 				}
 				if err := f.Sync(); err != nil {
 					return err
@@ -322,15 +331,15 @@ func (rec *Recovered) noteLast(v *segment.EventView) {
 	rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
 }
 
-// tornFrom is where damage counts as a torn tail whatever follows it: in
-// the last segment, past its sync note (bytes never known to be synced);
-// nowhere in a sealed segment, which was synced whole before the next one
-// was created.
-func tornFrom(data []byte, last bool) int64 {
-	if last {
-		if end, ok := segment.DecodeSyncNote(data); ok {
-			return end
-		}
+// syncedTo is how far a segment's bytes are known to be synced: a sealed
+// segment was synced whole before the next one was created; the last one
+// up to its sync note (-1, unknown, if the note is damaged).
+func syncedTo(data []byte, last bool) int64 {
+	if !last {
+		return int64(len(data))
 	}
-	return int64(len(data)) + 1
+	if end, ok := segment.DecodeSyncNote(data); ok {
+		return end
+	}
+	return -1
 }

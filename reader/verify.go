@@ -76,7 +76,7 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 			rep.Problem = &segment.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err}
 			break
 		}
-		res, err := segment.Scan(data, id, segment.HeaderSize, lastGlobal, tornFrom(data, i == len(ids)-1), func(off int64, size int, v *segment.EventView, _ bool) error {
+		res, err := segment.Scan(data, id, segment.HeaderSize, lastGlobal, syncedTo(data, i == len(ids)-1), func(off int64, size int, v *segment.EventView, _ bool) error {
 			rep.Events++
 			c := chains[string(v.Entity)]
 			if c == nil {

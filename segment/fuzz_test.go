@@ -58,7 +58,7 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		seg := EncodeHeader(Header{ID: 1})
 		all := append(seg[:], b...)
-		res, _ := Scan(all, 1, HeaderSize, 0, int64(len(all))+1, func(off int64, size int, v *EventView, _ bool) error {
+		res, _ := Scan(all, 1, HeaderSize, 0, -1, func(off int64, size int, v *EventView, _ bool) error {
 			if off < HeaderSize || int(off)+size > len(all) {
 				t.Fatalf("visited frame [%d,+%d) outside %d bytes", off, size, len(all))
 			}

@@ -43,14 +43,16 @@ const maxResyncWork = 256 << 20
 // segment: each event must exceed its predecessor, which catches stale and
 // misdirected frames.
 //
-// A bad record followed by no valid frame is a torn tail (Torn set, no
-// error); a bad record followed by a valid frame is corruption, returned as a
-// *CorruptionError — unless it lies at or past tornFrom: bytes there were
-// never known to be synced (see SyncNoteOffset), so any damage from there
-// on is a torn tail. Pass a tornFrom beyond the data to disable that.
-// Errors from visit are returned as they are.
-func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, tornFrom int64, visit Visit) (ScanResult, error) {
-	s := scanner{data: data, visit: visit, tornFrom: tornFrom}
+// syncedTo says how far the bytes are known to have been synced (see
+// SyncNoteOffset), or is negative if that is unknown. A bad record before
+// syncedTo is corruption, returned as a *CorruptionError: those bytes were
+// acknowledged. A bad record at or past it is a torn tail (Torn set, no
+// error) — or the clean end of the log if every byte from it is zero. When
+// syncedTo is unknown, a bad record followed by a valid frame is
+// corruption, and one followed by none a torn tail. Errors from visit are
+// returned as they are.
+func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, syncedTo int64, visit Visit) (ScanResult, error) {
+	s := scanner{data: data, visit: visit, syncedTo: syncedTo}
 	s.res = ScanResult{End: start, LastGlobal: lastGlobal}
 	off := start
 	for off < int64(len(data)) {
@@ -90,7 +92,7 @@ type scanner struct {
 	batchStart int64
 	batch      []pendingEvent
 	lastSeen   uint64 // global of the last event read, committed or not
-	tornFrom   int64  // damage at or past this offset is a torn tail
+	syncedTo   int64  // bytes before this were synced; < 0: unknown
 }
 
 // check validates a frame body against the scan so far, leaving an event's
@@ -176,9 +178,13 @@ func (s *scanner) emit(off int64, size int, batch bool) error {
 	return nil
 }
 
-// badRecord decides whether the bad record at off starts a torn tail or is
-// corruption: a torn write leaves nothing valid after it.
+// badRecord decides whether the bad record at off starts a torn tail (or
+// the clean end of the log) or is corruption.
 func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
+	known := s.syncedTo >= 0
+	if known && off < s.syncedTo {
+		return s.corruption(segID, off, cause)
+	}
 	if allZero(s.data[off:]) {
 		// Preallocated space the writer never reached (or a write that never
 		// began): the log simply ends here.
@@ -188,13 +194,12 @@ func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
 		}
 		return nil
 	}
-	next, found, exhausted := nextValidFrame(s.data, off+1)
-	if (found || exhausted) && off < s.tornFrom {
-		lost := next - off
-		if exhausted {
-			lost = int64(len(s.data)) - off
+	if !known {
+		// Nothing says how far the bytes were synced: a torn write leaves
+		// nothing valid after it, damage in the middle of the log does.
+		if _, found, exhausted := nextValidFrame(s.data, off+1); found || exhausted {
+			return s.corruption(segID, off, cause)
 		}
-		return &CorruptionError{Segment: segID, Offset: off, Lost: lost, Cause: cause}
 	}
 	s.res.Torn = true
 	s.res.DiscardedBatch = s.inBatch
@@ -203,6 +208,17 @@ func (s *scanner) badRecord(segID uint64, off int64, cause error) error {
 		s.res.TornReason = fmt.Sprintf("batch begun at offset %d cut short: %v", s.batchStart, cause)
 	}
 	return nil
+}
+
+// corruption reports the bad record at off, and how many bytes from it up
+// to the next valid frame (or the end) are lost.
+func (s *scanner) corruption(segID uint64, off int64, cause error) error {
+	next, found, _ := nextValidFrame(s.data, off+1)
+	lost := int64(len(s.data)) - off
+	if found {
+		lost = next - off
+	}
+	return &CorruptionError{Segment: segID, Offset: off, Lost: lost, Cause: cause}
 }
 
 // nextValidFrame looks for the first offset at or after from holding a frame

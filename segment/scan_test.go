@@ -34,7 +34,7 @@ func buildSegment(n, batch int) (data []byte, offsets []int) {
 func scanCount(t *testing.T, data []byte) (ScanResult, int, error) {
 	t.Helper()
 	n := 0
-	res, err := Scan(data, 1, HeaderSize, 0, int64(len(data))+1, func(int64, int, *EventView, bool) error { n++; return nil })
+	res, err := Scan(data, 1, HeaderSize, 0, -1, func(int64, int, *EventView, bool) error { n++; return nil })
 	return res, n, err
 }
 
@@ -135,5 +135,42 @@ func TestScanRejectsStaleFrame(t *testing.T) {
 	more, _ := AppendEvent(nil, sampleRecord(9), true, [32]byte{})
 	if _, _, err := scanCount(t, append(data, more...)); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("stale frame before a valid one: %v", err)
+	}
+}
+
+// TestScanWithKnownSyncedExtent: when the sync note says how far the bytes
+// were synced, damage before it is corruption — even in the final record,
+// even when it reads as zeros — and damage past it is a torn tail, even
+// with valid frames after it (a power loss kept a later page, lost an
+// earlier one).
+func TestScanWithKnownSyncedExtent(t *testing.T) {
+	data, offsets := buildSegment(4, 0)
+	scanSynced := func(b []byte, synced int64) (ScanResult, error) {
+		return Scan(b, 1, HeaderSize, 0, synced, func(int64, int, *EventView, bool) error { return nil })
+	}
+	lastFrame := int64(offsets[3])
+
+	flipped := append([]byte(nil), data...)
+	flipped[len(flipped)-1] ^= 0x01
+	if _, err := scanSynced(flipped, int64(len(data))); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged final record before the note: %v", err)
+	}
+	if res, err := scanSynced(flipped, lastFrame); err != nil || !res.Torn || res.End != lastFrame {
+		t.Fatalf("damaged final record past the note: %+v %v", res, err)
+	}
+
+	zeroed := append([]byte(nil), data...)
+	clear(zeroed[offsets[3]:])
+	if _, err := scanSynced(zeroed, int64(len(data))); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("synced bytes read back as zeros: %v", err)
+	}
+
+	hole := append([]byte(nil), data...)
+	clear(hole[offsets[2]:offsets[3]]) // an earlier unsynced page lost, a later one kept
+	if res, err := scanSynced(hole, int64(offsets[2])); err != nil || !res.Torn || res.End != int64(offsets[2]) {
+		t.Fatalf("hole past the note: %+v %v", res, err)
+	}
+	if _, err := scanSynced(hole, -1); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("hole with an unknown synced extent and a valid frame after it: %v", err)
 	}
 }

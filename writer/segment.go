@@ -33,7 +33,9 @@ type activeSegment struct {
 // the next fsync. A failure to write it is not an error of the log: the note
 // then lags further, which only makes recovery stricter.
 func (s *activeSegment) noteSynced(end int64) {
-	note := segment.EncodeSyncNote(end)
+	// A restarted writer may have cut bytes off since end was read: never
+	// note more than the segment still holds.
+	note := segment.EncodeSyncNote(min(end, s.written.Load()))
 	_, _ = s.file.WriteAt(note[:], segment.SyncNoteOffset)
 }
 
@@ -73,15 +75,26 @@ func (s *activeSegment) write(b []byte) error {
 }
 
 // discardFrom drops the bytes from off to the end: zeroed in a mapping
-// (recovery reads an all-zero tail as unused space), truncated otherwise.
+// (recovery reads an all-zero tail as unused space), truncated otherwise;
+// and lowers the sync note if it claimed any of them.
 func (s *activeSegment) discardFrom(off int64) error {
+	s.written.Store(off) // first: the fsync actor notes no more than this from now on
 	if s.m != nil && s.end <= int64(len(s.m)) {
 		clear(s.m[off:s.end])
 	} else if err := s.file.Truncate(off); err != nil {
 		return err
 	}
 	s.end = off
-	s.written.Store(off)
+	var h [segment.HeaderSize]byte
+	if _, err := s.file.ReadAt(h[:], 0); err != nil {
+		return err
+	}
+	if note, ok := segment.DecodeSyncNote(h[:]); ok && note > off {
+		lowered := segment.EncodeSyncNote(off)
+		if _, err := s.file.WriteAt(lowered[:], segment.SyncNoteOffset); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
