@@ -71,3 +71,16 @@ func FuzzScan(f *testing.F) {
 }
 
 type storedSink struct{ ev event.StoredEvent }
+
+func FuzzDecodeSyncNote(f *testing.F) {
+	h := EncodeHeader(Header{ID: 1})
+	f.Add(h[:])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if end, ok := DecodeSyncNote(b); ok {
+			note := EncodeSyncNote(end)
+			if string(note[:12]) != string(b[SyncNoteOffset:SyncNoteOffset+12]) {
+				t.Fatal("accepted a note that does not re-encode")
+			}
+		}
+	})
+}
