@@ -155,7 +155,7 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (SnapshotManifest, er
 		return fail(err)
 	}
 	created = append(created, SnapshotManifestFile+".tmp", SnapshotManifestFile)
-	if err := snapshotWriteAtomic(fs, dest, SnapshotManifestFile, append(b, '\n')); err != nil {
+	if err := vfs.WriteFileAtomic(fs, dest, SnapshotManifestFile, append(b, '\n')); err != nil {
 		return fail(fmt.Errorf("batpak: writing the snapshot manifest: %w", err))
 	}
 	return man, nil
@@ -299,31 +299,6 @@ func snapshotCopyRange(ctx context.Context, in, out vfs.File, size int64, h hash
 		off += int64(len(chunk))
 	}
 	return nil
-}
-
-// snapshotWriteAtomic replaces dir/name with b: a temporary file, synced,
-// renamed over it, and the directory synced.
-func snapshotWriteAtomic(fs vfs.FS, dir, name string, b []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	_ = fs.Remove(tmp)
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteAt(b, 0)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err == nil {
-		err = fs.SyncDir(dir)
-	}
-	return err
 }
 
 // checkSnapshotDest refuses a destination inside the store's directory or

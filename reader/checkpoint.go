@@ -18,26 +18,7 @@ const CheckpointFile = "CHECKPOINT"
 // synced, renamed over the old one, and the directory synced — a crash
 // leaves the old checkpoint or the new one, never a part.
 func WriteCheckpoint(fs vfs.FS, dir string, b []byte) error {
-	tmp := filepath.Join(dir, CheckpointFile+".tmp")
-	_ = fs.Remove(tmp) // a leftover of a crash mid-write
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteAt(b, 0)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, filepath.Join(dir, CheckpointFile))
-	}
-	if err == nil {
-		err = fs.SyncDir(dir)
-	}
-	return err
+	return vfs.WriteFileAtomic(fs, dir, CheckpointFile, b)
 }
 
 // loadCheckpoint reads and validates the checkpoint against the segments

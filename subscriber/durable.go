@@ -27,7 +27,6 @@ import (
 const (
 	posMagic    = "bpcursor"
 	posFileSize = 20
-	tmpSuffix   = ".tmp"
 	// MaxCursorName bounds a durable cursor's name.
 	MaxCursorName = 128
 )
@@ -100,37 +99,12 @@ func loadPosition(fs vfs.FS, path string) (pos uint64, found bool, err error) {
 }
 
 // savePosition replaces the position file atomically and durably.
-func savePosition(fs vfs.FS, dir, name string, pos uint64) (err error) {
-	path := filepath.Join(dir, name)
-	tmp := path + tmpSuffix
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("batpak: saving cursor %s: %w", path, err)
-		}
-	}()
-	if err := fs.Remove(tmp); err != nil && !vfs.IsNotExist(err) {
-		return err
-	}
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
+func savePosition(fs vfs.FS, dir, name string, pos uint64) error {
 	b := encodePosition(pos)
-	if _, err := f.WriteAt(b[:], 0); err != nil {
-		f.Close()
-		return err
+	if err := vfs.WriteFileAtomic(fs, dir, name, b[:]); err != nil {
+		return fmt.Errorf("batpak: saving cursor %s: %w", filepath.Join(dir, name), err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := fs.Rename(tmp, path); err != nil {
-		return err
-	}
-	return fs.SyncDir(dir)
+	return nil
 }
 
 // DurableCursor is a named Cursor whose acknowledged position is kept in

@@ -50,33 +50,13 @@ func ReadReservation(fs vfs.FS, dir string) (uint64, error) {
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// writeReservation replaces the mark atomically: a new file, synced, then
-// renamed over the old one and the directory synced.
+// writeReservation replaces the mark atomically (vfs.WriteFileAtomic).
 func writeReservation(fs vfs.FS, dir string, mark uint64) error {
 	var b [reserveSize]byte
 	copy(b[:4], reserveMagic[:])
 	binary.LittleEndian.PutUint64(b[4:], mark)
 	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crcTable))
-	tmp := filepath.Join(dir, reserveFile+".tmp")
-	_ = fs.Remove(tmp) // a leftover from a crash mid-write
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteAt(b[:], 0)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fs.Rename(tmp, filepath.Join(dir, reserveFile))
-	}
-	if err == nil {
-		err = fs.SyncDir(dir)
-	}
-	return err
+	return vfs.WriteFileAtomic(fs, dir, reserveFile, b[:])
 }
 
 // reserve makes sure n more global sequences are covered by the mark.
