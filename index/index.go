@@ -238,20 +238,6 @@ func (x *Index) StreamEntry(entity string, seq uint64) (Entry, bool) {
 	return Entry{}, false
 }
 
-// EntitiesWithPrefix returns the names of entities starting with prefix, in
-// order of first appearance.
-func (x *Index) EntitiesWithPrefix(prefix string) []string {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	var out []string
-	for _, name := range x.entityName {
-		if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // snapshot is a lock-free view of a list of entries: the entries and a
 // list of positions in them as they were when taken, or every entry.
 type snapshot struct {

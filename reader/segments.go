@@ -137,14 +137,21 @@ func (s *Segments) Bytes(id uint64) ([]byte, error) {
 	return readAll(sf.f)
 }
 
+// readEntry reads the bytes of the frame an entry points at into buf (of
+// length e.Size).
+func (s *Segments) readEntry(e index.Entry, buf []byte) error {
+	err := s.ReadAt(uint64(e.Segment), buf, int64(e.Offset))
+	if errors.Is(err, io.EOF) {
+		// The index points past the file's end: the segment was cut short.
+		return corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
+	}
+	return err
+}
+
 // ReadFrame reads and checks the frame an entry points at and returns its body.
 func (s *Segments) ReadFrame(e index.Entry) ([]byte, error) {
 	buf := make([]byte, e.Size)
-	if err := s.ReadAt(uint64(e.Segment), buf, int64(e.Offset)); err != nil {
-		if errors.Is(err, io.EOF) {
-			// The index points past the file's end: the segment was cut short.
-			return nil, corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
-		}
+	if err := s.readEntry(e, buf); err != nil {
 		return nil, err
 	}
 	body, _, err := segment.ReadFrame(buf)
@@ -158,17 +165,13 @@ func corruptAt(e index.Entry, cause error) error {
 	return &segment.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: cause}
 }
 
-// Read returns the event an entry points at. Its coordinate strings come
-// from the index's interned names and its payload aliases the one buffer
-// read, so a read costs two allocations.
+// Read returns the event an entry points at. Its coordinate comes from the
+// index's interned names and its payload aliases the one buffer read, so a
+// read costs two allocations.
 func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, error) {
-	body, err := s.ReadFrame(e)
-	if err != nil {
-		return nil, err
-	}
 	ev := new(event.StoredEvent)
-	if err := decodeInto(body, x, e, ev); err != nil {
-		return nil, corruptAt(e, err)
+	if err := s.ReadInto(x, e, ev, make([]byte, e.Size)); err != nil {
+		return nil, err
 	}
 	return ev, nil
 }
@@ -177,10 +180,7 @@ func (s *Segments) Read(x *index.Index, e index.Entry) (*event.StoredEvent, erro
 // length e.Size) for its bytes, so a caller reading many events can take
 // both from blocks it allocates once. ev's payload aliases frame.
 func (s *Segments) ReadInto(x *index.Index, e index.Entry, ev *event.StoredEvent, frame []byte) error {
-	if err := s.ReadAt(uint64(e.Segment), frame, int64(e.Offset)); err != nil {
-		if errors.Is(err, io.EOF) {
-			return corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
-		}
+	if err := s.readEntry(e, frame); err != nil {
 		return err
 	}
 	if err := DecodeFrame(frame, x, e, ev); err != nil {

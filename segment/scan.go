@@ -2,7 +2,6 @@ package segment
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -241,9 +240,6 @@ func nextValidFrame(data []byte, from int64) (at int64, found, exhausted bool) {
 	}
 	return int64(len(data)), false, false
 }
-
-// IsTornOrBad reports whether err marks unreadable record bytes.
-func IsTornOrBad(err error) bool { return errors.Is(err, ErrTorn) || errors.Is(err, ErrBadRecord) }
 
 func allZero(b []byte) bool {
 	for len(b) >= 8 {
