@@ -313,6 +313,9 @@ func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn 
 }
 
 // fill sets sc.ev from a parsed frame; the payload aliases the run buffer.
+// It mirrors reader.DecodeFrame's fill on purpose: this runs for every event
+// of a projection with the coordinate cached per scan, and routing it
+// through the reader's shared decoder measured 5–9% slower on W6.
 func (l storeLog) fill(sc *scanner, e *index.Entry, v *segment.EventView) {
 	if sc.coord.IsZero() || e.Entity != sc.entity || e.Scope != sc.scope {
 		sc.entity, sc.scope = e.Entity, e.Scope
