@@ -2,9 +2,9 @@
 // the disk only through an FS, so tests can swap in a file system that
 // injects errors or simulates a crash by dropping what was never synced.
 //
-// Three implementations exist: OS (the real one, the default), and for tests
-// the in-memory crash file system (NewMem) and the error-injecting wrapper
-// (NewFaulty) in this package. Users may use them to test their own services
+// Four implementations exist: OS (the real one, the default), and for tests
+// the in-memory crash file system (NewMem), the error-injecting wrapper
+// (NewFaulty) and the write-ordering auditor (NewAuditor) in this package. Users may use them to test their own services
 // against crashes.
 //
 // A MemFS remembers what each file and directory holds now and what the last
@@ -33,4 +33,16 @@
 //	ffs.Inject(vfs.Rule{Op: vfs.OpWrite, Persistent: true, Err: syscall.ENOSPC}) // disk full
 //	// ... run the store on ffs; errors.Is(err, vfs.ErrInjected) tells the
 //	// injected faults from real ones, ffs.Count(vfs.OpSync) how many ran.
+//
+// An Auditor wraps any FS and checks write ordering as the program runs: no
+// rename of a file with unsynced data, no fsync retried after a failure,
+// and, when the test reports an acknowledgement, that what was
+// acknowledged is durable (synced, in a file whose directory entry is
+// synced):
+//
+//	audit := vfs.NewAuditor(vfs.NewMem(), vfs.AuditOptions{OnViolation: func(v vfs.Violation) { t.Error(v) }})
+//	// ... run the program on audit; after each acknowledgement:
+//	audit.Acknowledge("append 7", recordBytes)
+//	// ... and for files it relies on:
+//	audit.CheckDurable("/db/cursor")
 package vfs

@@ -73,3 +73,31 @@ func ExampleFaultyFS() {
 	// 1 true true
 	// 2 true true
 }
+
+func ExampleAuditor() {
+	audit := vfs.NewAuditor(vfs.NewMem(), vfs.AuditOptions{})
+	_ = audit.MkdirAll("/db")
+	_ = audit.SyncDir("/")
+	f, _ := audit.Create("/db/log")
+	_ = audit.SyncDir("/db")
+
+	// A program that acknowledges before its fsync:
+	_, _ = f.WriteAt([]byte("event-1;"), 0)
+	fmt.Println(audit.Acknowledge("append 1", []byte("event-1")))
+	_ = f.Sync()
+	fmt.Println(audit.Acknowledge("append 1", []byte("event-1")))
+
+	// A checkpoint renamed into place before it was synced:
+	tmp, _ := audit.Create("/db/CHECKPOINT.tmp")
+	_, _ = tmp.WriteAt([]byte("index"), 0)
+	_ = audit.Rename("/db/CHECKPOINT.tmp", "/db/CHECKPOINT")
+
+	for _, v := range audit.Violations() {
+		fmt.Println(v.Kind)
+	}
+	// Output:
+	// vfs: acknowledged before its fsync: append 1 (/db/log): the record is in bytes written since the file's last fsync, after operation 5
+	// <nil>
+	// acknowledged before its fsync
+	// renamed before its fsync
+}
