@@ -14,6 +14,13 @@ func (s *Store) writeCheckpoint() error {
 		return nil
 	}
 	seg, end := s.w.Tail()
-	b := s.idx.MarshalCheckpoint(index.Watermark{Segment: seg, Offset: end, LastGlobal: s.idx.LastGlobal()})
+	x := s.idx
+	if s.compacted.Load() {
+		// After a compaction the index may name segments by in-memory ids
+		// and keep numbers of entities with no event left: checkpoint a
+		// copy numbered as a scan of the files would number it.
+		x = x.Rebuilt(func(id uint32) uint32 { return uint32(s.segs.FileID(id)) })
+	}
+	b := x.MarshalCheckpoint(index.Watermark{Segment: seg, Offset: end, LastGlobal: s.idx.LastGlobal()})
 	return reader.WriteCheckpoint(s.cfg.fs, s.dir, b)
 }

@@ -55,6 +55,10 @@ var (
 	ErrNotWritten = writer.ErrNotWritten
 	// ErrBatchInvalid is matched by every *BatchItemError.
 	ErrBatchInvalid = writer.ErrBatchInvalid
+	// ErrSegmentReplaced is returned by reads of a store opened with
+	// OpenReadOnly when a segment it had closed (WithMaxOpenSegments) was
+	// replaced meanwhile by the writing process's Compact: reopen the store.
+	ErrSegmentReplaced = reader.ErrSegmentReplaced
 	// ErrCorrupt is matched by every *CorruptionError.
 	ErrCorrupt = segment.ErrCorrupt
 )

@@ -29,6 +29,7 @@ type config struct {
 	maxPayload    int
 	maxBatchItems int
 	maxBatchBytes int
+	maxOpenSegs   int
 	fs            vfs.FS
 	inject        func(writer.Point) error
 	errs          []error
@@ -51,7 +52,22 @@ func defaultConfig() config {
 		maxPayload:    8 << 20,
 		maxBatchItems: 10000,
 		maxBatchBytes: 64 << 20,
+		maxOpenSegs:   256,
 		fs:            vfs.OS,
+	}
+}
+
+// WithMaxOpenSegments bounds the sealed segments kept open and mapped at
+// once (default 256; at least 1): beyond it the least recently read are
+// closed and reopened when next read. The active segment, segments the
+// writer may still sync, and segments compaction replaced (kept for
+// readers until Close) are not counted. Applies to OpenReadOnly too.
+func WithMaxOpenSegments(n int) Option {
+	return func(c *config) {
+		if n < 1 {
+			c.invalid("max open segments %d below 1", n)
+		}
+		c.maxOpenSegs = n
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"iter"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -19,26 +20,29 @@ func (s *Store) Get(ctx context.Context, id ID) (*StoredEvent, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
-	ev, err := s.segs.Read(s.idx, e)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.fillPrev(ev); err != nil {
-		return nil, err
-	}
-	return ev, nil
+	return s.readEntry(e)
 }
 
-// fillPrev sets Hash.Prev from the entity's previous event.
-func (s *Store) fillPrev(ev *StoredEvent) error {
+// readEntry reads the event of an index entry, with Hash.Prev filled (if
+// its predecessor was dropped by retention the link is not checkable
+// here, and Hash.Prev stays zero): one allocation for a common event, the
+// predecessor's frame read with the event's (see reader.ReadLinked).
+func (s *Store) readEntry(e index.Entry) (*StoredEvent, error) {
+	pe, ok := s.idx.Previous(e)
+	return s.segs.ReadLinked(s.idx, e, pe, ok)
+}
+
+// fillPrev sets Hash.Prev of ev, the event of entry e, from its entity's
+// previous event, reading its frame into scratch if that is large enough.
+func (s *Store) fillPrev(e index.Entry, ev *StoredEvent, scratch []byte) error {
 	if ev.Position.Sequence == 0 || ev.Hash.Self == ([32]byte{}) {
 		return nil
 	}
-	pe, ok := s.idx.StreamEntry(ev.Coordinate.Entity(), ev.Position.Sequence-1)
+	pe, ok := s.idx.Previous(e)
 	if !ok {
 		return nil // dropped by retention: the link is not checkable here
 	}
-	h, err := s.segs.ReadHash(pe)
+	h, err := s.segs.ReadHash(pe, scratch)
 	ev.Hash.Prev = h
 	return err
 }
@@ -68,30 +72,11 @@ func (s *Store) QueryAfter(ctx context.Context, r Region, after uint64) iter.Seq
 			yield(nil, err)
 			return
 		}
-		// In an entity stream the previous hash is usually the one just read.
 		_, stream := r.ExactEntity()
-		var prev [32]byte
-		var prevSeq uint64
-		var mem readArena
-		for e := range s.idx.Query(r, after) {
-			if err := s.readable(ctx); err != nil {
-				yield(nil, err)
-				return
-			}
-			ev := mem.event()
-			err := s.segs.ReadInto(s.idx, e, ev, mem.bytes(int(e.Size)))
-			if err == nil && stream {
-				if ev.Position.Sequence > 0 && ev.Position.Sequence == prevSeq+1 && prev != ([32]byte{}) {
-					ev.Hash.Prev = prev
-				} else {
-					err = s.fillPrev(ev)
-				}
-				prev, prevSeq = ev.Hash.Self, ev.Position.Sequence
-			}
-			if !yield(ev, err) || err != nil {
-				return
-			}
-		}
+		q := queryReader{s: s, ctx: ctx, stream: stream, yield: yield}
+		defer q.release()
+		sc := s.idx.Scan(r, after)
+		q.run(&sc)
 	}
 }
 
@@ -119,11 +104,7 @@ func (s *Store) Latest(ctx context.Context, entity string) (*StoredEvent, error)
 	if !ok {
 		return nil, fmt.Errorf("%w: entity %q has no events", ErrNotFound, entity)
 	}
-	ev, err := s.segs.Read(s.idx, e)
-	if err != nil {
-		return nil, err
-	}
-	return ev, s.fillPrev(ev)
+	return s.readEntry(e)
 }
 
 // WalkAncestors yields the event id and then its entity's earlier events,
@@ -156,10 +137,7 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 			if !ok {
 				return // the chain's start was dropped by retention
 			}
-			if ev, err = s.segs.Read(s.idx, e); err == nil {
-				err = s.fillPrev(ev)
-			}
-			if err != nil {
+			if ev, err = s.readEntry(e); err != nil {
 				yield(nil, err)
 				return
 			}
@@ -187,38 +165,4 @@ func (s *Store) verifyOwnHash(ev *StoredEvent) error {
 			Cause: fmt.Errorf("event %v does not hash over its predecessor", ev.ID)})
 	}
 	return nil
-}
-
-// readArena hands a query its events and their frame bytes from blocks
-// allocated a few dozen events at a time rather than two allocations per
-// event. Nothing is reused: each block stays with the events handed out.
-type readArena struct {
-	evs []StoredEvent
-	buf []byte
-}
-
-const (
-	arenaEvents = 32
-	arenaBytes  = 8 << 10
-)
-
-func (a *readArena) event() *StoredEvent {
-	if len(a.evs) == 0 {
-		a.evs = make([]StoredEvent, arenaEvents)
-	}
-	ev := &a.evs[0]
-	a.evs = a.evs[1:]
-	return ev
-}
-
-func (a *readArena) bytes(n int) []byte {
-	if n > len(a.buf) {
-		if n > arenaBytes/4 {
-			return make([]byte, n) // a large frame gets its own
-		}
-		a.buf = make([]byte, arenaBytes)
-	}
-	b := a.buf[:n:n]
-	a.buf = a.buf[n:]
-	return b
 }

@@ -12,8 +12,8 @@ import (
 // process has the store open for writing (inspection tools do). It sees the
 // events written when it opened; Refresh picks up later ones. A torn tail is
 // left in place (the writer's own recovery truncates it) and not indexed.
-// Writes return ErrReadOnly. Of the options, only WithFS, WithCodec and
-// WithLogger apply.
+// Writes return ErrReadOnly. Of the options, only WithFS, WithCodec,
+// WithLogger and WithMaxOpenSegments apply.
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -26,6 +26,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, nil) // the newest, followed, is never closed
 	return &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
 		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec,

@@ -102,11 +102,11 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (SnapshotManifest, er
 	if err := s.checkSnapshotDest(dest); err != nil {
 		return SnapshotManifest{}, err
 	}
-	if err := fs.MkdirAll(dest); err != nil {
+	s.maint.Lock() // the segment files must not change under the copy
+	defer s.maint.Unlock()
+	// Every directory created on the way must survive a crash too.
+	if err := vfs.MkdirAllDurable(fs, dest); err != nil {
 		return SnapshotManifest{}, fmt.Errorf("batpak: creating %s: %w", dest, err)
-	}
-	if err := fs.SyncDir(filepath.Dir(filepath.Clean(dest))); err != nil {
-		return SnapshotManifest{}, fmt.Errorf("batpak: syncing the parent of %s: %w", dest, err)
 	}
 
 	// The frontier first, then the sync: everything up to it is then
@@ -183,7 +183,8 @@ func (s *Store) snapshotPlan(last uint64) ([]snapshotSegment, error) {
 	// The newest event may end an atomic batch: its COMMIT follows it (it
 	// was written before the batch was published), and without it the copy
 	// would discard the batch.
-	f, err := s.cfg.fs.Open(filepath.Join(s.dir, segment.FileName(uint64(e.Segment))))
+	frontier := s.segs.FileID(e.Segment) // compaction may have renumbered it in memory
+	f, err := s.cfg.fs.Open(filepath.Join(s.dir, segment.FileName(frontier)))
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +203,10 @@ func (s *Store) snapshotPlan(last uint64) ([]snapshotSegment, error) {
 	for _, name := range names {
 		id, ok := segment.ParseFileName(name)
 		switch {
-		case !ok || id > uint64(e.Segment):
+		case !ok || id > frontier:
 			// Not a segment, or one begun after the frontier's: it holds
 			// no event up to the frontier.
-		case id == uint64(e.Segment):
+		case id == frontier:
 			plan = append(plan, snapshotSegment{name: name, size: end})
 		default:
 			// Sealed (trimmed and synced) before the frontier's segment

@@ -52,6 +52,16 @@ type Store struct {
 
 	escalated atomic.Pointer[error]
 
+	// maint serialises the operations that read or change segment files
+	// as files — Compact, Snapshot, Verify — and Close's checkpoint, so
+	// none sees another's half-done work.
+	maint sync.Mutex
+	// compacted is set once Compact has rewritten the index: the
+	// checkpoint is then written from a rebuilt copy (see writeCheckpoint).
+	compacted      atomic.Bool
+	lastCompaction atomic.Pointer[CompactReport]
+	lossy          lossyRegistry // for Diagnostics
+
 	// A read-only store (OpenReadOnly) has no writer and no supervisor.
 	readOnly  bool
 	rec       *reader.Recovered // read-only: where Refresh continues
@@ -74,12 +84,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	if err := cfg.fs.MkdirAll(dir); err != nil {
+	// The directory's own entry, and those of any parents created with it,
+	// must survive a crash too.
+	if err := vfs.MkdirAllDurable(cfg.fs, dir); err != nil {
 		return nil, fmt.Errorf("batpak: creating %s: %w", dir, err)
-	}
-	// The directory's own entry must survive a crash too.
-	if err := cfg.fs.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-		return nil, fmt.Errorf("batpak: syncing the parent of %s: %w", dir, err)
 	}
 	lock, err := cfg.fs.Lock(filepath.Join(dir, lockFile))
 	if errors.Is(err, vfs.ErrLocked) {
@@ -129,12 +137,15 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		Inject:          cfg.inject,
 	}, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
-		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos,
+		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
 	}, s.done, cfg.mailbox)
 	if err != nil {
 		rec.Segments.Close()
 		return nil, err
 	}
+	// The writer and the fsync actor share the files of the segments they
+	// wrote: the budget closes one only once they are done with it.
+	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, func(file uint64) bool { return !s.fsync.Settled(file) })
 	s.sup = supervisor.New(supervisor.Options{
 		Logger:     s.log,
 		OnEscalate: s.escalate,
@@ -182,6 +193,8 @@ func (s *Store) Close() error {
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
+		s.maint.Lock() // wait out a Compact or Snapshot in progress
+		defer s.maint.Unlock()
 		if err == nil {
 			err = s.writeCheckpoint()
 		}

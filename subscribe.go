@@ -140,7 +140,11 @@ func (s *Store) SubscribeLossy(region Region, capacity int) (*subscriber.Lossy, 
 	if err != nil {
 		return nil, err
 	}
-	return h.SubscribeLossy(region, capacity)
+	l, err := h.SubscribeLossy(region, capacity)
+	if err == nil {
+		s.lossy.add(l) // for Diagnostics
+	}
+	return l, err
 }
 
 // hub is the subscription hub; a read-only store has none (no writer

@@ -18,6 +18,8 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	if err := s.readable(ctx); err != nil {
 		return VerifyReport{}, err
 	}
+	s.maint.Lock() // never see a compaction half done
+	defer s.maint.Unlock()
 	return reader.Verify(ctx, s.cfg.fs, s.dir, nil)
 }
 

@@ -18,10 +18,17 @@ type Watermark struct {
 	LastGlobal uint64
 }
 
+// ckptHeaderLen is the size of the magic and the nine counts after it.
+const ckptHeaderLen = 8 + 9*8
+
 // ErrBadCheckpoint marks checkpoint bytes that cannot be trusted.
 var ErrBadCheckpoint = errors.New("index: bad checkpoint")
 
-var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '1'}
+// checkpointMagic names the format and its version: 2 added the
+// correlation index. A checkpoint of another version is refused like a
+// damaged one, and the store rebuilds its index by scanning (and writes a
+// checkpoint of this version on its next close).
+var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '2'}
 
 // entrySize is an Entry's in-memory size; checkpoints store entries in
 // their in-memory layout, which is only a portable format on little-endian
@@ -37,16 +44,24 @@ var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 // MarshalCheckpoint encodes the index and its watermark (layout in
 // docs/FORMAT.md): a header, the interned names, the entries and ids as
 // they are laid out in memory, the idempotency keys and out-of-order ids,
-// and a CRC-32C of everything before it. The position lists are not
-// stored: they are rebuilt from the entries.
+// the correlation index, and a CRC-32C of everything before it. The
+// position lists are not stored: they are rebuilt from the entries.
 func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n := x.entries.n
-	b := make([]byte, 0, 64+n*(entrySize+16)+len(x.entityName)*24+len(x.keys)*24)
+	nCorr := 0
+	for _, l := range x.corr {
+		nCorr += len(l)
+	}
+	// Fresh memory for tens of megabytes: not zeroed, and in huge pages
+	// where the kernel allows (see rawSlice and hugePages).
+	b := rawSlice[byte](ckptHeaderLen + n*(entrySize+16) + len(x.entityName)*24 + len(x.keys)*24 + nCorr*20 + 4)[:0]
+	hugePages(b)
 	b = append(b, checkpointMagic[:]...)
 	for _, v := range []uint64{w.Segment, uint64(w.Offset), w.LastGlobal, uint64(n),
-		uint64(len(x.entityName)), uint64(len(x.scopeName)), uint64(len(x.keys)), uint64(len(x.idOverflow))} {
+		uint64(len(x.entityName)), uint64(len(x.scopeName)), uint64(len(x.keys)), uint64(len(x.idOverflow)),
+		uint64(nCorr)} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
 	for _, names := range [][]string{x.entityName, x.scopeName} {
@@ -74,6 +89,13 @@ func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 		b = append(b, id[:]...)
 		b = binary.LittleEndian.AppendUint32(b, pos)
 	}
+	// Each correlation's list is written whole, in position order.
+	for c, l := range x.corr {
+		for _, pos := range l {
+			b = append(b, c[:]...)
+			b = binary.LittleEndian.AppendUint32(b, pos)
+		}
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, ckptCRC))
 }
 
@@ -94,7 +116,7 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	bad := func(format string, args ...any) (*Index, Watermark, error) {
 		return nil, Watermark{}, fmt.Errorf("%w: "+format, append([]any{ErrBadCheckpoint}, args...)...)
 	}
-	const headerLen = 8 + 8*8
+	const headerLen = ckptHeaderLen
 	if !CheckpointsSupported || len(b) < headerLen+4 || [8]byte(b[:8]) != checkpointMagic {
 		return bad("no checkpoint header")
 	}
@@ -104,9 +126,9 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(body[8+8*i:]) }
 	w := Watermark{Segment: u(0), Offset: int64(u(1)), LastGlobal: u(2)}
-	n, nEnt, nScope, nKeys, nOver := u(3), u(4), u(5), u(6), u(7)
+	n, nEnt, nScope, nKeys, nOver, nCorr := u(3), u(4), u(5), u(6), u(7), u(8)
 	rest := uint64(len(body) - headerLen)
-	if n > rest/uint64(entrySize+16) || nEnt > rest || nScope > rest || nKeys > rest || nOver > rest {
+	if n > rest/uint64(entrySize+16) || nEnt > rest || nScope > rest || nKeys > rest || nOver > rest || nCorr > rest/20 {
 		return bad("counts exceed the file")
 	}
 	r := ckptReader{b: body, i: headerLen}
@@ -136,32 +158,8 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	if r.err != nil {
 		return bad("entries cut short")
 	}
-	var prev uint64
-	for i := 0; i < int(n); i++ {
-		e := *(*Entry)(unsafe.Pointer(&entries[i*entrySize]))
-		if e.Global <= prev || uint64(e.Entity) >= nEnt || uint64(e.Scope) >= nScope ||
-			uint64(e.Segment) > w.Segment || e.Global > w.LastGlobal {
-			return bad("entry %d does not fit the checkpoint", i)
-		}
-		prev = e.Global
-		id := event.ID(ids[i*16 : i*16+16])
-		if id.Compare(x.lastID) < 0 {
-			return bad("ids out of order at entry %d", i)
-		}
-		x.entries.push(e)
-		x.ids.push(id)
-		x.lastID = id
-		if x.streams[e.Entity].n == 0 {
-			x.entityCoord[e.Entity], _ = event.NewCoordinate(x.entityName[e.Entity], x.scopeName[e.Scope])
-		}
-		x.streams[e.Entity].push(uint32(i))
-		x.scopes[e.Scope].push(uint32(i))
-		kl := x.kinds[e.Kind]
-		if kl == nil {
-			kl = &chunked[uint32]{}
-			x.kinds[e.Kind] = kl
-		}
-		kl.push(uint32(i))
+	if err := x.restoreEntries(int(n), entries, ids, w, nEnt, nScope); err != nil {
+		return bad("%v", err)
 	}
 	for i := uint64(0); i < nKeys; i++ {
 		k := string(r.bytes(int(r.uvarint())))
@@ -179,10 +177,118 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 		}
 		x.idOverflow[event.ID(id)] = pos
 	}
+	for i := uint64(0); i < nCorr; i++ {
+		cb := r.bytes(16)
+		pos := r.u32()
+		if r.err != nil || uint64(pos) >= n {
+			return bad("correlation %d unreadable", i)
+		}
+		c := event.ID(cb)
+		if c.IsZero() {
+			return bad("correlation %d is zero", i)
+		}
+		if l := x.corr[c]; len(l) > 0 && l[len(l)-1] >= pos {
+			return bad("correlation %v out of order", c)
+		}
+		x.addCorrelation(pos, c)
+	}
 	if r.i != len(body) {
 		return bad("%d trailing bytes", len(body)-r.i)
 	}
 	return x, w, nil
+}
+
+// restoreEntries fills the entries, ids and position lists of a fresh
+// index from a checkpoint's n entries and ids, checking every entry
+// against the names, the watermark and its predecessor. The storage of
+// each kind of list is allocated at once and hinted to huge pages (see
+// hugePages): the entries and ids are copied in bulk, then the position
+// lists, whose sizes a first pass counts, are filled in one more. The
+// pools are not zeroed (rawSlice): every element is written before the
+// index is used.
+func (x *Index) restoreEntries(n int, entries, ids []byte, w Watermark, nEnt, nScope uint64) error {
+	entryPool := rawSlice[Entry](storageLen(n))
+	idPool := rawSlice[event.ID](storageLen(n))
+	hugePages(entryPool)
+	hugePages(idPool)
+	x.entries.reserve(&entryPool, n)
+	x.ids.reserve(&idPool, n)
+	for i := 0; i < n; i += chunkLen {
+		m := min(chunkLen, n-i)
+		es, is := x.entries.storage(i, m), x.ids.storage(i, m)
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&es[0])), m*entrySize), entries[i*entrySize:])
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&is[0])), m*16), ids[i*16:])
+	}
+	x.entries.setFilled(n)
+	x.ids.setFilled(n)
+
+	streamLen, scopeLen := make([]int, nEnt), make([]int, nScope)
+	kindLen := map[event.EventKind]int{}
+	lastKind, lastKindLen := event.EventKind(0), 0 // a run of one kind counts without the map
+	var prev uint64
+	ev, iv := x.entries.view(), x.ids.view()
+	for i := 0; i < n; i++ {
+		e := ev.at(i)
+		if e.Global <= prev || uint64(e.Entity) >= nEnt || uint64(e.Scope) >= nScope ||
+			uint64(e.Segment) > w.Segment || e.Global > w.LastGlobal {
+			return fmt.Errorf("entry %d does not fit the checkpoint", i)
+		}
+		prev = e.Global
+		id := iv.at(i)
+		if id.Compare(x.lastID) < 0 {
+			return fmt.Errorf("ids out of order at entry %d", i)
+		}
+		x.lastID = *id
+		if streamLen[e.Entity] == 0 {
+			x.entityCoord[e.Entity], _ = event.NewCoordinate(x.entityName[e.Entity], x.scopeName[e.Scope])
+		}
+		streamLen[e.Entity]++
+		scopeLen[e.Scope]++
+		if e.Kind != lastKind {
+			if lastKindLen > 0 {
+				kindLen[lastKind] += lastKindLen
+			}
+			lastKind, lastKindLen = e.Kind, 0
+		}
+		lastKindLen++
+	}
+	if lastKindLen > 0 {
+		kindLen[lastKind] += lastKindLen
+	}
+
+	total := 0
+	for _, lens := range [][]int{streamLen, scopeLen} {
+		for _, l := range lens {
+			total += storageLen(l)
+		}
+	}
+	for _, l := range kindLen {
+		total += storageLen(l)
+	}
+	pool := rawSlice[uint32](total)
+	hugePages(pool)
+	for en, l := range streamLen {
+		x.streams[en].reserve(&pool, l)
+	}
+	for sn, l := range scopeLen {
+		x.scopes[sn].reserve(&pool, l)
+	}
+	for k, l := range kindLen {
+		kl := &chunked[uint32]{}
+		kl.reserve(&pool, l)
+		x.kinds[k] = kl
+	}
+	var kl *chunked[uint32]
+	for i := 0; i < n; i++ {
+		e := ev.at(i)
+		x.streams[e.Entity].push(uint32(i))
+		x.scopes[e.Scope].push(uint32(i))
+		if kl == nil || e.Kind != lastKind {
+			lastKind, kl = e.Kind, x.kinds[e.Kind]
+		}
+		kl.push(uint32(i))
+	}
+	return nil
 }
 
 type ckptReader struct {

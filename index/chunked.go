@@ -34,7 +34,7 @@ func (c *chunked[T]) push(v T) {
 		c.chunks, c.small = [][]T{c.small}, nil
 	}
 	i, j := c.n>>chunkBits, c.n&(chunkLen-1)
-	if j == 0 {
+	if j == 0 && i == len(c.chunks) { // not reserved ahead (see reserve)
 		c.chunks = append(c.chunks, make([]T, chunkLen))
 	}
 	c.chunks[i][j] = v
@@ -58,3 +58,49 @@ func (v view[T]) at(i int) *T {
 }
 
 func (c *chunked[T]) last() *T { return c.view().at(c.n - 1) }
+
+// storageLen is how many elements reserve takes from a pool for a list of
+// n elements: n, or whole chunks beyond one chunk.
+func storageLen(n int) int {
+	if n <= chunkLen {
+		return n
+	}
+	return (n + chunkLen - 1) &^ (chunkLen - 1)
+}
+
+// reserve makes the empty list c keep its first n elements in storage
+// taken from the front of *pool (at least storageLen(n) long), so that
+// lists restored together share one allocation rather than one per chunk
+// (a checkpoint load; see hugePages). Past n the list grows as usual.
+func (c *chunked[T]) reserve(pool *[]T, n int) {
+	k := storageLen(n)
+	s := (*pool)[:k:k]
+	*pool = (*pool)[k:]
+	if n <= chunkLen {
+		c.small = s[:0]
+		return
+	}
+	c.chunks = make([][]T, 0, k>>chunkBits)
+	for i := 0; i < k; i += chunkLen {
+		c.chunks = append(c.chunks, s[i:i+chunkLen:i+chunkLen])
+	}
+}
+
+// storage returns the storage of elements [i, i+m) of a list reserved for
+// at least i+m elements, within one chunk (i a multiple of chunkLen, m at
+// most chunkLen), for filling in bulk; setFilled records the elements.
+func (c *chunked[T]) storage(i, m int) []T {
+	if c.chunks == nil {
+		return c.small[i : i+m]
+	}
+	return c.chunks[i>>chunkBits][:m]
+}
+
+// setFilled records that the first n elements of a reserved list were
+// filled through storage.
+func (c *chunked[T]) setFilled(n int) {
+	if c.chunks == nil {
+		c.small = c.small[:n]
+	}
+	c.n = n
+}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"sort"
 	"sync"
 
@@ -21,16 +22,19 @@ type Entry struct {
 
 // Pending is an entry as the writer stages it, before interning.
 type Pending struct {
-	ID       event.ID
-	Entity   string
-	Scope    string
-	IdemKey  string // "" if none
-	Kind     event.EventKind
-	Global   uint64
-	Sequence uint64
-	Segment  uint32
-	Offset   uint32
-	Size     uint32
+	ID      event.ID
+	Entity  string
+	Scope   string
+	IdemKey string // "" if none
+	// Correlation is the event's workflow; zero or equal to ID for an event
+	// that is its own (most are), which the correlation index skips.
+	Correlation event.ID
+	Kind        event.EventKind
+	Global      uint64
+	Sequence    uint64
+	Segment     uint32
+	Offset      uint32
+	Size        uint32
 }
 
 // Index is safe for one publishing goroutine and many readers.
@@ -44,7 +48,7 @@ type Index struct {
 	// write path, 16 bytes an event, and a checkpoint loads by copying. An
 	// id out of order (only damage could make one) is kept in idOverflow
 	// and its slot repeats the previous id, so ids stays sorted.
-	ids         chunked[event.ID]
+	ids         idList // with fences: see ids.go
 	lastID      event.ID
 	idOverflow  map[event.ID]uint32
 	entityNum   map[string]uint32
@@ -55,7 +59,11 @@ type Index struct {
 	scopeName   []string
 	scopes      []chunked[uint32] // entry positions by scope number
 	kinds       map[event.EventKind]*chunked[uint32]
-	keys        map[string]uint32 // idempotency key → entry position
+	keys        map[string]uint32     // idempotency key → entry position
+	corr        map[event.ID][]uint32 // correlation id → positions of the events not their own (see correlation.go)
+	// vacancies is set once Rewrite has dropped entries: some entities or
+	// scopes may then have empty lists (see Rewrite).
+	vacancies bool
 }
 
 // New returns an empty index.
@@ -122,6 +130,9 @@ func (x *Index) add(p *Pending) {
 	if p.IdemKey != "" {
 		x.keys[p.IdemKey] = pos
 	}
+	if correlated(p.ID, p.Correlation) {
+		x.addCorrelation(pos, p.Correlation)
+	}
 }
 
 // LookupKey returns the entry appended with an idempotency key.
@@ -156,19 +167,22 @@ func (x *Index) LastGlobal() uint64 {
 func (x *Index) Counts() (events, entities, scopes int) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if x.vacancies {
+		return x.entries.n, liveCount(x.streams), liveCount(x.scopes)
+	}
 	return x.entries.n, len(x.entityName), len(x.scopeName)
 }
 
 // LookupID returns the entry of an id.
 func (x *Index) LookupID(id event.ID) (Entry, bool) {
 	x.mu.RLock()
-	ids, entries := x.ids.view(), x.entries.view()
+	ids, entries := x.ids.snapshot(), x.entries.view()
 	pos, overflow := x.idOverflow[id]
 	x.mu.RUnlock()
 	if overflow {
 		return *entries.at(int(pos)), true
 	}
-	if i := searchIDs(ids, id); i < ids.n && *ids.at(i) == id {
+	if i := ids.search(id); i < ids.ids.n && *ids.ids.at(i) == id {
 		return *entries.at(i), true
 	}
 	return Entry{}, false
@@ -179,15 +193,34 @@ func (x *Index) LookupID(id event.ID) (Entry, bool) {
 // chunk.
 func searchIDs(v view[event.ID], id event.ID) int {
 	if v.chunks == nil {
-		return sort.Search(v.n, func(i int) bool { return v.small[i].Compare(id) >= 0 })
+		return lowerBound(v.small[:v.n], id)
 	}
 	full := (v.n + chunkLen - 1) >> chunkBits
 	c := sort.Search(full, func(c int) bool { return v.chunks[c][0].Compare(id) > 0 }) - 1
 	if c < 0 {
 		return 0
 	}
-	ch := v.chunks[c][:min(chunkLen, v.n-c<<chunkBits)]
-	return c<<chunkBits + sort.Search(len(ch), func(i int) bool { return ch[i].Compare(id) >= 0 })
+	return c<<chunkBits + lowerBound(v.chunks[c][:min(chunkLen, v.n-c<<chunkBits)], id)
+}
+
+// lowerBound returns the first index of sorted ids whose id is >= id. It
+// compares the ids as two big-endian words (their byte order), without
+// the callback of sort.Search: a lookup by id is mostly this loop.
+func lowerBound(ids []event.ID, id event.ID) int {
+	hi, lo := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
+	i, n := 0, len(ids)
+	for n > 0 {
+		half := n / 2
+		m := &ids[i+half]
+		mh := binary.BigEndian.Uint64(m[:8])
+		if mh < hi || (mh == hi && binary.BigEndian.Uint64(m[8:]) < lo) {
+			i += half + 1
+			n -= half + 1
+		} else {
+			n = half
+		}
+	}
+	return i
 }
 
 // EntityName returns the entity of an entry's Entity number.
@@ -223,7 +256,7 @@ func (x *Index) Latest(entity string) (Entry, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	en, ok := x.entityNum[entity]
-	if !ok {
+	if !ok || x.streams[en].n == 0 { // empty: every event dropped by compaction
 		return Entry{}, false
 	}
 	return *x.entries.view().at(int(*x.streams[en].last())), true

@@ -13,40 +13,97 @@ import (
 // kind's list for an exact kind, else every entry.
 func (x *Index) Query(r event.Region, after uint64) iter.Seq[Entry] {
 	return func(yield func(Entry) bool) {
-		if name, ok := r.ExactEntity(); ok {
-			x.queryStream(name, r, after, yield)
-			return
+		sc := x.Scan(r, after)
+		var buf [64]Entry
+		for {
+			n := sc.Next(buf[:])
+			if n == 0 {
+				return
+			}
+			for i := range n {
+				if !yield(buf[i]) {
+					return
+				}
+			}
 		}
-		var s snapshot
-		switch k, exact := r.Kinds.Exact(); {
-		case r.Scope != "":
-			s = x.snapshotScope(r.Scope)
-		case exact:
-			s = x.snapshotKind(k)
-		default:
-			s = x.snapshotAll()
-		}
-		x.filter(s, r, after, yield)
 	}
 }
 
-func (x *Index) queryStream(entity string, r event.Region, after uint64, yield func(Entry) bool) {
-	s := x.snapshotStream(entity)
-	start := s.searchSeq(r.MinSequence)
+// Scan is Query in pull form: Next fills a caller's buffer with the next
+// matching entries, so a reader that works a block of entries at a time
+// makes one call per block rather than one callback per entry (and its
+// buffer can live on its stack). The snapshot is taken by (*Index).Scan.
+type Scan struct {
+	x           *Index
+	s           snapshot
+	i           int // the next index in s to look at
+	r           event.Region
+	stream      bool // s is the entity's stream: stop past the region's last sequence
+	maxSeq      uint64
+	scope       uint32
+	anyScope    bool
+	checkEntity bool            // an entity prefix: match names
+	entities    map[uint32]bool // for entity prefixes: resolved once per entity number
+}
+
+// Scan starts a scan of the entries matching r with Global > after, in
+// global order, from a snapshot taken now (see Query).
+func (x *Index) Scan(r event.Region, after uint64) Scan {
+	sc := Scan{x: x, r: r, maxSeq: r.MaxSeq()}
+	sc.scope, sc.anyScope = x.scopeFilter(r.Scope)
+	if name, ok := r.ExactEntity(); ok {
+		sc.s, sc.stream = x.snapshotStream(name), true
+		sc.i = sc.s.searchSeq(r.MinSequence)
+	} else {
+		switch k, exact := r.Kinds.Exact(); {
+		case r.Scope != "":
+			sc.s = x.snapshotScope(r.Scope)
+		case exact:
+			sc.s = x.snapshotKind(k)
+		default:
+			sc.s = x.snapshotAll()
+		}
+		sc.checkEntity = r.Entity != ""
+	}
 	if after > 0 {
-		start = max(start, s.searchGlobal(after+1))
+		sc.i = max(sc.i, sc.s.searchGlobal(after+1))
 	}
-	maxSeq := r.MaxSeq()
-	scope, any := x.scopeFilter(r.Scope)
-	for i := start; i < s.len(); i++ {
-		e := s.at(i)
-		if e.Sequence > maxSeq {
-			return
+	return sc
+}
+
+// Next copies the next matching entries into dst and returns how many; 0
+// means the scan is over.
+func (sc *Scan) Next(dst []Entry) int {
+	n, end := 0, sc.s.len()
+	for ; sc.i < end && n < len(dst); sc.i++ {
+		e := sc.s.at(sc.i)
+		if sc.stream && e.Sequence > sc.maxSeq {
+			sc.i = end
+			break
 		}
-		if (any || e.Scope == scope) && r.Kinds.Matches(e.Kind) && !yield(*e) {
-			return
+		if (!sc.anyScope && e.Scope != sc.scope) || !sc.r.Kinds.Matches(e.Kind) ||
+			e.Sequence < sc.r.MinSequence || e.Sequence > sc.maxSeq {
+			continue
 		}
+		if sc.checkEntity && !sc.matchesEntity(e.Entity) {
+			continue
+		}
+		dst[n] = *e
+		n++
 	}
+	return n
+}
+
+func (sc *Scan) matchesEntity(en uint32) bool {
+	if sc.entities == nil {
+		sc.entities = make(map[uint32]bool)
+	}
+	ok, seen := sc.entities[en]
+	if !seen {
+		ok = sc.r.MatchesEntity(sc.x.EntityName(en))
+		sc.entities[en] = ok
+	}
+	return ok
 }
 
 // scopeFilter resolves a scope name to its number; any is true for "".
@@ -63,44 +120,18 @@ func (x *Index) scopeFilter(scope string) (n uint32, any bool) {
 	return n, false
 }
 
-func (x *Index) filter(s snapshot, r event.Region, after uint64, yield func(Entry) bool) {
-	start := 0
-	if after > 0 {
-		start = s.searchGlobal(after + 1)
-	}
-	scope, anyScope := x.scopeFilter(r.Scope)
-	var entities map[uint32]bool // for entity prefixes: resolved once per entity number
-	checkEntity := r.Entity != ""
-	maxSeq := r.MaxSeq()
-	for i := start; i < s.len(); i++ {
-		e := s.at(i)
-		if (!anyScope && e.Scope != scope) || !r.Kinds.Matches(e.Kind) ||
-			e.Sequence < r.MinSequence || e.Sequence > maxSeq {
-			continue
-		}
-		if checkEntity {
-			if entities == nil {
-				entities = make(map[uint32]bool)
-			}
-			ok, seen := entities[e.Entity]
-			if !seen {
-				ok = r.MatchesEntity(x.EntityName(e.Entity))
-				entities[e.Entity] = ok
-			}
-			if !ok {
-				continue
-			}
-		}
-		if !yield(*e) {
-			return
-		}
-	}
-}
-
 // Entities returns every entity name, sorted.
 func (x *Index) Entities() []string {
 	x.mu.RLock()
 	names := slices.Clone(x.entityName)
+	if x.vacancies { // leave out entities whose every event compaction dropped
+		names = names[:0]
+		for i, n := range x.entityName {
+			if x.streams[i].n > 0 {
+				names = append(names, n)
+			}
+		}
+	}
 	x.mu.RUnlock()
 	slices.Sort(names)
 	return names
@@ -110,6 +141,14 @@ func (x *Index) Entities() []string {
 func (x *Index) Scopes() []string {
 	x.mu.RLock()
 	names := slices.Clone(x.scopeName)
+	if x.vacancies {
+		names = names[:0]
+		for i, n := range x.scopeName {
+			if x.scopes[i].n > 0 {
+				names = append(names, n)
+			}
+		}
+	}
 	x.mu.RUnlock()
 	slices.Sort(names)
 	return names

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
@@ -54,7 +55,7 @@ func (rec *Recovered) loadCheckpoint(opts Options, ids []uint64) (*index.Index, 
 	if err != nil {
 		return nil, wm, err
 	}
-	if len(ids) == 0 || wm.Segment < ids[0] || wm.Segment > ids[len(ids)-1] {
+	if !slices.Contains(ids, wm.Segment) {
 		return nil, wm, fmt.Errorf("watermark segment %016x is not in the store", wm.Segment)
 	}
 	seg, err := opts.FS.Open(filepath.Join(opts.Dir, segment.FileName(wm.Segment)))

@@ -76,6 +76,14 @@ func DecodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEv
 // decodeInto decodes an event body read for entry e, taking the
 // coordinate from the index, and refuses a frame that is not e's event.
 func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
+	return fill(body, &e, ev, x.Coordinate(e))
+}
+
+// fill decodes an event body read for entry e into ev, with the
+// coordinate coord from the index (which holds only validated names, so the
+// frame's own are not parsed again), and refuses a frame that is not e's
+// event. The payload aliases body.
+func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordinate) error {
 	var v segment.EventView
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
@@ -91,7 +99,7 @@ func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEven
 		Global:   v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
 		Hash: event.HashChain{Self: v.Hash},
 	}
-	ev.Coordinate = x.Coordinate(e) // the index holds only validated names
+	ev.Coordinate = coord
 	if len(v.IdemKey) > 0 {
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
@@ -100,18 +108,188 @@ func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEven
 	return nil
 }
 
-// ReadHash reads only the chain hash of the event an entry points at.
-func (s *Segments) ReadHash(e index.Entry) ([32]byte, error) {
-	body, err := s.ReadFrame(e)
-	if err != nil {
+// ReadHash reads only the chain hash of the event an entry points at. The
+// frame is still read whole and CRC-checked, and must hold e's event; its
+// coordinate is not parsed (the caller has it from the index). scratch,
+// if at least e.Size long, holds the frame; else one is allocated.
+func (s *Segments) ReadHash(e index.Entry, scratch []byte) ([32]byte, error) {
+	var frame []byte
+	if len(scratch) >= int(e.Size) {
+		frame = scratch[:e.Size]
+	} else {
+		frame = make([]byte, e.Size)
+	}
+	if err := s.readEntry(e, frame); err != nil {
 		return [32]byte{}, err
 	}
-	var v segment.EventView
-	if err := segment.ParseEvent(body, &v); err != nil {
+	return hashOf(frame, e)
+}
+
+// hashOf checks the frame of entry e and returns its event's chain hash.
+func hashOf(frame []byte, e index.Entry) ([32]byte, error) {
+	body, _, err := segment.ReadFrame(frame)
+	if err != nil {
 		return [32]byte{}, corruptAt(e, err)
 	}
-	if v.Global != e.Global {
+	var v segment.EventView
+	if err := segment.ParseEventFields(body, &v); err != nil {
+		return [32]byte{}, corruptAt(e, err)
+	}
+	if v.Global != e.Global || v.Sequence != e.Sequence {
 		return [32]byte{}, corruptAt(e, fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global))
 	}
 	return v.Hash, nil
+}
+
+// ReadLinked reads the event of entry e and, when it has a chain hash and
+// prev is set, the chain hash of pe, its entity's previous event, for
+// Hash.Prev. Both frames are copied under one lock, so their cache misses
+// overlap, into the one allocation that holds the event (see ReadRoom).
+// Each is CRC-checked and must hold its entry's event; pe's is only
+// checked when its hash is needed.
+func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*event.StoredEvent, error) {
+	if !prev || e.Size+pe.Size > eventRoomBytes {
+		ev, room, err := s.ReadRoom(x, e)
+		if err == nil && prev && needsPrev(ev) {
+			ev.Hash.Prev, err = s.ReadHash(pe, room)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return ev, nil
+	}
+	r := new(eventRoom)
+	pair := [2]index.Entry{e, pe}
+	frames := r.room[: e.Size+pe.Size : e.Size+pe.Size]
+	switch s.copyBlock(pair[:], frames) {
+	case 0:
+		if err := s.readEntry(e, frames[:e.Size]); err != nil {
+			return nil, err
+		}
+		fallthrough
+	case 1:
+		if err := s.readEntry(pe, frames[e.Size:]); err != nil {
+			return nil, err
+		}
+	}
+	// The payload is cut to its length and capacity, so appending to it
+	// never writes over the predecessor's frame.
+	if err := DecodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
+		return nil, corruptAt(e, err)
+	}
+	if needsPrev(&r.ev) {
+		h, err := hashOf(frames[e.Size:], pe)
+		if err != nil {
+			return nil, err
+		}
+		r.ev.Hash.Prev = h
+	}
+	return &r.ev, nil
+}
+
+// needsPrev reports whether ev links to a predecessor: it has a chain
+// hash and is not its entity's first event.
+func needsPrev(ev *event.StoredEvent) bool {
+	return ev.Position.Sequence > 0 && ev.Hash.Self != ([32]byte{})
+}
+
+// eventRoom is an event and room for its frame in one allocation; what
+// the frame leaves free is scratch space for the caller (a Get reads its
+// predecessor's hash there), so reading one event allocates once.
+type eventRoom struct {
+	ev   event.StoredEvent
+	room [eventRoomBytes]byte
+}
+
+const eventRoomBytes = 320
+
+// ReadRoom is Read with the event and its frame in one allocation,
+// returning the room the frame leaves free (nil for a frame too large for
+// the room, which is read as Read does).
+func (s *Segments) ReadRoom(x *index.Index, e index.Entry) (*event.StoredEvent, []byte, error) {
+	if e.Size > eventRoomBytes {
+		ev, err := s.Read(x, e)
+		return ev, nil, err
+	}
+	r := new(eventRoom)
+	// The payload is cut to its length and capacity, so appending to it
+	// never writes into the spare room.
+	if err := s.ReadInto(x, e, &r.ev, r.room[:e.Size:e.Size]); err != nil {
+		return nil, nil, err
+	}
+	return &r.ev, r.room[e.Size:], nil
+}
+
+// ReadBlock reads the events of entries into evs (as long as entries),
+// taking their frames' bytes from frames (at least the sum of the entries'
+// sizes), so a query allocates once per block rather than per event. Each
+// frame is CRC-checked and must hold its entry's event, as with Read; the
+// payloads alias frames. It returns how many events it read before the
+// first error, and that error.
+//
+// The frames are copied first, all of them under one lock, and decoded
+// afterwards: the copies of a block are independent memory accesses the
+// processor overlaps, where copying and decoding in turn would wait for
+// each frame's cache misses one after the other.
+func (s *Segments) ReadBlock(names *index.Names, entries []index.Entry, evs []event.StoredEvent, frames []byte) (int, error) {
+	copied := s.copyBlock(entries, frames)
+	n := 0
+	for n < len(entries) {
+		for ; n < copied; n++ {
+			e := &entries[n]
+			if err := decodeFrame(frames[:e.Size], names, e, &evs[n]); err != nil {
+				return n, corruptAt(*e, err)
+			}
+			frames = frames[e.Size:]
+		}
+		if n == len(entries) {
+			break
+		}
+		// Not covered by a mapping (the active segment grew past it, or the
+		// file system does not map): read it, which may remap, then go on.
+		e := &entries[n]
+		if err := s.readEntry(*e, frames[:e.Size]); err != nil {
+			return n, err
+		}
+		copied = n + 1 + s.copyBlock(entries[n+1:], frames[e.Size:])
+	}
+	return n, nil
+}
+
+// copyBlock copies the frames of a prefix of entries from the mappings into
+// frames, one after the other, under one read lock. It stops at the first
+// frame no mapping covers and returns how many it copied.
+func (s *Segments) copyBlock(entries []index.Entry, frames []byte) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var m []byte
+	seg, used := ^uint32(0), 0
+	for n := range entries {
+		e := &entries[n]
+		if e.Segment != seg {
+			sf := s.files[uint64(e.Segment)]
+			if sf == nil {
+				return n
+			}
+			// An evicted segment (see budget.go) has no mapping: its
+			// frames are read by the caller's fallback, which reopens it.
+			s.lru.touch(sf)
+			seg, m = e.Segment, sf.m
+		}
+		end := int64(e.Offset) + int64(e.Size)
+		if end > int64(len(m)) {
+			return n
+		}
+		used += copy(frames[used:used+int(e.Size)], m[e.Offset:end])
+	}
+	return len(entries)
+}
+
+// decodeFrame is DecodeFrame with the coordinate from a names snapshot.
+func decodeFrame(frame []byte, names *index.Names, e *index.Entry, ev *event.StoredEvent) error {
+	body, _, err := segment.ReadFrame(frame)
+	if err != nil {
+		return err
+	}
+	return fill(body, e, ev, names.Coordinate(e))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
@@ -34,6 +35,17 @@ type Report struct {
 	// CheckpointIgnored says why a checkpoint present was not used (the
 	// index was rebuilt by scanning instead).
 	CheckpointIgnored string
+	// CompactionLeftovers lists files an interrupted compaction left, which
+	// recovery removed (or, read-only, ignored): an output never renamed
+	// into place, or segments an output in place already replaces.
+	CompactionLeftovers []string
+	// CompactedSegments counts the segments written by compaction, and
+	// RetentionDropped the events their records say retention dropped.
+	CompactedSegments int
+	RetentionDropped  uint64
+	// Footers counts the sealed segments indexed from their footers rather
+	// than by decoding their frames.
+	Footers int
 }
 
 func (r Report) String() string {
@@ -50,6 +62,9 @@ func (r Report) String() string {
 	}
 	if r.CheckpointIgnored != "" {
 		s += "; checkpoint ignored: " + r.CheckpointIgnored
+	}
+	if len(r.CompactionLeftovers) > 0 {
+		s += fmt.Sprintf("; removed %d file(s) left by an interrupted compaction", len(r.CompactionLeftovers))
 	}
 	return s
 }
@@ -68,7 +83,14 @@ type Recovered struct {
 	LastID      event.ID
 	LastPos     event.Position
 
+	// LastFooter, if set, holds the footer the last segment had when it
+	// was opened (cut off unless read-only): the writer goes on from it.
+	LastFooter *segment.FooterBuilder
+
 	names map[string]string // interned entity and scope names, for scanning
+	// sink, while set, takes staged entries in place of publishing them
+	// (see scanPipelined); it returns an empty buffer to stage into.
+	sink func([]index.Pending) []index.Pending
 }
 
 // Options for Recover.
@@ -90,9 +112,23 @@ func Recover(opts Options) (rec *Recovered, err error) {
 			segs.Close()
 		}
 	}()
-	ids, err := listSegments(opts.FS, opts.Dir)
+	l, err := readLayout(opts.FS, opts.Dir)
 	if err != nil {
 		return nil, err
+	}
+	// Files an interrupted compaction left are not part of the log: its
+	// output not yet renamed into place (the originals are all there), or
+	// originals its renamed output already replaces.
+	rec.Report.CompactionLeftovers = l.leftoverNames()
+	if !opts.ReadOnly {
+		if err := removeLeftovers(opts.FS, opts.Dir, l); err != nil {
+			return nil, err
+		}
+	}
+	ids := l.ids
+	for _, c := range l.compacted {
+		rec.Report.CompactedSegments++
+		rec.Report.RetentionDropped += c.Dropped
 	}
 	// Trailing segments without a valid header come from a crash while
 	// creating them: they never held an event, so they are removed.
@@ -130,7 +166,7 @@ func Recover(opts Options) (rec *Recovered, err error) {
 	if x, wm, err := rec.loadCheckpoint(opts, ids); err == nil {
 		if err = rec.checkLastEntry(x, wm); err == nil {
 			rec.Index, rec.LastGlobal, rec.Report.Checkpoint = x, wm.LastGlobal, true
-			first, from = int(wm.Segment-ids[0]), wm.Offset
+			first, from = slices.Index(ids, wm.Segment), wm.Offset
 		}
 		if err != nil {
 			rec.Report.CheckpointIgnored = err.Error()
@@ -138,12 +174,18 @@ func Recover(opts Options) (rec *Recovered, err error) {
 	} else if !vfs.IsNotExist(err) {
 		rec.Report.CheckpointIgnored = err.Error()
 	}
-	var pend []index.Pending
-	for i := first; i < len(ids); i++ {
-		if err := rec.scanSegment(opts, ids[i], files[i], from, i == len(ids)-1, &pend); err != nil {
-			return nil, err
+	scan := func() error {
+		var pend []index.Pending
+		for i := first; i < len(ids); i++ {
+			if err := rec.scanSegment(opts, ids[i], files[i], from, i == len(ids)-1, &pend); err != nil {
+				return err
+			}
+			from = segment.HeaderSize
 		}
-		from = segment.HeaderSize
+		return nil
+	}
+	if err := rec.scanPipelined(scan, ids[first:]); err != nil {
+		return nil, err
 	}
 	if len(ids) > 0 {
 		rec.LastSegment, rec.LastFile = ids[len(ids)-1], files[len(ids)-1]
@@ -179,26 +221,6 @@ func closeAll(files []vfs.File) {
 	}
 }
 
-func listSegments(fs vfs.FS, dir string) ([]uint64, error) {
-	names, err := fs.List(dir)
-	if err != nil {
-		return nil, err
-	}
-	var ids []uint64
-	for _, n := range names {
-		if id, ok := segment.ParseFileName(n); ok {
-			ids = append(ids, id)
-		}
-	}
-	for i := 1; i < len(ids); i++ {
-		if ids[i] != ids[i-1]+1 {
-			return nil, fmt.Errorf("%w: segment %016x is missing (found %016x after %016x)",
-				ErrMissingSegment, ids[i-1]+1, ids[i], ids[i-1])
-		}
-	}
-	return ids, nil
-}
-
 // ErrMissingSegment reports a gap in the segment files.
 var ErrMissingSegment = errors.New("batpak: segment file missing")
 
@@ -213,8 +235,30 @@ func hasValidHeader(fs vfs.FS, name string) (bool, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, err
 	}
-	_, herr := segment.DecodeHeader(b[:n])
-	return herr == nil, nil
+	if _, herr := segment.DecodeHeader(b[:n]); herr == nil {
+		return true, nil
+	}
+	// A crash while creating a segment can tear only its header: frames
+	// are written after the header is synced. A bad header followed by any
+	// non-zero byte is damage to a segment that held events: keep it, so
+	// that the scan reports the corruption rather than deleting them.
+	size, err := f.Size()
+	if err != nil || size <= segment.HeaderSize {
+		return false, err
+	}
+	rest := make([]byte, min(size-segment.HeaderSize, 1<<20))
+	for off := int64(segment.HeaderSize); off < size; off += int64(len(rest)) {
+		m, err := f.ReadAt(rest, off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		for _, c := range rest[:m] {
+			if c != 0 {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // scanSegment indexes the frames of one segment from offset from.
@@ -231,8 +275,31 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 		return &segment.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)),
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
-	*pend = (*pend)[:0]
 	synced := syncedTo(data, last)
+	if from == segment.HeaderSize {
+		var seed *segment.FooterBuilder
+		if last {
+			seed = segment.NewFooterBuilder()
+		}
+		at, ok, err := rec.fromFooter(id, data, pend, seed)
+		if err != nil || !ok {
+			if err != nil {
+				return err
+			}
+		} else {
+			if last {
+				// Sealed at a clean close: the writer continues this segment
+				// after its records, and seals it again later with a footer
+				// that goes on from this one.
+				rec.LastEnd, rec.LastFooter = at, seed
+				if !opts.ReadOnly {
+					return cutFooter(f, at, synced)
+				}
+			}
+			return nil
+		}
+	}
+	*pend = (*pend)[:0]
 	res, err := segment.Scan(data, id, from, rec.LastGlobal, synced, rec.collect(pend, id, 0))
 	if err != nil {
 		return err
@@ -241,8 +308,22 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 		return &segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
 			Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)}
 	}
-	rec.Index.Publish(*pend)
+	*pend = rec.handOver(*pend)
 	rec.LastGlobal = res.LastGlobal
+	if last && res.FooterAt > 0 && !res.Torn {
+		// Sealed (at a clean close, or by a rotation a crash cut short
+		// before the next segment existed): the writer continues here after
+		// the records. The footer seeds the one it will write next.
+		seed := segment.NewFooterBuilder()
+		if _, err := segment.WalkFooter(data, func(e *segment.FooterEntry) error { seed.Add(e); return nil }); err == nil {
+			rec.LastFooter = seed
+		}
+		if !opts.ReadOnly {
+			if err := cutFooter(f, res.FooterAt, synced); err != nil {
+				return err
+			}
+		}
+	}
 	if last {
 		rec.LastEnd = res.End
 		if res.Torn {
@@ -297,13 +378,12 @@ func (rec *Recovered) collect(pend *[]index.Pending, id uint64, base int64) segm
 			key = string(v.IdemKey)
 		}
 		*pend = append(*pend, index.Pending{
-			ID: v.ID, Entity: rec.intern(v.Entity), Scope: rec.intern(v.Scope), IdemKey: key,
+			ID: v.ID, Entity: rec.intern(v.Entity), Scope: rec.intern(v.Scope), IdemKey: key, Correlation: v.Correlation,
 			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
 			Segment: uint32(id), Offset: uint32(base + off), Size: uint32(size),
 		})
 		if len(*pend) == publishChunk {
-			rec.Index.Publish(*pend)
-			*pend = (*pend)[:0]
+			*pend = rec.handOver(*pend)
 		}
 		rec.noteLast(v)
 		return nil
@@ -342,4 +422,20 @@ func syncedTo(data []byte, last bool) int64 {
 		return end
 	}
 	return -1
+}
+
+// cutFooter removes the footer of the last segment (from at on), which the
+// writer is about to continue, lowering the sync note if it claimed the
+// footer, and syncs: appends must never follow a footer.
+func cutFooter(f vfs.File, at, synced int64) error {
+	if err := f.Truncate(at); err != nil {
+		return err
+	}
+	if synced > at || synced < 0 {
+		note := segment.EncodeSyncNote(max(min(synced, at), segment.HeaderSize))
+		if _, err := f.WriteAt(note[:], segment.SyncNoteOffset); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
 }

@@ -1,10 +1,14 @@
 package reader
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 
+	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -16,36 +20,188 @@ var ErrSegmentMissing = errors.New("batpak: segment not open")
 // writer (which adds each segment it creates). Where the file system allows,
 // each segment is also mapped read-only, and a read is a copy out of the
 // page cache rather than a system call.
+//
+// A segment is known in memory (index.Entry.Segment) by its file id,
+// except one written by compaction while the store is open: it gets a
+// fresh id from FirstCompactedID up, so that entries still pointing at the
+// segments it replaced — held by readers that took them before the index
+// was rewritten — keep reading those, which stay open (though their files
+// are removed) until Close.
+//
+// With a budget (SetBudget), at most that many segments are kept open and
+// mapped besides the pinned ones (the active segment, segments the writer
+// may still sync, and segments replaced by compaction, whose files are
+// gone); the least recently used are closed and reopened on demand.
 type Segments struct {
-	mu      sync.RWMutex // held shared while copying out of a mapping; Close takes it exclusively
-	files   map[uint64]*segFile
-	retired [][]byte // mappings replaced by larger ones, released at Close
+	// mu is held shared while reading a segment's mapping or file, and
+	// exclusively to add, remap, evict, reopen or close one: an eviction
+	// never pulls a mapping or file from under a reader.
+	mu       sync.RWMutex
+	files    map[uint64]*segFile // guarded by mu
+	retired  [][]byte            // guarded by mu: mappings replaced by larger ones, released at Close
+	nextComp uint32              // guarded by mu: the next in-memory id for a compaction output
+	lru      budget              // guarded by mu, except its atomic counters
 }
 
 type segFile struct {
-	f vfs.File
-	m []byte // the file's first len(m) bytes, mapped read-only; nil if not mapped
+	// f and m are guarded by Segments.mu (read under the read lock,
+	// changed under the write lock); f is nil while evicted.
+	f    vfs.File
+	m    []byte        // the file's first len(m) bytes, mapped read-only; nil if not mapped
+	file uint64        // the segment's file id
+	gone bool          // replaced by compaction: readable under its id, no longer in the log
+	used atomic.Uint64 // the budget's epoch when last read (see budget)
+	refs atomic.Int32  // Views holding the mapping: never evicted meanwhile
+	size int64         // the file's size when evicted
+	// created is the header's creation time when first opened: a reopen
+	// checks it, so a file since replaced (by a compaction in another
+	// process, for a read-only store) is refused rather than misread.
+	created int64
 }
 
-// NewSegments returns an empty set.
-func NewSegments() *Segments { return &Segments{files: make(map[uint64]*segFile)} }
+// FirstCompactedID is the first in-memory id given to a segment written by
+// compaction while the store is open; segment file ids stay below it
+// (segment.MaxID).
+const FirstCompactedID = segment.MaxID + 1
 
-// Add registers an open segment file.
+// NewSegments returns an empty set.
+func NewSegments() *Segments {
+	return &Segments{files: make(map[uint64]*segFile), nextComp: FirstCompactedID}
+}
+
+// Add registers an open segment file under its file id.
 func (s *Segments) Add(id uint64, f vfs.File) {
-	sf := &segFile{f: f}
-	if mf, ok := f.(vfs.ReadMappable); ok {
-		sf.m, _ = mf.MapRead() // unmapped, reads use ReadAt
-	}
+	sf := newSegFile(id, f)
 	s.mu.Lock()
 	s.files[id] = sf
+	s.evictLocked()
 	s.mu.Unlock()
 }
 
-// Count is the number of open segments.
+func newSegFile(fileID uint64, f vfs.File) *segFile {
+	sf := &segFile{f: f, file: fileID}
+	sf.attach(f)
+	sf.created = headerCreated(f)
+	return sf
+}
+
+// headerCreated reads a segment file's creation time (0 if unreadable).
+func headerCreated(f vfs.File) int64 {
+	var b [segment.HeaderSize]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return 0
+	}
+	h, err := segment.DecodeHeader(b[:])
+	if err != nil {
+		return 0
+	}
+	return h.Created
+}
+
+// attach makes f the segment's open file, mapping it where the file
+// system allows (unmapped, reads use ReadAt).
+func (sf *segFile) attach(f vfs.File) {
+	sf.f, sf.m = f, nil
+	if mf, ok := f.(vfs.ReadMappable); ok {
+		sf.m, _ = mf.MapRead()
+	}
+}
+
+// AddCompacted registers a segment file written by compaction (file id
+// fileID) and returns the in-memory id entries must use for it.
+func (s *Segments) AddCompacted(fileID uint64, f vfs.File) uint32 {
+	sf := newSegFile(fileID, f)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextComp
+	s.nextComp++
+	s.files[uint64(id)] = sf
+	s.evictLocked()
+	return id
+}
+
+// Retire marks segments replaced by compaction. They stay readable under
+// their ids — a reader may hold index entries taken before the index was
+// rewritten — and are closed with the set.
+func (s *Segments) Retire(ids []uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		sf := s.files[uint64(id)]
+		if sf == nil {
+			continue
+		}
+		if sf.f == nil {
+			// Evicted, and its file is gone: nothing left to read. Entries
+			// still naming it find ErrSegmentMissing.
+			delete(s.files, uint64(id))
+			continue
+		}
+		sf.gone = true
+	}
+}
+
+// SegmentInfo describes one segment of the log.
+type SegmentInfo struct {
+	ID   uint32 // in memory (index.Entry.Segment)
+	File uint64 // file id: the file is segment.FileName(File)
+}
+
+// Live lists the segments of the log (not those replaced by compaction),
+// in log order.
+func (s *Segments) Live() []SegmentInfo {
+	s.mu.RLock()
+	out := make([]SegmentInfo, 0, len(s.files))
+	for id, sf := range s.files {
+		if !sf.gone {
+			out = append(out, SegmentInfo{ID: uint32(id), File: sf.file})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b SegmentInfo) int { return cmp.Compare(a.File, b.File) })
+	return out
+}
+
+// SizeInfo returns the total size of the live segment files and the number
+// of retired segments (replaced by compaction, open until Close). skip, if
+// not 0, names a segment (the active one, preallocated) to leave out.
+func (s *Segments) SizeInfo(skip uint64) (bytes int64, retired int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id, sf := range s.files {
+		switch {
+		case sf.gone:
+			retired++
+		case id != skip:
+			bytes += sf.sizeLocked()
+		}
+	}
+	return bytes, retired
+}
+
+// FileID returns the file id of the segment known in memory as id (they
+// differ only for segments compaction wrote while the store is open).
+func (s *Segments) FileID(id uint32) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sf := s.files[uint64(id)]; sf != nil {
+		return sf.file
+	}
+	return uint64(id)
+}
+
+// Count is the number of segments in the log (not counting those replaced
+// by compaction and still open for readers).
 func (s *Segments) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.files)
+	n := 0
+	for _, sf := range s.files {
+		if !sf.gone {
+			n++
+		}
+	}
+	return n
 }
 
 // Close releases every mapping and closes every segment file.
@@ -57,7 +213,9 @@ func (s *Segments) Close() error {
 		if sf.m != nil {
 			errs = append(errs, vfs.UnmapRead(sf.m))
 		}
-		errs = append(errs, sf.f.Close())
+		if sf.f != nil {
+			errs = append(errs, sf.f.Close())
+		}
 		delete(s.files, id)
 	}
 	for _, m := range s.retired {
@@ -70,23 +228,55 @@ func (s *Segments) Close() error {
 // ReadAt reads len(p) bytes at offset off of segment id into p. It lets a
 // caller that visits many adjacent frames (a projection replaying an entity
 // stream) read them with one call and check each frame itself with
-// segment.ReadFrame; Read remains the way to read one event.
+// segment.ReadFrame; Read remains the way to read one event. A segment
+// closed by the budget is reopened first.
 func (s *Segments) ReadAt(id uint64, p []byte, off int64) error {
-	s.mu.RLock()
-	sf := s.files[id]
-	if sf != nil && off+int64(len(p)) <= int64(len(sf.m)) {
-		copy(p, sf.m[off:])
+	for range 4 {
+		s.mu.RLock()
+		sf := s.files[id]
+		if sf == nil {
+			s.mu.RUnlock()
+			return fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+		}
+		if sf.f != nil {
+			s.lru.touch(sf)
+			if off+int64(len(p)) <= int64(len(sf.m)) {
+				copy(p, sf.m[off:])
+				s.mu.RUnlock()
+				return nil
+			}
+			_, err := sf.f.ReadAt(p, off) // under the read lock: not closed meanwhile
+			s.mu.RUnlock()
+			if err != nil {
+				return fmt.Errorf("batpak: reading segment %016x at %d: %w", id, off, err)
+			}
+			s.remap(id, sf)
+			return nil
+		}
 		s.mu.RUnlock()
-		return nil
+		return s.readReopened(id, p, off)
 	}
-	s.mu.RUnlock()
-	if sf == nil {
-		return fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+	return fmt.Errorf("batpak: segment %016x was closed again before it could be read (open-segment budget too small)", id)
+}
+
+// readReopened reopens an evicted segment and reads from it under the
+// write lock, so a concurrent reopen of another segment cannot close it
+// again before this read is done.
+func (s *Segments) readReopened(id uint64, p []byte, off int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sf, err := s.reopenLocked(id)
+	if err != nil {
+		return err
+	}
+	defer s.evictLocked()
+	if off+int64(len(p)) <= int64(len(sf.m)) {
+		copy(p, sf.m[off:])
+		return nil
 	}
 	if _, err := sf.f.ReadAt(p, off); err != nil {
 		return fmt.Errorf("batpak: reading segment %016x at %d: %w", id, off, err)
 	}
-	s.remap(id, sf)
 	return nil
 }
 
@@ -94,41 +284,105 @@ func (s *Segments) ReadAt(id uint64, p []byte, off int64) error {
 // active segment, preallocated by the writer after recovery mapped it).
 // The old mapping may still be in use by a reader: it is kept until Close.
 func (s *Segments) remap(id uint64, sf *segFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files[id] != sf || sf.f == nil {
+		return // closed or evicted meanwhile
+	}
 	mf, ok := sf.f.(vfs.ReadMappable)
 	if !ok {
 		return
 	}
 	size, err := sf.f.Size()
 	if err != nil || size <= int64(len(sf.m)) {
-		return
+		return // or another reader remapped first
 	}
 	m, err := mf.MapRead()
 	if err != nil {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur := s.files[id]; cur != sf || len(m) <= len(sf.m) {
-		vfs.UnmapRead(m) // closed, or another reader remapped first
-		return
-	}
 	if sf.m != nil {
 		s.retired = append(s.retired, sf.m)
 	}
-	s.files[id] = &segFile{f: sf.f, m: m}
+	sf.m = m
 }
 
 // Bytes returns the whole segment for scanning: its mapping when that
-// covers the file, else a copy read from it.
+// covers the file, else a copy read from it. A mapping stays valid until
+// Close — or, once a budget is set, until the segment is evicted: then
+// use View.
 func (s *Segments) Bytes(id uint64) ([]byte, error) {
+	data, _, err := s.view(id, false)
+	return data, err
+}
+
+// View is Bytes for use while a budget may evict: the segment is not
+// evicted until release is called.
+func (s *Segments) View(id uint64) (data []byte, release func(), err error) {
+	return s.view(id, true)
+}
+
+func (s *Segments) view(id uint64, pin bool) ([]byte, func(), error) {
+	for range 4 {
+		s.mu.RLock()
+		sf := s.files[id]
+		if sf == nil {
+			s.mu.RUnlock()
+			return nil, nil, fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+		}
+		if sf.f == nil {
+			s.mu.RUnlock()
+			s.mu.Lock()
+			_, err := s.reopenLocked(id)
+			if err == nil && pin {
+				sf.refs.Add(1) // held across the unlock: not evicted again
+				defer sf.refs.Add(-1)
+			}
+			if err == nil {
+				s.evictLocked()
+			}
+			s.mu.Unlock()
+			if err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		s.lru.touch(sf)
+		if size, err := sf.f.Size(); err == nil && size == int64(len(sf.m)) {
+			release := func() {}
+			if pin {
+				sf.refs.Add(1)
+				release = func() { sf.refs.Add(-1) }
+			}
+			s.mu.RUnlock()
+			return sf.m, release, nil
+		}
+		data, err := readAll(sf.f)
+		s.mu.RUnlock()
+		return data, func() {}, err
+	}
+	return nil, nil, fmt.Errorf("batpak: segment %016x was closed again before it could be read (open-segment budget too small)", id)
+}
+
+// size is segment id's file size (0 if unknown).
+func (s *Segments) size(id uint64) int64 {
 	s.mu.RLock()
 	sf := s.files[id]
 	s.mu.RUnlock()
 	if sf == nil {
-		return nil, fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+		return 0
 	}
-	if size, err := sf.f.Size(); err == nil && size == int64(len(sf.m)) {
-		return sf.m, nil
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return sf.sizeLocked()
+}
+
+// sizeLocked is the segment's file size (the one recorded at eviction if
+// it is closed). The caller holds s.mu.
+func (sf *segFile) sizeLocked() int64 {
+	if sf.f == nil {
+		return sf.size
 	}
-	return readAll(sf.f)
+	n, _ := sf.f.Size()
+	return n
 }

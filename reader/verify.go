@@ -18,7 +18,13 @@ type VerifyReport struct {
 	Entities       int
 	Bytes          int64
 	ChainsVerified int // events whose hash link was checked
-	Duration       time.Duration
+	// ChainRestarts counts events whose predecessors were dropped by
+	// retention (compaction): their link cannot be checked, and the chain
+	// is verified again from them on.
+	ChainRestarts int
+	// Footers counts the segment footers checked against their segments.
+	Footers  int
+	Duration time.Duration
 	// TornTail is set when the last segment ends in a torn tail (which Open
 	// would truncate); it is not a problem.
 	TornTail bool
@@ -34,8 +40,9 @@ func (r VerifyReport) OK() bool { return r.Problem == nil }
 var ErrChainBroken = errors.New("batpak: hash chain broken")
 
 type chainState struct {
-	next uint64
-	hash [32]byte
+	next   uint64
+	hash   [32]byte
+	global uint64 // of the entity's last event seen
 }
 
 // Verify checks every segment of the store in dir without changing
@@ -62,6 +69,9 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 	}
 	chains := map[string]*chainState{}
 	lastGlobal := uint64(0)
+	// compactedTo is the end of the global range covered by the compacted
+	// segments seen so far: only there may retention have dropped events.
+	compactedTo := uint64(0)
 	for i, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -76,8 +86,14 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 			rep.Problem = &segment.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err}
 			break
 		}
+		if c, ok := segment.ReadCompacted(data, id); ok {
+			compactedTo = max(compactedTo, c.LastGlobal)
+		}
+		var seen []segment.FooterEntry // this segment's events, to check its footer against
 		res, err := segment.Scan(data, id, segment.HeaderSize, lastGlobal, syncedTo(data, i == len(ids)-1), func(off int64, size int, v *segment.EventView, _ bool) error {
 			rep.Events++
+			seen = append(seen, segment.FooterEntry{Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
+				Kind: v.Kind, Global: v.Global, Sequence: v.Sequence, Offset: uint32(off), Size: uint32(size)})
 			c := chains[string(v.Entity)]
 			if c == nil {
 				c = &chainState{}
@@ -87,19 +103,34 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 				return fmt.Errorf("%w: %w", ErrChainBroken, &segment.CorruptionError{
 					Segment: id, Offset: off, Lost: int64(size), Cause: fmt.Errorf(format, args...)})
 			}
-			if v.Sequence != c.next {
+			// A gap is legitimate only where retention may have dropped the
+			// events between: after the entity's last kept event, inside a
+			// compacted range. The chain then restarts from this event.
+			restart := v.Sequence > c.next && c.global < compactedTo
+			if v.Sequence != c.next && !restart {
 				return bad("entity %q: sequence %d where %d was next", v.Entity, v.Sequence, c.next)
 			}
-			if v.HasHash {
+			if restart {
+				rep.ChainRestarts++
+			} else if v.HasHash {
 				body, _, _ := segment.ReadFrame(data[off:])
 				if !segment.VerifyHash(body, c.hash) {
 					return bad("entity %q sequence %d does not hash over its predecessor", v.Entity, v.Sequence)
 				}
 				rep.ChainsVerified++
 			}
-			c.next, c.hash = v.Sequence+1, v.Hash
+			c.next, c.hash, c.global = v.Sequence+1, v.Hash, v.Global
 			return nil
 		})
+		if err != nil {
+			rep.Problem = err
+			break
+		}
+		if err == nil && res.FooterAt > 0 {
+			if err = checkFooter(id, data, seen); err == nil {
+				rep.Footers++
+			}
+		}
 		if err != nil {
 			rep.Problem = err
 			break
@@ -129,4 +160,28 @@ func readSegment(fs vfs.FS, dir string, id uint64) ([]byte, error) {
 	}
 	defer f.Close()
 	return readAll(f)
+}
+
+// checkFooter compares a segment's footer with the events its frames hold.
+func checkFooter(id uint64, data []byte, seen []segment.FooterEntry) error {
+	f, err := segment.DecodeFooter(data)
+	if err == nil && len(f.Entries) != len(seen) {
+		err = fmt.Errorf("%w: the footer lists %d events, the segment holds %d", segment.ErrBadRecord, len(f.Entries), len(seen))
+	}
+	if err == nil {
+		for i := range seen {
+			if f.Entries[i] != seen[i] {
+				err = fmt.Errorf("%w: footer entry %d disagrees with the frame at offset %d", segment.ErrBadRecord, i, seen[i].Offset)
+				break
+			}
+		}
+	}
+	if err != nil {
+		at := int64(len(data))
+		if f != nil {
+			at = f.At
+		}
+		return &segment.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
+	}
+	return nil
 }

@@ -18,6 +18,9 @@ const (
 	TypeEvent       byte = 1
 	TypeBatchBegin  byte = 2
 	TypeBatchCommit byte = 3
+	// TypeCompacted is the first record of a segment written by compaction
+	// (see compacted.go); it never appears anywhere else.
+	TypeCompacted byte = 4
 )
 
 // AppendFrame appends a frame around body to dst: len(body) as u32, the

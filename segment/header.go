@@ -103,6 +103,11 @@ func DecodeHeader(b []byte) (Header, error) {
 
 const fileSuffix = ".seg"
 
+// MaxID is the largest segment file id the writer creates. Index entries
+// hold segment ids in 32 bits, and the readers give ids above MaxID to
+// segments written by compaction while the store is open.
+const MaxID = 1<<31 - 1
+
 // FileName is the name of segment id's file: 16 hex digits and ".seg", so
 // names sort in segment order.
 func FileName(id uint64) string { return fmt.Sprintf("%016x%s", id, fileSuffix) }

@@ -162,6 +162,10 @@ func ParseEvent(body []byte, v *EventView) error {
 // ParseEventFields is ParseEvent without the coordinate check, for readers
 // that take the coordinate from the index (whose names were validated when
 // indexed) rather than from these bytes.
+//
+// Every read of an event goes through here, so it is written for speed:
+// the fixed-size fields are read after one length check, and the varints,
+// almost always one byte, take an inlined fast path.
 func ParseEventFields(body []byte, v *EventView) error {
 	if len(body) < 2 || body[0] != TypeEvent {
 		return fmt.Errorf("%w: not an event record", ErrBadRecord)
@@ -170,57 +174,106 @@ func ParseEventFields(body []byte, v *EventView) error {
 	if mask&^maskKnown != 0 {
 		return fmt.Errorf("%w: unknown event mask bits %#x", ErrBadRecord, mask)
 	}
-	r := reader{b: body, i: 2}
+	i := 2
 	v.HasHash = mask&maskHash != 0
 	if v.HasHash {
-		h := r.bytes(32)
-		if r.err != nil {
-			return r.err
+		if len(body) < i+32 {
+			return errTruncated
 		}
-		v.Hash = [32]byte(h)
+		v.Hash = [32]byte(body[i : i+32])
+		i += 32
 	} else {
 		v.Hash = [32]byte{}
 	}
-	v.Kind = event.EventKind(r.u16())
-	v.Flags = r.u16()
-	if id := r.bytes(16); id != nil {
-		v.ID = event.ID(id)
+	// kind, flags and id, then at least one byte for each of the three
+	// uvarints and the timestamp's eight before the clock fields.
+	if len(body) < i+20+2+8 {
+		return errTruncated
 	}
-	v.Global = r.uvarint()
-	v.Sequence = r.uvarint()
-	v.Timestamp = int64(r.u64())
-	v.WallMS = uint64(v.Timestamp/1000 + r.varint())
-	counter := r.uvarint()
-	v.Counter = uint32(counter)
-	v.Correlation, v.Causation = v.ID, event.ID{}
-	if mask&maskCorrelation != 0 {
-		if b := r.bytes(16); b != nil {
-			v.Correlation = event.ID(b)
-		}
+	v.Kind = event.EventKind(binary.LittleEndian.Uint16(body[i:]))
+	v.Flags = binary.LittleEndian.Uint16(body[i+2:])
+	v.ID = event.ID(body[i+4 : i+20])
+	i += 20
+	if v.Global, i = uvarintAt(body, i); i < 0 {
+		return errTruncated
 	}
-	if mask&maskCausation != 0 {
-		if b := r.bytes(16); b != nil {
-			v.Causation = event.ID(b)
-		}
+	if v.Sequence, i = uvarintAt(body, i); i < 0 {
+		return errTruncated
 	}
-	v.IdemKey = nil
-	if mask&maskIdemKey != 0 {
-		v.IdemKey = r.lenPrefixed(MaxIdempotencyKey)
+	if len(body) < i+8 {
+		return errTruncated
 	}
-	v.Entity = r.lenPrefixed(event.MaxCoordinatePart)
-	v.Scope = r.lenPrefixed(event.MaxCoordinatePart)
-	if r.err != nil {
-		return r.err
+	v.Timestamp = int64(binary.LittleEndian.Uint64(body[i:]))
+	i += 8
+	var delta, counter uint64
+	if delta, i = uvarintAt(body, i); i < 0 { // a zigzag varint
+		return errTruncated
+	}
+	v.WallMS = uint64(v.Timestamp/1000 + (int64(delta>>1) ^ -int64(delta&1)))
+	if counter, i = uvarintAt(body, i); i < 0 {
+		return errTruncated
 	}
 	if counter > 1<<32-1 {
 		return fmt.Errorf("%w: clock counter out of range", ErrBadRecord)
+	}
+	v.Counter = uint32(counter)
+	v.Correlation, v.Causation = v.ID, event.ID{}
+	if mask&maskCorrelation != 0 {
+		if len(body) < i+16 {
+			return errTruncated
+		}
+		v.Correlation = event.ID(body[i : i+16])
+		i += 16
+	}
+	if mask&maskCausation != 0 {
+		if len(body) < i+16 {
+			return errTruncated
+		}
+		v.Causation = event.ID(body[i : i+16])
+		i += 16
+	}
+	v.IdemKey = nil
+	if mask&maskIdemKey != 0 {
+		if v.IdemKey, i = lenPrefixedAt(body, i, MaxIdempotencyKey); i < 0 {
+			return errTruncated
+		}
+	}
+	if v.Entity, i = lenPrefixedAt(body, i, event.MaxCoordinatePart); i < 0 {
+		return errTruncated
+	}
+	if v.Scope, i = lenPrefixedAt(body, i, event.MaxCoordinatePart); i < 0 {
+		return errTruncated
 	}
 	if len(v.Entity) == 0 || len(v.Scope) == 0 {
 		return fmt.Errorf("%w: empty coordinate part", ErrBadRecord)
 	}
 	v.Codec = event.Codec(mask >> maskCodecShift & 3)
-	v.Payload = body[r.i:]
+	v.Payload = body[i:]
 	return nil
+}
+
+// errTruncated is a record that ends inside a field (or whose length
+// prefix exceeds its bound).
+var errTruncated = fmt.Errorf("%w: truncated event record", ErrBadRecord)
+
+// uvarintAt decodes the uvarint at b[i:] (i <= len(b)) and returns it and
+// the index after it, or -1 if b ends inside it or it overflows 64 bits.
+func uvarintAt(b []byte, i int) (uint64, int) {
+	v, n := binary.Uvarint(b[i:])
+	if n <= 0 {
+		return 0, -1
+	}
+	return v, i + n
+}
+
+// lenPrefixedAt reads a uvarint length at b[i:], at most max, and that
+// many bytes; the index after them is -1 if they are not all there.
+func lenPrefixedAt(b []byte, i, max int) ([]byte, int) {
+	n, j := uvarintAt(b, i)
+	if j < 0 || n > uint64(max) || uint64(len(b)-j) < n {
+		return nil, -1
+	}
+	return b[j : j+int(n)], j + int(n)
 }
 
 // VerifyHash recomputes an event body's own hash given its predecessor's

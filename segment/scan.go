@@ -26,8 +26,16 @@ type ScanResult struct {
 	// Events counts the events visited.
 	Events int
 	// LastGlobal is the global sequence of the last event visited (or the
-	// value passed in if none).
+	// value passed in if none) — or, if higher, the last global sequence a
+	// compacted segment's record says the replaced segments reached (events
+	// dropped by retention still used their numbers).
 	LastGlobal uint64
+	// Compacted is set when the segment was written by compaction: its
+	// first record says what it replaced.
+	Compacted *CompactedRecord
+	// FooterAt is the offset of the segment's footer (see footer.go), 0
+	// if it has none. End stays before it.
+	FooterAt int64
 }
 
 // maxResyncWork bounds the bytes checksummed while looking for a valid frame
@@ -59,8 +67,19 @@ func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, syncedTo in
 		if err == nil {
 			err = s.check(body)
 		}
+		if err == nil && body[0] == TypeCompacted && off != HeaderSize {
+			err = fmt.Errorf("%w: compaction record at offset %d, not first in its segment", ErrBadRecord, off)
+		}
+		if err == nil && s.res.FooterAt > 0 {
+			err = fmt.Errorf("%w: a record after the segment's footer", ErrBadRecord)
+		}
+		if err == nil && body[0] == TypeFooter {
+			err = s.checkFooter(data, off, size)
+		}
 		if err != nil {
-			return s.res, s.badRecord(segID, off, err)
+			err = s.badRecord(segID, off, err)
+			s.finish()
+			return s.res, err
 		}
 		if err := s.apply(off, size, body); err != nil {
 			return s.res, err
@@ -71,7 +90,16 @@ func Scan(data []byte, segID uint64, start int64, lastGlobal uint64, syncedTo in
 		s.res.Torn, s.res.DiscardedBatch = true, true
 		s.res.TornReason = fmt.Sprintf("batch begun at offset %d has no COMMIT", s.batchStart)
 	}
+	s.finish()
 	return s.res, nil
+}
+
+// finish raises LastGlobal to a compacted segment's recorded end, which
+// may lie past its last kept event.
+func (s *scanner) finish() {
+	if c := s.res.Compacted; c != nil && c.LastGlobal > s.res.LastGlobal {
+		s.res.LastGlobal = c.LastGlobal
+	}
 }
 
 type pendingEvent struct {
@@ -107,6 +135,10 @@ func (s *scanner) check(body []byte) error {
 			return fmt.Errorf("%w: global sequence %d does not follow %d (stale or misdirected frame)",
 				ErrBadRecord, s.view.Global, last)
 		}
+		if c := s.res.Compacted; c != nil && s.view.Global > c.LastGlobal {
+			return fmt.Errorf("%w: global sequence %d is past the compacted range ending at %d",
+				ErrBadRecord, s.view.Global, c.LastGlobal)
+		}
 		if s.inBatch && len(s.batch) >= int(s.marker.Count) {
 			return fmt.Errorf("%w: batch holds more than the %d events its BEGIN announced", ErrBadRecord, s.marker.Count)
 		}
@@ -133,6 +165,19 @@ func (s *scanner) check(body []byte) error {
 			return fmt.Errorf("%w: batch COMMIT after %d of %d events", ErrBadRecord, len(s.batch), m.Count)
 		}
 		return nil
+	case TypeFooter:
+		return nil // checked by checkFooter
+	case TypeCompacted:
+		c, err := ParseCompacted(body)
+		switch {
+		case err != nil:
+			return err
+		case s.inBatch || s.res.Events > 0 || s.lastSeen > 0:
+			return fmt.Errorf("%w: compaction record after events", ErrBadRecord)
+		case c.FirstGlobal <= last && c.FirstGlobal != 0:
+			return fmt.Errorf("%w: compacted range starts at global %d, not after %d", ErrBadRecord, c.FirstGlobal, last)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: unknown record type %d", ErrBadRecord, body[0])
 }
@@ -150,6 +195,15 @@ func (s *scanner) apply(off int64, size int, body []byte) error {
 			return nil
 		}
 		return s.emit(off, size, false)
+	case TypeFooter:
+		s.res.FooterAt = off // not part of the log's records: End stays before it
+	case TypeCompacted:
+		c, _ := ParseCompacted(body)
+		s.res.Compacted = &c
+		s.res.End = off + int64(size)
+		if c.FirstGlobal > 0 {
+			s.lastSeen = c.FirstGlobal - 1 // kept events lie inside the range
+		}
 	case TypeBatchCommit:
 		for _, p := range s.batch {
 			if err := ParseEvent(p.body, &s.view); err != nil {
@@ -234,7 +288,7 @@ func nextValidFrame(data []byte, from int64) (at int64, found, exhausted bool) {
 		if work > maxResyncWork {
 			return p, false, true
 		}
-		if body, _, err := ReadFrame(data[p:]); err == nil && body[0] >= TypeEvent && body[0] <= TypeBatchCommit {
+		if body, _, err := ReadFrame(data[p:]); err == nil && body[0] >= TypeEvent && body[0] <= TypeFooter {
 			return p, true, false
 		}
 	}
@@ -254,4 +308,15 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// checkFooter accepts a footer frame outside a batch that decodes and
+// agrees with the records before it. Whatever follows it is a bad record
+// (see the loop in Scan).
+func (s *scanner) checkFooter(data []byte, off int64, size int) error {
+	if s.inBatch {
+		return fmt.Errorf("%w: footer inside a batch", ErrBadRecord)
+	}
+	_, err := WalkFooter(data[:off+int64(size)], func(*FooterEntry) error { return nil })
+	return err
 }

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -23,6 +24,9 @@ type Fsync struct {
 
 	inflight atomic.Int64 // flushes handed over and not yet released
 	unsynced atomic.Int64 // on-write events published without fsync
+
+	sealedMu sync.Mutex
+	sealed   map[uint64]*activeSegment // guarded by sealedMu: sealed segments perhaps still in use (see Settled)
 
 	// Owned by Serve.
 	batch     []*flush
@@ -170,6 +174,9 @@ func (f *Fsync) process() {
 		}
 		f.batch[0] = nil
 		f.batch = f.batch[1:]
+		if fl.seg != nil {
+			fl.seg.pending.Add(-1)
+		}
 		f.inflight.Add(-1)
 		fl.reset(nil)
 		flushPool.Put(fl)
@@ -297,8 +304,7 @@ func (f *Fsync) barrier(seg *activeSegment) {
 	fl.durable = true
 	released := make(chan struct{})
 	fl.barrier = released // fl belongs to the fsync actor once sent
-	f.inflight.Add(1)
-	f.in <- fl
+	f.handOver(fl)
 	select {
 	case <-released:
 	case <-f.done:

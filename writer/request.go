@@ -43,6 +43,9 @@ type Request struct {
 	// Durability is resolved (Durable or OnWrite) by the facade.
 	Durability event.Durability
 
+	// Reload, if set, makes the request a Reload command (no items).
+	Reload *Reload
+
 	Receipts []event.Receipt
 	Err      error
 
@@ -70,7 +73,7 @@ func (r *Request) Reply() <-chan *Request { return r.reply }
 // Never release a request whose reply may still arrive.
 func (r *Request) Release() {
 	clear(r.one[:])
-	r.Items, r.Receipts, r.Err = nil, nil, nil
+	r.Items, r.Receipts, r.Err, r.Reload = nil, nil, nil, nil
 	r.Atomic, r.Durability = false, 0
 	requestPool.Put(r)
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -22,6 +23,17 @@ type activeSegment struct {
 	mlen  int64
 
 	pfAsked int64 // the writer's last prefault request (writer-owned)
+
+	// footer accumulates the segment's index footer, written when the
+	// writer seals the segment on rotation (writer-owned). Nil when the
+	// segment already held events when the writer took it over (it does
+	// not know them all): such a segment is sealed without a footer.
+	footer *segment.FooterBuilder
+
+	// pending counts the flushes of this segment handed to the fsync actor
+	// and not yet released: once the segment is sealed and it is 0, the
+	// actor never touches the segment's file again (see Fsync.Settled).
+	pending atomic.Int32
 
 	// written is end as the writer last published it, for the fsync
 	// actor: an fsync begun after loading it covers at least that much.
@@ -50,6 +62,9 @@ const prefaultAhead = 1 << 20
 // size (one oversized record) is not mapped.
 func openActive(id uint64, f vfs.File, end, size int64) *activeSegment {
 	seg := &activeSegment{id: id, file: f, end: end}
+	if end == segment.HeaderSize {
+		seg.footer = segment.NewFooterBuilder()
+	}
 	seg.written.Store(end)
 	if mf, ok := f.(vfs.Mappable); ok {
 		if cur, err := f.Size(); err == nil && cur <= size {
@@ -144,12 +159,16 @@ func (w *Writer) rotate() error {
 	if err := w.seg.seal(); err != nil {
 		return err
 	}
+	if err := w.seg.writeFooter(); err != nil {
+		return err
+	}
 	if err := w.seg.file.Sync(); err != nil {
 		return err
 	}
+	w.fsync.noteSealed(w.seg) // before the next segment exists
 	id := w.seg.id + 1
-	if id > 1<<32-1 {
-		return fmt.Errorf("segment id %d exceeds the format's 32-bit limit", id)
+	if id > segment.MaxID {
+		return fmt.Errorf("segment id %d exceeds the format's limit %d", id, segment.MaxID)
 	}
 	f, err := CreateSegment(w.cfg.FS, w.cfg.Dir, id, w.cfg.Clock().UnixNano())
 	if err != nil {
@@ -159,4 +178,33 @@ func (w *Writer) rotate() error {
 	w.seg = openActive(id, f, segment.HeaderSize, w.cfg.SegmentSize)
 	w.fsync.active.Store(w.seg)
 	return nil
+}
+
+// writeFooter appends the segment's index footer after its last record
+// (see segment.FooterBuilder). The caller syncs: the footer becomes durable
+// with the rest of the sealed segment, before the next segment exists, so
+// a crash leaves either no footer (the segment is then the last, and a
+// torn footer a torn tail) or a whole one.
+func (s *activeSegment) writeFooter() error {
+	if s.footer == nil {
+		return nil
+	}
+	frame := s.footer.AppendFrame(nil, s.end)
+	s.footer = nil
+	_, err := s.file.WriteAt(frame, s.end)
+	return err
+}
+
+// noteFooter adds a handed-on flush's events to the segment's footer.
+func (s *activeSegment) noteFooter(pend []index.Pending) {
+	if s.footer == nil {
+		return
+	}
+	for i := range pend {
+		p := &pend[i]
+		s.footer.Add(&segment.FooterEntry{
+			Entity: p.Entity, Scope: p.Scope, IdemKey: p.IdemKey, Kind: p.Kind,
+			Global: p.Global, Sequence: p.Sequence, Offset: p.Offset, Size: p.Size,
+		})
+	}
 }

@@ -10,8 +10,9 @@ import (
 
 // tail is what the writer must know of an entity to append to it.
 type tail struct {
-	next uint64   // the sequence the entity's next event gets
-	hash [32]byte // the entity's latest chain hash
+	next   uint64   // the sequence the entity's next event gets
+	hash   [32]byte // the entity's latest chain hash
+	global uint64   // the global sequence of the entity's latest event (0: none)
 }
 
 // keyRef is an idempotency key written by this writer and perhaps not yet
@@ -59,7 +60,7 @@ func (w *Writer) loadTail(entity string) (*tail, error) {
 	}
 	t := &tail{}
 	if e, ok := w.cfg.Index.Latest(entity); ok {
-		t.next = e.Sequence + 1
+		t.next, t.global = e.Sequence+1, e.Global
 		if w.cfg.HashChain {
 			ev, err := w.cfg.LoadEvent(e)
 			if err != nil {

@@ -22,6 +22,11 @@ type Start struct {
 	LastGlobal uint64
 	LastID     event.ID
 	LastPos    event.Position
+	// Footer, if set, holds the footer the last segment had (its events):
+	// the writer goes on adding to it, so the segment is sealed with a
+	// footer again. Without it, a segment already holding events is
+	// sealed without one.
+	Footer *segment.FooterBuilder
 }
 
 // Writer is the writer actor. Its methods other than Serve, Quiesce and
@@ -68,6 +73,9 @@ func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *
 		start.SegmentID, start.File, start.End = 1, f, segment.HeaderSize
 	}
 	w.seg = openActive(start.SegmentID, start.File, start.End, cfg.SegmentSize)
+	if f := start.Footer; f != nil && w.seg.footer == nil && f.End() <= start.End {
+		w.seg.footer = f
+	}
 	w.safeEnd = start.End
 	w.fsync.active.Store(w.seg)
 	return w, w.fsync, nil
@@ -149,9 +157,16 @@ func (w *Writer) shutdown() {
 	}
 	if w.fail.get() == nil {
 		w.fsync.barrier(w.seg)
+	}
+	// The barrier's fsync may have failed: after that, never sync again
+	// (found by the write-ordering auditor's I/O-error loop).
+	if w.fail.get() == nil {
 		// Trim the preallocated space so a closed store's files hold only
 		// data, and record the exact end of the numbering: a clean restart
 		// continues without a gap.
+		// No footer here: the next writer appends to this segment, and
+		// tools (and tests) expect a closed store's last segment to end in
+		// its last record. It gets its footer when it is sealed by rotation.
 		err := w.seg.seal()
 		if err == nil {
 			err = w.seg.file.Sync()
@@ -229,6 +244,9 @@ func (w *Writer) process() {
 		w.next++
 		w.inHand = r
 		switch {
+		case r.Reload != nil:
+			w.reload(r.Reload)
+			w.answer(r, nil)
 		case len(r.Items) == 0: // sync barrier
 			w.accept(r)
 			w.cur.durable = true
@@ -310,9 +328,9 @@ func (w *Writer) handOff() {
 	// From here the flush is no longer the writer's: a crash must neither
 	// answer its requests nor cut its bytes off.
 	w.cur, w.safeEnd = nil, w.seg.end
+	w.seg.noteFooter(fl.pend)
 	if fl.durable || w.fsync.inflight.Load() > 0 {
-		w.fsync.inflight.Add(1)
-		w.fsync.in <- fl // bounded: a slow disk holds the writer back
+		w.fsync.handOver(fl) // bounded: a slow disk holds the writer back
 	} else {
 		w.fsync.publish(fl)
 		w.fsync.noteUnsynced(len(fl.pend))
@@ -362,7 +380,7 @@ func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, rcpt 
 		Timestamp: us, Correlation: correlation, Causation: causation, Hash: self,
 	}
 	w.cur.pend = append(w.cur.pend, index.Pending{
-		ID: id, Entity: rec.Entity, Scope: rec.Scope, IdemKey: rec.IdemKey, Kind: it.Kind,
+		ID: id, Entity: rec.Entity, Scope: rec.Scope, IdemKey: rec.IdemKey, Kind: it.Kind, Correlation: correlation,
 		Global: rec.Global, Sequence: t.next, Segment: uint32(w.seg.id), Offset: uint32(off), Size: size,
 	})
 	if w.cfg.OnPublish != nil {
@@ -372,7 +390,7 @@ func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, rcpt 
 		})
 	}
 	t.next++
-	t.hash = self
+	t.hash, t.global = self, rec.Global
 	if rec.IdemKey != "" {
 		w.rememberKey(rec.IdemKey, *rcpt)
 	}

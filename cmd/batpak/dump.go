@@ -44,7 +44,13 @@ func dumpFlags(fs *flag.FlagSet) action {
 		}
 		defer s.Close()
 		out := bufio.NewWriter(stdout)
-		for ev, err := range s.Query(ctx, f.region) {
+		events := s.Query(ctx, f.region)
+		if f.hasCorrelID {
+			// The correlation index lists the workflow's events: read
+			// only them (the other filters are checked on each).
+			events = s.ByCorrelation(ctx, f.correlated)
+		}
+		for ev, err := range events {
 			if err != nil {
 				out.Flush() // what was read before the error
 				return verifyHint(err, dir)
@@ -145,9 +151,12 @@ func parseKind(s string) (batpak.EventKind, error) {
 	return batpak.EventKind(v), nil
 }
 
-// match applies the checks the query cannot.
+// match applies the checks the query cannot (with --correlation, all of
+// them: that query is by correlation alone).
 func (f *eventFilter) match(ev *batpak.StoredEvent) bool {
-	return (f.from == 0 || ev.Timestamp >= f.from) &&
+	r := f.region
+	return (!f.hasCorrelID || r.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence)) &&
+		(f.from == 0 || ev.Timestamp >= f.from) &&
 		(f.to == 0 || ev.Timestamp < f.to) &&
 		(!f.hasCorrelID || ev.Correlation == f.correlated)
 }

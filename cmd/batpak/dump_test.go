@@ -28,6 +28,8 @@ func TestDumpFilters(t *testing.T) {
 		{"until", []string{"--until", at(t1)}, 100},
 		{"since and until", []string{"--since", at(t1), "--until", at(t2)}, 101},
 		{"correlation", []string{"--correlation", f.root.Correlation.String()}, 4},
+		{"correlation and entity", []string{"--correlation", f.root.Correlation.String(), "--entity", "s*"}, 1},
+		{"correlation of a member", []string{"--correlation", f.paid.ID.String()}, 0},
 		{"entity and scope", []string{"--entity", "player:1", "--scope", "room:1"}, 34},
 		{"nothing matches", []string{"--entity", "player:1", "--kind", "0x2001"}, 0},
 	} {

@@ -92,8 +92,8 @@ type workflow struct {
 }
 
 // collectWorkflow finds the workflow with correlation id, or with byEvent
-// the workflow of the event id. There is no index by correlation, so it
-// reads the whole log once.
+// the workflow of the event id. The store's correlation index lists the
+// workflow's events, so it reads only them.
 func collectWorkflow(ctx context.Context, s *batpak.Store, id batpak.ID, byEvent bool) (*workflow, error) {
 	g := &workflow{correlation: id, in: map[batpak.ID]bool{}}
 	if byEvent {
@@ -103,15 +103,13 @@ func collectWorkflow(ctx context.Context, s *batpak.Store, id batpak.ID, byEvent
 		}
 		g.correlation, g.marked = ev.Correlation, id
 	}
-	for ev, err := range s.Query(ctx, batpak.Region{}) {
+	for ev, err := range s.ByCorrelation(ctx, g.correlation) {
 		if err != nil {
 			return nil, err
 		}
-		if ev.Correlation == g.correlation {
-			ev.Payload = nil // not drawn; let it go
-			g.events = append(g.events, ev)
-			g.in[ev.ID] = true
-		}
+		ev.Payload = nil // not drawn; let it go
+		g.events = append(g.events, ev)
+		g.in[ev.ID] = true
 	}
 	if len(g.events) == 0 {
 		return nil, fmt.Errorf("%w: no event has correlation %v", batpak.ErrNotFound, g.correlation)

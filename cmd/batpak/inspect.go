@@ -133,6 +133,11 @@ type summary struct {
 	Checkpoint    string         `json:"checkpoint"` // "used", "none", or "ignored: why"
 	CheckpointLen int64          `json:"checkpoint_bytes,omitempty"`
 	Recovery      recoveryJSON   `json:"recovery"`
+	// From Store.Diagnostics: the log's bytes (without preallocation) and
+	// what compaction left in the files.
+	LogBytes          int64  `json:"log_bytes"`
+	CompactedSegments int    `json:"compacted_segments"`
+	RetentionDropped  uint64 `json:"retention_dropped"`
 }
 
 type kindCount struct {
@@ -164,11 +169,13 @@ func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error
 		return nil, err
 	}
 	defer s.Close()
-	st := s.Stats()
+	diag := s.Diagnostics()
+	st := diag.Stats
 	rep := st.Recovery
 	sum := &summary{
 		Dir: dir, Events: st.Events, Entities: st.Entities, Scopes: st.Scopes, LastGlobal: st.LastGlobal,
-		Codecs: map[string]int{},
+		Codecs: map[string]int{}, LogBytes: diag.Bytes,
+		CompactedSegments: rep.CompactedSegments, RetentionDropped: rep.RetentionDropped,
 		Recovery: recoveryJSON{
 			Text: rep.String(), Torn: rep.Torn, TornSegment: rep.TornSegment, TruncatedAt: rep.TruncatedAt,
 			TruncatedBytes: rep.TruncatedBytes, TornReason: rep.TornReason, DiscardedBatch: rep.DiscardedBatch,
@@ -251,6 +258,9 @@ func (sum *summary) write(w io.Writer) error {
 	}
 	p("checkpoint\t%s", cp)
 	p("recovery\t%s", sum.Recovery.Text)
+	if sum.CompactedSegments > 0 {
+		p("compaction\t%d compacted segment(s), %d event(s) dropped by retention", sum.CompactedSegments, sum.RetentionDropped)
+	}
 	return tw.Flush()
 }
 

@@ -53,6 +53,10 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 	fmt.Fprintf(stdout, "checked %s: %s, %s, %s, %s, %s, in %v\n",
 		dir, plural(rep.Segments, "segment"), sizeString(rep.Bytes), plural(rep.Events, "event"),
 		plural(rep.Entities, "entity"), plural(rep.ChainsVerified, "hash link"), rep.Duration.Round(time.Millisecond))
+	if rep.ChainRestarts > 0 {
+		fmt.Fprintf(stdout, "note: %s restart after events dropped by retention (compaction): their links cannot be checked.\n",
+			plural(rep.ChainRestarts, "hash chain"))
+	}
 	if rep.TornTail {
 		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short); the next Open truncates it. Not a problem.")
 	}

@@ -1,0 +1,129 @@
+package index
+
+import "github.com/batpak-go/batpak/event"
+
+// Rewrite changes the index in one step, as compaction needs: keep sees
+// every entry in global order and returns false to drop it, or may change
+// its Segment, Offset and Size (never its other fields). Readers see the
+// index before or after, never between: the lists are rebuilt afresh and
+// swapped in under the lock, and views taken before keep the old ones.
+//
+// Entity and scope numbers do not change (an Entry taken before still
+// resolves to its names): an entity whose every entry was dropped keeps its
+// number with an empty stream and is no longer listed or counted. It
+// returns the number of entries dropped. The publisher is held off while
+// it runs (time proportional to the index's size).
+func (x *Index) Rewrite(keep func(e *Entry) bool) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, oldIDs := x.entries.view(), x.ids.view()
+	posKey := make(map[uint32]string, len(x.keys))
+	for k, pos := range x.keys {
+		posKey[pos] = k
+	}
+	posOver := make(map[uint32]event.ID, len(x.idOverflow))
+	for id, pos := range x.idOverflow {
+		posOver[pos] = id
+	}
+	posCorr := x.correlationsByPos()
+	y := &Index{
+		idOverflow: make(map[event.ID]uint32),
+		streams:    make([]chunked[uint32], len(x.streams)),
+		scopes:     make([]chunked[uint32], len(x.scopes)),
+		kinds:      make(map[event.EventKind]*chunked[uint32]),
+		keys:       make(map[string]uint32, len(x.keys)),
+	}
+	dropped := 0
+	for i := 0; i < old.n; i++ {
+		e := *old.at(i)
+		if !keep(&e) {
+			dropped++
+			continue
+		}
+		id, over := posOver[uint32(i)]
+		if !over {
+			id = *oldIDs.at(i)
+		}
+		key := posKey[uint32(i)]
+		y.place(e, id, key)
+		if c, ok := posCorr[uint32(i)]; ok {
+			y.addCorrelation(uint32(y.entries.n-1), c)
+		}
+	}
+	x.entries, x.ids, x.lastID, x.idOverflow = y.entries, y.ids, y.lastID, y.idOverflow
+	x.streams, x.scopes, x.kinds, x.keys = y.streams, y.scopes, y.kinds, y.keys
+	x.corr = y.corr
+	x.vacancies = x.vacancies || dropped > 0
+	return dropped
+}
+
+// place appends an entry whose entity and scope numbers are already
+// interned, with its id and idempotency key ("" if none).
+func (x *Index) place(e Entry, id event.ID, key string) {
+	pos := uint32(x.entries.n)
+	x.entries.push(e)
+	if id.Compare(x.lastID) > 0 {
+		x.ids.push(id)
+		x.lastID = id
+	} else {
+		x.ids.push(x.lastID)
+		x.idOverflow[id] = pos
+	}
+	x.streams[e.Entity].push(pos)
+	x.scopes[e.Scope].push(pos)
+	kl := x.kinds[e.Kind]
+	if kl == nil {
+		kl = &chunked[uint32]{}
+		x.kinds[e.Kind] = kl
+	}
+	kl.push(pos)
+	if key != "" {
+		x.keys[key] = pos
+	}
+}
+
+// Rebuilt returns a new index holding the same entries, with entity and
+// scope numbers assigned afresh in order of first appearance — as a scan
+// of the log would assign them — and each entry's segment mapped by seg.
+// The store writes its checkpoint from it after a compaction, so the
+// checkpoint holds neither vacant entities nor in-memory segment ids.
+func (x *Index) Rebuilt(seg func(uint32) uint32) *Index {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	old, oldIDs := x.entries.view(), x.ids.view()
+	posKey := make(map[uint32]string, len(x.keys))
+	for k, pos := range x.keys {
+		posKey[pos] = k
+	}
+	posOver := make(map[uint32]event.ID, len(x.idOverflow))
+	for id, pos := range x.idOverflow {
+		posOver[pos] = id
+	}
+	posCorr := x.correlationsByPos()
+	y := New()
+	for i := 0; i < old.n; i++ {
+		e := old.at(i)
+		id, over := posOver[uint32(i)]
+		if !over {
+			id = *oldIDs.at(i)
+		}
+		y.add(&Pending{
+			ID: id, Entity: x.entityName[e.Entity], Scope: x.scopeName[e.Scope], IdemKey: posKey[uint32(i)],
+			Kind: e.Kind, Correlation: posCorr[uint32(i)], Global: e.Global, Sequence: e.Sequence,
+			Segment: seg(e.Segment), Offset: e.Offset, Size: e.Size,
+		})
+	}
+	return y
+}
+
+// liveCount counts the non-empty lists of ls (entities or scopes whose
+// entries were all dropped by Rewrite are empty). Callers hold x.mu.
+func liveCount(ls []chunked[uint32]) int {
+	n := 0
+	for i := range ls {
+		if ls[i].n > 0 {
+			n++
+		}
+	}
+	return n
+}
