@@ -535,7 +535,7 @@ func crashEnumeration(t *testing.T, pad int, modes map[string]vfs.CrashOptions) 
 			}
 		}
 	}
-	t.Logf("crash points exercised: %d (%d operations × %d modes, %d segments); violations: %d %v", points, total+1, len(modes), segments, failures, kinds)
+	figure(t, "crash points exercised: %d (%d operations × %d modes, %d segments); violations: %d %v", points, total+1, len(modes), segments, failures, kinds)
 }
 
 func TestCrashAtEveryOperationKeepsBatchesWholeAndAcknowledgedEvents(t *testing.T) {

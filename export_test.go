@@ -28,3 +28,7 @@ func TornCut(data []byte, cut int) []byte {
 	}
 	return out
 }
+
+// ReportFigures, set by the external test package, prints the figures the
+// reliability tests collected; TestMain calls it once all tests ran.
+var ReportFigures func()

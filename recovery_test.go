@@ -301,7 +301,7 @@ func truncateSweep(t *testing.T, fsys vfs.FS, dir string, copyFS func() (vfs.FS,
 			torn++
 		}
 	}
-	t.Logf("truncation offsets swept: %d (%d torn, %d at record boundaries)", swept, torn, swept-torn)
+	figure(t, "truncation offsets swept: %d (%d torn, %d at record boundaries)", swept, torn, swept-torn)
 }
 
 // cuts returns the offsets to cut at from from to end: every byte, or a

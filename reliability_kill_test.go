@@ -267,6 +267,6 @@ func TestReliabilityKill9Loop(t *testing.T) {
 			durable++
 		}
 	}
-	t.Logf("figures: kill -9 cycles %d (%d of them killed 0–30 ms after start); acknowledgements %d (%d durable, %d on-write not yet synced when killed); events in the final store %d; violations %d %v",
+	figure(t, "kill -9 cycles %d (%d of them killed 0–30 ms after start); acknowledgements %d (%d durable, %d on-write not yet synced when killed); events in the final store %d; violations %d %v",
 		cycles, earlyKills, len(acks), durable, lostOnWrite, recoveredEvents, violations, kinds)
 }

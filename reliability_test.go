@@ -237,7 +237,7 @@ func TestReliabilityBitFlipSweep(t *testing.T) {
 		for _, checkpoint := range []bool{false, true} {
 			var fc flipCounts
 			fc.run(t, mem, original, targets, checkpoint)
-			t.Logf("figures: bit flips (last %d frames before the final record, checkpoint=%v): detected %d / tried %d (Open refused %d, reads+Verify %d); violations %d %v",
+			figure(t, "bit flips (last %d frames before the final record, checkpoint=%v): detected %d / tried %d (Open refused %d, reads+Verify %d); violations %d %v",
 				lastFrames, checkpoint, fc.refused+fc.readsVerify, fc.tried, fc.refused, fc.readsVerify, fc.violations, fc.kinds)
 			total.add(fc)
 		}
@@ -285,7 +285,7 @@ func TestReliabilityBitFlipSweep(t *testing.T) {
 		for _, checkpoint := range []bool{false, true} {
 			var fc flipCounts
 			fc.run(t, mem, original, targets, checkpoint)
-			t.Logf("figures: bit flips (seeded random over %d segments, checkpoint=%v): detected %d / tried %d (Open refused %d, reads+Verify %d); violations %d %v",
+			figure(t, "bit flips (seeded random over %d segments, checkpoint=%v): detected %d / tried %d (Open refused %d, reads+Verify %d); violations %d %v",
 				len(segs), checkpoint, fc.refused+fc.readsVerify, fc.tried, fc.refused, fc.readsVerify, fc.violations, fc.kinds)
 			total.add(fc)
 		}
@@ -332,10 +332,10 @@ func TestReliabilityBitFlipSweep(t *testing.T) {
 		if rep, err := batpak.VerifyDir(bg, dir, nil); err != nil || !rep.OK() {
 			t.Fatalf("VerifyDir of the restored store: %+v, %v", rep, err)
 		}
-		t.Logf("figures: bit flips (VerifyDir on the OS file system): detected %d / tried %d; violations %d", fc.readsVerify, fc.tried, fc.violations)
+		figure(t, "bit flips (VerifyDir on the OS file system): detected %d / tried %d; violations %d", fc.readsVerify, fc.tried, fc.violations)
 		total.add(fc)
 	})
-	t.Logf("figures: bit flips detected %d / tried %d; violations %d", total.refused+total.readsVerify, total.tried, total.violations)
+	figure(t, "bit flips detected %d / tried %d; violations %d", total.refused+total.readsVerify, total.tried, total.violations)
 }
 
 func (fc *flipCounts) add(o flipCounts) {
@@ -375,7 +375,7 @@ func TestReliabilityBitFlipInFinalRecordIsDetected(t *testing.T) {
 	t.Logf("Verify of a copy with a bit of the final record flipped: ok=%v tornTail=%v problem=%v err=%v", rep.OK(), rep.TornTail, rep.Problem, err)
 	fc.run(t, mem, original, targets, false)
 	fc.run(t, mem, original, targets, true)
-	t.Logf("figures: final-record flips detected %d / tried %d; violations %d %v", fc.refused+fc.readsVerify, fc.tried, fc.violations, fc.kinds)
+	figure(t, "final-record flips detected %d / tried %d; violations %d %v", fc.refused+fc.readsVerify, fc.tried, fc.violations, fc.kinds)
 }
 
 // ---------------------------------------------------------------------
@@ -520,6 +520,6 @@ func TestReliabilityDirectoryDurability(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("figures: directory durability: %d segment creates and %d checkpoint renames; crash points exercised %d (ops from each to its directory fsync × %d crash modes); violations %d",
+	figure(t, "directory durability: %d segment creates and %d checkpoint renames; crash points exercised %d (ops from each to its directory fsync × %d crash modes); violations %d",
 		creates, renames, points, len(modes), violations)
 }

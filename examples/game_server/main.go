@@ -14,7 +14,8 @@
 //
 // A built-in load generator drives it: -players N -moves M -workers W
 // moves M times a random player among N from W goroutines, and reports the
-// throughput and the conflicts retried. With -dir the store is kept;
+// throughput and the conflicts retried. -duel ends the run with a duel: a
+// small workflow of reactions (see duel.go). With -dir the store is kept;
 // without, it lives in a temporary directory removed at exit.
 package main
 
@@ -40,6 +41,7 @@ type config struct {
 	moves   int
 	workers int
 	onWrite bool
+	duel    bool
 }
 
 // report is what a run measured, for the tests.
@@ -48,6 +50,7 @@ type report struct {
 	Elapsed           time.Duration
 	Arrivals, Dropped int64
 	Occupancy         map[string]int
+	Duel              []batpak.Receipt // with -duel: the duel's events, the challenge first
 }
 
 func main() {
@@ -57,6 +60,7 @@ func main() {
 	flag.IntVar(&c.moves, "moves", 20000, "number of moves in all")
 	flag.IntVar(&c.workers, "workers", 16, "goroutines making moves")
 	flag.BoolVar(&c.onWrite, "onwrite", false, "acknowledge moves on write instead of after their fsync")
+	flag.BoolVar(&c.duel, "duel", false, "end with a duel between two players: a workflow for `batpak graph`")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -142,6 +146,15 @@ func run(ctx context.Context, c config, out io.Writer) (rep report, err error) {
 		return rep, err
 	}
 	fmt.Fprintln(out, "check: the projection agrees with every player's latest event")
+	if c.duel && len(players) >= 2 {
+		a, b := players[0], players[len(players)-1]
+		room := occ.Where[playerEntity(a)]
+		if rep.Duel, err = s.duel(ctx, a, b, room); err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(out, "duel: %s challenged %s in %s, %d events; draw it with: batpak graph %s --correlation %s\n",
+			a, b, room, len(rep.Duel), dir, rep.Duel[0].ID)
+	}
 	return rep, nil
 }
 

@@ -71,3 +71,25 @@ func TestGameServerRejectsBadFlags(t *testing.T) {
 		t.Error("run with 0 players succeeded")
 	}
 }
+
+func TestGameServerDuelIsOneCausalChain(t *testing.T) {
+	var out strings.Builder
+	rep, err := run(context.Background(), config{players: 2, moves: 10, workers: 1, duel: true}, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if len(rep.Duel) != 5 {
+		t.Fatalf("duel of %d events, want 5:\n%s", len(rep.Duel), out.String())
+	}
+	for i, r := range rep.Duel {
+		if r.Correlation != rep.Duel[0].ID {
+			t.Errorf("event %d: correlation %v, want the challenge %v", i, r.Correlation, rep.Duel[0].ID)
+		}
+		if i > 0 && r.Causation != rep.Duel[i-1].ID {
+			t.Errorf("event %d: caused by %v, want the event before, %v", i, r.Causation, rep.Duel[i-1].ID)
+		}
+	}
+	if !strings.Contains(out.String(), "batpak graph") {
+		t.Errorf("output does not say how to draw the duel:\n%s", out.String())
+	}
+}
