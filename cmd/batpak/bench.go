@@ -21,6 +21,10 @@ type benchOptions struct {
 	dir   string
 	scale float64
 	plot  string
+
+	backend    string
+	replicas   int
+	syncAlways bool
 }
 
 // quickScale shrinks every workload for a smoke run.
@@ -35,6 +39,9 @@ func benchFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&o.list, "list", false, "list the workloads and exit")
 	fs.StringVar(&o.dir, "dir", os.TempDir(), "create each workload's temporary `directory` under this one")
 	fs.StringVar(&o.plot, "plot", "", "also draw the figures that have a target, as ratios to it, into the PNG image `FILE.png`")
+	fs.StringVar(&o.backend, "backend", "embedded", "the `backend` to measure: embedded (the default store) or jetstream (embedded NATS servers on loopback)")
+	fs.IntVar(&o.replicas, "replicas", 1, "with --backend jetstream: run `N` servers and replicate the stream N times")
+	fs.BoolVar(&o.syncAlways, "sync-always", false, "with --backend jetstream: the servers fsync every write before acknowledging it")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return o.run(ctx, args, stdout, stderr)
@@ -45,8 +52,22 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if len(args) > 0 {
 		return usagef("unexpected arguments %q", args)
 	}
+	list := workloads
+	switch o.backend {
+	case "embedded":
+		if o.replicas != 1 || o.syncAlways {
+			return usagef("--replicas and --sync-always apply to --backend jetstream only")
+		}
+	case "jetstream":
+		list = jetstreamWorkloads
+		if o.replicas < 1 || o.replicas > 5 {
+			return usagef("--replicas %d outside 1 to 5", o.replicas)
+		}
+	default:
+		return usagef("--backend %q: embedded or jetstream", o.backend)
+	}
 	if o.list {
-		for _, w := range workloads {
+		for _, w := range list {
 			fmt.Fprintf(stdout, "%-4s %s\n", w.ID, w.Title)
 		}
 		return nil
@@ -57,11 +78,11 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.runs < 0 {
 		return usagef("--runs %d is negative", o.runs)
 	}
-	selected, err := selectWorkloads(o.only)
+	selected, err := selectWorkloads(list, o.only)
 	if err != nil {
 		return err
 	}
-	env := Env{Dir: o.dir, Scale: o.scale}
+	env := Env{Dir: o.dir, Scale: o.scale, Replicas: o.replicas, SyncAlways: o.syncAlways}
 	runs := o.runs
 	if o.quick {
 		env.Scale *= quickScale
@@ -84,13 +105,17 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.json {
 		return writeJSON(stdout, results)
 	}
-	fmt.Fprintf(stdout, "batpak bench: median of %d run(s), scale %.3g, %s\n\n", runs, env.Scale, machine())
+	backend := o.backend
+	if o.backend == "jetstream" {
+		backend = fmt.Sprintf("jetstream, %d replica(s), sync_always %v", o.replicas, o.syncAlways)
+	}
+	fmt.Fprintf(stdout, "batpak bench (%s): median of %d run(s), scale %.3g, %s\n\n", backend, runs, env.Scale, machine())
 	return writeTable(stdout, results)
 }
 
 // selectWorkloads parses --only (empty: every workload) and adds the
 // workloads the selected ones need, in canonical order.
-func selectWorkloads(only string) ([]Workload, error) {
+func selectWorkloads(workloads []Workload, only string) ([]Workload, error) {
 	if strings.TrimSpace(only) == "" {
 		return workloads, nil
 	}

@@ -45,6 +45,13 @@ type Env struct {
 	Scale float64
 	// FsyncsPerSec is the raw fsync rate W0 measured in this run, or 0.
 	FsyncsPerSec float64
+
+	// Replicas and SyncAlways configure the JetStream backend's embedded
+	// servers (bench --backend jetstream).
+	Replicas   int
+	SyncAlways bool
+	// RawPublishPerSec is the rate W1raw measured in this run, or 0.
+	RawPublishPerSec float64
 }
 
 // n scales a full-size count, never below floor.

@@ -1,0 +1,336 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/segment"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// maxRounds bounds how often one append is rebuilt after losing a race
+// for its entity to another client.
+const maxRounds = 64
+
+// Append appends an event and returns its receipt once the stream has
+// stored it (on a replicated stream: on a quorum).
+func (s *Store) Append(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any) (batpak.Receipt, error) {
+	return s.AppendWithOptions(ctx, coord, kind, payload, batpak.AppendOptions{})
+}
+
+// AppendReaction appends an event of workflow correlation caused by
+// causation.
+func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, correlation, causation batpak.ID) (batpak.Receipt, error) {
+	return s.AppendWithOptions(ctx, coord, kind, payload, batpak.AppendOptions{Correlation: correlation, Causation: causation})
+}
+
+// AppendWithOptions appends with an expected sequence, an idempotency key,
+// correlation, causation or flags (Durability is ignored: see Sync).
+//
+// Every append carries the server-side check that the entity's newest event
+// is still the one its sequence and chain hash were computed from; when
+// another client got there first, the append is rebuilt on the new newest
+// event, or, if it named an expected sequence, fails with a
+// *batpak.SequenceMismatchError. An attempt whose answer is lost is retried
+// with the same message id and check, so it is stored at most once.
+func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	if err := s.check(); err != nil {
+		return batpak.Receipt{}, err
+	}
+	d, err := s.newDraft(coord, kind, payload, opts)
+	if err != nil {
+		return batpak.Receipt{}, err
+	}
+	if opts.IdempotencyKey != "" {
+		if r, ok, err := s.replayKey(ctx, d); err != nil || ok {
+			return r, err
+		}
+	}
+	entity := coord.Entity()
+	entSubj := s.subj.entity(entity)
+	st := s.acquire(entity)
+	defer s.release(st)
+	var lost []uint64 // bases of attempts whose answer was lost
+	fresh := false
+	for range maxRounds {
+		if err := s.check(); err != nil {
+			return batpak.Receipt{}, err
+		}
+		if !st.known {
+			if err := s.load(ctx, entity, st); err != nil {
+				return batpak.Receipt{}, err
+			}
+			fresh = true
+		}
+		if opts.ExpectSequence && st.next != opts.ExpectedSequence {
+			if !fresh { // the cached state may be stale: ask the leader once
+				st.known = false
+				continue
+			}
+			return batpak.Receipt{}, &batpak.SequenceMismatchError{Entity: entity, Expected: opts.ExpectedSequence, Actual: st.next}
+		}
+		d.rec.Sequence = st.next
+		m := d.seal(st.hash, st.last, true, entSubj)
+		ack, uncertain, err := s.publish(ctx, m)
+		if uncertain {
+			lost = append(lost, st.last)
+		}
+		switch {
+		case err == nil && !ack.Duplicate:
+			st.last, st.next, st.hash = ack.Seq, st.next+1, d.self
+			return s.stored(ctx, d, ack.Seq)
+		case err == nil:
+			st.known = false
+			return s.resolveDuplicate(ctx, d, ack.Seq)
+		case wrongLastSeq(err):
+			st.known, fresh = false, false
+			// On a single server the sequence check runs before the
+			// duplicate check: a lost attempt that committed shows up as a
+			// conflict. Its event sits right after the base it was built on.
+			for _, base := range lost {
+				ev, err := s.committedAfter(ctx, entity, base, d.rec.ID)
+				if err != nil {
+					return batpak.Receipt{}, err
+				}
+				if ev != nil {
+					s.indexID(ev.ID, ev.Global)
+					return receiptOf(ev), nil
+				}
+			}
+		default:
+			return batpak.Receipt{}, err
+		}
+	}
+	return batpak.Receipt{}, fmt.Errorf("%w: %s", errConflictLoop, entity)
+}
+
+// stored finishes a successful append: the index entries, the receipt.
+func (s *Store) stored(ctx context.Context, d *draft, seq uint64) (batpak.Receipt, error) {
+	s.indexID(d.rec.ID, seq)
+	if d.rec.IdemKey != "" {
+		if err := s.indexKey(ctx, d.rec.IdemKey, seq); err != nil {
+			// The event is stored; only recognition of a retry after the
+			// duplicate window is lost. Report it rather than hide it.
+			return d.receipt(seq), fmt.Errorf("jetstream: event stored at %d, but its idempotency key was not indexed: %w", seq, err)
+		}
+	}
+	return d.receipt(seq), nil
+}
+
+// newDraft validates and encodes an append on the caller's goroutine.
+func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
+	if err := coord.Valid(); err != nil {
+		return nil, err
+	}
+	if (kind.IsSystem() || kind.IsEffect()) && !libraryKind(kind) {
+		return nil, fmt.Errorf("%w: %v is in a reserved category", batpak.ErrInvalidKind, kind)
+	}
+	if len(opts.IdempotencyKey) > segment.MaxIdempotencyKey {
+		return nil, fmt.Errorf("%w: idempotency key of %d bytes exceeds %d", batpak.ErrInvalidOption, len(opts.IdempotencyKey), segment.MaxIdempotencyKey)
+	}
+	b, codec, err := event.Encode(s.opts.Codec, payload)
+	if err != nil {
+		return nil, fmt.Errorf("batpak: encoding payload: %w", err)
+	}
+	if len(b) > s.opts.MaxPayload {
+		return nil, fmt.Errorf("%w: %d bytes exceeds %d", batpak.ErrPayloadTooLarge, len(b), s.opts.MaxPayload)
+	}
+	subj, err := s.subj.event(coord, kind)
+	if err != nil {
+		return nil, err
+	}
+	id, wall, counter, us := s.stamp()
+	corr := opts.Correlation
+	if corr.IsZero() {
+		corr = id
+	}
+	d := &draft{coord: coord, subj: subj, msgID: msgID(opts.IdempotencyKey, id)}
+	d.rec = segment.EventRecord{
+		ID: id, Correlation: corr, Causation: opts.Causation, Kind: kind, Flags: opts.Flags,
+		Timestamp: us, WallMS: wall, Counter: counter, Codec: codec, IdemKey: opts.IdempotencyKey,
+		Entity: coord.Entity(), Scope: coord.Scope(), Payload: b,
+	}
+	return d, nil
+}
+
+// libraryKind mirrors the embedded store: the defined system and effect
+// kinds may be appended, the rest of those categories may not.
+func libraryKind(k batpak.EventKind) bool {
+	switch k {
+	case event.KindInit, event.KindShutdown, event.KindHeartbeat, event.KindConfigChange, event.KindCheckpoint,
+		event.KindError, event.KindRetry, event.KindAck, event.KindBackpressure, event.KindCancel, event.KindConflict:
+		return true
+	}
+	return false
+}
+
+// publish sends m and waits for its acknowledgement, attempt by attempt.
+// uncertain reports that some attempt may have been stored without its
+// answer arriving; m's message id makes a repeat harmless.
+func (s *Store) publish(ctx context.Context, m *nats.Msg) (ack pubAck, uncertain bool, err error) {
+	for attempt := 0; attempt < s.opts.Attempts; attempt++ {
+		if attempt > 0 {
+			if werr := backoff(ctx, s.done, attempt); werr != nil {
+				break
+			}
+		}
+		actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		resp, rerr := s.nc.RequestMsgWithContext(actx, m)
+		cancel()
+		if rerr == nil && s.opts.LoseAcks != nil && s.opts.LoseAcks() {
+			rerr = nats.ErrTimeout
+		}
+		if rerr != nil {
+			err = rerr
+			if errors.Is(rerr, nats.ErrNoResponders) {
+				continue // no stream listened: nothing was stored
+			}
+			if retryable(rerr) {
+				uncertain = true
+				if ctx.Err() != nil {
+					break
+				}
+				continue
+			}
+			return ack, uncertain, fmt.Errorf("jetstream: publish: %w", rerr)
+		}
+		ack = pubAck{}
+		if jerr := json.Unmarshal(resp.Data, &ack); jerr != nil {
+			return ack, uncertain, fmt.Errorf("jetstream: decoding a publish acknowledgement: %w", jerr)
+		}
+		if ack.Error != nil {
+			err = ack.Error
+			if retryable(ack.Error) {
+				continue
+			}
+			return ack, uncertain, ack.Error
+		}
+		return ack, uncertain, nil
+	}
+	if cerr := s.check(); cerr != nil {
+		err = cerr
+	} else if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if uncertain {
+		return ack, true, fmt.Errorf("%w: %w", batpak.ErrOutcomeUnknown, err)
+	}
+	if retryable(err) || errors.Is(err, nats.ErrNoResponders) {
+		return ack, false, fmt.Errorf("%w: publish: %w", ErrUnavailable, err)
+	}
+	return ack, false, fmt.Errorf("jetstream: publish: %w", err)
+}
+
+// resolveDuplicate answers an append the server recognised as a duplicate
+// of the message stored at seq: this call's own earlier attempt, or an
+// earlier append with the same idempotency key.
+func (s *Store) resolveDuplicate(ctx context.Context, d *draft, seq uint64) (batpak.Receipt, error) {
+	ev, err := s.eventAt(ctx, seq)
+	if err != nil {
+		return batpak.Receipt{}, err
+	}
+	if ev.ID == d.rec.ID {
+		return s.stored(ctx, d, seq) // our own attempt: its answer was lost
+	}
+	return replayOf(ev, d)
+}
+
+// replayOf is the receipt of a keyed retry, if it names the same event.
+func replayOf(ev *event.StoredEvent, d *draft) (batpak.Receipt, error) {
+	if ev.Coordinate != d.coord || ev.Kind != d.rec.Kind {
+		return batpak.Receipt{}, fmt.Errorf("%w: first used for %s kind %v", batpak.ErrDuplicate, ev.Coordinate, ev.Kind)
+	}
+	r := receiptOf(ev)
+	r.Replayed = true
+	return r, nil
+}
+
+// eventAt reads the event at stream sequence seq from the leader.
+func (s *Store) eventAt(ctx context.Context, seq uint64) (*event.StoredEvent, error) {
+	m, _, err := s.getMsg(ctx, msgGetRequest{Seq: seq})
+	if err != nil {
+		return nil, err
+	}
+	dec, err := decode(m.Seq, m.Data)
+	if err != nil {
+		return nil, err
+	}
+	return dec.ev, nil
+}
+
+// The index bucket maps idempotency keys ("k.<base64url>") to stream
+// sequences, and holds the id index (index.go).
+
+func keyKey(key string) string { return "k." + base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+// indexKey records an idempotency key's sequence and waits for it: keyed
+// retries after the duplicate window depend on it.
+func (s *Store) indexKey(ctx context.Context, key string, seq uint64) error {
+	return s.retry(ctx, "index key", func(ctx context.Context) error {
+		kv, err := s.indexBucket(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = kv.Put(ctx, keyKey(key), strconv.AppendUint(nil, seq, 10))
+		return err
+	})
+}
+
+// lookupIndex returns the sequence an index entry names.
+func (s *Store) lookupIndex(ctx context.Context, key string) (uint64, bool, error) {
+	var seq uint64
+	found := false
+	err := s.retry(ctx, "index lookup", func(ctx context.Context) error {
+		kv, err := s.indexBucket(ctx)
+		if err != nil {
+			return err
+		}
+		e, err := kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		seq, err = strconv.ParseUint(string(e.Value()), 10, 64)
+		found = err == nil
+		return err
+	})
+	return seq, found, err
+}
+
+// replayKey answers a keyed append whose key is already indexed.
+func (s *Store) replayKey(ctx context.Context, d *draft) (batpak.Receipt, bool, error) {
+	seq, ok, err := s.lookupIndex(ctx, keyKey(d.rec.IdemKey))
+	if err != nil || !ok {
+		return batpak.Receipt{}, false, err
+	}
+	ev, err := s.eventAt(ctx, seq)
+	if err != nil {
+		return batpak.Receipt{}, false, err
+	}
+	r, err := replayOf(ev, d)
+	return r, true, err
+}
+
+// indexBucket returns the index bucket's handle, binding it once.
+func (s *Store) indexBucket(ctx context.Context) (jetstream.KeyValue, error) {
+	s.kvMu.Lock()
+	defer s.kvMu.Unlock()
+	if s.kv != nil {
+		return s.kv, nil
+	}
+	kv, err := s.js.KeyValue(ctx, s.idx)
+	if err != nil {
+		return nil, err
+	}
+	s.kv = kv
+	return kv, nil
+}

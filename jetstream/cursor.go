@@ -1,0 +1,170 @@
+package jetstream
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/subscriber"
+	"github.com/nats-io/nats.go"
+)
+
+// A Cursor reads its region by stream sequence with direct gets, so it
+// sees exactly what the stream stored, in order, once: an atomic batch's
+// messages are invisible until its commit stores them all. When caught up
+// it waits for the stream's republished notification of a matching event
+// (or, should notifications be lost with a connection, at most repoll).
+type Cursor struct {
+	s      *Store
+	region batpak.Region
+	filter string
+	sub    *nats.Subscription
+	wake   chan struct{}
+
+	mu  sync.Mutex // one reader at a time
+	pos uint64
+	buf []*batpak.StoredEvent
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+// repoll bounds a caught-up cursor's wait when no notification arrives.
+const repoll = time.Second
+
+// OpenEventCursor opens a guaranteed-delivery cursor on region that
+// delivers the events with a global sequence above from.
+func (s *Store) OpenEventCursor(region batpak.Region, from uint64) (batpak.EventCursor, error) {
+	c, err := s.Cursor(region, from)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Cursor is OpenEventCursor returning the concrete type.
+func (s *Store) Cursor(region batpak.Region, from uint64) (*Cursor, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	c := &Cursor{s: s, region: region, filter: s.subj.filter(region), pos: from,
+		wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	sub, err := s.nc.Subscribe(s.rpFilter(c.filter), func(*nats.Msg) {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.sub = sub
+	if err := s.track(c); err != nil {
+		_ = sub.Unsubscribe()
+		return nil, err
+	}
+	return c, nil
+}
+
+// rpFilter is the republished form of an event subject filter.
+func (s *Store) rpFilter(filter string) string {
+	return s.subj.rp + strings.TrimPrefix(filter, s.subj.prefix)
+}
+
+// Next returns the next event of the region, waiting until one is stored,
+// ctx ends, or the cursor (subscriber.ErrClosed) or the store
+// (batpak.ErrClosed) is closed.
+func (c *Cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
+	evs, err := c.NextBatch(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	return evs[0], nil
+}
+
+// NextBatch returns up to max events (max <= 0: subscriber.DefaultBatch),
+// waiting as Next does for the first.
+func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent, error) {
+	if max <= 0 {
+		max = subscriber.DefaultBatch
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.buf) == 0 {
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		// Take the pending wake-up before reading, so a notification that
+		// arrives during the read is not lost.
+		select {
+		case <-c.wake:
+		default:
+		}
+		if err := c.fill(ctx); err != nil {
+			return nil, err
+		}
+		if len(c.buf) > 0 {
+			break
+		}
+		t := time.NewTimer(repoll)
+		select {
+		case <-c.wake:
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-c.closed:
+		case <-c.s.done:
+		}
+		t.Stop()
+	}
+	n := min(max, len(c.buf))
+	out := c.buf[:n:n]
+	c.buf = c.buf[n:]
+	c.pos = out[n-1].Global
+	return out, nil
+}
+
+// fill reads the next page of events after the position.
+func (c *Cursor) fill(ctx context.Context) error {
+	return c.s.each(ctx, c.region, c.pos, 0, func(ev *batpak.StoredEvent) error {
+		c.buf = append(c.buf, ev)
+		if len(c.buf) >= page {
+			return errStop
+		}
+		return nil
+	})
+}
+
+func (c *Cursor) err() error {
+	select {
+	case <-c.closed:
+		return subscriber.ErrClosed
+	default:
+	}
+	return c.s.check()
+}
+
+// Position is the global sequence of the last event returned (or the
+// starting position).
+func (c *Cursor) Position() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pos
+}
+
+// Close ends the cursor; it is idempotent.
+func (c *Cursor) Close() error {
+	c.closeFromStore()
+	c.s.untrack(c)
+	return nil
+}
+
+func (c *Cursor) closeFromStore() {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		_ = c.sub.Unsubscribe()
+	})
+}

@@ -1,0 +1,38 @@
+// Package jetstream is the batpak facade (batpak.EventStore) over a NATS
+// JetStream stream, for when one machine is no longer enough: the stream
+// can be replicated over a cluster of servers (Raft), and many clients can
+// append to and read from it at once, with the guarantees of the embedded
+// store — per-entity sequences and hash chains, optimistic concurrency,
+// idempotency keys, atomic batches, guaranteed and durable cursors.
+//
+//	nc, err := nats.Connect(urls)
+//	store, err := jetstream.Open(ctx, nc, jetstream.Options{Replicas: 3})
+//	defer store.Close()
+//	var es batpak.EventStore = store // the same facade as *batpak.Store
+//	r, err := es.Append(ctx, coord, kind, payload)
+//
+// # The mapping
+//
+// An event is one message on subject <prefix>.<scope>.<entity>.<kind>
+// (coordinate parts outside [A-Za-z0-9_-] are escaped reversibly, ':' as
+// "~3A"); its data is the event in the embedded store's record format, so
+// ids, clocks, codecs and the Blake3 chain are the core's. The global
+// sequence is the stream sequence. The per-entity sequence and chain hash
+// are computed by the client from the entity's newest event, which it reads
+// from the stream leader, and every append carries the server-side check
+// Nats-Expected-Last-Subject-Sequence on <prefix>.*.<entity>.*, so no two
+// clients can both extend the same newest event: the loser rebuilds on the
+// winner, or fails with a *batpak.SequenceMismatchError if it named an
+// expected sequence. Message ids (Nats-Msg-Id: the idempotency key, else the
+// event id) make retries of a lost answer harmless; idempotency keys are
+// also indexed in a key-value bucket so they are recognised after the
+// server's duplicate window. Batches use JetStream's atomic batch publish.
+// Get looks ids up in the same bucket. Named cursors are durable pull
+// consumers; lossy subscriptions and cursor wake-ups use the stream's
+// RePublish, which only ever carries stored messages. KVCache keeps
+// projection states in a bucket.
+//
+// docs/SCALE-OUT.md in the repository describes the mapping, the
+// differences from the embedded store and how to run a cluster; the
+// natsembed module starts servers in-process.
+package jetstream

@@ -1,0 +1,242 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/subscriber"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NamedCursor is a durable cursor kept by the server: a durable pull
+// consumer, acknowledged cumulatively (AckAll), whose acknowledgement floor
+// is the position a reopened cursor resumes after. Delivery is
+// at-least-once, as with the embedded store.
+type NamedCursor struct {
+	s      *Store
+	name   string
+	region batpak.Region
+	cons   jetstream.Consumer
+
+	mu      sync.Mutex
+	pos     uint64
+	acked   uint64
+	pending []delivered // delivered and not yet acknowledged, in order
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+type delivered struct {
+	seq uint64
+	msg jetstream.Msg
+}
+
+// consumerWait bounds one pull request, so a waiting Next notices Close.
+const consumerWait = time.Second
+
+// OpenNamedCursor opens the durable cursor called name (see
+// subscriber.ValidCursorName) on region, resuming after the position last
+// acknowledged. The consumer is created on first use and its filter updated
+// if region changed; opening resets its delivery to the acknowledgement
+// floor, so events delivered but never acknowledged come again at once
+// rather than after an ack wait. One cursor of a name may be open at a time.
+func (s *Store) OpenNamedCursor(name string, region batpak.Region) (batpak.NamedCursor, error) {
+	c, err := s.OpenCursor(name, region)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenCursor is OpenNamedCursor returning the concrete type.
+func (s *Store) OpenCursor(name string, region batpak.Region) (*NamedCursor, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if err := subscriber.ValidCursorName(name); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.opts.Attempts)*s.opts.Timeout)
+	defer cancel()
+	cfg := jetstream.ConsumerConfig{
+		Durable:       token(name), // consumer names cannot hold '.'
+		Description:   "batpak cursor " + name,
+		FilterSubject: s.subj.filter(region),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       time.Hour, // reopening resets delivery; no timed redelivery needed
+		MaxAckPending: 1 << 20,
+		MaxDeliver:    -1,
+	}
+	var cons jetstream.Consumer
+	err := s.retry(ctx, "create consumer", func(ctx context.Context) error {
+		var err error
+		cons, err = s.js.CreateOrUpdateConsumer(ctx, s.opts.Stream, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var reset *jetstream.ConsumerResetResponse
+	err = s.retry(ctx, "reset consumer", func(ctx context.Context) error {
+		var err error
+		reset, err = s.js.ResetConsumer(ctx, s.opts.Stream, cfg.Durable)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var floor uint64
+	if reset.ConsumerInfo != nil {
+		floor = reset.ConsumerInfo.AckFloor.Stream
+	}
+	c := &NamedCursor{s: s, name: name, region: region, cons: cons, pos: floor, acked: floor, closed: make(chan struct{})}
+	if err := s.track(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name is the cursor's name.
+func (c *NamedCursor) Name() string { return c.name }
+
+// Next returns the next event of the region, waiting until one is stored,
+// ctx ends or the cursor or store is closed.
+func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
+	evs, err := c.NextBatch(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	return evs[0], nil
+}
+
+// NextBatch returns up to limit events (limit <= 0: subscriber.DefaultBatch),
+// waiting as Next does for the first.
+func (c *NamedCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.StoredEvent, error) {
+	if limit <= 0 {
+		limit = subscriber.DefaultBatch
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if err := c.err(); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		wait := consumerWait
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			wait = max(time.Until(dl), 10*time.Millisecond)
+		}
+		batch, err := c.cons.Fetch(limit, jetstream.FetchMaxWait(wait))
+		if err != nil {
+			if c.err() != nil {
+				return nil, c.err()
+			}
+			if retryable(err) {
+				continue
+			}
+			return nil, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
+		}
+		var out []*batpak.StoredEvent
+		for m := range batch.Messages() {
+			meta, err := m.Metadata()
+			if err != nil {
+				return out, err
+			}
+			seq := meta.Sequence.Stream
+			if seq <= c.pos {
+				continue // a redelivery of what this cursor already returned
+			}
+			d, err := decode(seq, m.Data())
+			if err != nil {
+				return out, err
+			}
+			c.pending = append(c.pending, delivered{seq: seq, msg: m})
+			c.pos = seq
+			if c.region.Matches(d.ev.Coordinate, d.ev.Kind, d.ev.Position.Sequence) {
+				out = append(out, d.ev)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !retryable(err) && len(out) == 0 {
+			if c.err() != nil {
+				return nil, c.err()
+			}
+			return nil, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+}
+
+// Ack records that every event up to and including pos is handled: the
+// newest delivered message at or below pos is acknowledged (cumulatively)
+// and the server confirms it before Ack returns.
+func (c *NamedCursor) Ack(ctx context.Context, pos uint64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.err(); err != nil {
+		return err
+	}
+	if pos > c.pos {
+		return fmt.Errorf("%w: %d > %d", subscriber.ErrAckAhead, pos, c.pos)
+	}
+	if pos <= c.acked {
+		return nil
+	}
+	i := len(c.pending) - 1
+	for i >= 0 && c.pending[i].seq > pos {
+		i--
+	}
+	if i < 0 {
+		c.acked = pos
+		return nil
+	}
+	err := c.s.retry(ctx, "ack", func(ctx context.Context) error { return c.pending[i].msg.DoubleAck(ctx) })
+	if err != nil {
+		return err
+	}
+	c.pending = c.pending[i+1:]
+	c.acked = pos
+	return nil
+}
+
+// Acked is the last acknowledged position.
+func (c *NamedCursor) Acked() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acked
+}
+
+// Position is the global sequence of the last event delivered.
+func (c *NamedCursor) Position() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pos
+}
+
+func (c *NamedCursor) err() error {
+	select {
+	case <-c.closed:
+		return subscriber.ErrClosed
+	default:
+	}
+	return c.s.check()
+}
+
+// Close closes the cursor without acknowledging anything more; the
+// consumer, and its position, stay on the server.
+func (c *NamedCursor) Close() error {
+	c.closeFromStore()
+	c.s.untrack(c)
+	return nil
+}
+
+func (c *NamedCursor) closeFromStore() { c.closeOnce.Do(func() { close(c.closed) }) }

@@ -1,0 +1,97 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+)
+
+// entityState is what the store knows of an entity's newest event: the
+// basis of its next append's sequence, chain hash and sequence check. Its
+// mutex is held across an append, so one client never races itself on an
+// entity; other clients are caught by the server's check.
+type entityState struct {
+	mu    sync.Mutex
+	known bool     // false: load from the leader before use
+	last  uint64   // stream sequence of the newest event, 0 for none
+	next  uint64   // its next per-entity sequence
+	hash  [32]byte // its newest chain hash
+	refs  int      // holders and waiters, guarded by Store.entMu
+}
+
+// maxCachedEntities bounds the states kept between appends; past it, idle
+// ones are dropped (and reloaded from the leader when next used).
+const maxCachedEntities = 1 << 16
+
+// acquire returns entity's state, locked.
+func (s *Store) acquire(entity string) *entityState {
+	s.entMu.Lock()
+	st := s.entities[entity]
+	if st == nil {
+		if len(s.entities) >= maxCachedEntities {
+			for k, v := range s.entities {
+				if v.refs == 0 {
+					delete(s.entities, k)
+				}
+				if len(s.entities) < maxCachedEntities/2 {
+					break
+				}
+			}
+		}
+		st = &entityState{}
+		s.entities[entity] = st
+	}
+	st.refs++
+	s.entMu.Unlock()
+	st.mu.Lock()
+	return st
+}
+
+func (s *Store) release(st *entityState) {
+	st.mu.Unlock()
+	s.entMu.Lock()
+	st.refs--
+	s.entMu.Unlock()
+}
+
+// load reads entity's newest event from the stream leader into st.
+func (s *Store) load(ctx context.Context, entity string, st *entityState) error {
+	m, _, err := s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+	if errors.Is(err, batpak.ErrNotFound) {
+		st.known, st.last, st.next, st.hash = true, 0, 0, [32]byte{}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := decode(m.Seq, m.Data)
+	if err != nil {
+		return err
+	}
+	st.known, st.last, st.next, st.hash = true, m.Seq, d.ev.Position.Sequence+1, d.ev.Hash.Self
+	return nil
+}
+
+// committedAfter looks for the event with id right after stream sequence
+// base among entity's events: where an append based on base landed if an
+// attempt whose answer was lost committed it. It returns the event or nil.
+func (s *Store) committedAfter(ctx context.Context, entity string, base uint64, id event.ID) (*event.StoredEvent, error) {
+	m, _, err := s.getMsg(ctx, msgGetRequest{Seq: base + 1, NextFor: s.subj.entity(entity)})
+	if errors.Is(err, batpak.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, err := decode(m.Seq, m.Data)
+	if err != nil {
+		return nil, err
+	}
+	if d.ev.ID != id {
+		return nil, nil
+	}
+	return d.ev, nil
+}

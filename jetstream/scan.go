@@ -1,0 +1,162 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batpak-go/batpak"
+	"github.com/nats-io/nats.go"
+)
+
+// Reads of many events use JetStream's batched direct get: one request
+// returns up to a page of the messages matching a subject filter from a
+// stream sequence on, streamed to an inbox and ended by an end-of-batch
+// status. Any replica that is current may answer (see docs/SCALE-OUT.md).
+
+// page is how many messages one direct get returns at most.
+const page = 512
+
+type directRequest struct {
+	Seq       uint64     `json:"seq,omitempty"`
+	NextFor   string     `json:"next_by_subj,omitempty"`
+	Batch     int        `json:"batch,omitempty"`
+	StartTime *time.Time `json:"start_time,omitempty"`
+	// MultiLastFor asks for the last message of every subject matching
+	// any of these filters.
+	MultiLastFor []string `json:"multi_last,omitempty"`
+}
+
+// rawMsg is one message of a scan. Its slices belong to the scan's caller.
+type rawMsg struct {
+	seq  uint64
+	subj string
+	hdr  nats.Header
+	data []byte
+}
+
+// errStop ends a scan early without an error.
+var errStop = errors.New("stop")
+
+// scan calls fn with each message matching filter with a stream sequence
+// of at least from (or, if from is 0 and start is set, stored at or after
+// start), in order, until through (0: the end of the stream), an error or
+// fn returning errStop. A page is read whole before fn sees it, so a slow
+// fn never times out a request.
+func (s *Store) scan(ctx context.Context, filter string, from, through uint64, start *time.Time, fn func(m rawMsg) error) error {
+	if from == 0 && start == nil {
+		from = 1
+	}
+	for {
+		if err := s.check(); err != nil {
+			return err
+		}
+		req := directRequest{Seq: from, NextFor: filter, Batch: page}
+		if from == 0 {
+			req.StartTime = start
+		}
+		var (
+			msgs []rawMsg
+			more bool
+		)
+		err := s.retry(ctx, "direct get", func(ctx context.Context) error {
+			var err error
+			msgs, more, err = s.scanPage(ctx, s.opts.Stream, req, through)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if err := fn(m); err != nil {
+				if errors.Is(err, errStop) {
+					return nil
+				}
+				return err
+			}
+		}
+		if !more || len(msgs) == 0 {
+			return nil
+		}
+		from = msgs[len(msgs)-1].seq + 1
+	}
+}
+
+// scanPage runs one direct get on stream and returns its messages (up to
+// through) and whether more matching messages remain.
+func (s *Store) scanPage(ctx context.Context, stream string, req directRequest, through uint64) ([]rawMsg, bool, error) {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, false, err
+	}
+	inbox := s.nc.NewRespInbox()
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, false, err
+	}
+	defer sub.Unsubscribe()
+	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, inbox, data); err != nil {
+		return nil, false, err
+	}
+	var out []rawMsg
+	past := false // a message beyond through came: nothing more is wanted
+	for {
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		if st := m.Header.Get("Status"); st != "" {
+			switch st {
+			case "404": // nothing (more) matches
+				return out, false, nil
+			case "204": // end of batch
+				np, _ := headUint(m.Header, "Nats-Num-Pending")
+				return out, np > 0 && !past, nil
+			case "503":
+				return nil, false, nats.ErrNoResponders
+			}
+			return nil, false, fmt.Errorf("jetstream: direct get: status %s %s", st, m.Header.Get("Description"))
+		}
+		seq, ok := headUint(m.Header, hdrNatsSq)
+		if !ok {
+			return nil, false, fmt.Errorf("%w: direct get answer without a sequence", batpak.ErrCorrupt)
+		}
+		if through > 0 && seq > through {
+			past = true
+			continue // drain to the end of the batch
+		}
+		out = append(out, rawMsg{seq: seq, subj: m.Header.Get(hdrNatsSj), hdr: m.Header, data: m.Data})
+	}
+}
+
+// head is the stream's last sequence, as its leader reports it.
+func (s *Store) head(ctx context.Context) (uint64, error) {
+	var resp struct {
+		State struct {
+			LastSeq uint64 `json:"last_seq"`
+		} `json:"state"`
+		Error *APIError `json:"error"`
+	}
+	err := s.requestJSON(ctx, s.api+"STREAM.INFO."+s.opts.Stream, struct{}{}, &resp, func() *APIError {
+		e := resp.Error
+		resp.Error = nil
+		return e
+	})
+	return resp.State.LastSeq, err
+}
+
+func parseTime(h nats.Header) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, h.Get("Nats-Time-Stamp"))
+	return t, err == nil
+}
+
+// Head is the stream's last sequence (the newest event's global sequence),
+// as the stream's leader reports it.
+func (s *Store) Head(ctx context.Context) (uint64, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	return s.head(ctx)
+}

@@ -1,0 +1,21 @@
+// Package storetest is the behavioural test suite of the batpak facade
+// (batpak.EventStore): every backend runs it, so the embedded store and the
+// NATS JetStream backend are held to the same contract.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) batpak.EventStore {
+//			s, err := batpak.Open(t.TempDir())
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { _ = s.Close() })
+//			return s
+//		}, storetest.WithReopen(reopen))
+//	}
+//
+// Each subtest opens a fresh, empty store with the factory. The suite covers
+// every read path, per-entity sequences, expected-sequence conflicts,
+// idempotent retries, all-or-nothing batches, reactions, guaranteed and
+// durable cursors, lossy subscriptions, projections and errors after Close.
+// It imports no backend: a backend's own module runs it.
+package storetest
