@@ -16,16 +16,7 @@ import "github.com/batpak-go/batpak/event"
 func (x *Index) Rewrite(keep func(e *Entry) bool) int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	old, oldIDs := x.entries.view(), x.ids.view()
-	posKey := make(map[uint32]string, len(x.keys))
-	for k, pos := range x.keys {
-		posKey[pos] = k
-	}
-	posOver := make(map[uint32]event.ID, len(x.idOverflow))
-	for id, pos := range x.idOverflow {
-		posOver[pos] = id
-	}
-	posCorr := x.correlationsByPos()
+	old, at := x.entries.view(), x.byPosition()
 	y := &Index{
 		idOverflow: make(map[event.ID]uint32),
 		streams:    make([]chunked[uint32], len(x.streams)),
@@ -40,13 +31,8 @@ func (x *Index) Rewrite(keep func(e *Entry) bool) int {
 			dropped++
 			continue
 		}
-		id, over := posOver[uint32(i)]
-		if !over {
-			id = *oldIDs.at(i)
-		}
-		key := posKey[uint32(i)]
-		y.place(e, id, key)
-		if c, ok := posCorr[uint32(i)]; ok {
+		y.place(e, at.id(i), at.key[uint32(i)])
+		if c, ok := at.corr[uint32(i)]; ok {
 			y.addCorrelation(uint32(y.entries.n-1), c)
 		}
 	}
@@ -90,30 +76,52 @@ func (x *Index) place(e Entry, id event.ID, key string) {
 func (x *Index) Rebuilt(seg func(uint32) uint32) *Index {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	old, oldIDs := x.entries.view(), x.ids.view()
-	posKey := make(map[uint32]string, len(x.keys))
-	for k, pos := range x.keys {
-		posKey[pos] = k
-	}
-	posOver := make(map[uint32]event.ID, len(x.idOverflow))
-	for id, pos := range x.idOverflow {
-		posOver[pos] = id
-	}
-	posCorr := x.correlationsByPos()
+	old, at := x.entries.view(), x.byPosition()
 	y := New()
 	for i := 0; i < old.n; i++ {
 		e := old.at(i)
-		id, over := posOver[uint32(i)]
-		if !over {
-			id = *oldIDs.at(i)
-		}
 		y.add(&Pending{
-			ID: id, Entity: x.entityName[e.Entity], Scope: x.scopeName[e.Scope], IdemKey: posKey[uint32(i)],
-			Kind: e.Kind, Correlation: posCorr[uint32(i)], Global: e.Global, Sequence: e.Sequence,
+			ID: at.id(i), Entity: x.entityName[e.Entity], Scope: x.scopeName[e.Scope], IdemKey: at.key[uint32(i)],
+			Kind: e.Kind, Correlation: at.corr[uint32(i)], Global: e.Global, Sequence: e.Sequence,
 			Segment: seg(e.Segment), Offset: e.Offset, Size: e.Size,
 		})
 	}
 	return y
+}
+
+// positional is what an index keeps about its entries outside the entry
+// lists (ids out of order, idempotency keys, correlations), by position,
+// for rebuilding the lists entry by entry.
+type positional struct {
+	ids  view[event.ID]
+	over map[uint32]event.ID
+	key  map[uint32]string
+	corr map[uint32]event.ID
+}
+
+// byPosition collects positional data. Callers hold x.mu.
+func (x *Index) byPosition() positional {
+	p := positional{
+		ids:  x.ids.view(),
+		over: make(map[uint32]event.ID, len(x.idOverflow)),
+		key:  make(map[uint32]string, len(x.keys)),
+		corr: x.correlationsByPos(),
+	}
+	for id, pos := range x.idOverflow {
+		p.over[pos] = id
+	}
+	for k, pos := range x.keys {
+		p.key[pos] = k
+	}
+	return p
+}
+
+// id is the id of the entry at position i.
+func (p positional) id(i int) event.ID {
+	if id, ok := p.over[uint32(i)]; ok {
+		return id
+	}
+	return *p.ids.at(i)
 }
 
 // liveCount counts the non-empty lists of ls (entities or scopes whose
