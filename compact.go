@@ -60,8 +60,11 @@ type CompactReport struct {
 // before the first replacement (Close writes a new one).
 //
 // Readers see the index before or after a rewrite, never a mix: the index
-// changes in one step, and a reader still holding entries from before reads
-// them from the replaced segments, which stay open until Close.
+// changes in one step. The replaced segments are closed and unmapped right
+// after it (their disk space and descriptors come back then, not at
+// Close); a reader still holding entries from before finds each event
+// where compaction moved it, and skips one compaction dropped (a Get
+// reports ErrNotFound), as if it had started after the compaction.
 func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport, error) {
 	var rep CompactReport
 	if err := s.readable(ctx); err != nil {
@@ -272,9 +275,9 @@ func sumBytes(g []*compactSeg) int64 {
 
 // apply makes the committed groups what readers see: the new files join
 // the segment set, the index is rewritten in one step (kept entries moved,
-// dropped ones removed), the replaced segments are retired (still readable
-// by readers holding older entries), and the writer forgets what it cached
-// of dropped events.
+// dropped ones removed), the replaced segments are retired (closed once
+// this Compact releases its views of them), and the writer forgets what it
+// cached of dropped events.
 func (c *compaction) apply(ctx context.Context) {
 	if len(c.done) == 0 {
 		return
@@ -321,7 +324,7 @@ func (c *compaction) apply(ctx context.Context) {
 		_, dropped := slices.BinarySearch(m.dropped, e.Offset)
 		return !dropped
 	})
-	c.s.segs.Retire(retired)
+	c.s.segs.Retire(retired, c.s.idx)
 	c.s.compacted.Store(true)
 	if len(lost) == 0 {
 		return

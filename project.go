@@ -10,6 +10,7 @@ import (
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/projector"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -284,7 +285,13 @@ func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn 
 		sc.buf = make([]byte, n)
 	}
 	buf := sc.buf[:n]
-	if err := l.s.segs.ReadAt(uint64(seg), buf, int64(start)); err != nil {
+	var dropped []int // positions in the run of events a compaction dropped since
+	err := l.s.segs.ReadAt(uint64(seg), buf, int64(start))
+	if errors.Is(err, reader.ErrSegmentRetired) {
+		// The run's entries predate a compaction: read each where it moved.
+		dropped, err = l.s.segs.ReadRun(sc.run, buf, int64(start))
+	}
+	if err != nil {
 		if l.s.closed.Load() {
 			return ErrClosed // the segments closed under the scan
 		}
@@ -292,6 +299,10 @@ func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn 
 	}
 	var v segment.EventView
 	for i := range sc.run {
+		if len(dropped) > 0 && dropped[0] == i {
+			dropped = dropped[1:] // gone from the log: skipped
+			continue
+		}
 		e := &sc.run[i]
 		rel := e.Offset - start
 		body, _, err := segment.ReadFrame(buf[rel : rel+e.Size])

@@ -2,11 +2,13 @@ package batpak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -29,7 +31,12 @@ func (s *Store) Get(ctx context.Context, id ID) (*StoredEvent, error) {
 // predecessor's frame read with the event's (see reader.ReadLinked).
 func (s *Store) readEntry(e index.Entry) (*StoredEvent, error) {
 	pe, ok := s.idx.Previous(e)
-	return s.segs.ReadLinked(s.idx, e, pe, ok)
+	ev, err := s.segs.ReadLinked(s.idx, e, pe, ok)
+	if err != nil && errors.Is(err, reader.ErrEventDropped) {
+		// A compaction dropped it after e was looked up.
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return ev, err
 }
 
 // fillPrev sets Hash.Prev of ev, the event of entry e, from its entity's
@@ -43,6 +50,9 @@ func (s *Store) fillPrev(e index.Entry, ev *StoredEvent, scratch []byte) error {
 		return nil // dropped by retention: the link is not checkable here
 	}
 	h, err := s.segs.ReadHash(pe, scratch)
+	if err != nil && errors.Is(err, reader.ErrEventDropped) {
+		return nil // dropped by a compaction since e was taken: as above
+	}
 	ev.Hash.Prev = h
 	return err
 }

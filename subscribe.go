@@ -2,6 +2,7 @@ package batpak
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -110,7 +111,16 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 			end = off + int64(e.Size)
 		}
 		buf := make([]byte, end-start)
-		if err := s.segs.ReadAt(uint64(first.Segment), buf, start); err != nil {
+		err := s.segs.ReadAt(uint64(first.Segment), buf, start)
+		if errors.Is(err, reader.ErrSegmentRetired) {
+			// The entries predate a compaction: read each where it moved. A
+			// dropped one cannot be delivered: the cursor takes fresh entries.
+			var dropped []int
+			if dropped, err = s.segs.ReadRun(es[i:j], buf, start); err == nil && len(dropped) > 0 {
+				err = fmt.Errorf("%w: %w: event %d", subscriber.ErrStale, reader.ErrEventDropped, es[i+dropped[0]].Global)
+			}
+		}
+		if err != nil {
 			if s.closed.Load() {
 				return ErrClosed
 			}

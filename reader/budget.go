@@ -111,7 +111,7 @@ func (s *Segments) evictLocked() {
 func (s *Segments) reopenLocked(id uint64) (*segFile, error) {
 	sf := s.files[id]
 	if sf == nil {
-		return nil, fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+		return nil, s.missingLocked(id)
 	}
 	if sf.f != nil {
 		return sf, nil // another reader reopened it

@@ -11,14 +11,75 @@ import (
 )
 
 // readEntry reads the bytes of the frame an entry points at into buf (of
-// length e.Size).
+// length e.Size). An entry taken before a compaction may name a segment
+// since retired: the event is then looked up again in the index, by its
+// entity and sequence, and read where compaction moved it (byte for byte
+// the same frame), or ErrEventDropped says compaction dropped it.
 func (s *Segments) readEntry(e index.Entry, buf []byte) error {
 	err := s.ReadAt(uint64(e.Segment), buf, int64(e.Offset))
-	if errors.Is(err, io.EOF) {
-		// The index points past the file's end: the segment was cut short.
-		return corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
+	if err == nil {
+		return nil
 	}
-	return err
+	// Each round that finds its segment retired has seen a compaction
+	// since the previous one: a bound only against a pathological loop.
+	for range 8 {
+		if errors.Is(err, ErrSegmentRetired) {
+			if e, err = s.relocate(e); err != nil {
+				return err
+			}
+			if err = s.ReadAt(uint64(e.Segment), buf, int64(e.Offset)); err == nil {
+				return nil
+			}
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			// The index points past the file's end: the segment was cut short.
+			return corruptAt(e, fmt.Errorf("%w: frame past the end of the segment", segment.ErrTorn))
+		}
+		return err
+	}
+	return fmt.Errorf("batpak: event %d moved by compaction repeatedly while being read", e.Global)
+}
+
+// relocate returns the current index entry of the event old (an entry of
+// a retired segment) points at: compaction keeps an event's entity,
+// sequence, global and frame, and changes only where the frame is.
+func (s *Segments) relocate(old index.Entry) (index.Entry, error) {
+	s.mu.RLock()
+	x := s.index
+	s.mu.RUnlock()
+	if x == nil {
+		return old, fmt.Errorf("%w: %016x", ErrSegmentMissing, old.Segment)
+	}
+	e, ok := x.StreamEntry(x.EntityName(old.Entity), old.Sequence)
+	if !ok || e.Global != old.Global {
+		return old, fmt.Errorf("%w: event %d", ErrEventDropped, old.Global)
+	}
+	if e.Size != old.Size {
+		return old, corruptAt(e, fmt.Errorf("%w: compaction moved event %d into a frame of another size", segment.ErrBadRecord, e.Global))
+	}
+	return e, nil
+}
+
+// ReadRun is the fallback of a caller whose ReadAt of a run — the bytes
+// from offset start of one segment, holding the frames of entries — failed
+// with ErrSegmentRetired: it reads each entry's frame into its place in
+// buf (at e.Offset-start), from where compaction moved it. It returns the
+// positions in entries of the events compaction dropped, whose places in
+// buf are left as they were.
+func (s *Segments) ReadRun(entries []index.Entry, buf []byte, start int64) (dropped []int, err error) {
+	for i, e := range entries {
+		at := int64(e.Offset) - start
+		err := s.readEntry(e, buf[at:at+int64(e.Size)])
+		if errors.Is(err, ErrEventDropped) {
+			dropped = append(dropped, i)
+			continue
+		}
+		if err != nil {
+			return dropped, err
+		}
+	}
+	return dropped, nil
 }
 
 // ReadFrame reads and checks the frame an entry points at and returns its body.
@@ -152,6 +213,9 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 		ev, room, err := s.ReadRoom(x, e)
 		if err == nil && prev && needsPrev(ev) {
 			ev.Hash.Prev, err = s.ReadHash(pe, room)
+			if err != nil && errors.Is(err, ErrEventDropped) {
+				err = nil // as with a predecessor dropped before: Prev stays zero
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -169,7 +233,10 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 		fallthrough
 	case 1:
 		if err := s.readEntry(pe, frames[e.Size:]); err != nil {
-			return nil, err
+			if !errors.Is(err, ErrEventDropped) {
+				return nil, err
+			}
+			prev = false // as with a predecessor dropped before: Prev stays zero
 		}
 	}
 	// The payload is cut to its length and capacity, so appending to it
@@ -177,7 +244,7 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 	if err := DecodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
 		return nil, corruptAt(e, err)
 	}
-	if needsPrev(&r.ev) {
+	if prev && needsPrev(&r.ev) {
 		h, err := hashOf(frames[e.Size:], pe)
 		if err != nil {
 			return nil, err
@@ -227,6 +294,10 @@ func (s *Segments) ReadRoom(x *index.Index, e index.Entry) (*event.StoredEvent, 
 // payloads alias frames. It returns how many events it read before the
 // first error, and that error.
 //
+// An entry taken before a compaction dropped its event is removed from
+// entries, the later ones moving up: without an error, entries[:n] are
+// the events read into evs[:n], and n may be less than len(entries).
+//
 // The frames are copied first, all of them under one lock, and decoded
 // afterwards: the copies of a block are independent memory accesses the
 // processor overlaps, where copying and decoding in turn would wait for
@@ -249,16 +320,32 @@ func (s *Segments) ReadBlock(names *index.Names, entries []index.Entry, evs []ev
 		// file system does not map): read it, which may remap, then go on.
 		e := &entries[n]
 		if err := s.readEntry(*e, frames[:e.Size]); err != nil {
-			return n, err
+			if !errors.Is(err, ErrEventDropped) {
+				return n, err
+			}
+			// Gone from the log since the entries were taken: skipped, as a
+			// query started after the compaction would. (Apart, so that
+			// this loop never changes entries.)
+			m, err := s.skipDropped(names, entries[n:], evs[n:], frames)
+			return n + m, err
 		}
 		copied = n + 1 + s.copyBlock(entries[n+1:], frames[e.Size:])
 	}
 	return n, nil
 }
 
+// skipDropped removes entries[0], whose event compaction dropped, moving
+// the later entries up, and reads the rest as ReadBlock does.
+func (s *Segments) skipDropped(names *index.Names, entries []index.Entry, evs []event.StoredEvent, frames []byte) (int, error) {
+	copy(entries, entries[1:])
+	return s.ReadBlock(names, entries[:len(entries)-1], evs, frames)
+}
+
 // copyBlock copies the frames of a prefix of entries from the mappings into
 // frames, one after the other, under one read lock. It stops at the first
-// frame no mapping covers and returns how many it copied.
+// frame no mapping covers (or of a segment no longer open: retired or
+// evicted) and returns how many it copied; the caller reads the rest with
+// readEntry.
 func (s *Segments) copyBlock(entries []index.Entry, frames []byte) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -16,6 +17,20 @@ import (
 // not open (which means the store is closed or the index is wrong).
 var ErrSegmentMissing = errors.New("batpak: segment not open")
 
+// ErrSegmentRetired is returned when an index entry names a segment that
+// compaction replaced and that has since been closed: the entry was taken
+// before the index was rewritten. The read functions of this package
+// handle it themselves, finding the event where compaction moved it (see
+// readEntry); only ReadAt, which reads bytes rather than events, returns
+// it, for its caller to fall back to ReadRun.
+var ErrSegmentRetired = errors.New("batpak: segment replaced by compaction")
+
+// ErrEventDropped is returned when an event read through an index entry
+// taken before a compaction was dropped by that compaction (its Retain
+// rejected it): the event is no longer in the log, as if the read came
+// after the compaction.
+var ErrEventDropped = errors.New("batpak: event dropped by compaction")
+
 // Segments is the set of open segment files, shared by the readers and the
 // writer (which adds each segment it creates). Where the file system allows,
 // each segment is also mapped read-only, and a read is a copy out of the
@@ -23,15 +38,24 @@ var ErrSegmentMissing = errors.New("batpak: segment not open")
 //
 // A segment is known in memory (index.Entry.Segment) by its file id,
 // except one written by compaction while the store is open: it gets a
-// fresh id from FirstCompactedID up, so that entries still pointing at the
-// segments it replaced — held by readers that took them before the index
-// was rewritten — keep reading those, which stay open (though their files
-// are removed) until Close.
+// fresh id from FirstCompactedID up, so that an entry still naming a
+// segment it replaced (held by a reader that took it before the index was
+// rewritten) is never mistaken for one of the new file.
+//
+// A replaced segment is closed and unmapped as soon as compaction retires
+// it (Retire), or when the last View pinning it is released. That is safe
+// without reference counts on the read path because every read copies out
+// of a mapping or file under mu held shared, and closing takes mu
+// exclusively. A reader that reads through an entry of a retired segment
+// afterwards finds the event again through the index by its entity and
+// sequence (which compaction never changes), or learns that the event was
+// dropped (ErrEventDropped).
 //
 // With a budget (SetBudget), at most that many segments are kept open and
 // mapped besides the pinned ones (the active segment, segments the writer
 // may still sync, and segments replaced by compaction, whose files are
-// gone); the least recently used are closed and reopened on demand.
+// gone, until released); the least recently used are closed and reopened
+// on demand.
 type Segments struct {
 	// mu is held shared while reading a segment's mapping or file, and
 	// exclusively to add, remap, evict, reopen or close one: an eviction
@@ -41,6 +65,14 @@ type Segments struct {
 	retired  [][]byte            // guarded by mu: mappings replaced by larger ones, released at Close
 	nextComp uint32              // guarded by mu: the next in-memory id for a compaction output
 	lru      budget              // guarded by mu, except its atomic counters
+	// retiredIDs are the in-memory ids of the segments compaction replaced
+	// (guarded by mu): a read of one that is closed is told so, rather than
+	// that the segment is missing. Ids are never reused, and a set holds a
+	// few per compaction, so it is kept until Close.
+	retiredIDs map[uint64]struct{}
+	// index (guarded by mu; set by Retire) finds where compaction moved an
+	// event read through an entry of a retired segment.
+	index *index.Index
 }
 
 type segFile struct {
@@ -49,9 +81,9 @@ type segFile struct {
 	f    vfs.File
 	m    []byte        // the file's first len(m) bytes, mapped read-only; nil if not mapped
 	file uint64        // the segment's file id
-	gone bool          // replaced by compaction: readable under its id, no longer in the log
+	gone bool          // replaced by compaction: no longer in the log, open only while pinned
 	used atomic.Uint64 // the budget's epoch when last read (see budget)
-	refs atomic.Int32  // Views holding the mapping: never evicted meanwhile
+	refs atomic.Int32  // Views holding the mapping: never evicted or released meanwhile
 	size int64         // the file's size when evicted
 	// created is the header's creation time when first opened: a reopen
 	// checks it, so a file since replaced (by a compaction in another
@@ -66,7 +98,7 @@ const FirstCompactedID = segment.MaxID + 1
 
 // NewSegments returns an empty set.
 func NewSegments() *Segments {
-	return &Segments{files: make(map[uint64]*segFile), nextComp: FirstCompactedID}
+	return &Segments{files: make(map[uint64]*segFile), nextComp: FirstCompactedID, retiredIDs: make(map[uint64]struct{})}
 }
 
 // Add registers an open segment file under its file id.
@@ -120,25 +152,62 @@ func (s *Segments) AddCompacted(fileID uint64, f vfs.File) uint32 {
 	return id
 }
 
-// Retire marks segments replaced by compaction. They stay readable under
-// their ids — a reader may hold index entries taken before the index was
-// rewritten — and are closed with the set.
-func (s *Segments) Retire(ids []uint32) {
+// Retire takes segments replaced by compaction out of the log, once x (the
+// store's index) no longer names them. Each is closed and unmapped now, or,
+// if a View pins it, when the last such View is released. A reader still
+// holding an entry that names one finds its event again through x (see
+// readEntry).
+func (s *Segments) Retire(ids []uint32, x *index.Index) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.index = x
 	for _, id := range ids {
 		sf := s.files[uint64(id)]
 		if sf == nil {
 			continue
 		}
-		if sf.f == nil {
-			// Evicted, and its file is gone: nothing left to read. Entries
-			// still naming it find ErrSegmentMissing.
-			delete(s.files, uint64(id))
-			continue
-		}
+		s.retiredIDs[uint64(id)] = struct{}{}
 		sf.gone = true
+		if sf.refs.Load() == 0 {
+			s.releaseLocked(uint64(id), sf)
+		}
 	}
+}
+
+// releaseLocked closes and forgets a retired segment. Its file is already
+// removed, so a failure to close it loses nothing and is not reported.
+// The caller holds s.mu exclusively: no reader is inside the mapping.
+func (s *Segments) releaseLocked(id uint64, sf *segFile) {
+	if sf.m != nil {
+		_ = vfs.UnmapRead(sf.m)
+	}
+	if sf.f != nil {
+		_ = sf.f.Close()
+	}
+	sf.f, sf.m = nil, nil
+	delete(s.files, id)
+}
+
+// unpin drops one View's pin of sf, releasing the segment if it was
+// retired meanwhile and this was the last pin.
+func (s *Segments) unpin(id uint64, sf *segFile) {
+	if sf.refs.Add(-1) != 0 {
+		return
+	}
+	s.mu.Lock()
+	if sf.gone && sf.refs.Load() == 0 && s.files[id] == sf {
+		s.releaseLocked(id, sf)
+	}
+	s.mu.Unlock()
+}
+
+// missingLocked is the error for a read of segment id, which is not in the
+// set. The caller holds s.mu.
+func (s *Segments) missingLocked(id uint64) error {
+	if _, ok := s.retiredIDs[id]; ok {
+		return fmt.Errorf("%w: %016x", ErrSegmentRetired, id)
+	}
+	return fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
 }
 
 // SegmentInfo describes one segment of the log.
@@ -163,7 +232,8 @@ func (s *Segments) Live() []SegmentInfo {
 }
 
 // SizeInfo returns the total size of the live segment files and the number
-// of retired segments (replaced by compaction, open until Close). skip, if
+// of retired segments still open (replaced by compaction, and pinned by a
+// View not yet released). skip, if
 // not 0, names a segment (the active one, preallocated) to leave out.
 func (s *Segments) SizeInfo(skip uint64) (bytes int64, retired int) {
 	s.mu.RLock()
@@ -191,7 +261,7 @@ func (s *Segments) FileID(id uint32) uint64 {
 }
 
 // Count is the number of segments in the log (not counting those replaced
-// by compaction and still open for readers).
+// by compaction and still pinned by a View).
 func (s *Segments) Count() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -229,14 +299,16 @@ func (s *Segments) Close() error {
 // caller that visits many adjacent frames (a projection replaying an entity
 // stream) read them with one call and check each frame itself with
 // segment.ReadFrame; Read remains the way to read one event. A segment
-// closed by the budget is reopened first.
+// closed by the budget is reopened first. For a segment compaction
+// retired it returns ErrSegmentRetired: read the frames with ReadRun.
 func (s *Segments) ReadAt(id uint64, p []byte, off int64) error {
 	for range 4 {
 		s.mu.RLock()
 		sf := s.files[id]
 		if sf == nil {
+			err := s.missingLocked(id)
 			s.mu.RUnlock()
-			return fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+			return err
 		}
 		if sf.f != nil {
 			s.lru.touch(sf)
@@ -309,8 +381,8 @@ func (s *Segments) remap(id uint64, sf *segFile) {
 
 // Bytes returns the whole segment for scanning: its mapping when that
 // covers the file, else a copy read from it. A mapping stays valid until
-// Close — or, once a budget is set, until the segment is evicted: then
-// use View.
+// Close — or, once a budget is set, until the segment is evicted, and
+// once compaction runs, until it is retired: then use View.
 func (s *Segments) Bytes(id uint64) ([]byte, error) {
 	data, _, err := s.view(id, false)
 	return data, err
@@ -327,8 +399,9 @@ func (s *Segments) view(id uint64, pin bool) ([]byte, func(), error) {
 		s.mu.RLock()
 		sf := s.files[id]
 		if sf == nil {
+			err := s.missingLocked(id)
 			s.mu.RUnlock()
-			return nil, nil, fmt.Errorf("%w: %016x", ErrSegmentMissing, id)
+			return nil, nil, err
 		}
 		if sf.f == nil {
 			s.mu.RUnlock()
@@ -336,7 +409,7 @@ func (s *Segments) view(id uint64, pin bool) ([]byte, func(), error) {
 			_, err := s.reopenLocked(id)
 			if err == nil && pin {
 				sf.refs.Add(1) // held across the unlock: not evicted again
-				defer sf.refs.Add(-1)
+				defer s.unpin(id, sf)
 			}
 			if err == nil {
 				s.evictLocked()
@@ -348,18 +421,24 @@ func (s *Segments) view(id uint64, pin bool) ([]byte, func(), error) {
 			continue
 		}
 		s.lru.touch(sf)
+		// A pin holds the segment open even when the bytes are a copy, so
+		// that a View means the same whatever the file system maps.
+		release := func() {}
+		if pin {
+			sf.refs.Add(1)
+			release = func() { s.unpin(id, sf) }
+		}
 		if size, err := sf.f.Size(); err == nil && size == int64(len(sf.m)) {
-			release := func() {}
-			if pin {
-				sf.refs.Add(1)
-				release = func() { sf.refs.Add(-1) }
-			}
 			s.mu.RUnlock()
 			return sf.m, release, nil
 		}
 		data, err := readAll(sf.f)
 		s.mu.RUnlock()
-		return data, func() {}, err
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		return data, release, nil
 	}
 	return nil, nil, fmt.Errorf("batpak: segment %016x was closed again before it could be read (open-segment budget too small)", id)
 }

@@ -2,6 +2,7 @@ package subscriber
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"slices"
 	"sync"
@@ -208,6 +209,18 @@ func (c *Cursor) await(ctx context.Context, limit int) error {
 // fill reads up to limit more events after c.read into the buffer and
 // returns how many it read.
 func (c *Cursor) fill(limit int) (int, error) {
+	// Entries outdated by a compaction between the query and the load are
+	// taken again; each retry needs another compaction in that window.
+	for range 4 {
+		n, err := c.fillOnce(limit)
+		if !errors.Is(err, ErrStale) {
+			return n, err
+		}
+	}
+	return c.fillOnce(limit)
+}
+
+func (c *Cursor) fillOnce(limit int) (int, error) {
 	x := c.hub.opts.Log.Index
 	// Everything at or below hi is in the snapshot the query takes next.
 	hi := x.LastGlobal()

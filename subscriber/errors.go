@@ -25,4 +25,8 @@ var (
 	// ErrAckAhead is returned by Ack for a position the cursor has not yet
 	// delivered.
 	ErrAckAhead = errors.New("batpak: ack beyond the delivered position")
+	// ErrStale is wrapped by a Log.Load error when entries taken from the
+	// index name an event no longer in the log (a compaction dropped it
+	// since): fresh entries will not. Cursors take them and load again.
+	ErrStale = errors.New("batpak: index entries outdated by a compaction")
 )

@@ -16,7 +16,10 @@ import (
 type Log struct {
 	Index *index.Index
 	// Load reads the events es point at into dst (len(dst) == len(es)), on
-	// the caller's goroutine. It must be safe for concurrent use.
+	// the caller's goroutine. It must be safe for concurrent use. An error
+	// wrapping ErrStale says an entry's event left the log after the
+	// entries were taken (compaction dropped it): a cursor then takes
+	// fresh entries from Index and loads again.
 	Load func(es []index.Entry, dst []*event.StoredEvent) error
 }
 
