@@ -447,34 +447,9 @@ func checkCrashImage(t *testing.T, img vfs.FS, acked []batpak.Receipt, ackedBatc
 		return fmt.Errorf("opening the crash image: %w", err)
 	}
 	defer s.Close()
-	var evs []*batpak.StoredEvent
-	for ev, err := range s.Query(bg, event.AllEvents()) {
-		if err != nil {
-			return fmt.Errorf("reading the recovered log: %w", err)
-		}
-		evs = append(evs, ev)
-	}
-	byID := map[batpak.ID]*batpak.StoredEvent{}
-	for _, ev := range evs {
-		byID[ev.ID] = ev
-	}
-	for i, r := range acked {
-		ev, ok := byID[r.ID]
-		if !ok {
-			return fmt.Errorf("acknowledged event %d (global %d) lost", i, r.Global)
-		}
-		if !receiptMatches(r, ev) {
-			return fmt.Errorf("acknowledged event %d recovered with other fields", i)
-		}
-	}
-	counts, err := batchCounts(evs)
+	evs, err := readAcknowledged(s, acked, ackedBatches)
 	if err != nil {
 		return err
-	}
-	for b := range ackedBatches {
-		if counts[b] == 0 {
-			return fmt.Errorf("acknowledged batch %d lost", b)
-		}
 	}
 	checkLog(t, s, evs, true)
 	r, err := s.Append(bg, coord(t, "a", "s"), kindMoved, payload{N: -1})
@@ -485,6 +460,44 @@ func checkCrashImage(t *testing.T, img vfs.FS, acked []batpak.Receipt, ackedBatc
 		return fmt.Errorf("global %d reused after recovery", r.Global)
 	}
 	return nil
+}
+
+// readAcknowledged reads a recovered store's whole log and checks that
+// every acknowledged event is in it as acknowledged and that no
+// acknowledged batch is missing (batchCounts rejects a partial one). It
+// returns the log.
+func readAcknowledged(s *batpak.Store, acked []batpak.Receipt, ackedBatches map[int]bool) ([]*batpak.StoredEvent, error) {
+	var evs []*batpak.StoredEvent
+	byID := map[batpak.ID]*batpak.StoredEvent{}
+	for ev, err := range s.Query(bg, event.AllEvents()) {
+		if err != nil {
+			return nil, fmt.Errorf("reading the recovered log: %w", err)
+		}
+		if byID[ev.ID] != nil {
+			return nil, fmt.Errorf("id reused: %v twice", ev.ID)
+		}
+		evs = append(evs, ev)
+		byID[ev.ID] = ev
+	}
+	for i, r := range acked {
+		ev, ok := byID[r.ID]
+		if !ok {
+			return nil, fmt.Errorf("acknowledged event %d (global %d) lost", i, r.Global)
+		}
+		if !receiptMatches(r, ev) {
+			return nil, fmt.Errorf("acknowledged event %d recovered with other fields", i)
+		}
+	}
+	counts, err := batchCounts(evs)
+	if err != nil {
+		return nil, err
+	}
+	for b := range ackedBatches {
+		if counts[b] == 0 {
+			return nil, fmt.Errorf("acknowledged batch %d lost", b)
+		}
+	}
+	return evs, nil
 }
 
 // crashEnumeration runs crashWorkload on a fresh MemFS crashing after

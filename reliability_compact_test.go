@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/batpak-go/batpak"
-	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -138,20 +137,12 @@ func checkCompactedImage(t *testing.T, img vfs.FS, kept []batpak.Receipt, batche
 		return fmt.Errorf("opening the crash image: %w", err)
 	}
 	defer s.Close()
-	var evs []*batpak.StoredEvent
-	for ev, err := range s.Query(bg, event.AllEvents()) {
-		if err != nil {
-			return fmt.Errorf("reading the recovered log: %w", err)
-		}
-		evs = append(evs, ev)
+	evs, err := readAcknowledged(s, kept, batches)
+	if err != nil {
+		return err
 	}
-	byID := map[batpak.ID]*batpak.StoredEvent{}
 	last := map[string]uint64{}
 	for i, ev := range evs {
-		if byID[ev.ID] != nil {
-			return fmt.Errorf("id reused: %v twice", ev.ID)
-		}
-		byID[ev.ID] = ev
 		if i > 0 && ev.Global <= evs[i-1].Global {
 			return fmt.Errorf("sequence reuse: global %d after %d", ev.Global, evs[i-1].Global)
 		}
@@ -160,24 +151,6 @@ func checkCompactedImage(t *testing.T, img vfs.FS, kept []batpak.Receipt, batche
 			return fmt.Errorf("sequence reuse: entity %q sequence %d after %d", e, ev.Position.Sequence, seq)
 		}
 		last[e] = ev.Position.Sequence
-	}
-	for i, r := range kept {
-		ev, ok := byID[r.ID]
-		if !ok {
-			return fmt.Errorf("acknowledged event %d (global %d) lost", i, r.Global)
-		}
-		if !receiptMatches(r, ev) {
-			return fmt.Errorf("acknowledged event %d recovered with other fields", i)
-		}
-	}
-	counts, err := batchCounts(evs)
-	if err != nil {
-		return err
-	}
-	for b := range batches {
-		if counts[b] == 0 {
-			return fmt.Errorf("acknowledged batch %d lost", b)
-		}
 	}
 	rep, err := s.Verify(bg)
 	if err != nil || !rep.OK() {
