@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,8 +17,8 @@ import (
 // The JetStream API as the store uses it: every call gets a per-attempt
 // time-out and is retried while the cluster cannot answer (no responders
 // during an election, a request lost with its leader). Only calls that are
-// safe to repeat are retried here; a publish is made safe by its message id
-// (see publish).
+// safe to repeat are retried here; a publish is made safe by its sequence
+// check and message id (see publish).
 
 // JetStream error codes the store acts on.
 const (
@@ -214,4 +215,70 @@ func headUint(h nats.Header, key string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	return n, err == nil
+}
+
+// directGet reads one message with a direct get, which any current
+// replica may answer and which the server handles without its API queue
+// and JSON (several times cheaper than getMsg). Only reads whose answer
+// cannot be stale use it as final: a message at a given stream sequence
+// never changes (the stream denies deletes), and a replica that lacks it
+// answers "not found", after which the caller asks the leader. A read of
+// an entity's newest event may be stale on a follower; the write path uses
+// it only as a guess that the server's sequence check verifies.
+func (s *Store) directGet(ctx context.Context, req msgGetRequest) (*storedMsg, error) {
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out *storedMsg
+	err = s.retry(ctx, "direct get", func(ctx context.Context) error {
+		m, err := s.nc.RequestWithContext(ctx, s.api+"DIRECT.GET."+s.opts.Stream, data)
+		if err != nil {
+			return err
+		}
+		if st := m.Header.Get("Status"); st != "" {
+			switch st {
+			case "404":
+				return batpak.ErrNotFound
+			case "503":
+				return nats.ErrNoResponders
+			}
+			return fmt.Errorf("jetstream: direct get: status %s %s", st, m.Header.Get("Description"))
+		}
+		seq, ok := headUint(m.Header, hdrNatsSq)
+		if !ok {
+			return fmt.Errorf("%w: direct get answer without a sequence", batpak.ErrCorrupt)
+		}
+		out = &storedMsg{Subject: m.Header.Get(hdrNatsSj), Seq: seq, Data: m.Data}
+		return nil
+	})
+	return out, err
+}
+
+// decodeAck decodes a publish acknowledgement. The common answer,
+// {"stream":"S","seq":N} with at most "duplicate":true after it, is parsed
+// by hand (it is on every append's path); anything else goes to
+// encoding/json.
+func decodeAck(data []byte, ack *pubAck) error {
+	const head, seqKey = `{"stream":"`, `","seq":`
+	rest, ok := bytes.CutPrefix(data, []byte(head))
+	if !ok {
+		return json.Unmarshal(data, ack)
+	}
+	name, rest, ok := bytes.Cut(rest, []byte(seqKey))
+	if !ok || bytes.ContainsAny(name, `"\`) {
+		return json.Unmarshal(data, ack)
+	}
+	n := 0
+	var seq uint64
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' && n < 20 {
+		seq = seq*10 + uint64(rest[n]-'0')
+		n++
+	}
+	tail := string(rest[n:])
+	if n == 0 || n >= 20 || (tail != "}" && tail != `,"duplicate":true}`) {
+		return json.Unmarshal(data, ack)
+	}
+	ack.Stream, ack.Seq, ack.Duplicate = string(name), seq, tail != "}"
+	return nil
 }

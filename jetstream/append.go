@@ -3,7 +3,6 @@ package jetstream
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -39,7 +38,8 @@ func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kin
 // another client got there first, the append is rebuilt on the new newest
 // event, or, if it named an expected sequence, fails with a
 // *batpak.SequenceMismatchError. An attempt whose answer is lost is retried
-// with the same message id and check, so it is stored at most once.
+// with the same check and message id (on a single server, only a keyed
+// append has one), so it is stored at most once.
 func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
@@ -53,25 +53,38 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 			return r, err
 		}
 	}
+	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 {
+		// No message id: a single server runs the sequence check every
+		// append carries before its duplicate check, so a repeat of an
+		// attempt that committed fails the check (and the loop below finds
+		// the attempt) before its id could matter; the id would only cost
+		// the server a de-duplication entry per append for the whole
+		// window. A replicated stream checks ids first, and there the id
+		// also covers an attempt still in flight when its repeat arrives.
+		d.msgID = ""
+	}
 	entity := coord.Entity()
 	entSubj := s.subj.entity(entity)
 	st := s.acquire(entity)
 	defer s.release(st)
 	var lost []uint64 // bases of attempts whose answer was lost
-	fresh := false
+	// fresh: st was just read from the leader, so a mismatch with an
+	// expected sequence is real. leader: read from the leader, not with a
+	// direct get a follower may answer (after a failed check).
+	fresh, leader := false, false
 	for range maxRounds {
 		if err := s.check(); err != nil {
 			return batpak.Receipt{}, err
 		}
 		if !st.known {
-			if err := s.load(ctx, entity, st); err != nil {
+			if err := s.load(ctx, entity, st, leader); err != nil {
 				return batpak.Receipt{}, err
 			}
-			fresh = true
+			fresh = leader || s.opts.Replicas == 1
 		}
 		if opts.ExpectSequence && st.next != opts.ExpectedSequence {
 			if !fresh { // the cached state may be stale: ask the leader once
-				st.known = false
+				st.known, leader = false, true
 				continue
 			}
 			return batpak.Receipt{}, &batpak.SequenceMismatchError{Entity: entity, Expected: opts.ExpectedSequence, Actual: st.next}
@@ -90,7 +103,7 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 			st.known = false
 			return s.resolveDuplicate(ctx, d, ack.Seq)
 		case wrongLastSeq(err):
-			st.known, fresh = false, false
+			st.known, fresh, leader = false, false, true
 			// On a single server the sequence check runs before the
 			// duplicate check: a lost attempt that committed shows up as a
 			// conflict. Its event sits right after the base it was built on.
@@ -173,7 +186,8 @@ func libraryKind(k batpak.EventKind) bool {
 
 // publish sends m and waits for its acknowledgement, attempt by attempt.
 // uncertain reports that some attempt may have been stored without its
-// answer arriving; m's message id makes a repeat harmless.
+// answer arriving; m's sequence check (and message id, if it has one)
+// makes a repeat harmless.
 func (s *Store) publish(ctx context.Context, m *nats.Msg) (ack pubAck, uncertain bool, err error) {
 	for attempt := 0; attempt < s.opts.Attempts; attempt++ {
 		if attempt > 0 {
@@ -181,9 +195,17 @@ func (s *Store) publish(ctx context.Context, m *nats.Msg) (ack pubAck, uncertain
 				break
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-		resp, rerr := s.nc.RequestMsgWithContext(actx, m)
-		cancel()
+		var (
+			resp *nats.Msg
+			rerr error
+		)
+		if ctx.Done() == nil { // a context that never ends: a plain timer is cheaper
+			resp, rerr = s.nc.RequestMsg(m, s.opts.Timeout)
+		} else {
+			actx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+			resp, rerr = s.nc.RequestMsgWithContext(actx, m)
+			cancel()
+		}
 		if rerr == nil && s.opts.LoseAcks != nil && s.opts.LoseAcks() {
 			rerr = nats.ErrTimeout
 		}
@@ -202,7 +224,7 @@ func (s *Store) publish(ctx context.Context, m *nats.Msg) (ack pubAck, uncertain
 			return ack, uncertain, fmt.Errorf("jetstream: publish: %w", rerr)
 		}
 		ack = pubAck{}
-		if jerr := json.Unmarshal(resp.Data, &ack); jerr != nil {
+		if jerr := decodeAck(resp.Data, &ack); jerr != nil {
 			return ack, uncertain, fmt.Errorf("jetstream: decoding a publish acknowledgement: %w", jerr)
 		}
 		if ack.Error != nil {
@@ -252,9 +274,15 @@ func replayOf(ev *event.StoredEvent, d *draft) (batpak.Receipt, error) {
 	return r, nil
 }
 
-// eventAt reads the event at stream sequence seq from the leader.
+// eventAt reads the event at stream sequence seq. The message at a
+// sequence never changes, so a direct get (any replica) is exact when it
+// finds it; a replica that has not stored it yet answers "not found", and
+// then the leader is asked.
 func (s *Store) eventAt(ctx context.Context, seq uint64) (*event.StoredEvent, error) {
-	m, _, err := s.getMsg(ctx, msgGetRequest{Seq: seq})
+	m, err := s.directGet(ctx, msgGetRequest{Seq: seq})
+	if errors.Is(err, batpak.ErrNotFound) && s.opts.Replicas > 1 {
+		m, _, err = s.getMsg(ctx, msgGetRequest{Seq: seq})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -73,17 +73,17 @@ type lostBatch struct {
 
 func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []*draft, names []string, states map[string]*entityState) ([]batpak.Receipt, error) {
 	var lost []lostBatch
-	fresh := false
+	fresh, leader := false, false // as in AppendWithOptions
 	for range maxRounds {
 		if err := s.check(); err != nil {
 			return nil, err
 		}
 		for _, n := range names {
 			if st := states[n]; !st.known {
-				if err := s.load(ctx, n, st); err != nil {
+				if err := s.load(ctx, n, st, leader); err != nil {
 					return nil, err
 				}
-				fresh = true
+				fresh = leader || s.opts.Replicas == 1
 			}
 		}
 		msgs, stale, err := s.sealBatch(items, ds, states, fresh)
@@ -91,6 +91,7 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 			for _, st := range states {
 				st.known = false
 			}
+			leader = true
 			continue
 		}
 		if err != nil {
@@ -117,7 +118,7 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 			for _, st := range states {
 				st.known = false
 			}
-			fresh = false
+			fresh, leader = false, true
 			for _, l := range lost {
 				ev, err := s.committedAfter(ctx, l.entity, l.base, ds[0].rec.ID)
 				if err != nil {

@@ -11,9 +11,11 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// A Cursor reads its region by stream sequence with direct gets, so it
-// sees exactly what the stream stored, in order, once: an atomic batch's
-// messages are invisible until its commit stores them all. When caught up
+// A Cursor reads its region by stream sequence from its position — a
+// direct get for the first events, an ordered consumer for long catch-ups
+// (consume.go) — so it sees exactly what the stream stored, in order,
+// once: an atomic batch's messages are invisible until its commit stores
+// them all. When caught up
 // it waits for the stream's republished notification of a matching event
 // (or, should notifications be lost with a connection, at most repoll).
 type Cursor struct {
@@ -127,11 +129,13 @@ func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent,
 	return out, nil
 }
 
-// fill reads the next page of events after the position.
+// fill reads the next events after the position, up to a consumer
+// fetch's worth: a cursor catching up reads most of its history by
+// consumer (consume.go), a caught-up one a few events by direct get.
 func (c *Cursor) fill(ctx context.Context) error {
 	return c.s.each(ctx, c.region, c.pos, 0, func(ev *batpak.StoredEvent) error {
 		c.buf = append(c.buf, ev)
-		if len(c.buf) >= page {
+		if len(c.buf) >= consumerBatch {
 			return errStop
 		}
 		return nil

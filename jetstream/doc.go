@@ -19,14 +19,17 @@
 // ids, clocks, codecs and the Blake3 chain are the core's. The global
 // sequence is the stream sequence. The per-entity sequence and chain hash
 // are computed by the client from the entity's newest event, which it reads
-// from the stream leader, and every append carries the server-side check
+// (and caches) with a direct get, or from the stream leader after a failed
+// check on a replicated stream, and every append carries the server-side check
 // Nats-Expected-Last-Subject-Sequence on <prefix>.*.<entity>.*, so no two
 // clients can both extend the same newest event: the loser rebuilds on the
 // winner, or fails with a *batpak.SequenceMismatchError if it named an
-// expected sequence. Message ids (Nats-Msg-Id: the idempotency key, else the
-// event id) make retries of a lost answer harmless; idempotency keys are
-// also indexed in a key-value bucket so they are recognised after the
-// server's duplicate window. Batches use JetStream's atomic batch publish.
+// expected sequence. The same check makes a retry of an attempt whose answer
+// was lost fail if the attempt committed (the store then finds it after the
+// event it was built on); message ids (Nats-Msg-Id: the idempotency key,
+// else the event id; on a single server only for keyed appends and batch
+// items) cover the rest; keys are also indexed in a key-value bucket so
+// they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish.
 // Get looks ids up in the same bucket. Named cursors are durable pull
 // consumers; lossy subscriptions and cursor wake-ups use the stream's
 // RePublish, which only ever carries stored messages. KVCache keeps

@@ -57,9 +57,21 @@ func (s *Store) release(st *entityState) {
 	s.entMu.Unlock()
 }
 
-// load reads entity's newest event from the stream leader into st.
-func (s *Store) load(ctx context.Context, entity string, st *entityState) error {
-	m, _, err := s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+// load reads entity's newest event into st: from the stream leader if
+// leader is set, else with a direct get, which on a replicated stream a
+// lagging follower may answer. A stale answer is safe: the append built on
+// it fails the server's sequence check, and the retry loads from the
+// leader.
+func (s *Store) load(ctx context.Context, entity string, st *entityState, leader bool) error {
+	var (
+		m   *storedMsg
+		err error
+	)
+	if leader && s.opts.Replicas > 1 {
+		m, _, err = s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+	} else { // a single server is the leader: its direct get is the cheap form
+		m, err = s.directGet(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+	}
 	if errors.Is(err, batpak.ErrNotFound) {
 		st.known, st.last, st.next, st.hash = true, 0, 0, [32]byte{}
 		return nil

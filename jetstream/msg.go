@@ -1,7 +1,6 @@
 package jetstream
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -24,7 +23,6 @@ import (
 const (
 	hdrID     = "Bp-Id"    // event id
 	hdrSeq    = "Bp-Seq"   // per-entity sequence
-	hdrHash   = "Bp-Hash"  // the event's own chain hash, hex
 	hdrCorr   = "Bp-Corr"  // correlation, only when not the event's own id
 	hdrCause  = "Bp-Cause" // causation, only when set
 	hdrMsgID  = "Nats-Msg-Id"
@@ -46,7 +44,9 @@ type draft struct {
 
 // msgID is the de-duplication id of an append: its idempotency key if it
 // has one, else its event id, so a retried attempt of the same call is
-// recognised whatever the caller did.
+// recognised whatever the caller did. On a single server, an append without
+// a key sends none (see AppendWithOptions): its sequence check does the
+// same work there.
 func msgID(key string, id event.ID) string {
 	if key != "" {
 		return "k:" + key
@@ -62,14 +62,15 @@ func (d *draft) seal(prev [32]byte, base uint64, check bool, entSubj string) *na
 	m := nats.NewMsg(d.subj)
 	m.Data = d.frame
 	h := m.Header
-	h[hdrMsgID] = []string{d.msgID}
+	if d.msgID != "" {
+		h[hdrMsgID] = []string{d.msgID}
+	}
 	if check {
 		h[hdrExpSeq] = []string{strconv.FormatUint(base, 10)}
 		h[hdrExpSub] = []string{entSubj}
 	}
 	h[hdrID] = []string{d.rec.ID.String()}
 	h[hdrSeq] = []string{strconv.FormatUint(d.rec.Sequence, 10)}
-	h[hdrHash] = []string{hex.EncodeToString(d.self[:])}
 	if d.rec.Correlation != d.rec.ID {
 		h[hdrCorr] = []string{d.rec.Correlation.String()}
 	}

@@ -70,12 +70,22 @@ func (s *Store) findByTime(ctx context.Context, id batpak.ID) (*batpak.StoredEve
 	return found, nil
 }
 
-// Latest returns an entity's newest event, read from the stream leader.
+// Latest returns an entity's newest event, read from the stream leader
+// (on a single server, with the cheaper direct get it answers itself).
 func (s *Store) Latest(ctx context.Context, entity string) (*batpak.StoredEvent, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	m, _, err := s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+	req := msgGetRequest{LastFor: s.subj.entity(entity)}
+	var (
+		m   *storedMsg
+		err error
+	)
+	if s.opts.Replicas > 1 {
+		m, _, err = s.getMsg(ctx, req)
+	} else {
+		m, err = s.directGet(ctx, req)
+	}
 	if err != nil {
 		return nil, err
 	}

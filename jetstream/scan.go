@@ -11,12 +11,15 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Reads of many events use JetStream's batched direct get: one request
-// returns up to a page of the messages matching a subject filter from a
-// stream sequence on, streamed to an inbox and ended by an end-of-batch
-// status. Any replica that is current may answer (see docs/SCALE-OUT.md).
+// Reads of many events start with JetStream's batched direct get: one
+// request returns up to a page of the messages matching a subject filter
+// from a stream sequence on, streamed to an inbox and ended by an
+// end-of-batch status. Any replica that is current may answer (see
+// docs/SCALE-OUT.md). A read that goes on past the first page continues
+// with an ordered consumer (consume.go).
 
-// page is how many messages one direct get returns at most.
+// page is how many messages one direct get returns at most (the time-based
+// scan of Get's fallback, and the id index's lookups).
 const page = 512
 
 type directRequest struct {
@@ -56,6 +59,8 @@ func (s *Store) scan(ctx context.Context, filter string, from, through uint64, s
 		req := directRequest{Seq: from, NextFor: filter, Batch: page}
 		if from == 0 {
 			req.StartTime = start
+		} else {
+			req.Batch = firstPage // the rest by consumer (consume.go)
 		}
 		var (
 			msgs []rawMsg
@@ -81,6 +86,13 @@ func (s *Store) scan(ctx context.Context, filter string, from, through uint64, s
 			return nil
 		}
 		from = msgs[len(msgs)-1].seq + 1
+		if start == nil {
+			err := s.scanConsumer(ctx, filter, from, through, fn)
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		}
 	}
 }
 

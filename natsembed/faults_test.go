@@ -17,8 +17,8 @@ var kindStep = event.MustCustom(0x1, 0x001)
 
 // TestLostAcknowledgements makes every other publish acknowledgement get
 // lost after the server stored the message: the store retries with the same
-// message id and check, so each append and batch is stored exactly once and
-// its receipt names the stored event.
+// check (and message id, for keyed appends and batches), so each append and
+// batch is stored exactly once and its receipt names the stored event.
 func TestLostAcknowledgements(t *testing.T) {
 	srv := startServer(t)
 	var calls atomic.Int64

@@ -17,12 +17,13 @@ func TestBenchJetStream(t *testing.T) {
 	}
 	got := parseJSONLines(t, out)
 	want := map[string][]string{
-		"W1raw": {"events_per_sec", "p50_us", "p99_us"},
-		"W1":    {"events_per_sec", "p50_us", "p99_us", "overhead_vs_raw"},
-		"W2":    {"events_per_sec", "p50_us", "p99_us"},
-		"W3":    {"events_per_sec"},
-		"W5":    {"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"},
-		"W8":    {"events_per_sec", "events_per_sec_slowest", "events_per_sec_catchup", "gaps"},
+		"W1raw":      {"events_per_sec", "p50_us", "p99_us"},
+		"W1rawcheck": {"events_per_sec", "p50_us", "p99_us"},
+		"W1":         {"events_per_sec", "p50_us", "p99_us", "time_vs_raw", "time_vs_rawcheck", "rawcheck_time_vs_raw"},
+		"W2":         {"events_per_sec", "p50_us", "p99_us"},
+		"W3":         {"events_per_sec"},
+		"W5":         {"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"},
+		"W8":         {"events_per_sec", "events_per_sec_slowest", "events_per_sec_catchup", "gaps"},
 	}
 	for w, metrics := range want {
 		if strings.Join(got[w], ",") != strings.Join(metrics, ",") {
