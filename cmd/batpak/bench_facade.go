@@ -171,13 +171,25 @@ func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries
 // facadeCursors is W8 over the facade: cursors from 0 over history events
 // read everything while as many again are appended (in batches).
 func facadeCursors(ctx context.Context, s batpak.EventStore, cursors, history int) ([]Figure, error) {
-	live := history
-	total := history + live
-	ctx, cancel := context.WithTimeout(ctx, liveDeadline)
-	defer cancel()
 	if _, err := facadeFill(ctx, s, 0, history); err != nil {
 		return nil, fmt.Errorf("W8: writing the history: %w", err)
 	}
+	return cursorRace(ctx, s, cursors, history, func(ctx context.Context) error {
+		_, err := facadeFill(ctx, s, history, history)
+		return err
+	})
+}
+
+// cursorRace is the measured part of W8 on a fresh store holding history
+// events: cursors from position 0 each read everything with NextBatch
+// while appendLive appends as many again. It reports the events per second
+// each cursor read over the whole run (median and slowest), the median
+// rate while catching up with the history, and the gaps: events a cursor
+// skipped or repeated.
+func cursorRace(ctx context.Context, s batpak.EventStore, cursors, history int, appendLive func(context.Context) error) ([]Figure, error) {
+	total := 2 * history
+	ctx, cancel := context.WithTimeout(ctx, liveDeadline)
+	defer cancel()
 	elapsed, catchUp := make([]time.Duration, cursors), make([]time.Duration, cursors)
 	var (
 		gaps  atomic.Int64
@@ -188,7 +200,7 @@ func facadeCursors(ctx context.Context, s batpak.EventStore, cursors, history in
 	for k := range cursors {
 		c, err := s.OpenEventCursor(event.AllEvents(), 0)
 		if err != nil {
-			close(start)
+			close(start) // releases the cursors started so far
 			wg.Wait()
 			return nil, fmt.Errorf("W8: cursor: %w", err)
 		}
@@ -223,7 +235,7 @@ func facadeCursors(ctx context.Context, s batpak.EventStore, cursors, history in
 	for range cursors {
 		start <- t0
 	}
-	_, err := facadeFill(ctx, s, history, live)
+	err := appendLive(ctx)
 	if err != nil {
 		cancel()
 	}

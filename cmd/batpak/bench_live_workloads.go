@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/batpak-go/batpak"
@@ -244,78 +243,15 @@ func runW7(ctx context.Context, env *Env) ([]Figure, error) {
 // history, and the gaps in all: events a cursor skipped or repeated.
 func runW8(ctx context.Context, env *Env) ([]Figure, error) {
 	history := env.n(100_000, 100)
-	live := history
-	total := history + live
-	ctx, cancel := context.WithTimeout(ctx, liveDeadline)
-	defer cancel()
-	elapsed, catchUp := make([]time.Duration, liveSubscribers), make([]time.Duration, liveSubscribers)
-	var gaps atomic.Int64
-	err := env.withStore("W8", nil, func(s *batpak.Store) error {
+	var figs []Figure
+	err := env.withStore("W8", nil, func(s *batpak.Store) (err error) {
 		if _, err := fill(ctx, s, history); err != nil {
 			return fmt.Errorf("W8: writing the history: %w", err)
 		}
-		var (
-			wg    sync.WaitGroup
-			fail  firstError
-			start = make(chan time.Time)
-		)
-		for k := range liveSubscribers {
-			c, err := s.Cursor(event.AllEvents(), 0)
-			if err != nil {
-				close(start) // releases the cursors started so far
-				wg.Wait()
-				return fmt.Errorf("W8: cursor: %w", err)
-			}
-			wg.Go(func() {
-				defer c.Close()
-				t0, ok := <-start
-				if !ok {
-					return
-				}
-				next := uint64(1)
-				for next <= uint64(total) {
-					evs, err := c.NextBatch(ctx, 1024)
-					if err != nil {
-						fail.set(fmt.Errorf("W8: cursor %d at %d: %w", k, next, err))
-						cancel()
-						return
-					}
-					for _, ev := range evs {
-						if ev.Global != next {
-							gaps.Add(1)
-						}
-						next = ev.Global + 1
-					}
-					if catchUp[k] == 0 && next > uint64(history) {
-						catchUp[k] = time.Since(t0)
-					}
-				}
-				elapsed[k] = time.Since(t0)
-			})
-		}
-		t0 := time.Now()
-		for range liveSubscribers {
-			start <- t0
-		}
-		err := submitRange(ctx, s, history, live)
-		if err != nil {
-			cancel()
-		}
-		wg.Wait()
-		if err = errors.Join(err, fail.get()); err != nil {
-			return fmt.Errorf("W8: %w", err)
-		}
-		return nil
+		figs, err = cursorRace(ctx, s, liveSubscribers, history, func(ctx context.Context) error {
+			return submitRange(ctx, s, history, history)
+		})
+		return err
 	}, nil)
-	if err != nil {
-		return nil, err
-	}
-	med, slowest := perConsumer(total, elapsed)
-	medCatchUp, _ := perConsumer(history, catchUp)
-	return []Figure{
-		{"W8", "events_per_sec", med, "events/s"},
-		{"W8", "events_per_sec_slowest", slowest, "events/s"},
-		{"W8", "events_per_sec_catchup", medCatchUp, "events/s"},
-		{"W8", "gaps", float64(gaps.Load()), "events"},
-	}, nil
+	return figs, err
 }

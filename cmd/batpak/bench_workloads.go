@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/batpak-go/batpak"
@@ -232,49 +230,29 @@ func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
 func durableParallel(id string, goroutines int, ratio bool) func(context.Context, *Env) ([]Figure, error) {
 	return func(ctx context.Context, env *Env) ([]Figure, error) {
 		per := env.n(1000, 2)
-		lat := make(latencies, goroutines*per)
 		cfs := newCountingFS()
-		var elapsed time.Duration
+		var figs []Figure
 		var syncs int64
 		err := env.withStore(id, []batpak.Option{batpak.WithFS(cfs)}, func(s *batpak.Store) error {
-			errs := make([]error, goroutines)
-			startc := make(chan struct{})
-			var wg sync.WaitGroup
-			for g := range goroutines {
-				wg.Go(func() {
-					<-startc
-					coord, mine := coordOf(g), lat[g*per:(g+1)*per]
-					last := time.Now()
-					for i := range per {
-						if _, err := s.Append(ctx, coord, benchKind, payloadOf(i)); err != nil {
-							errs[g] = fmt.Errorf("%s: goroutine %d, append %d: %w", id, g, i, err)
-							return
-						}
-						now := time.Now()
-						mine[i], last = now.Sub(last), now
-					}
-				})
-			}
 			syncs0 := cfs.syncs.Load()
-			start := time.Now()
-			close(startc)
-			wg.Wait()
-			elapsed = time.Since(start)
+			var err error
+			figs, err = facadeParallel(ctx, s, id, goroutines, per)
 			syncs = cfs.syncs.Load() - syncs0
-			return errors.Join(errs...)
+			return err
 		}, nil)
 		if err != nil {
 			return nil, err
 		}
-		events := goroutines * per
-		eps := rate(events, elapsed)
-		figs := []Figure{{id, "events_per_sec", eps, "events/s"}}
-		figs = append(figs, lat.figures(id)...)
 		if syncs > 0 {
-			figs = append(figs, Figure{id, "events_per_fsync", float64(events) / float64(syncs), "events/fsync"})
+			figs = append(figs, Figure{id, "events_per_fsync", float64(goroutines*per) / float64(syncs), "events/fsync"})
 		}
 		if ratio && env.FsyncsPerSec > 0 {
-			figs = append(figs, Figure{id, "limit_ratio", eps / (float64(goroutines) * env.FsyncsPerSec), "ratio"})
+			for _, f := range figs {
+				if f.Metric == "events_per_sec" {
+					figs = append(figs, Figure{id, "limit_ratio", f.Value / (float64(goroutines) * env.FsyncsPerSec), "ratio"})
+					break
+				}
+			}
 		}
 		return figs, nil
 	}
@@ -282,26 +260,10 @@ func durableParallel(id string, goroutines int, ratio bool) func(context.Context
 
 // runW3 appends 400 atomic batches of 256 events, durably, one after another.
 func runW3(ctx context.Context, env *Env) ([]Figure, error) {
-	const size = 256
-	batches := env.n(400, 1)
-	items := make([]batpak.BatchItem, size)
-	var elapsed time.Duration
-	err := env.withStore("W3", nil, func(s *batpak.Store) error {
-		start := time.Now()
-		for b := range batches {
-			for j := range items {
-				i := b*size + j
-				items[j] = batpak.BatchItem{Coord: coordOf(i), Kind: benchKind, Payload: payloadOf(i)}
-			}
-			if _, err := s.AppendBatch(ctx, items); err != nil {
-				return fmt.Errorf("W3: batch %d: %w", b, err)
-			}
-		}
-		elapsed = time.Since(start)
-		return nil
+	var figs []Figure
+	err := env.withStore("W3", nil, func(s *batpak.Store) (err error) {
+		figs, err = facadeBatches(ctx, s, "W3", env.n(400, 1), 256)
+		return err
 	}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return []Figure{{"W3", "events_per_sec", rate(batches*size, elapsed), "events/s"}}, nil
+	return figs, err
 }
