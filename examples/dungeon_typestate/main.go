@@ -12,6 +12,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/typedid"
 	"github.com/batpak-go/batpak/typestate"
@@ -46,7 +47,7 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 
 	fmt.Fprintln(w, "== the first session")
 	var before typestate.Machine[exploring]
-	err = withStore(dir, func(st eventStore) (err error) {
+	err = withStore(dir, func(st batpak.EventStore) (err error) {
 		before, err = firstSession(ctx, st, coord, w)
 		return err
 	})
@@ -55,7 +56,7 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 	}
 
 	fmt.Fprintln(w, "\n== the process restarts: replay the log and resume")
-	return withStore(dir, func(st eventStore) error {
+	return withStore(dir, func(st batpak.EventStore) error {
 		snap, err := typestate.Load(ctx, st, coord)
 		if err != nil {
 			return err
@@ -70,7 +71,7 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 
 		fmt.Fprintln(w, "\n== a handle from before the restart is stale")
 		_, _, err = typestate.ApplyTransition(ctx, st, before, encounter(monster{Name: "rat", HP: 1}))
-		if !isConflict(err) {
+		if !errors.Is(err, batpak.ErrSequenceMismatch) {
 			return fmt.Errorf("the stale handle should conflict, got %v", err)
 		}
 		fmt.Fprintln(w, "the store refused it:", err)
@@ -81,17 +82,17 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 }
 
 // withStore opens the store in dir, runs f and closes the store.
-func withStore(dir string, f func(eventStore) error) error {
-	st, closeStore, err := openStore(dir)
+func withStore(dir string, f func(batpak.EventStore) error) error {
+	st, err := batpak.Open(dir)
 	if err != nil {
 		return err
 	}
-	return errors.Join(f(st), closeStore())
+	return errors.Join(f(st), st.Close())
 }
 
 // firstSession descends and wins a fight, then "crashes", leaving the run
 // exploring. It returns its last handle to show later that it goes stale.
-func firstSession(ctx context.Context, st eventStore, coord event.Coordinate, w io.Writer) (typestate.Machine[exploring], error) {
+func firstSession(ctx context.Context, st batpak.EventStore, coord event.Coordinate, w io.Writer) (typestate.Machine[exploring], error) {
 	at := typestate.Start[lobby](coord)
 	exp, _, err := typestate.ApplyTransition(ctx, st, at, descend(party{Hero: "Brienne"}))
 	if err != nil {
@@ -117,7 +118,7 @@ func firstSession(ctx context.Context, st eventStore, coord event.Coordinate, w 
 }
 
 // secondSession picks the run up in whatever state the log left it.
-func secondSession(ctx context.Context, st eventStore, snap typestate.Snapshot, w io.Writer) error {
+func secondSession(ctx context.Context, st batpak.EventStore, snap typestate.Snapshot, w io.Writer) error {
 	switch snap.State() {
 	case exploring{}.StateName():
 		exp, err := typestate.Resume[exploring](snap)
@@ -156,7 +157,7 @@ func secondSession(ctx context.Context, st eventStore, snap typestate.Snapshot, 
 
 // tell replays the run's transitions with their payloads and folds them into
 // a score.
-func tell(ctx context.Context, st eventStore, coord event.Coordinate, w io.Writer) error {
+func tell(ctx context.Context, st batpak.EventStore, coord event.Coordinate, w io.Writer) error {
 	xp, gold := 0, 0
 	for step, err := range typestate.History(ctx, st, coord.Entity()) {
 		if err != nil {

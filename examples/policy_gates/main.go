@@ -13,6 +13,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/gatekeeper"
 )
@@ -32,11 +33,11 @@ func main() {
 }
 
 func run(ctx context.Context, dir string, w io.Writer) (err error) {
-	st, closeStore, err := openStore(dir)
+	st, err := batpak.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, closeStore()) }()
+	defer func() { err = errors.Join(err, st.Close()) }()
 
 	fmt.Fprintln(w, "== a deposit and a withdrawal that pass every gate")
 	if _, err := depositGold(ctx, st, deposit{Member: "dora", Amount: 500}); err != nil {
@@ -94,7 +95,7 @@ func run(ctx context.Context, dir string, w io.Writer) (err error) {
 	}
 	fmt.Fprintln(w, "carol's withdrawal committed")
 	_, err = gatekeeper.Commit(ctx, st, rAlice)
-	if !isConflict(err) {
+	if !errors.Is(err, batpak.ErrSequenceMismatch) {
 		return fmt.Errorf("alice's stale receipt should conflict, got %v", err)
 	}
 	fmt.Fprintln(w, "alice's receipt was judged on a vault that has moved:", err)
@@ -129,7 +130,7 @@ func run(ctx context.Context, dir string, w io.Writer) (err error) {
 
 // evaluate judges w against the vault as the log has it now and returns a
 // receipt, or the first denial.
-func evaluate(ctx context.Context, st eventStore, w withdrawal) (gatekeeper.Receipt[withdrawal], error) {
+func evaluate(ctx context.Context, st batpak.EventStore, w withdrawal) (gatekeeper.Receipt[withdrawal], error) {
 	v, err := loadVault(ctx, st)
 	if err != nil {
 		return gatekeeper.Receipt[withdrawal]{}, err
@@ -146,7 +147,7 @@ func proposal(w withdrawal, v vault) gatekeeper.Proposal[withdrawal] {
 	return p
 }
 
-func depositGold(ctx context.Context, st eventStore, d deposit) (gatekeeper.Committed[deposit], error) {
+func depositGold(ctx context.Context, st batpak.EventStore, d deposit) (gatekeeper.Committed[deposit], error) {
 	r, err := gatekeeper.Evaluate(depositGates, d, gatekeeper.Propose(vaultCoord, kindDeposited, d))
 	if err != nil {
 		return gatekeeper.Committed[deposit]{}, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/gatekeeper"
 )
@@ -36,7 +37,7 @@ type vault struct {
 // loadVault folds the vault's events. Every event on the vault was
 // committed through gatekeeper, so gatekeeper.Decode reads each one,
 // bypassed or not.
-func loadVault(ctx context.Context, st eventStore) (vault, error) {
+func loadVault(ctx context.Context, st batpak.EventStore) (vault, error) {
 	var v vault
 	for e, err := range st.Stream(ctx, vaultCoord.Entity()) {
 		if err != nil {
@@ -63,7 +64,7 @@ func loadVault(ctx context.Context, st eventStore) (vault, error) {
 }
 
 // audit prints every event on the vault with how it got past the gates.
-func audit(ctx context.Context, st eventStore, w io.Writer) error {
+func audit(ctx context.Context, st batpak.EventStore, w io.Writer) error {
 	n := 0
 	for e, err := range st.Stream(ctx, vaultCoord.Entity()) {
 		if err != nil {
