@@ -1,60 +1,15 @@
 package gatekeeper_test
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/batpak-go/batpak/internal/compilefail"
 )
 
-// buildCase compiles ./testdata/<name> with the go tool and returns the
-// compiler's output and whether the build succeeded. testdata is invisible to
-// ./... patterns, so these programs only build when named explicitly.
-func buildCase(t *testing.T, name string) (string, bool) {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not on PATH")
-	}
-	cmd := exec.Command(gobin, "build", "-o", os.DevNull, "./testdata/"+name)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatalf("running go build: %v", err)
-		}
-		return string(out), false
-	}
-	return string(out), true
-}
-
 func TestForgingAReceiptDoesNotCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the go tool")
-	}
-	tests := []struct {
-		name string
-		want string // a fragment of the compiler's error
-	}{
-		{"forge_literal", "cannot refer to unexported field s in struct literal of type gatekeeper.Receipt[int]"},
-		{"forge_field", "r.s undefined (cannot refer to unexported field s)"},
-		{"convert", "to type gatekeeper.Receipt[int]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			out, ok := buildCase(t, tt.name)
-			if ok {
-				t.Fatalf("testdata/%s compiled; it must not", tt.name)
-			}
-			if !strings.Contains(out, tt.want) {
-				t.Fatalf("compiler output does not mention %q:\n%s", tt.want, out)
-			}
-		})
-	}
-	t.Run("legal control", func(t *testing.T) {
-		t.Parallel()
-		if out, ok := buildCase(t, "legal"); !ok {
-			t.Fatalf("the control program does not compile, so the cases above prove nothing:\n%s", out)
-		}
+	compilefail.Run(t, "legal", []compilefail.Case{
+		{Name: "forge_literal", Want: "cannot refer to unexported field s in struct literal of type gatekeeper.Receipt[int]"},
+		{Name: "forge_field", Want: "r.s undefined (cannot refer to unexported field s)"},
+		{Name: "convert", Want: "to type gatekeeper.Receipt[int]"},
 	})
 }
