@@ -3,6 +3,7 @@ package writer
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"github.com/batpak-go/batpak/index"
@@ -38,17 +39,45 @@ type activeSegment struct {
 	// written is end as the writer last published it, for the fsync
 	// actor: an fsync begun after loading it covers at least that much.
 	written atomic.Int64
+
+	// noteMu orders the writes of the sync note: the fsync actor's, the
+	// writer's lowering of it after a restart, and the seal that stops
+	// them. The actor may still sync (and would note) a segment the writer
+	// has sealed — its flushes run a group behind — and a note written
+	// after the seal's fsync would stay out of every later fsync of a file
+	// nobody syncs again.
+	noteMu sync.Mutex
+	// noteSealed is set (under noteMu) just before the segment's final
+	// fsync, by rotation or Close: from then on the note is never written.
+	noteSealed bool
 }
 
 // noteSynced records, in the segment's header, that the segment is synced
 // up to end (see segment.SyncNoteOffset). The note is itself made durable by
-// the next fsync. A failure to write it is not an error of the log: the note
+// the next fsync — for a sealed segment, the seal's: after the seal nothing
+// is noted. A failure to write it is not an error of the log: the note
 // then lags further, which only makes recovery stricter.
 func (s *activeSegment) noteSynced(end int64) {
+	s.noteMu.Lock()
+	defer s.noteMu.Unlock()
+	if s.noteSealed {
+		return
+	}
 	// A restarted writer may have cut bytes off since end was read: never
 	// note more than the segment still holds.
 	note := segment.EncodeSyncNote(min(end, s.written.Load()))
 	_, _ = s.file.WriteAt(note[:], segment.SyncNoteOffset)
+}
+
+// sealNote stops every later write of the sync note; the caller syncs the
+// file next, which makes the last note written durable for good. The note
+// of a sealed segment may thus lag its end by the seal's own fsync; it
+// matters only while the segment is the last one, and recovery reads a
+// segment followed by another whole.
+func (s *activeSegment) sealNote() {
+	s.noteMu.Lock()
+	s.noteSealed = true
+	s.noteMu.Unlock()
 }
 
 // prefaultAhead is how far ahead of the writer the fsync actor keeps the
@@ -100,6 +129,8 @@ func (s *activeSegment) discardFrom(off int64) error {
 		return err
 	}
 	s.end = off
+	s.noteMu.Lock() // a note the actor writes from now on is at most off
+	defer s.noteMu.Unlock()
 	var h [segment.HeaderSize]byte
 	if _, err := s.file.ReadAt(h[:], 0); err != nil {
 		return err
@@ -162,6 +193,7 @@ func (w *Writer) rotate() error {
 	if err := w.seg.writeFooter(); err != nil {
 		return err
 	}
+	w.seg.sealNote() // this fsync is the segment's last
 	if err := w.seg.file.Sync(); err != nil {
 		return err
 	}

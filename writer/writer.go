@@ -169,6 +169,7 @@ func (w *Writer) shutdown() {
 		// its last record. It gets its footer when it is sealed by rotation.
 		err := w.seg.seal()
 		if err == nil {
+			w.seg.sealNote() // the fsync actor notes nothing after this fsync
 			err = w.seg.file.Sync()
 		}
 		if err == nil && w.st.reserved > w.st.global {
