@@ -276,6 +276,9 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
 	synced := syncedTo(data, last)
+	if last && opts.ReadOnly {
+		return rec.scanDurable(id, data, from, synced, pend)
+	}
 	if from == segment.HeaderSize {
 		var seed *segment.FooterBuilder
 		if last {
@@ -347,6 +350,38 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// scanDurable indexes the last segment of a store opened read-only up to
+// its sync note, as CatchUp goes on doing: another process may be writing
+// the segment, and past the note lie frames it has not made durable — one
+// in flight to its fsync, on-write appends not yet synced — which a power
+// loss could still erase. A damaged note says nothing is known to be
+// durable (CatchUp waits for a valid one). The frames past the note are
+// only checked, to report a torn tail as the writer's recovery would find
+// it now (read-only, nothing is truncated); LastEnd stays at the durable
+// end, for CatchUp to go on from. A footer is not trusted here: on the
+// last segment it may be one the writer has written and not yet synced.
+func (rec *Recovered) scanDurable(id uint64, data []byte, from, synced int64, pend *[]index.Pending) error {
+	// Events a checkpoint covers were synced before it was written.
+	limit := max(min(synced, int64(len(data))), from)
+	*pend = (*pend)[:0]
+	res, err := segment.Scan(data[:limit], id, from, rec.LastGlobal, limit, rec.collect(pend, id, 0))
+	if err != nil {
+		return err
+	}
+	*pend = rec.handOver(*pend)
+	rec.LastGlobal, rec.LastEnd = res.LastGlobal, res.End
+	tail, err := segment.Scan(data, id, res.End, res.LastGlobal, synced, func(int64, int, *segment.EventView, bool) error { return nil })
+	if err != nil {
+		return err
+	}
+	if tail.Torn {
+		rec.Report.Torn, rec.Report.TornSegment = true, id
+		rec.Report.TruncatedAt, rec.Report.TruncatedBytes = tail.End, int64(len(data))-tail.End
+		rec.Report.TornReason, rec.Report.DiscardedBatch = tail.TornReason, tail.DiscardedBatch
 	}
 	return nil
 }
