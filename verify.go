@@ -25,7 +25,9 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 
 // VerifyDir checks a store directory that need not be open — or that
 // another process has open for writing: it takes no lock and changes
-// nothing. progress, if not nil, is called with bytes checked and total.
+// nothing, and checks every byte present, frames that process has written
+// and not yet synced included (see reader.Verify). progress, if not nil,
+// is called with bytes checked and total.
 func VerifyDir(ctx context.Context, dir string, progress func(done, total int64)) (VerifyReport, error) {
 	return reader.Verify(ctx, vfs.OS, dir, progress)
 }

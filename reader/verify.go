@@ -26,8 +26,13 @@ type VerifyReport struct {
 	Footers  int
 	Duration time.Duration
 	// TornTail is set when the last segment ends in a torn tail (which Open
-	// would truncate); it is not a problem.
+	// would truncate); it is not a problem. On a store another process is
+	// writing, it may be a frame still being written.
 	TornTail bool
+	// UnusedSegments lists trailing segment files with no valid header and
+	// nothing after it: one a writer is creating, or whose creation a crash
+	// cut short (Open removes those). They hold no event; not a problem.
+	UnusedSegments []uint64
 	// Problem is the first damage found, nil if none; Verify stops there.
 	Problem error
 }
@@ -50,13 +55,31 @@ type chainState struct {
 // global order, batch markers, per-entity sequences and hash chains.
 // progress, if set, is called after each segment with bytes done and total.
 // A store open for writing elsewhere may be verified: what is read is
-// checked as of the moment it is read.
+// checked as of the moment it is read. Every byte present is checked,
+// frames past the last segment's sync note included (frames written and
+// not yet synced, which a reader opened read-only does not show): they
+// are the store's if no power loss intervenes, and damage there is a torn
+// tail, not a problem.
 func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, total int64)) (VerifyReport, error) {
 	began := time.Now()
 	var rep VerifyReport
 	ids, err := listSegments(fs, dir)
 	if err != nil {
 		return rep, err
+	}
+	// A segment being created has no whole header yet; Open removes one a
+	// crash left so. The rule is recovery's (hasValidHeader).
+	for len(ids) > 0 {
+		last := ids[len(ids)-1]
+		ok, err := hasValidHeader(fs, filepath.Join(dir, segment.FileName(last)))
+		if err != nil {
+			return rep, err
+		}
+		if ok {
+			break
+		}
+		rep.UnusedSegments = append(rep.UnusedSegments, last)
+		ids = ids[:len(ids)-1]
 	}
 	var total int64
 	for _, id := range ids {

@@ -13,6 +13,7 @@ require (
 	github.com/batpak-go/batpak/jetstream v0.0.0-00010101000000-000000000000
 	github.com/batpak-go/batpak/natsembed v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.55.0
+	github.com/stretchr/testify v1.12.1
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.uber.org/goleak v1.3.0
 )

@@ -58,7 +58,11 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 			plural(rep.ChainRestarts, "hash chain"))
 	}
 	if rep.TornTail {
-		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short); the next Open truncates it. Not a problem.")
+		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short, or one in progress if a process has the store open); Open truncates a torn tail. Not a problem.")
+	}
+	if len(rep.UnusedSegments) > 0 {
+		fmt.Fprintf(stdout, "note: %s at the end without a valid header (being created, or cut short by a crash: Open removes it). Not a problem.\n",
+			plural(len(rep.UnusedSegments), "segment file"))
 	}
 	if rep.OK() {
 		fmt.Fprintln(stdout, "OK")
