@@ -10,8 +10,10 @@ import (
 // OpenReadOnly opens the store in dir for reading only: it takes no lock,
 // starts no goroutine and changes no file, so it may be used while another
 // process has the store open for writing (inspection tools do). It sees the
-// events written when it opened; Refresh picks up later ones. A torn tail is
-// left in place (the writer's own recovery truncates it) and not indexed.
+// events that process had made durable when it opened — the last segment
+// up to its sync note, never a frame a power loss could still erase — and
+// Refresh picks up later ones the same way. A torn tail is left in place
+// (the writer's own recovery truncates it) and not indexed.
 // Writes return ErrReadOnly. Of the options, only WithFS, WithCodec,
 // WithLogger and WithMaxOpenSegments apply.
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {

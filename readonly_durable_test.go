@@ -105,6 +105,15 @@ func TestReadOnlyOpenHidesUnsyncedOnWriteAppends(t *testing.T) {
 			defer ro.Close()
 			assert.Equal(t, 3, ro.Stats().Events, "a read-only open shows on-write appends not yet synced")
 			assert.False(t, ro.Stats().Recovery.Torn, "valid frames past the sync note are not a torn tail")
+			// A snapshot taken through it copies what it shows, and notes
+			// the copy synced whole: only durable events belong in it.
+			snap := "/snap"
+			if fsys == "OS" {
+				snap = filepath.Join(t.TempDir(), "snap")
+			}
+			man, err := ro.Snapshot(bg, snap)
+			require.NoError(t, err)
+			assert.Equal(t, uint64(3), man.LastGlobal, "the snapshot of the read-only store")
 
 			require.NoError(t, s.Sync(bg))
 			n, err := ro.Refresh(bg)

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
 )
 
 func TestInspectCountsEventsEntitiesScopesAndKinds(t *testing.T) {
@@ -110,4 +118,33 @@ func TestHelpNamesTheDirectoryAndTheExitCodes(t *testing.T) {
 			t.Errorf("batpak --help lacks %q:\n%s", cmd, out)
 		}
 	}
+}
+
+// The inspectors show what the writing process has made durable: on-write
+// appends it has not synced yet stay out of inspect, dump and tail until
+// it syncs (a power loss could still erase them). verify checks every byte
+// present, those frames included.
+func TestInspectorsBesideAWriterShowOnlyDurableEvents(t *testing.T) {
+	f := writeFixture(t)
+	w := openWriter(t, f.dir, batpak.WithSyncEvery(0, 0)) // nothing syncs but Sync
+	defer closeStore(t, w)
+	must := receipts(t)
+	ctx := context.Background()
+	for i := range 3 {
+		must(w.Append(ctx, event.MustCoordinate("late:1", "misc"), kindEven, map[string]any{"i": i}))
+	}
+	check := func(want int) {
+		t.Helper()
+		out, _ := cli(t, exitOK, "inspect", f.dir)
+		assert.True(t, hasLine(out, "events", strconv.Itoa(want)), "inspect:\n%s", out)
+		out, _ = cli(t, exitOK, "dump", f.dir)
+		assert.Len(t, lines(out), want, "dump")
+		out, _ = cli(t, exitOK, "tail", "-n", "5", "--json", f.dir)
+		assert.Equal(t, want > fixtureEvents, strings.Contains(out, `"entity":"late:1"`), "tail:\n%s", out)
+		out, _ = cli(t, exitOK, "verify", f.dir)
+		assert.Contains(t, out, "OK")
+	}
+	check(fixtureEvents)
+	require.NoError(t, w.Sync(ctx))
+	check(fixtureEvents + 3)
 }

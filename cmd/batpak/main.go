@@ -14,7 +14,9 @@
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
 //
 // The inspection commands open the store read-only (batpak.OpenReadOnly):
-// they take no lock and work while another process has it open for writing.
+// they take no lock and work while another process has it open for writing,
+// showing what that process has made durable (verify, batpak.VerifyDir,
+// also checks the frames it has written and not yet synced).
 // Flags may come before or after the store directory.
 //
 // Run "batpak <command> --help" for a command's flags. Exit codes: 0 on
