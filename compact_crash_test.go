@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/batpak-go/batpak/compact"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -149,17 +150,17 @@ func allWritten(t *testing.T, s *Store) []written {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := planSegment(info, data, nil)
+		p, err := compact.PlanSegment(info, data, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range p.keep {
-			if data[r.off+8] != 2 { // not a BEGIN: a single event
+		for _, r := range p.Ranges() {
+			if data[r.Off+8] != 2 { // not a BEGIN: a single event
 				continue
 			}
 			batch++
 			for i := range ws {
-				if e, _ := s.idx.LookupID(ws[i].id); e.Segment == info.ID && int64(e.Offset) > r.off && int64(e.Offset) < r.off+r.size {
+				if e, _ := s.idx.LookupID(ws[i].id); e.Segment == info.ID && int64(e.Offset) > r.Off && int64(e.Offset) < r.Off+r.Size {
 					ws[i].batch = batch
 				}
 			}

@@ -1,18 +1,25 @@
-package batpak
+package compact
 
 import (
 	"fmt"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 )
 
-// compactSeg is what compaction learned about one sealed segment: which of
-// its frames stay, in order, and what the replacement's record must carry.
-type compactSeg struct {
+// Retain decides which events a compaction keeps: it sees each event of the
+// sealed segments once, with its payload but without Hash.Prev.
+type Retain func(*event.StoredEvent) bool
+
+// Segment is what the planner learned about one sealed segment: which of
+// its frames stay, in order, and what the replacement's compaction record
+// must carry. It aliases the bytes it was planned from, which must not
+// change while it is in use.
+type Segment struct {
 	info    reader.SegmentInfo
 	data    []byte                   // the segment's bytes (a mapping or a copy)
-	keep    []frameRange             // frames to copy: kept events and their batch markers
+	keep    []Range                  // frames to copy: kept events and their batch markers
 	kept    []uint32                 // offsets of the kept events, increasing
 	dropped []uint32                 // offsets of the dropped events, increasing
 	prior   *segment.CompactedRecord // set if compaction wrote this segment
@@ -24,14 +31,34 @@ type compactSeg struct {
 	gone    uint64              // events dropped now
 }
 
-type frameRange struct{ off, size int64 }
+// Range is a run of whole frames of a segment: Size bytes from Off.
+type Range struct{ Off, Size int64 }
 
-// planSegment reads one sealed segment's records, checking each frame's
+// Info is the segment the plan is of.
+func (p *Segment) Info() reader.SegmentInfo { return p.info }
+
+// Ranges are the runs of frames the rewrite copies, in order: each kept
+// single event alone, and each kept batch as one run from its BEGIN to its
+// COMMIT.
+func (p *Segment) Ranges() []Range { return p.keep }
+
+// Kept are the offsets of the kept events, increasing.
+func (p *Segment) Kept() []uint32 { return p.kept }
+
+// Dropped are the offsets of the events Retain dropped, increasing.
+func (p *Segment) Dropped() []uint32 { return p.dropped }
+
+// Bytes is the size of the frames the rewrite copies.
+func (p *Segment) Bytes() int64 { return p.bytes }
+
+// PlanSegment reads one sealed segment's records, checking each frame's
 // CRC, the record structure and the global order, and decides which frames
-// stay: an event stays if retain keeps it; a batch stays whole if retain
-// keeps any of its events and goes whole otherwise.
-func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent) bool) (*compactSeg, error) {
-	p := &compactSeg{info: info, data: data, through: info.File, lost: map[string]struct{}{}}
+// stay: an event stays if retain keeps it (nil keeps every event); a batch
+// stays whole if retain keeps any of its events and goes whole otherwise.
+// Damage is a *segment.CorruptionError naming the segment and offset. It
+// reads only data, and calls retain on the caller's goroutine.
+func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment, error) {
+	p := &Segment{info: info, data: data, through: info.File, lost: map[string]struct{}{}}
 	corrupt := func(off int64, cause error) error {
 		return &segment.CorruptionError{Segment: info.File, Offset: off, Lost: int64(len(data)) - off,
 			Cause: fmt.Errorf("compaction: %w", cause)}
@@ -45,7 +72,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 	var (
 		v       segment.EventView
 		batch   []pend
-		begin   frameRange
+		begin   Range
 		inBatch bool
 		last    uint64
 	)
@@ -62,7 +89,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 	for off < int64(len(data)) {
 		body, size, err := segment.ReadFrame(data[off:])
 		if err != nil {
-			if allZeroBytes(data[off:]) {
+			if allZero(data[off:]) {
 				break // unused space the writer never reached
 			}
 			return nil, corrupt(off, err)
@@ -89,7 +116,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 			p.last = max(p.last, v.Global)
 			keep := true
 			if retain != nil {
-				var ev StoredEvent
+				var ev event.StoredEvent
 				v.ToStored(&ev)
 				keep = retain(&ev)
 			}
@@ -103,7 +130,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 			}
 			take(e, keep)
 			if keep {
-				p.keep = append(p.keep, frameRange{off, int64(size)})
+				p.keep = append(p.keep, Range{off, int64(size)})
 			}
 		case segment.TypeFooter:
 			if off+int64(size) != int64(len(data)) {
@@ -113,7 +140,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 			if inBatch {
 				return nil, corrupt(off, fmt.Errorf("%w: BEGIN inside a batch", segment.ErrBadRecord))
 			}
-			inBatch, begin, batch = true, frameRange{off, int64(size)}, batch[:0]
+			inBatch, begin, batch = true, Range{off, int64(size)}, batch[:0]
 		case segment.TypeBatchCommit:
 			m, err := segment.ParseMarker(body)
 			if err != nil || !inBatch || int(m.Count) != len(batch) {
@@ -128,7 +155,7 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 			}
 			if keep {
 				// BEGIN, the events and COMMIT are adjacent: one range.
-				p.keep = append(p.keep, frameRange{begin.off, off + int64(size) - begin.off})
+				p.keep = append(p.keep, Range{begin.Off, off + int64(size) - begin.Off})
 			}
 			inBatch = false
 		default:
@@ -137,15 +164,15 @@ func planSegment(info reader.SegmentInfo, data []byte, retain func(*StoredEvent)
 		off += int64(size)
 	}
 	if inBatch {
-		return nil, corrupt(begin.off, fmt.Errorf("%w: a sealed segment ends inside a batch", segment.ErrBadRecord))
+		return nil, corrupt(begin.Off, fmt.Errorf("%w: a sealed segment ends inside a batch", segment.ErrBadRecord))
 	}
 	for _, r := range p.keep {
-		p.bytes += r.size
+		p.bytes += r.Size
 	}
 	return p, nil
 }
 
-func allZeroBytes(b []byte) bool {
+func allZero(b []byte) bool {
 	for _, c := range b {
 		if c != 0 {
 			return false
@@ -154,12 +181,13 @@ func allZeroBytes(b []byte) bool {
 	return true
 }
 
-// groupSegments splits the planned segments into runs to write as one
-// file each: consecutive segments while their kept bytes fit target. A
-// run of one segment that loses nothing is left alone.
-func groupSegments(plans []*compactSeg, target int64) [][]*compactSeg {
-	var groups [][]*compactSeg
-	var cur []*compactSeg
+// Group splits the planned segments, in log order, into runs to write as
+// one file each: consecutive segments while their kept bytes fit target. A
+// run of one segment that loses nothing is left alone (it is not in the
+// result), so a store with nothing to drop or merge gets no groups.
+func Group(plans []*Segment, target int64) [][]*Segment {
+	var groups [][]*Segment
+	var cur []*Segment
 	var size int64
 	flush := func() {
 		if len(cur) > 1 || (len(cur) == 1 && len(cur[0].dropped) > 0) {
@@ -178,8 +206,11 @@ func groupSegments(plans []*compactSeg, target int64) [][]*compactSeg {
 	return groups
 }
 
-// record is the compaction record of the file replacing group g.
-func compactedRecord(g []*compactSeg) segment.CompactedRecord {
+// Record is the compaction record of the file replacing group g: the run
+// of file ids it stands for, the global range its segments held (a prior
+// compaction's range included, so numbering never goes back), and the
+// events dropped over every compaction of the range.
+func Record(g []*Segment) segment.CompactedRecord {
 	c := segment.CompactedRecord{Through: g[len(g)-1].through}
 	for _, p := range g {
 		if p.first != 0 && (c.FirstGlobal == 0 || p.first < c.FirstGlobal) {
