@@ -17,6 +17,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/snapshot"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -247,15 +248,15 @@ func TestSnapshotManifestChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.Version != batpak.SnapshotManifestVersion || man.Store != dir || man.LastGlobal != 1200 || man.Created.IsZero() {
+	if man.Version != snapshot.ManifestVersion || man.Store != dir || man.LastGlobal != 1200 || man.Created.IsZero() {
 		t.Fatalf("manifest = %+v", man)
 	}
 	// The manifest on disk is the one returned.
-	b, err := os.ReadFile(filepath.Join(dest, batpak.SnapshotManifestFile))
+	b, err := os.ReadFile(filepath.Join(dest, snapshot.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var onDisk batpak.SnapshotManifest
+	var onDisk snapshot.Manifest
 	if err := json.Unmarshal(b, &onDisk); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestSnapshotManifestChecksums(t *testing.T) {
 	if _, err := batpak.VerifySnapshot(bg, dest); err != nil {
 		t.Errorf("VerifySnapshot once repaired: %v", err)
 	}
-	os.Remove(filepath.Join(dest, batpak.SnapshotManifestFile))
+	os.Remove(filepath.Join(dest, snapshot.ManifestFile))
 	if _, err := batpak.VerifySnapshot(bg, dest); !errors.Is(err, batpak.ErrSnapshotMismatch) {
 		t.Errorf("VerifySnapshot without a manifest = %v, want ErrSnapshotMismatch", err)
 	}
