@@ -192,6 +192,9 @@ func TestSnapshotRefusesBadDestinations(t *testing.T) {
 			t.Errorf("Snapshot(%s) = %v, want ErrSnapshotInsideStore", dest, err)
 		}
 	}
+	if _, err := s.Snapshot(bg, ""); !errors.Is(err, batpak.ErrInvalidOption) {
+		t.Errorf("Snapshot(\"\") = %v, want ErrInvalidOption", err)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "snap")); !os.IsNotExist(err) {
 		t.Errorf("a refused snapshot created its destination: %v", err)
 	}
@@ -282,7 +285,7 @@ func TestSnapshotManifestChecksums(t *testing.T) {
 		t.Fatalf("VerifySnapshot: %v", err)
 	}
 
-	// Damage is found.
+	// Damage is found (the kinds of mismatch are tested in package snapshot).
 	last := filepath.Join(dest, man.Files[len(man.Files)-1].Name)
 	data, _ := os.ReadFile(last)
 	data[len(data)-1] ^= 0xFF
@@ -291,31 +294,6 @@ func TestSnapshotManifestChecksums(t *testing.T) {
 	}
 	if _, err := batpak.VerifySnapshot(bg, dest); !errors.Is(err, batpak.ErrSnapshotMismatch) {
 		t.Errorf("VerifySnapshot of a damaged snapshot = %v, want ErrSnapshotMismatch", err)
-	}
-	data[len(data)-1] ^= 0xFF
-	if err := os.WriteFile(last, data[:len(data)-1], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := batpak.VerifySnapshot(bg, dest); !errors.Is(err, batpak.ErrSnapshotMismatch) {
-		t.Errorf("VerifySnapshot of a cut snapshot = %v, want ErrSnapshotMismatch", err)
-	}
-	if err := os.WriteFile(last, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	extra := filepath.Join(dest, "00000000000000ff.seg")
-	if err := os.WriteFile(extra, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := batpak.VerifySnapshot(bg, dest); !errors.Is(err, batpak.ErrSnapshotMismatch) {
-		t.Errorf("VerifySnapshot with an unlisted segment = %v, want ErrSnapshotMismatch", err)
-	}
-	os.Remove(extra)
-	if _, err := batpak.VerifySnapshot(bg, dest); err != nil {
-		t.Errorf("VerifySnapshot once repaired: %v", err)
-	}
-	os.Remove(filepath.Join(dest, snapshot.ManifestFile))
-	if _, err := batpak.VerifySnapshot(bg, dest); !errors.Is(err, batpak.ErrSnapshotMismatch) {
-		t.Errorf("VerifySnapshot without a manifest = %v, want ErrSnapshotMismatch", err)
 	}
 }
 
