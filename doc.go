@@ -32,7 +32,7 @@
 //
 // The packages below the facade each own one role: event (value types),
 // segment (the on-disk format), index, reader (recovery and reads), writer
-// (the writer and fsync actors), actor and supervisor (the runtime), vfs
-// (the file-system seam with crash and fault simulation), gatekeeper,
-// typestate and outcome (the policy layer).
+// (the writer and fsync actors), compact and snapshot (maintenance), actor
+// and supervisor (the runtime), vfs (the file-system seam with crash and
+// fault simulation), gatekeeper, typestate and outcome (the policy layer).
 package batpak
