@@ -44,6 +44,14 @@ func (b *segBytes) zeros(n int) *segBytes {
 
 func (b *segBytes) len() int64 { return int64(len(b.buf)) }
 
+// synced sets the header's sync note to the bytes built so far, as the
+// writer's fsync actor does after each fsync.
+func (b *segBytes) synced() *segBytes {
+	note := segment.EncodeSyncNote(b.len())
+	copy(b.buf[segment.SyncNoteOffset:], note[:])
+	return b
+}
+
 func writeFile(t *testing.T, fs vfs.FS, path string, b []byte) {
 	t.Helper()
 	require.NoError(t, fs.MkdirAll(filepath.Dir(path)))

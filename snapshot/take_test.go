@@ -27,7 +27,7 @@ func liveStore(t *testing.T, fs vfs.FS) (sealed, active *segBytes, activeEnd int
 	t.Helper()
 	sealed = newSeg(1).ev("a", 1, 0).ev("b", 2, 0)
 	active = newSeg(2).ev("a", 3, 1).marker(segment.TypeBatchBegin, 2, 4).ev("a", 4, 2).ev("b", 5, 1).
-		marker(segment.TypeBatchCommit, 2, 4)
+		marker(segment.TypeBatchCommit, 2, 4).synced()
 	activeEnd = active.len()
 	active.zeros(4096)
 	writeFile(t, fs, filepath.Join(storeDir, segment.FileName(1)), sealed.buf)
