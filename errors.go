@@ -20,7 +20,8 @@ var (
 	ErrNotFound = errors.New("batpak: event not found")
 	// ErrLocked is returned by Open when another open store holds the directory.
 	ErrLocked = errors.New("batpak: store directory is locked by another open store")
-	// ErrInvalidOption is returned by Open for an option out of range.
+	// ErrInvalidOption is returned by Open for an option out of range, and
+	// by calls given an argument out of range (a negative limit).
 	ErrInvalidOption = errors.New("batpak: invalid option")
 	// ErrPayloadTooLarge is returned for a payload above the MaxPayload option.
 	ErrPayloadTooLarge = errors.New("batpak: payload too large")

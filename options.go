@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/supervisor"
 	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
@@ -206,11 +207,12 @@ func WithMaxPayload(bytes int) Option {
 	}
 }
 
-// WithBatchLimits bounds an atomic batch by item count (default 10,000) and
-// total payload bytes (default 64 MiB).
+// WithBatchLimits bounds an atomic batch by item count (default 10,000; at
+// most 2^31, the most a batch marker records) and total payload bytes
+// (default 64 MiB; at most 1 GiB).
 func WithBatchLimits(items, bytes int) Option {
 	return func(c *config) {
-		if items < 1 || bytes < 1 || bytes > 1<<30 {
+		if items < 1 || int64(items) > segment.MaxBatchCount || bytes < 1 || bytes > 1<<30 {
 			c.invalid("batch limits %d items / %d bytes", items, bytes)
 		}
 		c.maxBatchItems, c.maxBatchBytes = items, bytes

@@ -122,9 +122,14 @@ func (s *Store) Latest(ctx context.Context, entity string) (*StoredEvent, error)
 // is yielded: its own hash must be the hash of its body over its
 // predecessor's hash; if not, the walk yields ErrChainBroken (with a
 // *CorruptionError naming the spot) instead. limit bounds the number of
-// events yielded (0 means no bound).
+// events yielded (0 means no bound; a negative limit yields
+// ErrInvalidOption).
 func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
+		if limit < 0 {
+			yield(nil, fmt.Errorf("%w: WalkAncestors limit %d", ErrInvalidOption, limit))
+			return
+		}
 		ev, err := s.Get(ctx, id)
 		if err != nil {
 			yield(nil, err)

@@ -2,6 +2,7 @@ package batpak_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,7 @@ func TestOpenRejectsInvalidOptions(t *testing.T) {
 		{"HugeMaxPayload", batpak.WithMaxPayload(256<<20 + 1)},
 		{"ZeroBatchItems", batpak.WithBatchLimits(0, 1<<20)},
 		{"ZeroBatchBytes", batpak.WithBatchLimits(10, 0)},
+		{"BatchItemsPastTheMarker", batpak.WithBatchLimits(math.MaxInt, 1<<20)}, // above 2^31 on 64-bit machines
 		{"NilFS", batpak.WithFS(nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -298,6 +298,11 @@ func (s snapshot) searchGlobal(g uint64) int {
 	return sort.Search(s.len(), func(i int) bool { return s.at(i).Global >= g })
 }
 
+// searchAbove returns the first index whose entry has Global > g.
+func (s snapshot) searchAbove(g uint64) int {
+	return sort.Search(s.len(), func(i int) bool { return s.at(i).Global > g })
+}
+
 // searchSeq returns the first index whose entry has Sequence >= seq (for
 // entity streams, which are in sequence order).
 func (s snapshot) searchSeq(seq uint64) int {

@@ -66,7 +66,9 @@ func (x *Index) Scan(r event.Region, after uint64) Scan {
 		sc.checkEntity = r.Entity != ""
 	}
 	if after > 0 {
-		sc.i = max(sc.i, sc.s.searchGlobal(after+1))
+		// "Above after", not "at or above after+1": after is the caller's
+		// and may be the largest uint64, above which nothing lies.
+		sc.i = max(sc.i, sc.s.searchAbove(after))
 	}
 	return sc
 }

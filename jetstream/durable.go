@@ -115,12 +115,16 @@ func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 	return evs[0], nil
 }
 
-// NextBatch returns up to limit events (limit <= 0: subscriber.DefaultBatch),
-// waiting as Next does for the first.
+// NextBatch returns up to limit events (limit <= 0: subscriber.DefaultBatch;
+// one call reads at most 4,096 messages whatever the limit), waiting as
+// Next does for the first.
 func (c *NamedCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.StoredEvent, error) {
 	if limit <= 0 {
 		limit = subscriber.DefaultBatch
 	}
+	// A pull request's size sizes the client's buffer for it: a caller's
+	// huge limit must not become a huge (or impossible) allocation.
+	limit = min(limit, consumerBatch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/batpak-go/batpak"
@@ -143,6 +144,9 @@ func (s *Store) ByFact(ctx context.Context, kind batpak.EventKind) iter.Seq2[*ba
 func (s *Store) each(ctx context.Context, r batpak.Region, after, through uint64, fn func(*batpak.StoredEvent) error) error {
 	if err := s.check(); err != nil {
 		return err
+	}
+	if after == math.MaxUint64 {
+		return nil // nothing lies above it (and after+1 would wrap to "from the start")
 	}
 	_, exact := r.ExactEntity()
 	var (

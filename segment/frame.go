@@ -76,6 +76,10 @@ func FrameLength(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
+// MaxBatchCount is the most events a batch marker may announce: a larger
+// count is malformed.
+const MaxBatchCount = 1 << 31
+
 // Marker is a batch BEGIN or COMMIT record: the number of events in the
 // batch and the global sequence of its first event. BEGIN and COMMIT of one
 // batch carry the same values, which recovery checks.
@@ -101,7 +105,7 @@ func ParseMarker(body []byte) (Marker, error) {
 	r := reader{b: body, i: 1}
 	count := r.uvarint()
 	first := r.uvarint()
-	if r.err != nil || r.i != len(body) || count == 0 || count > 1<<31 {
+	if r.err != nil || r.i != len(body) || count == 0 || count > MaxBatchCount {
 		return Marker{}, fmt.Errorf("%w: malformed batch marker", ErrBadRecord)
 	}
 	return Marker{Count: uint32(count), FirstGlobal: first}, nil

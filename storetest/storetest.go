@@ -57,6 +57,7 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Reaction", s.reaction},
 		{"NotFound", s.notFound},
 		{"InvalidInput", s.invalidInput},
+		{"PositionBounds", s.positionBounds},
 		{"Cursor", s.cursor},
 		{"NamedCursor", s.namedCursor},
 		{"Subscription", s.subscription},
