@@ -37,7 +37,7 @@ type subscriptions struct {
 func newSubscriptions(s *Store) *subscriptions {
 	x := &subscriptions{loops: make(map[string]*subscriber.Loop)}
 	x.hub = subscriber.New(subscriber.Options{
-		Log:  subscriber.Log{Index: s.idx, Load: s.loadEntries},
+		Log:  subscriber.Log{Index: s.idx, Load: s.loadEntries, Batch: s.batchSpan},
 		Done: s.done,
 		Closed: func() error {
 			if s.closed.Load() {

@@ -271,6 +271,42 @@ func (x *Index) StreamEntry(entity string, seq uint64) (Entry, bool) {
 	return Entry{}, false
 }
 
+// RunStart walks back from the entry of global sequence g through the
+// entries whose frames directly follow their predecessor's in the same
+// segment, nothing between them, and returns the first: where g's run
+// starts. Within a segment only records that are not events — batch
+// markers, a compacted segment's first record — separate two entries, so
+// a run is either one atomic batch, whose BEGIN marker lies right before
+// it, or events appended alone one after another; the bytes before the
+// run, from gap (its predecessor's frame end, or 0 when the run starts
+// its segment) to first.Offset, say which.
+//
+// The walk stops early, with atFloor set, at an entry whose global
+// sequence is at or below floor: the caller already knows g's run from
+// there on. ok is false if no entry has global sequence g.
+func (x *Index) RunStart(g, floor uint64) (first Entry, gap uint32, atFloor, ok bool) {
+	s := x.snapshotAll()
+	i := s.searchGlobal(g)
+	if i == s.len() || s.at(i).Global != g {
+		return Entry{}, 0, false, false
+	}
+	cur := s.at(i)
+	for ; i > 0; i-- {
+		prev := s.at(i - 1)
+		if prev.Segment != cur.Segment {
+			break
+		}
+		if end := prev.Offset + prev.Size; end != cur.Offset {
+			return *cur, end, false, true
+		}
+		if prev.Global <= floor {
+			return *cur, 0, true, true
+		}
+		cur = prev
+	}
+	return *cur, 0, false, true
+}
+
 // snapshot is a lock-free view of a list of entries: the entries and a
 // list of positions in them as they were when taken, or every entry.
 type snapshot struct {

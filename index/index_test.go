@@ -2,9 +2,12 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/batpak-go/batpak/event"
 )
@@ -177,4 +180,55 @@ func TestReadersDuringPublish(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+func TestRunStartWalksBackOverBackToBackFrames(t *testing.T) {
+	x := New()
+	frame := func(g uint64, seg, off, size uint32) Pending {
+		return Pending{ID: event.NewID(), Entity: "e", Scope: "s", Kind: kindA, Global: g, Sequence: g - 1,
+			Segment: seg, Offset: off, Size: size}
+	}
+	x.Publish([]Pending{
+		frame(1, 1, 48, 50), frame(2, 1, 98, 50), // a run from the segment's start
+		frame(3, 1, 170, 30), frame(4, 1, 200, 60), frame(5, 1, 260, 10), // after 22 bytes of records
+		frame(7, 2, 48, 30), frame(8, 2, 78, 30), // a new segment (global 6 was never used)
+	})
+	type want struct {
+		first          uint64
+		gap            uint32
+		atFloor, found bool
+	}
+	for _, tc := range []struct {
+		g, floor uint64
+		want     want
+	}{
+		{1, 0, want{1, 0, false, true}},
+		{2, 0, want{1, 0, false, true}},
+		{3, 0, want{3, 148, false, true}},
+		{5, 0, want{3, 148, false, true}},
+		{5, 3, want{4, 0, true, true}}, // the caller knows the run from 3 on
+		{8, 0, want{7, 0, false, true}},
+		{8, 5, want{7, 0, false, true}}, // the floor lies in another segment
+		{6, 0, want{found: false}},
+		{math.MaxUint64, 0, want{found: false}},
+	} {
+		first, gap, atFloor, ok := x.RunStart(tc.g, tc.floor)
+		got := want{first.Global, gap, atFloor, ok}
+		if !ok {
+			got = want{found: false}
+		}
+		assert.Equal(t, tc.want, got, "RunStart(%d, %d)", tc.g, tc.floor)
+	}
+}
+
+func TestScanAfterTheLargestPositionIsEmpty(t *testing.T) {
+	x := New()
+	fill(x, 0, 10)
+	for _, r := range []event.Region{event.AllEvents(), event.ForEntity("e1"), event.ForScope("s0"), event.AllEvents().WithKind(kindA)} {
+		n := 0
+		for range x.Query(r, math.MaxUint64) {
+			n++
+		}
+		assert.Zero(t, n, "Query(%+v, MaxUint64)", r)
+	}
 }

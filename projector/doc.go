@@ -47,8 +47,9 @@
 // registered Live projections — one entity, or a read model over a whole
 // region — each as a supervised service that builds its state from the log
 // and then follows a cursor. A crashed projection is restarted and rebuilt
-// from the log; readers never see a half-applied batch. WaitApplied gives
-// read-your-writes:
+// from the log; readers never see a half-applied batch (an atomic batch's
+// events reach a projection in one read of its feed, applied under one
+// lock). WaitApplied gives read-your-writes:
 //
 //	p, _ := batpak.NewProjector(store, projector.HostOptions{})
 //	defer p.Close()

@@ -11,7 +11,8 @@ import (
 	"github.com/batpak-go/batpak/supervisor"
 )
 
-// liveBatch is how many events a live projection takes from its feed at once.
+// liveBatch is how many events a live projection takes from its feed at
+// once (more when one atomic batch alone has more: the feed keeps it whole).
 const liveBatch = 256
 
 // errFound stops a scan that only asks whether there is an event.
@@ -23,8 +24,10 @@ var errFound = errors.New("projector: found")
 // Projector); if it crashes, the restarted Serve rebuilds the state from the
 // log and swaps it in, so the result is the state a crash-free run has.
 //
-// Readers never see a half-applied state: a batch is applied under a write
-// lock, and if it fails the state is marked untrustworthy, and readers wait,
+// Readers never see a half-applied state: each read from the feed is
+// applied under a write lock, and the feed never splits an atomic batch
+// across reads (see Feed), so readers see all of a batch or none of it. If
+// an Apply fails the state is marked untrustworthy, and readers wait,
 // until the rebuild replaces it.
 type Live[T any] struct {
 	name    string

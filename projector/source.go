@@ -25,7 +25,11 @@ type Source interface {
 
 // Feed is a guaranteed, ordered stream of events: a cursor. NextBatch
 // returns what is visible (at most max events), blocking only while
-// nothing is. The events returned belong to the caller.
+// nothing is, and never splits an atomic batch: a batch's events in the
+// feed's region come in one call, even when that is more than max. A live
+// projection applies each call's events under one lock, so this is what
+// keeps a half-applied batch from its readers. The events returned belong
+// to the caller.
 type Feed interface {
 	NextBatch(ctx context.Context, max int) ([]*event.StoredEvent, error)
 	Close() error

@@ -27,7 +27,8 @@ const DefaultBatch = 256
 //
 // An atomic batch becomes visible all at once, so a cursor never waits in
 // the middle of one: once its first event is returned, the rest are
-// available. (NextBatch's max may still split it across calls.)
+// available. NextBatch never splits one across calls (see NextBatch), and
+// the cursor reads ahead to the end of a batch, never into its middle.
 //
 // Position is the global sequence of the last event returned; a cursor
 // opened at that position resumes right after it. Calls are serialised: a
@@ -47,6 +48,7 @@ type Cursor struct {
 	buf     []*event.StoredEvent
 	head    int // buf[head:] are not yet returned
 	entries []index.Entry
+	span    Span // the last answer of Log.Batch
 }
 
 // Cursor opens a cursor on region that delivers the events with a global
@@ -99,9 +101,16 @@ func (c *Cursor) Next(ctx context.Context) (*event.StoredEvent, error) {
 	return ev, nil
 }
 
-// NextBatch returns the next events of the region, at most max (max <= 0
-// means DefaultBatch), in global order: whatever is visible, waiting as Next
-// does only while nothing is.
+// NextBatch returns the next events of the region, in global order:
+// whatever is visible, up to max (max <= 0 means DefaultBatch), waiting as
+// Next does only while nothing is.
+//
+// It never splits an atomic batch: the region's events of a batch come in
+// one call. A call that would end inside a batch ends before it instead;
+// only a batch that starts the call and alone has more than max events in
+// the region makes a call return more than max (the whole batch, bounded
+// by the store's batch limit). So a consumer that applies each call's
+// events together — a live projection — never shows part of a batch.
 func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*event.StoredEvent, error) {
 	if max <= 0 {
 		max = DefaultBatch
@@ -120,6 +129,12 @@ func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*event.StoredEvent, 
 		_, _ = c.fill(max - n)
 	}
 	n := min(max, len(c.buf)-c.head)
+	if n < len(c.buf)-c.head {
+		var err error
+		if n, err = c.cut(n); err != nil {
+			return nil, err // the events stay buffered for the next call
+		}
+	}
 	out := make([]*event.StoredEvent, n)
 	copy(out, c.buf[c.head:c.head+n])
 	clear(c.buf[c.head : c.head+n])
@@ -187,6 +202,48 @@ func (c *Cursor) release() { <-c.sem }
 // the holder of sem (the react loop, between its own calls).
 func (c *Cursor) buffered() int { return len(c.buf) - c.head }
 
+// cut moves the end of a call returning the first n buffered events (of
+// more) off the inside of an atomic batch: back to just before the batch,
+// or, when the batch starts the call, on to its end — buffered, since fill
+// always reads to the end of a batch.
+func (c *Cursor) cut(n int) (int, error) {
+	evs := c.buf[c.head:]
+	sp, err := c.batchOf(evs[n-1].Global)
+	if err != nil || !sp.Atomic || evs[n].Global > sp.Last {
+		return n, err
+	}
+	k := n - 1
+	for k > 0 && evs[k-1].Global >= sp.First {
+		k--
+	}
+	if k > 0 {
+		return k, nil
+	}
+	for n < len(evs) && evs[n].Global <= sp.Last {
+		n++
+	}
+	return n, nil
+}
+
+// batchOf returns the span of the log holding global sequence g: its
+// atomic batch, or events appended alone. Consecutive questions mostly
+// fall in the same span, which is kept.
+func (c *Cursor) batchOf(g uint64) (Span, error) {
+	if c.span.holds(g) {
+		return c.span, nil
+	}
+	batch := c.hub.opts.Log.Batch
+	if batch == nil {
+		return Span{First: g, Last: g}, nil
+	}
+	sp, err := batch(g, c.span)
+	if err != nil {
+		return Span{}, err
+	}
+	c.span = sp
+	return sp, nil
+}
+
 // await fills the buffer with up to limit events, waiting for the fan-out
 // actor's wake-up while there are none.
 func (c *Cursor) await(ctx context.Context, limit int) error {
@@ -207,7 +264,8 @@ func (c *Cursor) await(ctx context.Context, limit int) error {
 }
 
 // fill reads up to limit more events after c.read into the buffer and
-// returns how many it read.
+// returns how many it read. It reads on past limit to the end of an atomic
+// batch the limit falls in, so the buffer always ends between batches.
 func (c *Cursor) fill(limit int) (int, error) {
 	// Entries outdated by a compaction between the query and the load are
 	// taken again; each retry needs another compaction in that window.
@@ -228,11 +286,32 @@ func (c *Cursor) fillOnce(limit int) (int, error) {
 		return 0, nil
 	}
 	c.entries = c.entries[:0]
+	var (
+		whole = true // the query ran through its whole snapshot
+		end   uint64 // once limit entries are taken: the last global to take
+		err   error
+	)
 	for e := range x.Query(c.region, c.read) {
-		c.entries = append(c.entries, e)
-		if len(c.entries) == limit {
-			break
+		if len(c.entries) >= limit {
+			if end == 0 {
+				var sp Span
+				if sp, err = c.batchOf(c.entries[len(c.entries)-1].Global); err != nil {
+					break
+				}
+				end = c.entries[len(c.entries)-1].Global
+				if sp.Atomic {
+					end = sp.Last
+				}
+			}
+			if e.Global > end {
+				whole = false
+				break
+			}
 		}
+		c.entries = append(c.entries, e)
+	}
+	if err != nil {
+		return 0, err
 	}
 	k := len(c.entries)
 	if k == 0 {
@@ -251,8 +330,8 @@ func (c *Cursor) fillOnce(limit int) (int, error) {
 		return 0, err
 	}
 	c.read = c.entries[k-1].Global
-	if k < limit {
-		c.read = max(c.read, hi) // the whole snapshot was scanned
+	if whole {
+		c.read = max(c.read, hi)
 	}
 	return k, nil
 }

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/batpak-go/batpak/event"
 )
 
@@ -227,4 +230,40 @@ func TestCursorsUnderConcurrentPublishersSeeEveryEventOnceInOrder(t *testing.T) 
 	for r := range results {
 		checkRun(t, r.name, r.gs[:min(len(r.gs), total)], 1, total)
 	}
+}
+
+func TestCursorNextBatchKeepsAtomicBatchesWhole(t *testing.T) {
+	th := newTestHub(t, 16)
+	th.run(t)
+	f := th.log
+	f.commit(3, "a", "room:1", kindA)      // 1 2 3
+	f.commitBatch("a", "b", "a", "b", "a") // 4 … 8
+	f.commit(1, "a", "room:1", kindA)      // 9
+	f.commitBatch("b", "b", "b", "b")      // 10 … 13
+	f.commit(1, "b", "room:1", kindA)      // 14
+	read := func(region event.Region, max int) [][]uint64 {
+		c, err := th.Cursor(region, 0)
+		require.NoError(t, err)
+		defer c.Close()
+		var out [][]uint64
+		for c.Position() < 14 {
+			ended, cancel := context.WithCancel(bg)
+			cancel() // what is visible comes at once; nothing more is awaited
+			evs, err := c.NextBatch(ended, max)
+			if errors.Is(err, context.Canceled) {
+				break
+			}
+			require.NoError(t, err)
+			out = append(out, cursorGlobals(evs))
+		}
+		return out
+	}
+	// A call stops before a batch it cannot hold, and a batch larger than
+	// the limit comes whole, alone.
+	assert.Equal(t, [][]uint64{{1, 2}, {3}, {4, 5, 6, 7, 8}, {9}, {10, 11, 12, 13}, {14}}, read(event.AllEvents(), 2))
+	assert.Equal(t, [][]uint64{{1, 2, 3}, {4, 5, 6, 7, 8, 9}, {10, 11, 12, 13, 14}}, read(event.AllEvents(), 6))
+	// A region's part of a batch comes together, even where the batch's
+	// other events lie outside the region.
+	assert.Equal(t, [][]uint64{{5, 7}, {10, 11, 12, 13}, {14}}, read(event.ForEntity("b"), 1))
+	assert.Equal(t, [][]uint64{{1}, {2}, {3}, {4, 6, 8}, {9}}, read(event.ForEntity("a"), 1))
 }

@@ -13,6 +13,7 @@
 //     polling), until the next event is visible. Position is the place to
 //     resume from; All is the catch-up subscription that replays history
 //     and continues live with nothing missed or repeated at the boundary.
+//     NextBatch never splits an atomic batch across calls.
 //   - DurableCursor: a named Cursor whose acknowledged position (Ack) is
 //     kept crash-safely in the store, so a reopened store resumes right
 //     after it: at-least-once delivery.

@@ -29,7 +29,9 @@ type fakeLog struct {
 	evs  map[uint64]*event.StoredEvent // guarded by mu; by global sequence
 	seqs map[string]uint64             // guarded by mu
 	last uint64                        // guarded by mu
-	fail atomic.Bool                   // Load fails while set
+	// spans maps each event committed by commitBatch to its batch.
+	spans map[uint64]Span // guarded by mu
+	fail  atomic.Bool     // Load fails while set
 	// loads counts events loaded.
 	loads atomic.Int64
 }
@@ -38,7 +40,41 @@ func newFakeLog() *fakeLog {
 	return &fakeLog{x: index.New(), evs: make(map[uint64]*event.StoredEvent), seqs: make(map[string]uint64)}
 }
 
-func (f *fakeLog) log() Log { return Log{Index: f.x, Load: f.load} }
+func (f *fakeLog) log() Log { return Log{Index: f.x, Load: f.load, Batch: f.batch} }
+
+// batch is Log.Batch: what commitBatch recorded, else appended alone.
+func (f *fakeLog) batch(g uint64, _ Span) (Span, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if sp, ok := f.spans[g]; ok {
+		return sp, nil
+	}
+	return Span{First: g, Last: g}, nil
+}
+
+// commitBatch makes one atomic batch visible: an event of kind kindA in
+// scope "room:1" for each entity named, all published together.
+func (f *fakeLog) commitBatch(entities ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.spans == nil {
+		f.spans = make(map[uint64]Span)
+	}
+	sp := Span{First: f.last + 1, Last: f.last + uint64(len(entities)), Atomic: true}
+	pend := make([]index.Pending, len(entities))
+	for i, entity := range entities {
+		f.last++
+		seq := f.seqs[entity]
+		f.seqs[entity]++
+		id := event.NewID()
+		ev := &event.StoredEvent{Coordinate: event.MustCoordinate(entity, "room:1")}
+		ev.ID, ev.Correlation, ev.Kind, ev.Global, ev.Position.Sequence = id, id, kindA, f.last, seq
+		f.evs[f.last] = ev
+		f.spans[f.last] = sp
+		pend[i] = index.Pending{ID: id, Entity: entity, Scope: "room:1", Kind: kindA, Global: f.last, Sequence: seq}
+	}
+	f.x.Publish(pend)
+}
 
 func (f *fakeLog) load(es []index.Entry, dst []*event.StoredEvent) error {
 	if f.fail.Load() {

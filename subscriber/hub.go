@@ -21,7 +21,25 @@ type Log struct {
 	// entries were taken (compaction dropped it): a cursor then takes
 	// fresh entries from Index and loads again.
 	Load func(es []index.Entry, dst []*event.StoredEvent) error
+	// Batch says how the visible event with global sequence g was
+	// appended: the Span of its atomic batch, or, for an event appended
+	// alone, a Span of events appended alone that ends at g. known is the
+	// caller's previous answer (zero at first): Batch may answer from it
+	// when g's run of events appended alone reaches back into it. It must
+	// be safe for concurrent use. nil means every event was appended
+	// alone (cursors then have no batch to keep whole).
+	Batch func(g uint64, known Span) (Span, error)
 }
+
+// Span is a stretch of the log, by global sequence, as Log.Batch reports
+// it: one atomic batch (Atomic), or events each appended alone.
+type Span struct {
+	First, Last uint64
+	Atomic      bool
+}
+
+// holds reports whether g lies in the span.
+func (sp Span) holds(g uint64) bool { return sp.First <= g && g <= sp.Last }
 
 // Options configures a Hub.
 type Options struct {
