@@ -215,10 +215,10 @@ func (s *Store) sealBatch(items []batpak.BatchItem, ds []*draft, states map[stri
 		r.checked = true
 		r.next++
 		r.hash = d.self
-		m.Header["Nats-Batch-Id"] = []string{batchID}
-		m.Header["Nats-Batch-Sequence"] = []string{strconv.Itoa(i + 1)}
+		m.Header[hdrBatchID] = []string{batchID}
+		m.Header[hdrBatchSeq] = []string{strconv.Itoa(i + 1)}
 		if i == len(ds)-1 {
-			m.Header["Nats-Batch-Commit"] = []string{"1"}
+			m.Header[hdrBatchCommit] = []string{"1"}
 		}
 		msgs[i] = m
 	}
@@ -233,7 +233,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (pubAck, boo
 	last := msgs[len(msgs)-1]
 	stage := func(batchID string) error {
 		for i, m := range msgs {
-			m.Header["Nats-Batch-Id"] = []string{batchID}
+			m.Header[hdrBatchID] = []string{batchID}
 			if i < len(msgs)-1 {
 				if err := s.nc.PublishMsg(m); err != nil {
 					return err
@@ -256,7 +256,7 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (pubAck, boo
 				return ack, uncertain, fmt.Errorf("jetstream: batch publish: %w", err)
 			}
 		} else if len(msgs) > 1 {
-			if err = stage(last.Header.Get("Nats-Batch-Id")); err != nil {
+			if err = stage(last.Header.Get(hdrBatchID)); err != nil {
 				return ack, uncertain, fmt.Errorf("jetstream: batch publish: %w", err)
 			}
 		}

@@ -15,9 +15,10 @@ import (
 // direct get for the first events, an ordered consumer for long catch-ups
 // (consume.go) — so it sees exactly what the stream stored, in order,
 // once: an atomic batch's messages are invisible until its commit stores
-// them all. When caught up
-// it waits for the stream's republished notification of a matching event
-// (or, should notifications be lost with a connection, at most repoll).
+// them all, and NextBatch never splits one across calls (batchread.go).
+// When caught up it waits for the stream's republished notification of a
+// matching event (or, should notifications be lost with a connection, at
+// most repoll).
 type Cursor struct {
 	s      *Store
 	region batpak.Region
@@ -27,7 +28,8 @@ type Cursor struct {
 
 	mu  sync.Mutex // one reader at a time
 	pos uint64
-	buf []*batpak.StoredEvent
+	buf []*batpak.StoredEvent // read ahead; it always ends between batches
+	bat []string              // buf[i]'s atomic batch id, "" for an event appended alone
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -79,7 +81,7 @@ func (s *Store) rpFilter(filter string) string {
 // ctx ends, or the cursor (subscriber.ErrClosed) or the store
 // (batpak.ErrClosed) is closed.
 func (c *Cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
-	evs, err := c.NextBatch(ctx, 1)
+	evs, err := c.take(ctx, 1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +89,18 @@ func (c *Cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 }
 
 // NextBatch returns up to max events (max <= 0: subscriber.DefaultBatch),
-// waiting as Next does for the first.
+// waiting as Next does for the first. It never splits an atomic batch: a
+// call that would end inside one ends before it, and a batch that starts
+// the call and alone has more than max events in the region comes whole.
 func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent, error) {
 	if max <= 0 {
 		max = subscriber.DefaultBatch
 	}
+	return c.take(ctx, max, true)
+}
+
+// take returns up to max events, keeping atomic batches whole if whole.
+func (c *Cursor) take(ctx context.Context, max int, whole bool) ([]*batpak.StoredEvent, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.buf) == 0 {
@@ -123,23 +132,40 @@ func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent,
 		t.Stop()
 	}
 	n := min(max, len(c.buf))
+	if whole {
+		n, _ = batchCut(c.bat, max, "") // the buffer ends between batches
+	}
 	out := c.buf[:n:n]
-	c.buf = c.buf[n:]
+	c.buf, c.bat = c.buf[n:], c.bat[n:]
 	c.pos = out[n-1].Global
 	return out, nil
 }
 
 // fill reads the next events after the position, up to a consumer
-// fetch's worth: a cursor catching up reads most of its history by
-// consumer (consume.go), a caught-up one a few events by direct get.
+// fetch's worth and on to the end of the atomic batch that ends it (a read
+// to the end of what is stored ends between batches: see scan): a cursor
+// catching up reads most of its history by consumer (consume.go), a
+// caught-up one a few events by direct get. It is called with an empty
+// buffer and leaves it empty if it fails.
 func (c *Cursor) fill(ctx context.Context) error {
-	return c.s.each(ctx, c.region, c.pos, 0, func(ev *batpak.StoredEvent) error {
-		c.buf = append(c.buf, ev)
-		if len(c.buf) >= consumerBatch {
-			return errStop
+	open := "" // the batch the last event read leaves open
+	err := c.s.eachMsg(ctx, c.region, c.pos, 0, func(ev *batpak.StoredEvent, h nats.Header) error {
+		id, more := batchOf(h)
+		if len(c.buf) >= consumerBatch && (open == "" || id != open) {
+			return errStop // the limit falls between batches
+		}
+		c.buf, c.bat = append(c.buf, ev), append(c.bat, id)
+		open = ""
+		if more {
+			open = id
 		}
 		return nil
 	})
+	if err != nil {
+		clear(c.buf)
+		c.buf, c.bat = c.buf[:0], c.bat[:0]
+	}
+	return err
 }
 
 func (c *Cursor) err() error {

@@ -15,17 +15,23 @@ import (
 // NamedCursor is a durable cursor kept by the server: a durable pull
 // consumer, acknowledged cumulatively (AckAll), whose acknowledgement floor
 // is the position a reopened cursor resumes after. Delivery is
-// at-least-once, as with the embedded store.
+// at-least-once, as with the embedded store. NextBatch never splits an
+// atomic batch (see Cursor): what the consumer delivers past the end of a
+// call is held for the next one.
 type NamedCursor struct {
 	s      *Store
 	name   string
 	region batpak.Region
 	cons   jetstream.Consumer
 
-	mu      sync.Mutex
-	pos     uint64
-	acked   uint64
-	pending []delivered // delivered and not yet acknowledged, in order
+	mu      sync.Mutex            // one caller at a time; guards the fields below
+	pos     uint64                // the last event returned, or every message delivered once none is held
+	read    uint64                // the last message delivered
+	acked   uint64                // the acknowledgement floor
+	held    []*batpak.StoredEvent // delivered, in the region, not yet returned
+	heldBat []string              // held[i]'s atomic batch id, "" for an event appended alone
+	open    string                // the batch the last message delivered leaves open
+	pending []delivered           // delivered and not yet acknowledged, in order
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -95,7 +101,7 @@ func (s *Store) OpenCursor(name string, region batpak.Region) (*NamedCursor, err
 	if reset.ConsumerInfo != nil {
 		floor = reset.ConsumerInfo.AckFloor.Stream
 	}
-	c := &NamedCursor{s: s, name: name, region: region, cons: cons, pos: floor, acked: floor, closed: make(chan struct{})}
+	c := &NamedCursor{s: s, name: name, region: region, cons: cons, pos: floor, read: floor, acked: floor, closed: make(chan struct{})}
 	if err := s.track(c); err != nil {
 		return nil, err
 	}
@@ -108,7 +114,7 @@ func (c *NamedCursor) Name() string { return c.name }
 // Next returns the next event of the region, waiting until one is stored,
 // ctx ends or the cursor or store is closed.
 func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
-	evs, err := c.NextBatch(ctx, 1)
+	evs, err := c.take(ctx, 1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -116,18 +122,24 @@ func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 }
 
 // NextBatch returns up to limit events (limit <= 0: subscriber.DefaultBatch;
-// one call reads at most 4,096 messages whatever the limit), waiting as
-// Next does for the first.
+// one pull asks for at most 4,096 messages whatever the limit), waiting as
+// Next does for the first. Like Cursor.NextBatch it never splits an atomic
+// batch.
 func (c *NamedCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.StoredEvent, error) {
 	if limit <= 0 {
 		limit = subscriber.DefaultBatch
 	}
+	return c.take(ctx, limit, true)
+}
+
+// take returns up to limit events, keeping atomic batches whole if whole.
+func (c *NamedCursor) take(ctx context.Context, limit int, whole bool) ([]*batpak.StoredEvent, error) {
 	// A pull request's size sizes the client's buffer for it: a caller's
 	// huge limit must not become a huge (or impossible) allocation.
-	limit = min(limit, consumerBatch)
+	pull := min(limit, consumerBatch)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for {
+	for len(c.held) == 0 {
 		if err := c.err(); err != nil {
 			return nil, err
 		}
@@ -138,46 +150,104 @@ func (c *NamedCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.Store
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			wait = max(time.Until(dl), 10*time.Millisecond)
 		}
-		batch, err := c.cons.Fetch(limit, jetstream.FetchMaxWait(wait))
-		if err != nil {
-			if c.err() != nil {
-				return nil, c.err()
-			}
-			if retryable(err) {
-				continue
-			}
-			return nil, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
-		}
-		var out []*batpak.StoredEvent
-		for m := range batch.Messages() {
-			meta, err := m.Metadata()
-			if err != nil {
-				return out, err
-			}
-			seq := meta.Sequence.Stream
-			if seq <= c.pos {
-				continue // a redelivery of what this cursor already returned
-			}
-			d, err := decode(seq, m.Data())
-			if err != nil {
-				return out, err
-			}
-			c.pending = append(c.pending, delivered{seq: seq, msg: m})
-			c.pos = seq
-			if c.region.Matches(d.ev.Coordinate, d.ev.Kind, d.ev.Position.Sequence) {
-				out = append(out, d.ev)
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !retryable(err) && len(out) == 0 {
-			if c.err() != nil {
-				return nil, c.err()
-			}
-			return nil, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
-		}
-		if len(out) > 0 {
-			return out, nil
+		if _, err := c.fetch(func() (jetstream.MessageBatch, error) {
+			return c.cons.Fetch(pull, jetstream.FetchMaxWait(wait))
+		}); err != nil {
+			return nil, err
 		}
 	}
+	n := min(limit, len(c.held))
+	for ok := !whole; !ok; {
+		if n, ok = batchCut(c.heldBat, limit, c.open); !ok {
+			// The call is one batch, which may go on past what was delivered.
+			if err := c.finish(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := c.held[:n:n]
+	c.held, c.heldBat = c.held[n:], c.heldBat[n:]
+	c.pos = out[n-1].Global
+	if len(c.held) == 0 {
+		c.pos = max(c.pos, c.read)
+	}
+	return out, nil
+}
+
+// finish has the rest of the open batch that the delivered messages end in
+// delivered: it learns from the stream where the batch ends and pulls,
+// without waiting, until a message at or past that end came or nothing
+// more does (the rest lies outside the consumer's filter).
+func (c *NamedCursor) finish(ctx context.Context) error {
+	id := c.open
+	end, err := c.s.batchEnd(ctx, id, c.read)
+	if err != nil {
+		return err
+	}
+	for c.read < end {
+		n, err := c.fetch(func() (jetstream.MessageBatch, error) {
+			return c.cons.FetchNoWait(int(min(end-c.read, consumerBatch)))
+		})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if c.open == id {
+		c.open = "" // all of it this consumer will deliver has come
+	}
+	return nil
+}
+
+// fetch runs one pull and holds the region's events among the messages it
+// delivers; it returns how many new messages came (0 after a pull that
+// timed out).
+func (c *NamedCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, error) {
+	batch, err := pull()
+	if err != nil {
+		if c.err() != nil {
+			return 0, c.err()
+		}
+		if retryable(err) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
+	}
+	n := 0
+	for m := range batch.Messages() {
+		meta, err := m.Metadata()
+		if err != nil {
+			return n, err
+		}
+		seq := meta.Sequence.Stream
+		if seq <= c.read {
+			continue // a redelivery of what this cursor already has
+		}
+		d, err := decode(seq, m.Data())
+		if err != nil {
+			return n, err
+		}
+		n++
+		c.pending = append(c.pending, delivered{seq: seq, msg: m})
+		c.read = seq
+		id, open := batchOf(m.Headers())
+		c.open = ""
+		if open {
+			c.open = id
+		}
+		if c.region.Matches(d.ev.Coordinate, d.ev.Kind, d.ev.Position.Sequence) {
+			c.held, c.heldBat = append(c.held, d.ev), append(c.heldBat, id)
+		}
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !retryable(err) && n == 0 {
+		if c.err() != nil {
+			return 0, c.err()
+		}
+		return 0, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
+	}
+	return n, nil
 }
 
 // Ack records that every event up to and including pos is handled: the

@@ -13,6 +13,7 @@ import (
 	"github.com/batpak-go/batpak/projector"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
+	"github.com/nats-io/nats.go"
 )
 
 // Get returns the event with the given id: one lookup in the id index
@@ -142,6 +143,11 @@ func (s *Store) ByFact(ctx context.Context, kind batpak.EventKind) iter.Seq2[*ba
 // (after, through] (through 0: no bound), checking chains for an exact
 // entity.
 func (s *Store) each(ctx context.Context, r batpak.Region, after, through uint64, fn func(*batpak.StoredEvent) error) error {
+	return s.eachMsg(ctx, r, after, through, func(ev *batpak.StoredEvent, _ nats.Header) error { return fn(ev) })
+}
+
+// eachMsg is each handing fn the stored message's headers too.
+func (s *Store) eachMsg(ctx context.Context, r batpak.Region, after, through uint64, fn func(*batpak.StoredEvent, nats.Header) error) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -179,7 +185,7 @@ func (s *Store) each(ctx context.Context, r batpak.Region, after, through uint64
 		if !r.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence) {
 			return nil
 		}
-		return fn(ev)
+		return fn(ev, m.hdr)
 	})
 }
 

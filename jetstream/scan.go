@@ -48,7 +48,42 @@ var errStop = errors.New("stop")
 // start), in order, until through (0: the end of the stream), an error or
 // fn returning errStop. A page is read whole before fn sees it, so a slow
 // fn never times out a request.
+//
+// The end of what is stored never cuts an atomic batch short: when the
+// last message read leaves its batch open — the rest of the batch lies
+// outside filter, or a consumer fetch ran while the server was storing the
+// batch — the rest of the batch (up to through) is read too (batchread.go).
 func (s *Store) scan(ctx context.Context, filter string, from, through uint64, start *time.Time, fn func(m rawMsg) error) error {
+	var (
+		last    uint64 // the last message read
+		open    string // the batch it leaves open
+		stopped bool   // fn ended the scan
+	)
+	err := s.scanStored(ctx, filter, from, through, start, func(m rawMsg) error {
+		err := fn(m)
+		stopped = errors.Is(err, errStop)
+		last, open = m.seq, ""
+		if id, more := batchOf(m.hdr); more {
+			open = id
+		}
+		return err
+	})
+	if err != nil || stopped || open == "" {
+		return err
+	}
+	end, err := s.batchEnd(ctx, open, last)
+	if through > 0 {
+		end = min(end, through)
+	}
+	if err != nil || end <= last {
+		return err
+	}
+	return s.scanStored(ctx, filter, last+1, end, nil, fn)
+}
+
+// scanStored is scan without its care for batches: it ends where what is
+// stored ends.
+func (s *Store) scanStored(ctx context.Context, filter string, from, through uint64, start *time.Time, fn func(m rawMsg) error) error {
 	if from == 0 && start == nil {
 		from = 1
 	}
@@ -143,20 +178,22 @@ func (s *Store) scanPage(ctx context.Context, stream string, req directRequest, 
 	}
 }
 
-// head is the stream's last sequence, as its leader reports it.
+// head is the stream's last sequence, as its leader reports it: the
+// sequence of the last message, read with a message get, which the leader
+// answers only between atomic batches (a batch being committed is stored
+// whole first). The stream info's last sequence can lie inside a batch
+// being stored, and a projection read up to it would hold part of one.
+// The event stream denies deletes and purges, so its last message is its
+// last sequence.
 func (s *Store) head(ctx context.Context) (uint64, error) {
-	var resp struct {
-		State struct {
-			LastSeq uint64 `json:"last_seq"`
-		} `json:"state"`
-		Error *APIError `json:"error"`
+	m, _, err := s.getMsg(ctx, msgGetRequest{LastFor: ">"}) // ">": the stream's last, looked up directly
+	switch {
+	case errors.Is(err, batpak.ErrNotFound):
+		return 0, nil // empty
+	case err != nil:
+		return 0, err
 	}
-	err := s.requestJSON(ctx, s.api+"STREAM.INFO."+s.opts.Stream, struct{}{}, &resp, func() *APIError {
-		e := resp.Error
-		resp.Error = nil
-		return e
-	})
-	return resp.State.LastSeq, err
+	return m.Seq, nil
 }
 
 func parseTime(h nats.Header) (time.Time, bool) {

@@ -99,7 +99,9 @@ func TestLongQueries(t *testing.T) {
 }
 
 // TestLongCursor reads a long history and live appends with a cursor:
-// every event once, in order.
+// every event once, in order, and never part of an atomic batch in one
+// call — also where the cursor's read-ahead (a consumer fetch's worth)
+// ends inside a batch.
 func TestLongCursor(t *testing.T) {
 	s := openStore(t, connect(t, startServer(t)), jetstream.Options{})
 	all := fillLong(t, s)
@@ -118,6 +120,10 @@ func TestLongCursor(t *testing.T) {
 		evs, err := c.NextBatch(ctx, 1000)
 		if err != nil {
 			t.Fatalf("NextBatch at %d: %v", i, err)
+		}
+		// fillLong's batches hold 500 events each, from global 1 on.
+		if last := evs[len(evs)-1].Global; last <= longReadEvents && last%500 != 0 {
+			t.Fatalf("NextBatch returned events %d to %d: it ends inside a batch", evs[0].Global, last)
 		}
 		for _, ev := range evs {
 			if i >= len(all) || ev.ID != all[i].ID {

@@ -16,7 +16,8 @@
 // Each subtest opens a fresh, empty store with the factory. The suite covers
 // every read path, per-entity sequences, expected-sequence conflicts,
 // idempotent retries, all-or-nothing batches, reactions, guaranteed and
-// durable cursors, lossy subscriptions, projections, errors after Close,
-// and positions and limits at the ends of their ranges.
+// durable cursors (whose capped reads never split an atomic batch), lossy
+// subscriptions, projections, errors after Close, and positions and limits
+// at the ends of their ranges.
 // It imports no backend: a backend's own module runs it.
 package storetest

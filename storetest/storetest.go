@@ -60,6 +60,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"PositionBounds", s.positionBounds},
 		{"Cursor", s.cursor},
 		{"NamedCursor", s.namedCursor},
+		{"BatchesStayWhole", s.batchesStayWhole},
+		{"HeadBetweenBatches", s.headBetweenBatches},
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
 		{"Closed", s.closed},
