@@ -24,7 +24,9 @@ import (
 // direct page ended and is deleted once its fetch is read (a lost delete
 // is cleaned up by the server after consumerIdle). The messages it
 // delivers are the stream's stored messages in stream order: the staged
-// messages of an atomic batch are not among them until the batch commits.
+// messages of an atomic batch are not among them until the batch commits,
+// but a fetch that runs while the server stores a committed batch may end
+// inside it, which scan then reads on to the end of (batchread.go).
 
 const (
 	// firstPage is how many messages scan reads with a direct get before

@@ -14,8 +14,9 @@ import (
 // A Cursor reads its region by stream sequence from its position — a
 // direct get for the first events, an ordered consumer for long catch-ups
 // (consume.go) — so it sees exactly what the stream stored, in order,
-// once: an atomic batch's messages are invisible until its commit stores
-// them all, and NextBatch never splits one across calls (batchread.go).
+// once: an atomic batch's messages are invisible until it commits, a read
+// never ends inside one, and NextBatch never splits one across calls
+// (batchread.go).
 // When caught up it waits for the stream's republished notification of a
 // matching event (or, should notifications be lost with a connection, at
 // most repoll).

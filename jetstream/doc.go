@@ -29,7 +29,9 @@
 // event it was built on); message ids (Nats-Msg-Id: the idempotency key,
 // else the event id; on a single server only for keyed appends and batch
 // items) cover the rest; keys are also indexed in a key-value bucket so
-// they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish.
+// they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish,
+// whose headers the stored messages keep: reads use them never to end
+// inside a batch.
 // Get looks ids up in the same bucket. Named cursors are durable pull
 // consumers; lossy subscriptions and cursor wake-ups use the stream's
 // RePublish, which only ever carries stored messages. KVCache keeps
