@@ -49,42 +49,29 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind Ev
 	return rc, err
 }
 
-// item validates and encodes one event on the caller's goroutine.
+// item validates and encodes one event on the caller's goroutine. Every
+// public append path (Append*, Submit*, batches, reactions, gatekeeper
+// commits) comes through here, so the rules of event.CheckAppend hold for
+// all of them.
 func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
-	if err := coord.Valid(); err != nil {
+	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return writer.Item{}, err
-	}
-	if kind.IsSystem() || kind.IsEffect() {
-		// Reserved kinds are the library's; the public API appends user kinds only.
-		if !isLibraryKind(kind) {
-			return writer.Item{}, fmt.Errorf("%w: %v is in a reserved category", ErrInvalidKind, kind)
-		}
-	}
-	if len(opts.IdempotencyKey) > maxIdempotencyKey {
-		return writer.Item{}, fmt.Errorf("%w: idempotency key of %d bytes exceeds %d", ErrInvalidOption, len(opts.IdempotencyKey), maxIdempotencyKey)
 	}
 	b, codec, err := event.Encode(s.cfg.codec, payload)
 	if err != nil {
 		return writer.Item{}, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if len(b) > s.cfg.maxPayload {
-		return writer.Item{}, fmt.Errorf("%w: %d bytes exceeds %d", ErrPayloadTooLarge, len(b), s.cfg.maxPayload)
+	if err := s.Limits().CheckPayload(len(b)); err != nil {
+		return writer.Item{}, err
 	}
 	return writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}, nil
 }
 
-const maxIdempotencyKey = 1024
-
-// isLibraryKind reports whether k is one of the defined system or effect
-// kinds, which callers may append (a heartbeat, an ack…); undefined kinds
-// in the reserved categories are refused.
-func isLibraryKind(k EventKind) bool {
-	switch k {
-	case event.KindInit, event.KindShutdown, event.KindHeartbeat, event.KindConfigChange, event.KindCheckpoint,
-		event.KindError, event.KindRetry, event.KindAck, event.KindBackpressure, event.KindCancel, event.KindConflict:
-		return true
-	}
-	return false
+// Limits returns the store's codec and payload bound (WithCodec,
+// WithMaxPayload), for code that checks a payload before appending it, as
+// package gatekeeper does.
+func (s *Store) Limits() Limits {
+	return Limits{Codec: s.cfg.codec, MaxPayload: s.cfg.maxPayload}
 }
 
 func (s *Store) durability(d Durability) Durability {

@@ -34,6 +34,10 @@ type EventStore interface {
 	// AppendBatch appends items atomically: all or none. A failing item
 	// rejects the batch with a *BatchItemError naming it.
 	AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error)
+	// Limits returns the codec and the payload bound the store's appends
+	// use, for code that checks a payload before appending it (package
+	// gatekeeper).
+	Limits() Limits
 
 	// Get returns the event with the given id, or ErrNotFound.
 	Get(ctx context.Context, id ID) (*StoredEvent, error)

@@ -20,11 +20,12 @@ var (
 	ErrNotFound = errors.New("batpak: event not found")
 	// ErrLocked is returned by Open when another open store holds the directory.
 	ErrLocked = errors.New("batpak: store directory is locked by another open store")
-	// ErrInvalidOption is returned by Open for an option out of range, and
-	// by calls given an argument out of range (a negative limit).
-	ErrInvalidOption = errors.New("batpak: invalid option")
+	// ErrInvalidOption is returned by Open for an option out of range, by
+	// calls given an argument out of range (a negative limit), and by
+	// appends for an idempotency key above 1,024 bytes.
+	ErrInvalidOption = event.ErrInvalidOption
 	// ErrPayloadTooLarge is returned for a payload above the MaxPayload option.
-	ErrPayloadTooLarge = errors.New("batpak: payload too large")
+	ErrPayloadTooLarge = event.ErrPayloadTooLarge
 	// ErrBatchTooLarge is returned for a batch above MaxBatchItems or MaxBatchBytes.
 	ErrBatchTooLarge = errors.New("batpak: batch too large")
 	// ErrEmptyBatch is returned for a batch with no items.
@@ -37,7 +38,10 @@ var (
 	// when a hash link or an entity's sequence does not verify.
 	ErrChainBroken = reader.ErrChainBroken
 	// ErrInvalidKind is returned for an event kind in a reserved category
-	// when appended through the public API.
+	// when appended through the public API: every kind of categories 0x0
+	// (system, including kind 0) and 0xD (effect), the library's own
+	// defined kinds (KindHeartbeat, KindConflict, …) included. See
+	// event.CheckKind.
 	ErrInvalidKind = event.ErrReservedKind
 
 	// ErrInvalidCoordinate is matched by every *CoordinateError.

@@ -50,7 +50,7 @@ func defaultConfig() config {
 		clock:         time.Now,
 		hashChain:     true,
 		codec:         event.CodecMsgPack,
-		maxPayload:    8 << 20,
+		maxPayload:    event.DefaultMaxPayload,
 		maxBatchItems: 10000,
 		maxBatchBytes: 64 << 20,
 		maxOpenSegs:   256,

@@ -185,12 +185,8 @@ func TestReservedKindIsRejected(t *testing.T) {
 	if n := s.Stats().Events; n != 0 {
 		t.Fatalf("%d events written by rejected appends", n)
 	}
-	// The library's own system and effect kinds may be appended.
-	for _, k := range []batpak.EventKind{event.KindHeartbeat, event.KindAck} {
-		if _, err := s.Append(bg, c, k, payload{}); err != nil {
-			t.Errorf("Append of library kind %v: %v", k, err)
-		}
-	}
+	// The library's own system and effect kinds are refused too: see
+	// TestLibraryKindsAreRefusedOnEveryPublicAppendPath.
 }
 
 func TestPayloadOverMaxPayloadIsRejected(t *testing.T) {

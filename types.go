@@ -18,6 +18,8 @@ type (
 	Durability    = event.Durability
 	Codec         = event.Codec
 	Notification  = event.Notification
+	// Limits are a store's codec and payload bound; see Store.Limits.
+	Limits = event.Limits
 	// RecoveryReport says what Open found and repaired.
 	RecoveryReport = reader.Report
 )

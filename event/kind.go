@@ -6,7 +6,9 @@ import (
 )
 
 // EventKind is a 16-bit event type: a 4-bit category and a 12-bit type.
-// Categories 0x0 (system) and 0xD (effect) are reserved for the library.
+// Categories 0x0 (system, which includes kind 0) and 0xD (effect) are
+// reserved for the library: appends through a store's public API refuse
+// every kind of them, the defined ones below included (see CheckKind).
 type EventKind uint16
 
 // Reserved categories.
@@ -15,7 +17,8 @@ const (
 	CategoryEffect uint8 = 0xD
 )
 
-// System kinds, category 0x0.
+// System kinds, category 0x0: the library's own, refused by the public
+// append paths.
 const (
 	KindInit         EventKind = 0x0001
 	KindShutdown     EventKind = 0x0002
@@ -24,7 +27,8 @@ const (
 	KindCheckpoint   EventKind = 0x0005
 )
 
-// Effect kinds, category 0xD.
+// Effect kinds, category 0xD: the library's own, refused by the public
+// append paths.
 const (
 	KindError        EventKind = 0xD001
 	KindRetry        EventKind = 0xD002

@@ -37,10 +37,17 @@ func (c Codec) String() string {
 var ErrRawPayload = errors.New("batpak: raw payload can only be decoded into *[]byte")
 
 // Encode encodes v with codec c. A []byte is passed through untouched
-// whatever the codec, and reported as CodecRaw.
+// whatever the codec, and reported as CodecRaw; an Encoded is passed
+// through with its own codec.
 func Encode(c Codec, v any) ([]byte, Codec, error) {
-	if b, ok := v.([]byte); ok {
-		return b, CodecRaw, nil
+	switch v := v.(type) {
+	case []byte:
+		return v, CodecRaw, nil
+	case Encoded:
+		if v.Codec > CodecJSON {
+			return nil, v.Codec, fmt.Errorf("batpak: unknown codec %d", v.Codec)
+		}
+		return v.Bytes, v.Codec, nil
 	}
 	switch c {
 	case CodecMsgPack:

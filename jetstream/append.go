@@ -139,21 +139,15 @@ func (s *Store) stored(ctx context.Context, d *draft, seq uint64) (batpak.Receip
 
 // newDraft validates and encodes an append on the caller's goroutine.
 func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
-	if err := coord.Valid(); err != nil {
+	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return nil, err
-	}
-	if (kind.IsSystem() || kind.IsEffect()) && !libraryKind(kind) {
-		return nil, fmt.Errorf("%w: %v is in a reserved category", batpak.ErrInvalidKind, kind)
-	}
-	if len(opts.IdempotencyKey) > segment.MaxIdempotencyKey {
-		return nil, fmt.Errorf("%w: idempotency key of %d bytes exceeds %d", batpak.ErrInvalidOption, len(opts.IdempotencyKey), segment.MaxIdempotencyKey)
 	}
 	b, codec, err := event.Encode(s.opts.Codec, payload)
 	if err != nil {
 		return nil, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if len(b) > s.opts.MaxPayload {
-		return nil, fmt.Errorf("%w: %d bytes exceeds %d", batpak.ErrPayloadTooLarge, len(b), s.opts.MaxPayload)
+	if err := s.Limits().CheckPayload(len(b)); err != nil {
+		return nil, err
 	}
 	subj, err := s.subj.event(coord, kind)
 	if err != nil {
@@ -173,15 +167,11 @@ func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload
 	return d, nil
 }
 
-// libraryKind mirrors the embedded store: the defined system and effect
-// kinds may be appended, the rest of those categories may not.
-func libraryKind(k batpak.EventKind) bool {
-	switch k {
-	case event.KindInit, event.KindShutdown, event.KindHeartbeat, event.KindConfigChange, event.KindCheckpoint,
-		event.KindError, event.KindRetry, event.KindAck, event.KindBackpressure, event.KindCancel, event.KindConflict:
-		return true
-	}
-	return false
+// Limits returns the store's codec and payload bound (Options.Codec and
+// Options.MaxPayload), for code that checks a payload before appending it,
+// as package gatekeeper does.
+func (s *Store) Limits() batpak.Limits {
+	return batpak.Limits{Codec: s.opts.Codec, MaxPayload: s.opts.MaxPayload}
 }
 
 // publish sends m and waits for its acknowledgement, attempt by attempt.

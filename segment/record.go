@@ -38,8 +38,9 @@ const (
 	maskKnown       = 0x3F
 
 	hashOffset = 2
-	// MaxIdempotencyKey bounds an idempotency key.
-	MaxIdempotencyKey = 1024
+	// MaxIdempotencyKey bounds an idempotency key (the appends' bound,
+	// event.MaxIdempotencyKey, is the format's).
+	MaxIdempotencyKey = event.MaxIdempotencyKey
 )
 
 // EventRecord is an event as the writer encodes it.

@@ -58,6 +58,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"NotFound", s.notFound},
 		{"InvalidInput", s.invalidInput},
 		{"PositionBounds", s.positionBounds},
+		{"ReservedKinds", s.reservedKinds},
+		{"PayloadLimit", s.payloadLimit},
 		{"Cursor", s.cursor},
 		{"NamedCursor", s.namedCursor},
 		{"BatchesStayWhole", s.batchesStayWhole},
