@@ -20,13 +20,15 @@ import (
 // (OpenEventCursor, OpenNamedCursor, Subscribe), so *Store keeps its API.
 // Errors are the package's sentinels and typed errors on either backend:
 // ErrClosed after Close, ErrNotFound, *SequenceMismatchError,
-// *BatchItemError, ErrDuplicate, ErrEmptyBatch, ErrBatchTooLarge.
+// *BatchItemError, ErrDuplicate, ErrEmptyBatch, ErrBatchTooLarge,
+// ErrInvalidKind, ErrPayloadTooLarge.
 type EventStore interface {
 	// Append appends an event and returns its receipt once acknowledged.
 	Append(ctx context.Context, coord Coordinate, kind EventKind, payload any) (Receipt, error)
 	// AppendWithOptions appends with an expected sequence (a mismatch is a
-	// *SequenceMismatchError), an idempotency key (a retry returns the first
-	// receipt with Replayed set), correlation, causation or flags.
+	// *SequenceMismatchError), an idempotency key (a retry of the same
+	// event returns the first receipt with Replayed set; the key reused for
+	// a different event is ErrDuplicate), correlation, causation or flags.
 	AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error)
 	// AppendReaction appends an event of the workflow correlation caused
 	// by causation.

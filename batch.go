@@ -43,8 +43,12 @@ func CauseID(id ID) Cause { return Cause{Kind: writer.CauseExplicitID, ID: id} }
 // Durable mode, one fsync. Receipts come back in item order.
 //
 // A batch whose items all carry idempotency keys already appended is a
-// retry: it returns the original receipts and writes nothing. A batch
-// mixing seen and new keys is rejected with ErrDuplicate.
+// retry: it returns the original receipts and writes nothing. It must
+// repeat the original batch: each item the same event as before (see
+// AppendOptions.IdempotencyKey) and, for two or more items, one batch of
+// exactly these items in the same order (a batch of one is checked as a
+// single append is). Anything else — and a batch mixing seen and new keys —
+// is rejected with ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {

@@ -282,7 +282,7 @@ func TestIdempotentBatchRetryReturnsTheOriginalReceipts(t *testing.T) {
 		if !errors.Is(err, batpak.ErrDuplicate) {
 			t.Fatalf("%s: single append reusing a batch key on another entity: %+v, %v; want ErrDuplicate", when, r, err)
 		}
-		r, err = s.AppendWithOptions(bg, b, kindMoved, payload{}, batpak.AppendOptions{IdempotencyKey: "k2"})
+		r, err = s.AppendWithOptions(bg, b, kindMoved, payload{Note: "k2"}, batpak.AppendOptions{IdempotencyKey: "k2"})
 		if err != nil || !r.Replayed || r.ID != first[1].ID {
 			t.Fatalf("%s: single append retrying a batch item's key: %+v, %v", when, r, err)
 		}

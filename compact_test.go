@@ -26,7 +26,8 @@ type written struct {
 	coord  Coordinate
 	seq    uint64
 	key    string
-	batch  int // 0: not in a batch
+	batch  int    // 0: not in a batch
+	data   []byte // the payload of a keyed event (a retry must repeat it)
 }
 
 // compactWorkload appends singles (some with idempotency keys) and batches
@@ -71,11 +72,15 @@ func compactWorkload(t *testing.T, s *Store, tag string, n int) []written {
 		if i%5 == 0 {
 			key = fmt.Sprintf("%s-k%d", tag, i)
 		}
-		r, err := s.AppendWithOptions(ctx, c, compactKind, bytes.Repeat([]byte{byte(i)}, 250), AppendOptions{IdempotencyKey: key})
+		data := bytes.Repeat([]byte{byte(i)}, 250)
+		r, err := s.AppendWithOptions(ctx, c, compactKind, data, AppendOptions{IdempotencyKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
 		add(r, key, 0)
+		if key != "" {
+			out[len(out)-1].data = data
+		}
 	}
 	return out
 }
@@ -239,7 +244,7 @@ func TestCompactKeepsExactlyRetainedEventsByteIdentical(t *testing.T) {
 		if w.key == "" {
 			continue
 		}
-		r, err := s.AppendWithOptions(ctx, w.coord, compactKind, []byte("retry"), AppendOptions{IdempotencyKey: w.key})
+		r, err := s.AppendWithOptions(ctx, w.coord, compactKind, w.data, AppendOptions{IdempotencyKey: w.key})
 		if keep[w.global] && (err != nil || !r.Replayed || r.Global != w.global) {
 			t.Fatalf("retry of kept key %s: %+v %v", w.key, r, err)
 		}

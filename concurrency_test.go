@@ -183,7 +183,7 @@ func TestConcurrentProducersConflictsAndRetriesKeepTheLogConsistent(t *testing.T
 		}
 	}
 	// Keys survive the reopen: a late retry is still a replay.
-	r, err := s.AppendWithOptions(bg, coord(t, "producer:0", "work"), kindMoved, payload{}, batpak.AppendOptions{IdempotencyKey: "p0-1"})
+	r, err := s.AppendWithOptions(bg, coord(t, "producer:0", "work"), kindMoved, payload{Producer: 0, N: 1}, batpak.AppendOptions{IdempotencyKey: "p0-1"})
 	if err != nil || !r.Replayed {
 		t.Fatalf("retry after reopen: %+v, %v; want a replay", r, err)
 	}

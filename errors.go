@@ -49,7 +49,8 @@ var (
 	// ErrSequenceMismatch is matched by every *SequenceMismatchError.
 	ErrSequenceMismatch = writer.ErrSequenceMismatch
 	// ErrDuplicate is returned when an idempotency key is reused for a
-	// different event, or a batch mixes seen and new keys.
+	// different event (another coordinate, kind or payload), a retried
+	// batch is not the original batch, or a batch mixes seen and new keys.
 	ErrDuplicate = writer.ErrDuplicate
 	// ErrFailStop wraps the storage error that stopped all writes.
 	ErrFailStop = writer.ErrFailStop

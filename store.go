@@ -132,6 +132,8 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		SyncEveryN: cfg.syncEveryN, SyncInterval: cfg.syncInterval, DrainLimit: cfg.drainLimit,
 		GroupCommitWait: cfg.groupWait,
 		LoadEvent:       func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
+		ReadSegment:     rec.Segments.ReadAt,
+		BeginsBatch:     rec.Segments.BeginsBatch,
 		OnSegment:       rec.Segments.Add,
 		OnPublish:       s.subs.hub.Publish,
 		Inject:          cfg.inject,

@@ -398,14 +398,14 @@ func TestIdempotencyKeyRetryReturnsTheOriginalReceipt(t *testing.T) {
 	wantReplay.Replayed = true
 	retry := func(s *batpak.Store, when string) {
 		t.Helper()
-		got, err := s.AppendWithOptions(bg, c, kindMoved, payload{N: 999}, opts)
+		got, err := s.AppendWithOptions(bg, c, kindMoved, payload{N: 1}, opts)
 		if err != nil {
 			t.Fatalf("%s: retry: %v", when, err)
 		}
 		if got != wantReplay {
 			t.Fatalf("%s: retry returned\n%+v\nwant\n%+v", when, got, wantReplay)
 		}
-		ticket, err := s.Submit(bg, c, kindMoved, payload{}, opts)
+		ticket, err := s.Submit(bg, c, kindMoved, payload{N: 1}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -101,6 +102,30 @@ func DecodePayload(c Codec, b []byte, v any) error {
 		return ErrRawPayload
 	}
 	return fmt.Errorf("batpak: unknown codec %d", c)
+}
+
+// SamePayload reports whether two encoded payloads are the same payload:
+// the same codec and the same bytes, or, for MessagePack, bytes that decode
+// to equal values. MessagePack writes a map's entries in Go's random
+// iteration order, so one value can encode to several byte strings; an
+// idempotent retry of a payload holding a map must still match it. (JSON
+// sorts map keys, and raw bytes are what they are: for those, the bytes
+// decide.) Stores call it only when a key is seen again.
+func SamePayload(c1 Codec, b1 []byte, c2 Codec, b2 []byte) bool {
+	if c1 != c2 {
+		return false
+	}
+	if bytes.Equal(b1, b2) {
+		return true
+	}
+	if c1 != CodecMsgPack || len(b1) != len(b2) { // a reordering keeps the length
+		return false
+	}
+	var v1, v2 any
+	if msgpack.Unmarshal(b1, &v1) != nil || msgpack.Unmarshal(b2, &v2) != nil {
+		return false
+	}
+	return reflect.DeepEqual(v1, v2)
 }
 
 // StoredEvent is an event as read back from the store.

@@ -22,7 +22,10 @@ type fakeStore struct {
 	failWith error                           // guarded by mu; returned by every append when set
 }
 
-var errFakeSequence = errors.New("fake: sequence mismatch")
+var (
+	errFakeSequence  = errors.New("fake: sequence mismatch")
+	errFakeDuplicate = errors.New("fake: idempotency key reused for a different event")
+)
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{byEntity: map[string][]*event.StoredEvent{}, keys: map[string]event.Receipt{}}
@@ -49,6 +52,11 @@ func (s *fakeStore) AppendWithOptions(ctx context.Context, coord event.Coordinat
 		return event.Receipt{}, s.failWith
 	}
 	if r, ok := s.keys[opts.IdempotencyKey]; ok && opts.IdempotencyKey != "" {
+		// As the stores do: a replay only for the same event.
+		first := s.events[r.Global-1]
+		if first.Coordinate != coord || first.Kind != kind || !event.SamePayload(first.Codec, first.Payload, codec, b) {
+			return event.Receipt{}, errFakeDuplicate
+		}
 		r.Replayed = true
 		return r, nil
 	}

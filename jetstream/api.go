@@ -168,6 +168,8 @@ type storedMsg struct {
 	Header  []byte    `json:"hdrs,omitempty"`
 	Data    []byte    `json:"data,omitempty"`
 	Time    time.Time `json:"time"`
+	// hdr is the message's headers, as a direct get answers them.
+	hdr nats.Header
 }
 
 type msgGetRequest struct {
@@ -249,7 +251,7 @@ func (s *Store) directGet(ctx context.Context, req msgGetRequest) (*storedMsg, e
 		if !ok {
 			return fmt.Errorf("%w: direct get answer without a sequence", batpak.ErrCorrupt)
 		}
-		out = &storedMsg{Subject: m.Header.Get(hdrNatsSj), Seq: seq, Data: m.Data}
+		out = &storedMsg{Subject: m.Header.Get(hdrNatsSj), Seq: seq, Data: m.Data, hdr: m.Header}
 		return nil
 	})
 	return out, err

@@ -40,6 +40,12 @@ func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kin
 // *batpak.SequenceMismatchError. An attempt whose answer is lost is retried
 // with the same check and message id (on a single server, only a keyed
 // append has one), so it is stored at most once.
+//
+// What it refuses before sending anything is what the embedded store
+// refuses (event.CheckAppend, Limits): an invalid coordinate, a kind of a
+// reserved category (batpak.ErrInvalidKind), an over-long idempotency key,
+// a payload above MaxPayload. A key already used is a replay only for the
+// same event (coordinate, kind and payload); otherwise batpak.ErrDuplicate.
 func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
@@ -254,10 +260,17 @@ func (s *Store) resolveDuplicate(ctx context.Context, d *draft, seq uint64) (bat
 	return replayOf(ev, d)
 }
 
-// replayOf is the receipt of a keyed retry, if it names the same event.
+// replayOf is the receipt of a keyed retry, if it names the same event as
+// the first append with its key: the same coordinate, kind and payload
+// (event.SamePayload), as the embedded store requires.
 func replayOf(ev *event.StoredEvent, d *draft) (batpak.Receipt, error) {
 	if ev.Coordinate != d.coord || ev.Kind != d.rec.Kind {
-		return batpak.Receipt{}, fmt.Errorf("%w: first used for %s kind %v", batpak.ErrDuplicate, ev.Coordinate, ev.Kind)
+		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
+			batpak.ErrDuplicate, d.rec.IdemKey, ev.Coordinate, ev.Kind, ev.Global, d.coord, d.rec.Kind)
+	}
+	if !event.SamePayload(ev.Codec, ev.Payload, d.rec.Codec, d.rec.Payload) {
+		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)",
+			batpak.ErrDuplicate, d.rec.IdemKey, ev.Global)
 	}
 	r := receiptOf(ev)
 	r.Replayed = true

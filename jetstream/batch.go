@@ -1,7 +1,6 @@
 package jetstream
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,7 +26,9 @@ const MaxBatch = 1000
 // client can check — coordinates, kinds, causes, expected sequences,
 // idempotency keys — is checked before anything is sent, and a failure
 // rejects the whole batch with a *batpak.BatchItemError. A batch whose keyed
-// items were all appended before returns their receipts (Replayed).
+// items were all appended before returns their receipts (Replayed) if it
+// repeats the original batch, as in the embedded store (see
+// batpak.Store.AppendBatch); otherwise it is batpak.ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -330,7 +331,9 @@ func (s *Store) readBack(ctx context.Context, ds []*draft, start uint64) ([]batp
 
 // replayBatch applies the idempotency rules to a batch: every keyed item
 // already appended (and no unkeyed item) makes it a retry, answered with
-// the original receipts; some but not all is an error.
+// the original receipts, if each item names the same event as before and
+// the batch repeats the original batch (sameBatch); some but not all is an
+// error.
 func (s *Store) replayBatch(ctx context.Context, ds []*draft) ([]batpak.Receipt, bool, error) {
 	var prev []batpak.Receipt
 	withKey, firstNew := 0, -1
@@ -358,9 +361,60 @@ func (s *Store) replayBatch(ctx context.Context, ds []*draft) ([]batpak.Receipt,
 	case len(prev) == 0:
 		return nil, false, nil
 	case len(prev) == len(ds):
-		slices.SortFunc(prev, func(a, b batpak.Receipt) int { return cmp.Compare(a.Global, b.Global) })
+		if err := s.sameBatch(ctx, prev); err != nil {
+			return nil, false, err
+		}
 		return prev, true, nil
 	}
 	return nil, false, &batpak.BatchItemError{Item: firstNew, Err: fmt.Errorf(
 		"%w: %d of %d keyed items were already appended; a retry must repeat the whole batch", batpak.ErrDuplicate, len(prev), withKey)}
+}
+
+// sameBatch checks that a retried batch of two or more items repeats the
+// original batch: one batch of exactly these events, in this order. The
+// events are at consecutive stream sequences in item order, and the first
+// and the last are the first and the last message of one stored batch (the
+// headers it was published with: see batchread.go). A batch of one is
+// checked as a single append is, by its event alone. The embedded store
+// applies the same rule.
+func (s *Store) sameBatch(ctx context.Context, prev []batpak.Receipt) error {
+	if len(prev) < 2 {
+		return nil
+	}
+	first, last := prev[0].Global, prev[len(prev)-1].Global
+	for i := range prev {
+		if prev[i].Global != first+uint64(i) {
+			return &batpak.BatchItemError{Item: i, Err: fmt.Errorf(
+				"%w: the keys were first used by other appends or in another order (item %d was global %d, item 0 global %d); a retry must repeat the original batch",
+				batpak.ErrDuplicate, i, prev[i].Global, first)}
+		}
+	}
+	h0, err := s.headersAt(ctx, first)
+	if err != nil {
+		return err
+	}
+	hn, err := s.headersAt(ctx, last)
+	if err != nil {
+		return err
+	}
+	id := h0.Get(hdrBatchID)
+	if id == "" || h0.Get(hdrBatchSeq) != "1" || hn.Get(hdrBatchID) != id || hn.Get(hdrBatchCommit) == "" {
+		return &batpak.BatchItemError{Item: 0, Err: fmt.Errorf(
+			"%w: the keys were first used by appends other than one batch of these %d items; a retry must repeat the original batch",
+			batpak.ErrDuplicate, len(prev))}
+	}
+	return nil
+}
+
+// headersAt returns the headers of the message at stream sequence seq.
+func (s *Store) headersAt(ctx context.Context, seq uint64) (nats.Header, error) {
+	m, err := s.directGet(ctx, msgGetRequest{Seq: seq})
+	if errors.Is(err, batpak.ErrNotFound) && s.opts.Replicas > 1 {
+		_, hdr, err := s.getMsg(ctx, msgGetRequest{Seq: seq})
+		return hdr, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m.hdr, nil
 }

@@ -1,9 +1,11 @@
 package reader
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
@@ -379,4 +381,35 @@ func decodeFrame(frame []byte, names *index.Names, e *index.Entry, ev *event.Sto
 		return err
 	}
 	return fill(body, e, ev, names.Coordinate(e))
+}
+
+// BeginsBatch reports whether the frame right before the event at e is the
+// BEGIN marker of a batch of count events whose first is that event. The
+// index does not record batches; the writer asks this to tell whether an
+// idempotent batch retry repeats its original batch whole. Compaction keeps
+// a batch's BEGIN, events and COMMIT adjacent, so the answer survives it.
+func (s *Segments) BeginsBatch(e index.Entry, count int) (bool, error) {
+	if count < 1 || count > math.MaxUint32 {
+		return false, nil
+	}
+	want := segment.AppendMarker(nil, segment.TypeBatchBegin, segment.Marker{Count: uint32(count), FirstGlobal: e.Global})
+	got := make([]byte, len(want))
+	for range 8 {
+		at := int64(e.Offset) - int64(len(want))
+		if at < segment.HeaderSize {
+			return false, nil
+		}
+		err := s.ReadAt(uint64(e.Segment), got, at)
+		if errors.Is(err, ErrSegmentRetired) {
+			if e, err = s.relocate(e); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return bytes.Equal(got, want), nil
+	}
+	return false, fmt.Errorf("batpak: event %d moved by compaction repeatedly while being read", e.Global)
 }

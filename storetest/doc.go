@@ -15,9 +15,11 @@
 //
 // Each subtest opens a fresh, empty store with the factory. The suite covers
 // every read path, per-entity sequences, expected-sequence conflicts,
-// idempotent retries, all-or-nothing batches, reactions, guaranteed and
-// durable cursors (whose capped reads never split an atomic batch), lossy
-// subscriptions, projections, errors after Close, and positions and limits
-// at the ends of their ranges.
+// idempotent retries (and keys reused for a different event or batch),
+// all-or-nothing batches, reactions, guaranteed and durable cursors (whose
+// capped reads never split an atomic batch), lossy subscriptions,
+// projections, errors after Close, positions and limits at the ends of
+// their ranges, and the refusal of reserved kinds and of payloads above
+// Limits.
 // It imports no backend: a backend's own module runs it.
 package storetest

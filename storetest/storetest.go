@@ -51,6 +51,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Sequences", s.sequences},
 		{"ExpectedSequence", s.expectedSequence},
 		{"Idempotency", s.idempotency},
+		{"IdempotencyOtherEvent", s.idempotencyOtherEvent},
+		{"BatchRetryShape", s.batchRetryShape},
 		{"Batch", s.batch},
 		{"BatchAllOrNothing", s.batchAllOrNothing},
 		{"BatchInvalid", s.batchInvalid},

@@ -3,7 +3,6 @@ package writer
 import (
 	"fmt"
 
-	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -55,7 +54,7 @@ func (w *Writer) appendBatch(r *Request) {
 			causation = it.Cause.ID
 		}
 		t, _ := w.loadTail(it.Coord.Entity()) // loaded by checkBatch
-		w.stage(it, t, causation, it.Opts.Correlation, &r.Receipts[i])
+		w.stage(it, t, causation, it.Opts.Correlation, marker, &r.Receipts[i])
 	}
 	if err := w.inject(PointBatchCommit); err != nil {
 		w.fail.set(err)
@@ -64,51 +63,6 @@ func (w *Writer) appendBatch(r *Request) {
 	}
 	w.buf = segment.AppendMarker(w.buf, segment.TypeBatchCommit, marker)
 	w.accept(r)
-}
-
-// batchKeys applies the idempotency rules to a batch: if every item carries
-// a key already seen, the batch is a retry and gets the original receipts;
-// if only some do, the batch is rejected; keys must be unique in the batch.
-func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
-	var prev []event.Receipt
-	withKey, seen, firstNew := 0, 0, -1
-	inBatch := map[string]int{}
-	for i := range r.Items {
-		key := r.Items[i].Opts.IdempotencyKey
-		if key == "" {
-			if firstNew < 0 {
-				firstNew = i
-			}
-			continue
-		}
-		withKey++
-		if j, dup := inBatch[key]; dup {
-			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: key %q repeats item %d", ErrDuplicate, key, j)}
-		}
-		inBatch[key] = i
-		p, found, err := w.lookupKey(key)
-		if err != nil {
-			return false, err
-		}
-		if found {
-			if err := sameEvent(p, &r.Items[i]); err != nil {
-				return false, &BatchItemError{Item: i, Err: err}
-			}
-			seen++
-			prev = append(prev, p)
-		} else if firstNew < 0 {
-			firstNew = i
-		}
-	}
-	switch {
-	case seen == 0:
-		return false, nil
-	case seen == len(r.Items):
-		w.replay(r, prev...)
-		return true, nil
-	}
-	return false, &BatchItemError{Item: firstNew, Err: fmt.Errorf(
-		"%w: %d of %d keyed items were already appended; a retry must repeat the whole batch", ErrDuplicate, seen, withKey)}
 }
 
 // batchPlan is what checkBatch learns: for CauseLatestOf items, the index

@@ -29,6 +29,14 @@ type Config struct {
 	// LoadEvent reads a published event (for idempotent replays and for
 	// re-deriving an entity's tail hash).
 	LoadEvent func(index.Entry) (*event.StoredEvent, error)
+	// ReadSegment reads bytes of a segment the writer wrote and has since
+	// sealed (for checking an idempotent retry against a frame not yet
+	// published; see keys.go).
+	ReadSegment func(id uint64, p []byte, off int64) error
+	// BeginsBatch reports whether the frame right before the published
+	// event at e is the BEGIN marker of a batch of count events starting
+	// with it (for idempotent batch retries; see keys.go).
+	BeginsBatch func(e index.Entry, count int) (bool, error)
 	// OnSegment registers a newly created segment with the readers.
 	OnSegment func(id uint64, f vfs.File)
 	// OnPublish runs after entries become visible (to wake cursors and

@@ -11,7 +11,9 @@ var (
 	// ErrSequenceMismatch is matched by every *SequenceMismatchError.
 	ErrSequenceMismatch = errors.New("batpak: expected sequence mismatch")
 	// ErrDuplicate is returned when an idempotency key is reused for a
-	// different event, or a batch mixes already-seen and new keys.
+	// different event (another coordinate, kind or payload), a retried
+	// batch is not the original batch, or a batch mixes already-seen and
+	// new keys.
 	ErrDuplicate = errors.New("batpak: idempotency key reused for a different event")
 	// ErrShuttingDown is returned for commands still queued when Close's
 	// drain limit was reached.

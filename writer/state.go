@@ -15,13 +15,6 @@ type tail struct {
 	global uint64   // the global sequence of the entity's latest event (0: none)
 }
 
-// keyRef is an idempotency key written by this writer and perhaps not yet
-// published; older keys are found in the index.
-type keyRef struct {
-	global  uint64
-	receipt event.Receipt
-}
-
 // state is the writer's knowledge of the log's end. It is a cache of what
 // the log holds: entity tails are loaded lazily from the index (the index
 // holds every entity's latest event whenever nothing is in flight), so a
@@ -71,43 +64,6 @@ func (w *Writer) loadTail(entity string) (*tail, error) {
 	}
 	w.st.tails[entity] = t
 	return t, nil
-}
-
-// lookupKey finds an earlier append with this idempotency key.
-func (w *Writer) lookupKey(key string) (event.Receipt, bool, error) {
-	if k, ok := w.st.keys[key]; ok {
-		return k.receipt, true, nil
-	}
-	e, ok := w.cfg.Index.LookupKey(key)
-	if !ok {
-		return event.Receipt{}, false, nil
-	}
-	ev, err := w.cfg.LoadEvent(e)
-	if err != nil {
-		return event.Receipt{}, false, err
-	}
-	return ReceiptOf(ev), true, nil
-}
-
-func (w *Writer) rememberKey(key string, r event.Receipt) {
-	w.st.keys[key] = keyRef{global: r.Global, receipt: r}
-	w.st.keyFIFO = append(w.st.keyFIFO, keyFIFOEntry{r.Global, key})
-}
-
-// pruneKeys forgets keys the index now holds.
-func (w *Writer) pruneKeys() {
-	if len(w.st.keyFIFO) == 0 {
-		return
-	}
-	published := w.cfg.Index.LastGlobal()
-	n := 0
-	for n < len(w.st.keyFIFO) && w.st.keyFIFO[n].global <= published {
-		delete(w.st.keys, w.st.keyFIFO[n].key)
-		n++
-	}
-	if n > 0 {
-		w.st.keyFIFO = append(w.st.keyFIFO[:0], w.st.keyFIFO[n:]...)
-	}
 }
 
 // ReceiptOf rebuilds the receipt of a stored event (for idempotent replays).

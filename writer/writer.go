@@ -2,7 +2,6 @@ package writer
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -357,7 +356,8 @@ func (w *Writer) now() (ms, us int64) {
 }
 
 // stage encodes one event into the buffer and records what publication needs.
-func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, rcpt *event.Receipt) {
+// batch is the batch it belongs to (Count 0 for a single append).
+func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, batch segment.Marker, rcpt *event.Receipt) {
 	ms, us := w.now()
 	w.st.global++
 	wall, counter := w.st.hlc.Tick(ms)
@@ -393,7 +393,7 @@ func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, rcpt 
 	t.next++
 	t.hash, t.global = self, rec.Global
 	if rec.IdemKey != "" {
-		w.rememberKey(rec.IdemKey, *rcpt)
+		w.rememberKey(rec.IdemKey, *rcpt, w.seg.id, off, size, batch)
 	}
 }
 
@@ -421,11 +421,11 @@ func (w *Writer) appendOne(r *Request) {
 			return
 		}
 		if found {
-			if err := sameEvent(prev, it); err != nil {
+			if err := w.sameEvent(key, &prev, it); err != nil {
 				w.answer(r, err)
 				return
 			}
-			w.replay(r, prev)
+			w.replay(r, prev.receipt)
 			return
 		}
 	}
@@ -448,7 +448,7 @@ func (w *Writer) appendOne(r *Request) {
 		return
 	}
 	r.Receipts = r.receiptSlice(1)
-	w.stage(it, t, it.Opts.Causation, it.Opts.Correlation, &r.Receipts[0])
+	w.stage(it, t, it.Opts.Causation, it.Opts.Correlation, segment.Marker{}, &r.Receipts[0])
 	w.accept(r)
 }
 
@@ -461,14 +461,6 @@ func (w *Writer) replay(r *Request, prev ...event.Receipt) {
 		r.Receipts[i] = p
 	}
 	w.accept(r)
-}
-
-// sameEvent checks that a retried idempotent append names the same event.
-func sameEvent(prev event.Receipt, it *Item) error {
-	if prev.Coordinate != it.Coord || prev.Kind != it.Kind {
-		return fmt.Errorf("%w: first used for %s kind %v", ErrDuplicate, prev.Coordinate, prev.Kind)
-	}
-	return nil
 }
 
 // Tail returns the active segment and the end of its data. Call it only

@@ -35,6 +35,18 @@ func newHarness(t *testing.T, segSize int64) *harness {
 		Clock:     func() time.Time { clock = clock.Add(time.Millisecond); return clock },
 		OnSegment: func(id uint64, f vfs.File) { h.segs[id] = f },
 		LoadEvent: func(e index.Entry) (*event.StoredEvent, error) { return h.load(e) },
+		ReadSegment: func(id uint64, p []byte, off int64) error {
+			_, err := h.segs[id].ReadAt(p, off)
+			return err
+		},
+		BeginsBatch: func(e index.Entry, count int) (bool, error) {
+			want := segment.AppendMarker(nil, segment.TypeBatchBegin, segment.Marker{Count: uint32(count), FirstGlobal: e.Global})
+			got := make([]byte, len(want))
+			if _, err := h.segs[uint64(e.Segment)].ReadAt(got, int64(e.Offset)-int64(len(want))); err != nil {
+				return false, err
+			}
+			return string(got) == string(want), nil
+		},
 	}
 	var err error
 	h.w, h.f, err = New(cfg, Start{}, make(chan struct{}), 64)

@@ -1,0 +1,229 @@
+package writer
+
+import (
+	"fmt"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/segment"
+)
+
+// Idempotency keys. A retry with a key already used must name the same
+// event — coordinate, kind and payload (event.SamePayload) — and a retried
+// batch must be the same batch; anything else is ErrDuplicate, never a
+// silent replay of the first event. Other options (expected sequence,
+// correlation, causation, flags) are not compared.
+//
+// The check costs nothing on the path of a new key, and keeps no copy of a
+// payload: a key published to the index is checked against its first event
+// read back from its segment (so it holds after a restart, a checkpoint
+// load or a compaction, with no format change), and a key this writer
+// wrote and has not yet seen published, against the frame it wrote, read
+// back from its buffer or segment file (the caller's payload slice may have
+// changed since: a []byte payload is the caller's).
+
+// keyRef is an idempotency key written by this writer and perhaps not yet
+// published; older keys are found in the index.
+type keyRef struct {
+	receipt event.Receipt
+	seg     uint64 // where its frame is: segment, offset and size
+	off     int64
+	size    uint32
+	batch   segment.Marker // the batch the event was written in; Count 0 for a single append
+}
+
+// seenKey is an earlier append with an idempotency key, as a retry is
+// checked against it: written by this writer and maybe not yet published
+// (ref), or read back (ev, at entry).
+type seenKey struct {
+	receipt event.Receipt
+	ref     *keyRef
+	ev      *event.StoredEvent
+	entry   index.Entry
+}
+
+// lookupKey finds an earlier append with this idempotency key.
+func (w *Writer) lookupKey(key string) (seenKey, bool, error) {
+	if k, ok := w.st.keys[key]; ok {
+		return seenKey{receipt: k.receipt, ref: &k}, true, nil
+	}
+	e, ok := w.cfg.Index.LookupKey(key)
+	if !ok {
+		return seenKey{}, false, nil
+	}
+	ev, err := w.cfg.LoadEvent(e)
+	if err != nil {
+		return seenKey{}, false, err
+	}
+	return seenKey{receipt: ReceiptOf(ev), ev: ev, entry: e}, true, nil
+}
+
+// rememberKey records a key written now, with where its frame is.
+func (w *Writer) rememberKey(key string, r event.Receipt, seg uint64, off int64, size uint32, batch segment.Marker) {
+	w.st.keys[key] = keyRef{receipt: r, seg: seg, off: off, size: size, batch: batch}
+	w.st.keyFIFO = append(w.st.keyFIFO, keyFIFOEntry{r.Global, key})
+}
+
+// frameOf reads back the frame of a key this writer wrote: from the buffer
+// if not yet handed on, else from its segment.
+func (w *Writer) frameOf(k *keyRef) ([]byte, error) {
+	frame := make([]byte, k.size)
+	end := k.off + int64(k.size)
+	switch {
+	case k.seg == w.seg.id && k.off >= w.seg.end:
+		copy(frame, w.buf[k.off-w.seg.end:end-w.seg.end])
+	case k.seg == w.seg.id && w.seg.m != nil && end <= int64(len(w.seg.m)):
+		copy(frame, w.seg.m[k.off:end])
+	case k.seg == w.seg.id:
+		if _, err := w.seg.file.ReadAt(frame, k.off); err != nil {
+			return nil, err
+		}
+	default: // a segment sealed since
+		if err := w.cfg.ReadSegment(k.seg, frame, k.off); err != nil {
+			return nil, err
+		}
+	}
+	return frame, nil
+}
+
+// payloadOf returns the codec and payload of a seen key's first event.
+func (w *Writer) payloadOf(p *seenKey) (event.Codec, []byte, error) {
+	if p.ev != nil {
+		return p.ev.Codec, p.ev.Payload, nil
+	}
+	frame, err := w.frameOf(p.ref)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, _, err := segment.ReadFrame(frame)
+	var v segment.EventView
+	if err == nil {
+		err = segment.ParseEventFields(body, &v)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+	}
+	return v.Codec, v.Payload, nil
+}
+
+// pruneKeys forgets keys the index now holds.
+func (w *Writer) pruneKeys() {
+	if len(w.st.keyFIFO) == 0 {
+		return
+	}
+	published := w.cfg.Index.LastGlobal()
+	n := 0
+	for n < len(w.st.keyFIFO) && w.st.keyFIFO[n].global <= published {
+		delete(w.st.keys, w.st.keyFIFO[n].key)
+		n++
+	}
+	if n > 0 {
+		w.st.keyFIFO = append(w.st.keyFIFO[:0], w.st.keyFIFO[n:]...)
+	}
+}
+
+// sameEvent checks that a retried idempotent append names the event its
+// key was first used for.
+func (w *Writer) sameEvent(key string, p *seenKey, it *Item) error {
+	r := &p.receipt
+	if r.Coordinate != it.Coord || r.Kind != it.Kind {
+		return fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
+			ErrDuplicate, key, r.Coordinate, r.Kind, r.Global, it.Coord, it.Kind)
+	}
+	codec, payload, err := w.payloadOf(p)
+	if err != nil {
+		return err
+	}
+	if !event.SamePayload(codec, payload, it.Codec, it.Payload) {
+		return fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)", ErrDuplicate, key, r.Global)
+	}
+	return nil
+}
+
+// batchKeys applies the idempotency rules to a batch: if every item carries
+// a key already seen, the batch is a retry and gets the original receipts,
+// provided it is the same batch (sameBatch) of the same events; if only
+// some do, the batch is rejected; keys must be unique in the batch.
+func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
+	var prev []seenKey
+	withKey, firstNew := 0, -1
+	inBatch := map[string]int{}
+	for i := range r.Items {
+		key := r.Items[i].Opts.IdempotencyKey
+		if key == "" {
+			if firstNew < 0 {
+				firstNew = i
+			}
+			continue
+		}
+		withKey++
+		if j, dup := inBatch[key]; dup {
+			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: key %q repeats item %d", ErrDuplicate, key, j)}
+		}
+		inBatch[key] = i
+		p, found, err := w.lookupKey(key)
+		if err != nil {
+			return false, err
+		}
+		if found {
+			if err := w.sameEvent(key, &p, &r.Items[i]); err != nil {
+				return false, &BatchItemError{Item: i, Err: err}
+			}
+			prev = append(prev, p)
+		} else if firstNew < 0 {
+			firstNew = i
+		}
+	}
+	switch {
+	case len(prev) == 0:
+		return false, nil
+	case len(prev) == len(r.Items):
+		if err := w.sameBatch(prev); err != nil {
+			return false, err
+		}
+		receipts := make([]event.Receipt, len(prev))
+		for i := range prev {
+			receipts[i] = prev[i].receipt
+		}
+		w.replay(r, receipts...)
+		return true, nil
+	}
+	return false, &BatchItemError{Item: firstNew, Err: fmt.Errorf(
+		"%w: %d of %d keyed items were already appended; a retry must repeat the whole batch", ErrDuplicate, len(prev), withKey)}
+}
+
+// sameBatch checks that a retried batch of two or more items, each of
+// whose keys names the same event as before, repeats the original batch:
+// one batch of exactly these events, in this order. (The index does not
+// record batches: a published batch is recognised by the BEGIN marker
+// written right before its first event, which compaction keeps there.) A
+// batch of one is checked as a single append is, by its event alone.
+func (w *Writer) sameBatch(prev []seenKey) error {
+	if len(prev) < 2 {
+		return nil
+	}
+	first := prev[0].receipt.Global
+	for i := range prev {
+		if prev[i].receipt.Global != first+uint64(i) {
+			return &BatchItemError{Item: i, Err: fmt.Errorf(
+				"%w: the keys were first used by other appends or in another order (item %d was global %d, item 0 global %d); a retry must repeat the original batch",
+				ErrDuplicate, i, prev[i].receipt.Global, first)}
+		}
+	}
+	want := segment.Marker{Count: uint32(len(prev)), FirstGlobal: first}
+	var whole bool
+	if p := prev[0]; p.ref != nil {
+		whole = p.ref.batch == want
+	} else {
+		var err error
+		if whole, err = w.cfg.BeginsBatch(p.entry, len(prev)); err != nil {
+			return err
+		}
+	}
+	if !whole {
+		return &BatchItemError{Item: 0, Err: fmt.Errorf(
+			"%w: the keys were first used by appends other than one batch of these %d items; a retry must repeat the original batch",
+			ErrDuplicate, len(prev))}
+	}
+	return nil
+}
