@@ -40,6 +40,17 @@
 // copies of it. A failed commit spends the receipt too; evaluate again to
 // retry (see Commit for why).
 //
+// A receipt always describes something the store can append. Before
+// issuing one, Evaluate and Bypass check the proposal with the store's own
+// rules (event.CheckAppend: coordinate, kind — every kind of the reserved
+// categories 0x0 and 0xD is refused — and idempotency key length) and
+// encode its envelope with the proposal's Limits, refusing a payload above
+// their bound. The bound is the store's option, so set it from the store
+// the receipt is for (p.Limits = store.Limits()); the zero Limits are the
+// embedded store's defaults. Commit checks the committing store's own
+// limits again before it spends the receipt (see [Limiter]), so a receipt
+// made for other limits is refused, not spent.
+//
 // # Bypass and the audit trail
 //
 // [Bypass] makes a receipt without evaluating the gates, given a reason, a
@@ -57,5 +68,6 @@
 // # The store
 //
 // Commit needs only [Appender], the AppendWithOptions method of
-// *batpak.Store; this package does not import the store.
+// *batpak.Store (and uses [Limiter], its Limits method, when the store has
+// one); this package does not import the store.
 package gatekeeper

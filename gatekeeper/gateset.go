@@ -85,8 +85,11 @@ func (s *GateSet[C]) EvaluateAll(c C) []*Denial {
 // gate passes it returns a receipt for p naming the gates passed; Commit
 // turns that receipt into an event.
 //
-// A proposal whose coordinate is invalid is refused before any gate runs,
-// so a receipt always describes something the store can append.
+// A proposal no store could append — an invalid coordinate, a kind of a
+// reserved category, an over-long idempotency key — is refused before any
+// gate runs, and one whose payload does not fit p.Limits after the gates
+// pass, so a receipt always describes something the store can append (see
+// Receipt).
 //
 // Gates judge c as it is now. If c was read from the store, set
 // p.Options.ExpectSequence to the sequence it was read at: the commit then
@@ -95,11 +98,15 @@ func Evaluate[C, T any](s *GateSet[C], c C, p Proposal[T]) (Receipt[T], error) {
 	if s == nil {
 		return Receipt[T]{}, fmt.Errorf("%w: nil", ErrInvalidGateSet)
 	}
-	if err := p.Coordinate.Valid(); err != nil {
+	if err := checkProposal(&p); err != nil {
 		return Receipt[T]{}, err
 	}
 	if d := s.first(c); d != nil {
 		return Receipt[T]{}, d
 	}
-	return Receipt[T]{s: &sealed[T]{proposal: p, gates: s.Names()}}, nil
+	sl, err := seal(p, s.Names(), nil)
+	if err != nil {
+		return Receipt[T]{}, err
+	}
+	return Receipt[T]{s: sl}, nil
 }

@@ -17,6 +17,14 @@ type Proposal[T any] struct {
 	Kind       event.EventKind
 	Payload    T
 	Options    event.AppendOptions
+	// Limits are the codec and payload bound of the store the receipt will
+	// be committed to: Evaluate and Bypass encode the envelope with them
+	// and refuse a payload too large for it. The zero Limits means
+	// event.DefaultLimits(), the embedded store's defaults; for a store
+	// configured otherwise (WithMaxPayload, WithCodec, or the JetStream
+	// backend, whose bound is lower) set it from the store:
+	// p.Limits = store.Limits().
+	Limits event.Limits
 }
 
 // Propose builds a proposal with default append options.
@@ -38,9 +46,21 @@ func Propose[T any](coord event.Coordinate, kind event.EventKind, payload T) Pro
 // receipt does not copy the right to commit it, and when goroutines race to
 // commit copies of one receipt exactly one gets to append.
 //
-// The receipt holds the proposal as it was evaluated. If T holds pointers,
-// slices or maps, do not change what they point to after Evaluate: the
-// commit would append data the gates never saw.
+// A receipt always describes something the store can append: Evaluate
+// and Bypass refuse, before issuing one, every proposal a store would
+// refuse whatever its state — an invalid coordinate (*event.CoordinateError),
+// a kind of a reserved category (event.ErrReservedKind, which is
+// batpak.ErrInvalidKind), an idempotency key above 1,024 bytes
+// (event.ErrInvalidOption) — and a payload whose envelope does not encode
+// with p.Limits or encodes above its bound (event.ErrPayloadTooLarge). What
+// depends on the log when the commit happens (an expected sequence, a
+// reused idempotency key) can only be decided by the commit.
+//
+// The receipt holds the proposal as it was evaluated, and the envelope
+// encoded then: Commit appends those bytes, so what is appended is what the
+// gates saw even if T holds pointers, slices or maps changed since. (Only
+// a commit to a store whose codec differs from p.Limits' encodes the
+// envelope again, from the proposal as it is then.)
 type Receipt[T any] struct {
 	s *sealed[T]
 }
@@ -50,7 +70,29 @@ type sealed[T any] struct {
 	proposal Proposal[T]
 	gates    []string      // gates passed; nil for a bypass
 	bypass   *BypassRecord // non-nil for a bypass
+	encoded  event.Encoded // the envelope, encoded with the proposal's limits
 	spent    atomic.Bool   // set by the first Commit; read and written by any goroutine
+}
+
+// checkProposal refuses what every store refuses of p whatever the state
+// of its log, before any gate runs (the payload is checked by seal).
+func checkProposal[T any](p *Proposal[T]) error {
+	return event.CheckAppend(p.Coordinate, p.Kind, p.Options)
+}
+
+// seal encodes the envelope Commit will append, refusing a payload that
+// does not fit p.Limits, and makes the receipt's state.
+func seal[T any](p Proposal[T], gates []string, bypass *BypassRecord) (*sealed[T], error) {
+	limits := p.Limits
+	if limits.IsZero() {
+		limits = event.DefaultLimits()
+	}
+	env := Envelope[T]{Version: EnvelopeVersion, Payload: p.Payload, Gates: gates, Bypass: bypass}
+	enc, err := limits.Encode(env)
+	if err != nil {
+		return nil, err
+	}
+	return &sealed[T]{proposal: p, gates: gates, bypass: bypass, encoded: enc}, nil
 }
 
 // IsZero reports whether r is the zero Receipt (not made by this package).
@@ -120,7 +162,8 @@ type BypassReason struct {
 // what and why; see ReadAudit.
 //
 // s is the gate set that would otherwise have been evaluated; it is needed
-// only to record which gates were skipped.
+// only to record which gates were skipped. A bypass skips the gates, never
+// the store's rules: p is checked as Evaluate checks it (see Receipt).
 func Bypass[C, T any](s *GateSet[C], p Proposal[T], why BypassReason) (Receipt[T], error) {
 	if s == nil {
 		return Receipt[T]{}, fmt.Errorf("%w: nil", ErrInvalidGateSet)
@@ -138,7 +181,7 @@ func Bypass[C, T any](s *GateSet[C], p Proposal[T], why BypassReason) (Receipt[T
 	if len(missing) > 0 {
 		return Receipt[T]{}, fmt.Errorf("%w: missing %v", ErrUnjustifiedBypass, missing)
 	}
-	if err := p.Coordinate.Valid(); err != nil {
+	if err := checkProposal(&p); err != nil {
 		return Receipt[T]{}, err
 	}
 	rec := &BypassRecord{
@@ -147,5 +190,9 @@ func Bypass[C, T any](s *GateSet[C], p Proposal[T], why BypassReason) (Receipt[T
 		By:            why.By,
 		GatesSkipped:  s.Names(),
 	}
-	return Receipt[T]{s: &sealed[T]{proposal: p, bypass: rec}}, nil
+	sl, err := seal(p, nil, rec)
+	if err != nil {
+		return Receipt[T]{}, err
+	}
+	return Receipt[T]{s: sl}, nil
 }

@@ -148,7 +148,9 @@ func proposal(w withdrawal, v vault) gatekeeper.Proposal[withdrawal] {
 }
 
 func depositGold(ctx context.Context, st batpak.EventStore, d deposit) (gatekeeper.Committed[deposit], error) {
-	r, err := gatekeeper.Evaluate(depositGates, d, gatekeeper.Propose(vaultCoord, kindDeposited, d))
+	p := gatekeeper.Propose(vaultCoord, kindDeposited, d)
+	p.Limits = st.Limits() // the receipt is checked against this store's codec and payload bound
+	r, err := gatekeeper.Evaluate(depositGates, d, p)
 	if err != nil {
 		return gatekeeper.Committed[deposit]{}, err
 	}
