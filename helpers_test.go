@@ -1,15 +1,12 @@
 package batpak_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -155,34 +152,6 @@ func checkLog(t testing.TB, s *batpak.Store, evs []*batpak.StoredEvent, chained 
 	}
 }
 
-// sameEvent reports the first difference between two reads of one event,
-// or "" if they agree on everything stored.
-func sameEvent(a, b *batpak.StoredEvent) string {
-	switch {
-	case a.ID != b.ID:
-		return "id"
-	case a.Global != b.Global:
-		return "global"
-	case a.Position != b.Position:
-		return "position"
-	case a.Coordinate != b.Coordinate:
-		return "coordinate"
-	case a.Kind != b.Kind:
-		return "kind"
-	case a.Correlation != b.Correlation || a.Causation != b.Causation:
-		return "correlation/causation"
-	case a.Timestamp != b.Timestamp || a.Flags != b.Flags:
-		return "timestamp/flags"
-	case a.Hash.Self != b.Hash.Self:
-		return "hash"
-	case a.IdempotencyKey != b.IdempotencyKey:
-		return "idempotency key"
-	case a.Codec != b.Codec || !bytes.Equal(a.Payload, b.Payload):
-		return "payload"
-	}
-	return ""
-}
-
 // receiptMatches reports whether a stored event is the one a receipt names.
 func receiptMatches(r batpak.Receipt, ev *batpak.StoredEvent) bool {
 	return r.ID == ev.ID && r.Global == ev.Global && r.Position == ev.Position &&
@@ -245,30 +214,6 @@ func writeFile(t testing.TB, fs vfs.FS, name string, b []byte) {
 	}
 }
 
-// copyDir copies the regular files of src into a new directory under the
-// test's temp dir (the lock file excluded) and returns it.
-func copyDir(t testing.TB, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
 // frame is one record of a segment as the tests see it.
 type frame struct {
 	off, end int64
@@ -299,39 +244,6 @@ func frames(t testing.TB, data []byte) []frame {
 		off = f.end
 	}
 	return out
-}
-
-// committedBefore returns the ids of the events whose records lie wholly
-// before cut and are committed there (a batch's events only once its
-// COMMIT is before cut), and the offset just past the last committed record.
-func committedBefore(fs []frame, cut int64) (map[batpak.ID]bool, int64) {
-	got := map[batpak.ID]bool{}
-	end := int64(segment.HeaderSize)
-	var batch []batpak.ID
-	inBatch := false
-	for _, f := range fs {
-		if f.end > cut {
-			break
-		}
-		switch f.typ {
-		case segment.TypeBatchBegin:
-			inBatch, batch = true, batch[:0]
-		case segment.TypeEvent:
-			if inBatch {
-				batch = append(batch, f.id)
-				continue
-			}
-			got[f.id] = true
-			end = f.end
-		case segment.TypeBatchCommit:
-			for _, id := range batch {
-				got[id] = true
-			}
-			inBatch = false
-			end = f.end
-		}
-	}
-	return got, end
 }
 
 // payload is the structured payload of most tests' events.

@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// The audited workload of reliability_audit_test.go runs one caller at a
+// The audited workload of audit_test.go runs one caller at a
 // time and compacts before Close, which rewrites every sealed segment: it
 // can miss a write the fsync actor makes to a segment the writer has
 // already sealed (the actor works a group behind the writer only when

@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"encoding/binary"
@@ -17,7 +17,8 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// Seed corpora of the fuzz targets, under <package>/testdata/fuzz/<Fuzz…>/.
+// Seed corpora of the fuzz targets, under <package>/testdata/fuzz/<Fuzz…>/
+// of the package whose target they feed.
 // They are cut from the files a real store writes (so they start the
 // fuzzer from valid encodings of every shape: hashed and unhashed events,
 // reactions, idempotency keys, each payload codec, batch markers, headers,
@@ -25,10 +26,14 @@ import (
 // plus damaged variants of each. `go test` replays them with every run.
 // BATPAK_WRITE_CORPUS=1 regenerates them:
 //
-//	BATPAK_WRITE_CORPUS=1 go test -count=1 -run TestReliabilityWriteFuzzCorpus .
+//	BATPAK_WRITE_CORPUS=1 go test -count=1 -run TestReliabilityWriteFuzzCorpus ./internal/reliability
+
+// moduleRoot is the module's root directory, relative to this package's
+// (go test runs a package's tests in its own directory).
+const moduleRoot = "../.."
 
 // fuzzTargets lists every fuzz target with seed corpora: package directory
-// and target name.
+// (relative to the module root) and target name.
 var fuzzTargets = [][2]string{
 	{"segment", "FuzzReadFrame"}, {"segment", "FuzzParseEvent"}, {"segment", "FuzzParseMarker"},
 	{"segment", "FuzzDecodeHeader"}, {"segment", "FuzzScan"}, {"segment", "FuzzDecodeSyncNote"},
@@ -42,7 +47,7 @@ var fuzzTargets = [][2]string{
 func TestReliabilityFuzzCorporaExist(t *testing.T) {
 	total := 0
 	for _, target := range fuzzTargets {
-		dir := filepath.Join(target[0], "testdata", "fuzz", target[1])
+		dir := filepath.Join(moduleRoot, target[0], "testdata", "fuzz", target[1])
 		entries, err := os.ReadDir(dir)
 		if err != nil || len(entries) < 3 {
 			t.Errorf("%s: %d seed files (%v); regenerate with BATPAK_WRITE_CORPUS=1", dir, len(entries), err)
@@ -154,7 +159,7 @@ func TestReliabilityWriteFuzzCorpus(t *testing.T) {
 		if len(set) == 0 {
 			t.Fatalf("no seeds for %v", target)
 		}
-		dir := filepath.Join(target[0], "testdata", "fuzz", target[1])
+		dir := filepath.Join(moduleRoot, target[0], "testdata", "fuzz", target[1])
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 // Crash-point enumeration over compaction (C1, C2, C4): the rotating crash
 // workload, then a Compact that drops one whole acknowledged batch and
 // merges the sealed segments, then more appends and a checkpointing Close.
-// The workload before Compact is enumerated by batch_test.go; here the
+// The workload before Compact is enumerated by crash_test.go; here the
 // store crashes after every operation from Compact's first on. Every image
 // must open with every acknowledged event that Compact keeps, the dropped
 // batch whole or gone, and everything acknowledged after Compact.

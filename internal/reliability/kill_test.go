@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"bufio"
@@ -15,6 +15,15 @@ import (
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 )
+
+const killWriterEnv = "BATPAK_RELIABILITY_WRITER_DIR"
+
+// killAck is one acknowledgement read from the child.
+type killAck struct {
+	global  uint64
+	id      batpak.ID
+	durable bool // durable when acknowledged, or covered by a later S
+}
 
 // killWriter is the child: it appends to the store in dir until killed,
 // printing each acknowledgement on its own line:

@@ -1,9 +1,10 @@
-package batpak
+package reliability_test
 
 import (
 	"context"
 	"testing"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -15,7 +16,7 @@ import (
 func TestNoSequenceReuseAfterTailLoss(t *testing.T) {
 	ctx := context.Background()
 	mem := vfs.NewMem()
-	s, err := Open("/db", WithFS(mem), WithDurability(OnWrite), WithSyncEvery(0, 0))
+	s, err := batpak.Open("/db", batpak.WithFS(mem), batpak.WithDurability(batpak.OnWrite), batpak.WithSyncEvery(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestNoSequenceReuseAfterTailLoss(t *testing.T) {
 	if err := s.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var last Receipt
+	var last batpak.Receipt
 	for i := 1; i <= 50; i++ { // acknowledged on write, never synced
 		if last, err = s.Append(ctx, c, k, i); err != nil {
 			t.Fatal(err)
@@ -38,7 +39,7 @@ func TestNoSequenceReuseAfterTailLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s2, err := Open("/db", WithFS(crashed))
+	s2, err := batpak.Open("/db", batpak.WithFS(crashed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +66,9 @@ func TestCleanReopenLeavesNoGap(t *testing.T) {
 	dir := t.TempDir()
 	c := event.MustCoordinate("player:1", "room:1")
 	k := event.MustCustom(1, 1)
-	var last Receipt
+	var last batpak.Receipt
 	for round := 0; round < 3; round++ {
-		s, err := Open(dir)
+		s, err := batpak.Open(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

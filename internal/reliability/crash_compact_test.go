@@ -1,4 +1,4 @@
-package batpak
+package reliability_test
 
 import (
 	"bytes"
@@ -9,9 +9,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/compact"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/vfs"
+	"github.com/stretchr/testify/require"
 )
 
 const compactMemDir = "/compact"
@@ -20,37 +23,36 @@ const compactMemDir = "/compact"
 // system after each mutating operation of Open + Compact + Close, and
 // checks the image: it opens, holds every event compaction keeps exactly
 // once and byte-identical, holds nothing that was never written, and
-// verifies; a second open finds nothing left to repair.
+// verifies; a second open finds nothing left to repair. The frames are
+// compared through the index recovery builds (see indexview_test.go).
 func TestCompactionCrashAtEveryOperationKeepsEveryKeptEvent(t *testing.T) {
 	ctx := context.Background()
 	base := vfs.NewMem()
-	opts := []Option{WithFS(base), WithSegmentSize(64 << 10)}
-	s, err := Open(compactMemDir, opts...)
+	opts := []batpak.Option{batpak.WithFS(base), batpak.WithSegmentSize(64 << 10)}
+	s, err := batpak.Open(compactMemDir, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	compactWorkload(t, s, "a", 700)
+	mixedCompactWorkload(t, s, "a", 700)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// What the store holds when Compact starts, and what Compact keeps:
+	// from the index that Open's recovery builds of the closed store.
+	rec, err := recoverIndex(t, base.CrashClone(vfs.CrashOptions{}), compactMemDir)
+	require.NoError(t, err)
+	before, keep := indexedFrames(t, rec), expectKept(t, rec, allWritten(t, rec))
 
-	run := func(fs *vfs.MemFS, probe bool) (map[uint64]bool, map[uint64][]byte, error) {
-		s, err := Open(compactMemDir, WithFS(fs), WithSegmentSize(64<<10))
+	run := func(fs *vfs.MemFS) error {
+		s, err := batpak.Open(compactMemDir, batpak.WithFS(fs), batpak.WithSegmentSize(64<<10))
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		var keep map[uint64]bool
-		var before map[uint64][]byte
-		if probe { // only the probe run computes the expectation
-			ws := allWritten(t, s)
-			before, keep = frames(t, s), expectKept(t, s, ws)
-		}
-		_, err = s.Compact(ctx, CompactOptions{Retain: compactRetain, TargetSize: 160 << 10})
-		return keep, before, errors.Join(err, s.Close())
+		_, err = s.Compact(ctx, batpak.CompactOptions{Retain: mixedRetain, TargetSize: 160 << 10})
+		return errors.Join(err, s.Close())
 	}
 	probe := base.CrashClone(vfs.CrashOptions{})
-	keep, before, err := run(probe, true)
-	if err != nil {
+	if err := run(probe); err != nil {
 		t.Fatal(err)
 	}
 	total := probe.Ops()
@@ -60,13 +62,13 @@ func TestCompactionCrashAtEveryOperationKeepsEveryKeptEvent(t *testing.T) {
 		for k := 0; k <= total; k++ {
 			fs := base.CrashClone(vfs.CrashOptions{})
 			fs.SetCrashAfter(k, mode, nil)
-			_, _, _ = run(fs, false)
+			_ = run(fs)
 			img := fs.Crashed()
 			if img == nil {
 				continue
 			}
 			points++
-			left, err := checkCompactImage(img, keep, before)
+			left, err := checkCompactImage(t, img, keep, before)
 			if err != nil {
 				t.Errorf("%s crash after op %d of %d: %v", name, k, total, err)
 			}
@@ -83,25 +85,32 @@ func TestCompactionCrashAtEveryOperationKeepsEveryKeptEvent(t *testing.T) {
 
 // checkCompactImage opens a crash image and checks it against what the
 // compaction keeps (keep) and what was there before (before).
-func checkCompactImage(img *vfs.MemFS, keep map[uint64]bool, before map[uint64][]byte) (leftovers bool, err error) {
-	s, err := Open(compactMemDir, WithFS(img), WithSegmentSize(64<<10))
+func checkCompactImage(t *testing.T, img *vfs.MemFS, keep map[uint64]bool, before map[uint64][]byte) (leftovers bool, err error) {
+	// The index Open's recovery builds of the image: recovery run on an
+	// exact copy (the clone of a crash image is the image), since Open
+	// below recovers the image itself.
+	rec, err := recoverIndex(t, img.CrashClone(vfs.CrashOptions{}), compactMemDir)
+	if err != nil {
+		return false, fmt.Errorf("open: %w", err)
+	}
+	s, err := batpak.Open(compactMemDir, batpak.WithFS(img), batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		return false, fmt.Errorf("open: %w", err)
 	}
 	leftovers = len(s.Stats().Recovery.CompactionLeftovers) > 0
-	return leftovers, checkCompactStore(img, s, keep, before)
+	return leftovers, checkCompactStore(img, s, rec, keep, before)
 }
 
-func checkCompactStore(img *vfs.MemFS, s *Store, keep map[uint64]bool, before map[uint64][]byte) error {
+func checkCompactStore(img *vfs.MemFS, s *batpak.Store, rec *reader.Recovered, keep map[uint64]bool, before map[uint64][]byte) error {
 	ctx := context.Background()
 	got := map[uint64]bool{}
-	for e := range s.idx.Query(event.AllEvents(), 0) {
+	for e := range rec.Index.Query(event.AllEvents(), 0) {
 		if got[e.Global] {
 			s.Close()
 			return fmt.Errorf("event %d twice", e.Global)
 		}
 		got[e.Global] = true
-		b, err := s.segs.ReadFrame(e)
+		b, err := rec.Segments.ReadFrame(e)
 		if err != nil || !bytes.Equal(b, before[e.Global]) {
 			s.Close()
 			return fmt.Errorf("event %d not as written (%v)", e.Global, err)
@@ -120,7 +129,7 @@ func checkCompactStore(img *vfs.MemFS, s *Store, keep map[uint64]bool, before ma
 	if err := errors.Join(err, s.Close()); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	s, err = Open(compactMemDir, WithFS(img), WithSegmentSize(64<<10))
+	s, err = batpak.Open(compactMemDir, batpak.WithFS(img), batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		return fmt.Errorf("second open: %w", err)
 	}
@@ -131,22 +140,22 @@ func checkCompactStore(img *vfs.MemFS, s *Store, keep map[uint64]bool, before ma
 	return nil
 }
 
-// allWritten lists the store's events as the workload recorded them.
-func allWritten(t *testing.T, s *Store) []written {
+// allWritten lists the events of a recovered store as the workload
+// recorded them.
+func allWritten(t *testing.T, rec *reader.Recovered) []written {
 	t.Helper()
 	var ws []written
-	for ev, err := range s.Query(context.Background(), event.AllEvents()) {
-		if err != nil {
-			t.Fatal(err)
-		}
+	for e := range rec.Index.Query(event.AllEvents(), 0) {
+		ev, err := rec.Segments.Read(rec.Index, e)
+		require.NoError(t, err, "reading global %d", e.Global)
 		ws = append(ws, written{id: ev.ID, global: ev.Global, entity: ev.Coordinate.Entity(),
 			coord: ev.Coordinate, seq: ev.Position.Sequence})
 	}
 	// Batches: the index does not say which events were batched; the
 	// frames do. Mark them from the segment bytes.
 	batch := 0
-	for _, info := range s.segs.Live() {
-		data, err := s.segs.Bytes(uint64(info.ID))
+	for _, info := range rec.Segments.Live() {
+		data, err := rec.Segments.Bytes(uint64(info.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +169,7 @@ func allWritten(t *testing.T, s *Store) []written {
 			}
 			batch++
 			for i := range ws {
-				if e, _ := s.idx.LookupID(ws[i].id); e.Segment == info.ID && int64(e.Offset) > r.Off && int64(e.Offset) < r.Off+r.Size {
+				if e, _ := rec.Index.LookupID(ws[i].id); e.Segment == info.ID && int64(e.Offset) > r.Off && int64(e.Offset) < r.Off+r.Size {
 					ws[i].batch = batch
 				}
 			}
@@ -175,11 +184,11 @@ func allWritten(t *testing.T, s *Store) []written {
 func TestCompactWhileAppendingAndReading(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := Open(dir, WithSegmentSize(64<<10))
+	s, err := batpak.Open(dir, batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
-	victims := map[ID]bool{}
+	victims := map[batpak.ID]bool{}
 	for range 300 {
 		r, err := s.Append(ctx, event.MustCoordinate("victim", "v"), compactKind, bytes.Repeat([]byte{1}, 300))
 		if err != nil {
@@ -187,10 +196,10 @@ func TestCompactWhileAppendingAndReading(t *testing.T) {
 		}
 		victims[r.ID] = true
 	}
-	retain := func(ev *StoredEvent) bool { return ev.Coordinate.Entity() != "victim" }
+	retain := func(ev *batpak.StoredEvent) bool { return ev.Coordinate.Entity() != "victim" }
 	var (
 		mu    sync.Mutex
-		acked []ID
+		acked []batpak.ID
 		wg    sync.WaitGroup
 		stop  = make(chan struct{})
 		errc  = make(chan error, 8)
@@ -227,7 +236,7 @@ func TestCompactWhileAppendingAndReading(t *testing.T) {
 			default:
 			}
 			mu.Lock()
-			var id ID
+			var id batpak.ID
 			if len(acked) > 0 {
 				id = acked[rng.IntN(len(acked))]
 			}
@@ -244,7 +253,7 @@ func TestCompactWhileAppendingAndReading(t *testing.T) {
 	// Compact over and over while the producers seal new segments, until
 	// enough has been appended alongside.
 	for n := 0; n < 200; n++ {
-		if _, err := s.Compact(ctx, CompactOptions{Retain: retain, TargetSize: 256 << 10}); err != nil {
+		if _, err := s.Compact(ctx, batpak.CompactOptions{Retain: retain, TargetSize: 256 << 10}); err != nil {
 			t.Error(err)
 			break
 		}
@@ -261,11 +270,11 @@ func TestCompactWhileAppendingAndReading(t *testing.T) {
 	for err := range errc {
 		t.Error(err)
 	}
-	check := func(s *Store) {
+	check := func(s *batpak.Store) {
 		t.Helper()
 		gone := 0
 		for id := range victims {
-			if _, err := s.Get(ctx, id); errors.Is(err, ErrNotFound) {
+			if _, err := s.Get(ctx, id); errors.Is(err, batpak.ErrNotFound) {
 				gone++
 			}
 		}
@@ -285,7 +294,7 @@ func TestCompactWhileAppendingAndReading(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open(dir, WithSegmentSize(64<<10))
+	s, err = batpak.Open(dir, batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"bytes"
@@ -229,7 +229,7 @@ func truncateSweep(t *testing.T, fsys vfs.FS, dir string, copyFS func() (vfs.FS,
 
 		cfs, cdir := copyFS()
 		name := filepath.Join(cdir, segs[0])
-		writeFile(t, cfs, name, batpak.TornCut(data, int(cut)))
+		writeFile(t, cfs, name, tornCut(data, int(cut)))
 
 		opts := []batpak.Option{batpak.WithFS(cfs), batpak.WithSegmentSize(64 << 10)}
 		s, err := tryOpen(cdir, opts...)

@@ -1,4 +1,4 @@
-package batpak
+package reliability_test
 
 import (
 	"context"
@@ -9,51 +9,21 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// indexView is everything an index answers, for comparing two.
-type indexView struct {
-	Entries  []index.Entry
-	Names    []string
-	Entities map[string][]uint64
-	Scopes   map[string][]uint64
-	IDs      map[ID]uint64
-}
-
-func viewOf(s *Store) indexView {
-	v := indexView{Entities: map[string][]uint64{}, Scopes: map[string][]uint64{}, IDs: map[ID]uint64{}}
-	for e := range s.idx.Query(event.AllEvents(), 0) {
-		v.Entries = append(v.Entries, e)
-		v.Names = append(v.Names, s.idx.EntityName(e.Entity)+"@"+s.idx.ScopeName(e.Scope))
-	}
-	for _, name := range s.idx.Entities() {
-		for e := range s.idx.Query(event.ForEntity(name), 0) {
-			v.Entities[name] = append(v.Entities[name], e.Global)
-		}
-	}
-	for _, name := range s.idx.Scopes() {
-		for e := range s.idx.Query(event.ForScope(name), 0) {
-			v.Scopes[name] = append(v.Scopes[name], e.Global)
-		}
-	}
-	for ev, err := range s.Query(context.Background(), event.AllEvents()) {
-		if err != nil {
-			panic(err)
-		}
-		e, _ := s.idx.LookupID(ev.ID)
-		v.IDs[ev.ID] = e.Global
-	}
-	return v
-}
+// The checkpoint differential: the index restored from CHECKPOINT equals
+// the one a full scan builds; a stale one is extended by the scan, a bad
+// one ignored. The indexes are compared through reader.Recover (see
+// indexview_test.go).
 
 // randomWorkload appends singles and batches over random entities, with
 // idempotency keys, small segments so it rotates.
-func randomWorkload(t *testing.T, s *Store, seed uint64, n int) {
+func randomWorkload(t *testing.T, s *batpak.Store, seed uint64, n int) {
 	t.Helper()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -61,16 +31,16 @@ func randomWorkload(t *testing.T, s *Store, seed uint64, n int) {
 	for i := 0; i < n; i++ {
 		c := event.MustCoordinate(fmt.Sprintf("e%d", rng.IntN(20)), fmt.Sprintf("s%d", rng.IntN(3)))
 		if rng.IntN(5) == 0 {
-			items := make([]BatchItem, 1+rng.IntN(6))
+			items := make([]batpak.BatchItem, 1+rng.IntN(6))
 			for j := range items {
-				items[j] = BatchItem{Coord: c, Kind: k, Payload: make([]byte, rng.IntN(300))}
+				items[j] = batpak.BatchItem{Coord: c, Kind: k, Payload: make([]byte, rng.IntN(300))}
 			}
 			if _, err := s.AppendBatch(ctx, items); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		opts := AppendOptions{}
+		opts := batpak.AppendOptions{}
 		if rng.IntN(4) == 0 {
 			opts.IdempotencyKey = fmt.Sprintf("key-%d-%d", seed, i)
 		}
@@ -80,20 +50,10 @@ func randomWorkload(t *testing.T, s *Store, seed uint64, n int) {
 	}
 }
 
-func reopenView(t *testing.T, fs vfs.FS, dir string) (indexView, RecoveryReport) {
-	t.Helper()
-	s, err := Open(dir, WithFS(fs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	return viewOf(s), s.Stats().Recovery
-}
-
 func TestCheckpointEqualsFullScan(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		dir := t.TempDir()
-		s, err := Open(dir, WithSegmentSize(64<<10))
+		s, err := batpak.Open(dir, batpak.WithSegmentSize(64<<10))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,14 +61,14 @@ func TestCheckpointEqualsFullScan(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		fromCkpt, rep := reopenView(t, vfs.OS, dir)
+		fromCkpt, rep := reopenView(t, dir)
 		if !rep.Checkpoint {
 			t.Fatalf("seed %d: checkpoint not used: %s", seed, rep)
 		}
 		if err := os.Remove(filepath.Join(dir, reader.CheckpointFile)); err != nil {
 			t.Fatal(err)
 		}
-		fromScan, rep := reopenView(t, vfs.OS, dir)
+		fromScan, rep := reopenView(t, dir)
 		if rep.Checkpoint {
 			t.Fatal("scan path used a checkpoint")
 		}
@@ -123,7 +83,7 @@ func TestCheckpointEqualsFullScan(t *testing.T) {
 // its watermark.
 func TestStaleCheckpointIsExtendedByScan(t *testing.T) {
 	mem := vfs.NewMem()
-	s, err := Open("/db", WithFS(mem), WithSegmentSize(64<<10))
+	s, err := batpak.Open("/db", batpak.WithFS(mem), batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +91,7 @@ func TestStaleCheckpointIsExtendedByScan(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = Open("/db", WithFS(mem), WithSegmentSize(64<<10))
+	s, err = batpak.Open("/db", batpak.WithFS(mem), batpak.WithSegmentSize(64<<10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,14 +99,14 @@ func TestStaleCheckpointIsExtendedByScan(t *testing.T) {
 	crashed := mem.CrashClone(vfs.CrashOptions{})
 	s.Close()
 
-	withCkpt, rep := reopenView(t, crashed.CrashClone(vfs.CrashOptions{}), "/db")
+	withCkpt, rep := mustRecoverView(t, crashed.CrashClone(vfs.CrashOptions{}), "/db")
 	if !rep.Checkpoint {
 		t.Fatalf("stale checkpoint not used: %s", rep)
 	}
 	if err := crashed.Remove("/db/" + reader.CheckpointFile); err != nil {
 		t.Fatal(err)
 	}
-	scanned, _ := reopenView(t, crashed, "/db")
+	scanned, _ := mustRecoverView(t, crashed, "/db")
 	if !reflect.DeepEqual(withCkpt, scanned) || len(scanned.Entries) < 400 {
 		t.Fatalf("stale checkpoint + scan: %d events, full scan: %d", len(withCkpt.Entries), len(scanned.Entries))
 	}
@@ -168,7 +128,7 @@ func TestBadCheckpointsFallBackToScan(t *testing.T) {
 			names, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 			last := names[len(names)-1]
 			b, _ := os.ReadFile(last)
-			os.WriteFile(last, TornCut(b, len(b)-1), 0o644)
+			os.WriteFile(last, tornCut(b, len(b)-1), 0o644)
 		},
 		"foreign segment": func(t *testing.T, dir string) {
 			names, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
@@ -180,7 +140,7 @@ func TestBadCheckpointsFallBackToScan(t *testing.T) {
 	for name, hurt := range damage {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			s, err := Open(dir, WithSegmentSize(64<<10))
+			s, err := batpak.Open(dir, batpak.WithSegmentSize(64<<10))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,14 +149,10 @@ func TestBadCheckpointsFallBackToScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			hurt(t, dir)
-			got, rep := func() (indexView, RecoveryReport) {
-				s, err := Open(dir)
-				if err != nil {
-					return indexView{}, RecoveryReport{CheckpointIgnored: err.Error()}
-				}
-				defer s.Close()
-				return viewOf(s), s.Stats().Recovery
-			}()
+			got, rep, err := recoverView(t, vfs.OS, copyDir(t, dir))
+			if err != nil {
+				rep = batpak.RecoveryReport{CheckpointIgnored: err.Error()}
+			}
 			if rep.Checkpoint || rep.CheckpointIgnored == "" {
 				t.Fatalf("damaged checkpoint used: %s", rep)
 			}
@@ -204,7 +160,7 @@ func TestBadCheckpointsFallBackToScan(t *testing.T) {
 				return // the store itself is now unopenable (a missing segment): refused, not guessed
 			}
 			os.Remove(filepath.Join(dir, reader.CheckpointFile))
-			want, _ := reopenView(t, vfs.OS, dir)
+			want, _ := reopenView(t, dir)
 			if !reflect.DeepEqual(got, want) {
 				t.Fatal("fallback index differs from a full scan")
 			}

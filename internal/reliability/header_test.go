@@ -1,4 +1,4 @@
-package batpak_test
+package reliability_test
 
 import (
 	"errors"
