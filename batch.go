@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -21,18 +22,14 @@ type BatchItem struct {
 	Cause Cause
 }
 
-// Cause names a batch item's cause: an earlier item, the latest earlier
-// item of an entity, or an event id. The zero Cause means none.
-type Cause = writer.Cause
-
 // CauseItem makes an item caused by the earlier item at index i.
-func CauseItem(i int) Cause { return Cause{Kind: writer.CauseItem, Index: i} }
+func CauseItem(i int) Cause { return event.CauseItem(i) }
 
 // CauseLatestOf makes an item caused by the latest earlier item of entity.
-func CauseLatestOf(entity string) Cause { return Cause{Kind: writer.CauseLatestOf, Entity: entity} }
+func CauseLatestOf(entity string) Cause { return event.CauseLatestOf(entity) }
 
 // CauseID makes an item caused by an existing event.
-func CauseID(id ID) Cause { return Cause{Kind: writer.CauseExplicitID, ID: id} }
+func CauseID(id ID) Cause { return event.CauseID(id) }
 
 // AppendBatch appends items atomically: readers, queries and subscribers
 // see all of them or none, and a crash can never leave a part. Everything
@@ -65,7 +62,7 @@ func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation 
 		if it.Options.Correlation.IsZero() {
 			it.Options.Correlation = correlation
 		}
-		if it.Options.Causation.IsZero() && it.Cause.Kind == writer.CauseNone {
+		if it.Options.Causation.IsZero() && it.Cause.Kind == event.CauseNone {
 			it.Options.Causation = causation
 		}
 		withCause[i] = it

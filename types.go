@@ -18,6 +18,10 @@ type (
 	Durability    = event.Durability
 	Codec         = event.Codec
 	Notification  = event.Notification
+	// Cause names a batch item's cause: an earlier item, the latest
+	// earlier item of an entity, or an event id (CauseItem,
+	// CauseLatestOf, CauseID). The zero Cause means none.
+	Cause = event.Cause
 	// Limits are a store's codec and payload bound; see Store.Limits.
 	Limits = event.Limits
 	// RecoveryReport says what Open found and repaired.

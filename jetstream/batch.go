@@ -10,7 +10,6 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/writer"
 	"github.com/nats-io/nats.go"
 )
 
@@ -160,19 +159,19 @@ func (s *Store) batchDrafts(items []batpak.BatchItem) ([]*draft, error) {
 			keys[k] = i
 		}
 		switch c := it.Cause; c.Kind {
-		case writer.CauseNone:
-		case writer.CauseItem:
+		case event.CauseNone:
+		case event.CauseByItem:
 			if c.Index < 0 || c.Index >= i {
 				return nil, &batpak.BatchItemError{Item: i, Err: fmt.Errorf("%w: cause item %d is not an earlier item", batpak.ErrBatchInvalid, c.Index)}
 			}
 			d.rec.Causation = ds[c.Index].rec.ID
-		case writer.CauseLatestOf:
+		case event.CauseByLatestOf:
 			j, ok := lastOf[c.Entity]
 			if !ok {
 				return nil, &batpak.BatchItemError{Item: i, Err: fmt.Errorf("%w: no earlier item of entity %q to be caused by", batpak.ErrBatchInvalid, c.Entity)}
 			}
 			d.rec.Causation = ds[j].rec.ID
-		case writer.CauseExplicitID:
+		case event.CauseByID:
 			if c.ID.IsZero() {
 				return nil, &batpak.BatchItemError{Item: i, Err: fmt.Errorf("%w: explicit cause is the zero id", batpak.ErrBatchInvalid)}
 			}

@@ -3,6 +3,7 @@ package writer
 import (
 	"fmt"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -46,11 +47,11 @@ func (w *Writer) appendBatch(r *Request) {
 		}
 		causation := it.Opts.Causation
 		switch it.Cause.Kind {
-		case CauseItem:
+		case event.CauseByItem:
 			causation = r.Receipts[it.Cause.Index].ID
-		case CauseLatestOf:
+		case event.CauseByLatestOf:
 			causation = r.Receipts[staged.latest[i]].ID
-		case CauseExplicitID:
+		case event.CauseByID:
 			causation = it.Cause.ID
 		}
 		t, _ := w.loadTail(it.Coord.Entity()) // loaded by checkBatch
@@ -94,12 +95,12 @@ func (w *Writer) checkBatch(items []Item) (batchPlan, int, error) {
 				Entity: entity, Expected: it.Opts.ExpectedSequence, Actual: n}}
 		}
 		switch it.Cause.Kind {
-		case CauseItem:
+		case event.CauseByItem:
 			if it.Cause.Index < 0 || it.Cause.Index >= i {
 				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf(
 					"%w: cause item %d is not an earlier item", ErrBatchInvalid, it.Cause.Index)}
 			}
-		case CauseLatestOf:
+		case event.CauseByLatestOf:
 			j, ok := lastItem[it.Cause.Entity]
 			if !ok {
 				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf(
@@ -109,7 +110,7 @@ func (w *Writer) checkBatch(items []Item) (batchPlan, int, error) {
 				plan.latest = map[int]int{}
 			}
 			plan.latest[i] = j
-		case CauseExplicitID:
+		case event.CauseByID:
 			if it.Cause.ID.IsZero() {
 				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf("%w: explicit cause is the zero id", ErrBatchInvalid)}
 			}

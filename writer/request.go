@@ -6,24 +6,6 @@ import (
 	"github.com/batpak-go/batpak/event"
 )
 
-// CauseKind says how a batch item names its cause inside the batch.
-type CauseKind uint8
-
-const (
-	CauseNone       CauseKind = iota
-	CauseItem                 // an earlier item, by index
-	CauseLatestOf             // the latest earlier item of an entity
-	CauseExplicitID           // an event id (Opts.Causation does the same)
-)
-
-// Cause names an item's cause within its batch.
-type Cause struct {
-	Kind   CauseKind
-	Index  int
-	Entity string
-	ID     event.ID
-}
-
 // Item is one event to append, its payload already encoded.
 type Item struct {
 	Coord   event.Coordinate
@@ -31,7 +13,7 @@ type Item struct {
 	Codec   event.Codec
 	Payload []byte
 	Opts    event.AppendOptions
-	Cause   Cause
+	Cause   event.Cause // batch items only
 }
 
 // Request is one command to the writer: a single append, an atomic batch,
