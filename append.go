@@ -30,9 +30,7 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind Ev
 	if err != nil {
 		return Receipt{}, err
 	}
-	r := writer.NewRequest()
-	r.SetSingle(it)
-	r.Durability = s.durability(opts.Durability)
+	r := writer.NewAppend(it, s.durability(opts.Durability))
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
 		return Receipt{}, err
@@ -116,8 +114,7 @@ func (s *Store) mapErr(err error) error {
 // Sync returns once every event acknowledged so far, in either mode, is on
 // stable storage.
 func (s *Store) Sync(ctx context.Context) error {
-	r := writer.NewRequest()
-	r.Durability = event.Durable
+	r := writer.NewSync()
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
 		return err
@@ -149,10 +146,7 @@ func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, pa
 	if err != nil {
 		return nil, err
 	}
-	r := writer.NewRequest()
-	r.SetSingle(it)
-	r.Durability = s.durability(opts.Durability)
-	return s.submit(ctx, r)
+	return s.submit(ctx, writer.NewAppend(it, s.durability(opts.Durability)))
 }
 
 func (s *Store) submit(ctx context.Context, r *writer.Request) (*Ticket, error) {

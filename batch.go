@@ -79,23 +79,18 @@ func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability
 	case len(items) > s.cfg.maxBatchItems:
 		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, len(items), s.cfg.maxBatchItems)
 	}
-	r := writer.NewRequest()
-	r.Items = make([]writer.Item, len(items))
-	r.Atomic = true
-	r.Durability = s.durability(d)
+	its := make([]writer.Item, len(items))
 	total := 0
 	for i := range items {
 		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
 		if err != nil {
-			r.Release()
 			return nil, &BatchItemError{Item: i, Err: err}
 		}
 		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
-			r.Release()
 			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
 		}
 		it.Cause = items[i].Cause
-		r.Items[i] = it
+		its[i] = it
 	}
-	return s.submit(ctx, r)
+	return s.submit(ctx, writer.NewBatch(its, s.durability(d)))
 }

@@ -134,8 +134,7 @@ func (s *Store) applyCompaction(ctx context.Context, out *compact.Rewritten) {
 	if len(lost) == 0 {
 		return
 	}
-	r := writer.NewRequest()
-	r.Reload = &writer.Reload{Entities: lost, Through: through}
+	r := writer.NewReload(writer.Reload{Entities: lost, Through: through})
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
 		return // closing or failed: the writer's cache no longer matters

@@ -92,6 +92,12 @@ const counterBits = 42
 func NewGenerator(floor ID) *Generator {
 	var seed [32]byte
 	_, _ = crand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms
+	return NewSeededGenerator(floor, seed)
+}
+
+// NewSeededGenerator is NewGenerator with a fixed seed: the same seed, floor
+// and clock readings give the same ids (for tests whose output is bytes).
+func NewSeededGenerator(floor ID, seed [32]byte) *Generator {
 	g := &Generator{rng: rand.NewChaCha8(seed)}
 	if !floor.IsZero() {
 		g.lastMS = uint64(floor.UnixMilli())

@@ -8,42 +8,36 @@ import (
 )
 
 // appendBatch validates a whole batch against the log's end (and against
-// its own earlier items), then writes BEGIN, the items and COMMIT into the
-// buffer. Any failure rejects the batch before a byte is buffered.
-func (w *Writer) appendBatch(r *Request) {
-	if replayed, err := w.batchKeys(r); err != nil || replayed {
+// its own earlier items), then encodes BEGIN, the items and COMMIT into
+// buf. Any failure rejects the batch before a byte is buffered. It returns
+// false, having done nothing, if the batch does not fit the segment.
+func (c *core) appendBatch(r *Request) bool {
+	if replayed, err := c.batchKeys(r); err != nil || replayed {
 		if err != nil {
-			w.answer(r, err)
+			c.answer(r, err)
 		}
-		return
+		return true
 	}
-	staged, size, err := w.checkBatch(r.Items)
+	staged, size, err := c.checkBatch(r.items)
 	if err != nil {
-		w.answer(r, err)
-		return
+		c.answer(r, err)
+		return true
 	}
-	if err := w.reserve(len(r.Items)); err != nil {
-		w.answer(r, err)
-		return
+	if !c.fits(size) {
+		return false
 	}
-	if err := w.room(size); err != nil {
-		w.answer(r, err)
-		return
+	r.Receipts = r.receiptSlice(len(r.items))
+	marker := segment.Marker{Count: uint32(len(r.items)), FirstGlobal: c.st.global + 1}
+	if err := c.pointErr(PointBatchBegin); err != nil {
+		c.answer(r, err)
+		return true
 	}
-	r.Receipts = r.receiptSlice(len(r.Items))
-	marker := segment.Marker{Count: uint32(len(r.Items)), FirstGlobal: w.st.global + 1}
-	if err := w.inject(PointBatchBegin); err != nil {
-		w.fail.set(err)
-		w.answer(r, w.fail.get())
-		return
-	}
-	w.buf = segment.AppendMarker(w.buf, segment.TypeBatchBegin, marker)
-	for i := range r.Items {
-		it := &r.Items[i]
-		if err := w.inject(PointBatchItem); err != nil {
-			w.fail.set(err)
-			w.answer(r, w.fail.get())
-			return
+	c.buf = segment.AppendMarker(c.buf, segment.TypeBatchBegin, marker)
+	for i := range r.items {
+		it := &r.items[i]
+		if err := c.pointErr(PointBatchItem); err != nil {
+			c.answer(r, err)
+			return true
 		}
 		causation := it.Opts.Causation
 		switch it.Cause.Kind {
@@ -54,16 +48,16 @@ func (w *Writer) appendBatch(r *Request) {
 		case event.CauseByID:
 			causation = it.Cause.ID
 		}
-		t, _ := w.loadTail(it.Coord.Entity()) // loaded by checkBatch
-		w.stage(it, t, causation, it.Opts.Correlation, marker, &r.Receipts[i])
+		t, _ := c.loadTail(it.Coord.Entity()) // loaded by checkBatch
+		c.stage(it, t, causation, it.Opts.Correlation, marker, &r.Receipts[i])
 	}
-	if err := w.inject(PointBatchCommit); err != nil {
-		w.fail.set(err)
-		w.answer(r, w.fail.get())
-		return
+	if err := c.pointErr(PointBatchCommit); err != nil {
+		c.answer(r, err)
+		return true
 	}
-	w.buf = segment.AppendMarker(w.buf, segment.TypeBatchCommit, marker)
-	w.accept(r)
+	c.buf = segment.AppendMarker(c.buf, segment.TypeBatchCommit, marker)
+	c.accept(r)
+	return true
 }
 
 // batchPlan is what checkBatch learns: for CauseLatestOf items, the index
@@ -74,17 +68,17 @@ type batchPlan struct {
 
 // checkBatch checks expected sequences (counting earlier items of the same
 // batch) and causes (backwards only) and returns the batch's encoded size.
-func (w *Writer) checkBatch(items []Item) (batchPlan, int, error) {
+func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 	plan := batchPlan{}
 	next := map[string]uint64{}  // entity → next sequence as the batch goes
 	lastItem := map[string]int{} // entity → index of its latest item so far
-	size := 2 * segment.MarkerSize(segment.Marker{Count: uint32(len(items)), FirstGlobal: w.st.global + 1})
+	size := 2 * segment.MarkerSize(segment.Marker{Count: uint32(len(items)), FirstGlobal: c.st.global + 1})
 	for i := range items {
 		it := &items[i]
 		entity := it.Coord.Entity()
 		n, ok := next[entity]
 		if !ok {
-			t, err := w.loadTail(entity)
+			t, err := c.loadTail(entity)
 			if err != nil {
 				return plan, 0, err
 			}
@@ -95,6 +89,7 @@ func (w *Writer) checkBatch(items []Item) (batchPlan, int, error) {
 				Entity: entity, Expected: it.Opts.ExpectedSequence, Actual: n}}
 		}
 		switch it.Cause.Kind {
+		case event.CauseNone:
 		case event.CauseByItem:
 			if it.Cause.Index < 0 || it.Cause.Index >= i {
 				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf(
@@ -114,6 +109,8 @@ func (w *Writer) checkBatch(items []Item) (batchPlan, int, error) {
 			if it.Cause.ID.IsZero() {
 				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf("%w: explicit cause is the zero id", ErrBatchInvalid)}
 			}
+		default:
+			return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf("%w: unknown cause kind %d", ErrBatchInvalid, it.Cause.Kind)}
 		}
 		next[entity] = n + 1
 		lastItem[entity] = i

@@ -16,7 +16,7 @@ type Config struct {
 	Clock       func() time.Time
 	SegmentSize int64
 	HashChain   bool
-	MaxDrain    int // commands taken per mailbox drain
+	MaxDrain    int // commands taken per mailbox drain (the bound of one drain)
 	// SyncEveryN and SyncInterval bound unsynced on-write events.
 	SyncEveryN   int
 	SyncInterval time.Duration
@@ -40,7 +40,9 @@ type Config struct {
 	// OnSegment registers a newly created segment with the readers.
 	OnSegment func(id uint64, f vfs.File)
 	// OnPublish runs after entries become visible (to wake cursors and
-	// feed subscriptions); it must not block.
+	// feed subscriptions), on whichever actor holds the right to publish
+	// (see link): never on two goroutines at once, always in global order.
+	// It must not block.
 	OnPublish func(notes []event.Notification)
 	// Inject, if set, is called at named points of the write path (tests
 	// use it to fail or panic there). See the Point constants.

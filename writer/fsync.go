@@ -2,50 +2,34 @@ package writer
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
 )
 
-// Fsync is the fsync actor. It takes flushes from the writer in order,
-// coalesces all that are queued, syncs each file once, and then — only
-// then — publishes their index entries and releases their callers. On-write
-// work the writer published itself is synced every SyncEveryN events or
-// SyncInterval.
+// Fsync is the fsync actor. It takes flushes from the writer in order
+// (link.flushc), coalesces all that are queued, syncs each file once, and
+// then — only then — publishes their index entries and releases their
+// callers. On-write work the writer published itself is synced every
+// SyncEveryN events (link.syncc) or SyncInterval. Its decisions are plain
+// functions of the flushes in hand (group.go); this file is its run loop.
 type Fsync struct {
-	cfg    Config
-	fail   *sticky
-	in     chan *flush
-	kick   chan struct{} // buffered 1: "the unsynced count reached SyncEveryN"
-	pfKick chan struct{} // buffered 1: "prefault the active segment up to pfTo"
-	pfTo   atomic.Int64
-	active atomic.Pointer[activeSegment]
-	done   <-chan struct{}
+	cfg  Config
+	fail *sticky
+	link *link
 
-	inflight atomic.Int64 // flushes handed over and not yet released
-	unsynced atomic.Int64 // on-write events published without fsync
-
-	sealedMu sync.Mutex
-	sealed   map[uint64]*activeSegment // guarded by sealedMu: sealed segments perhaps still in use (see Settled)
-
-	// Owned by Serve.
-	batch     []*flush
-	segs      []*activeSegment
-	lastGroup int         // callers released by the last fsync
-	wait      *time.Timer // group-commit wait
-	pfSeg     *activeSegment
-	pfDone    int64 // pfSeg is prefaulted up to here
+	// Owned by the Serve goroutine.
+	batch  []*flush // taken from the queue, not yet released (survives a panic)
+	segs   []*activeSegment
+	group  groupCommit
+	wait   *time.Timer // group-commit wait
+	pfSeg  *activeSegment
+	pfDone int64 // pfSeg is prefaulted up to here
 }
 
-func newFsync(cfg Config, fail *sticky, done <-chan struct{}) *Fsync {
-	return &Fsync{
-		cfg:    cfg,
-		fail:   fail,
-		in:     make(chan *flush, 1024),
-		kick:   make(chan struct{}, 1),
-		pfKick: make(chan struct{}, 1),
-		done:   done,
-	}
+func newFsync(cfg Config, fail *sticky, l *link) *Fsync {
+	return &Fsync{cfg: cfg, fail: fail, link: l}
 }
 
 // Serve runs the fsync actor until ctx is cancelled, then processes
@@ -60,19 +44,20 @@ func (f *Fsync) Serve(ctx context.Context) error {
 	if len(f.batch) > 0 {
 		f.process() // a crash interrupted this batch; finish it
 	}
+	l := f.link
 	for {
 		select {
-		case fl := <-f.in:
+		case fl := <-l.flushc:
 			f.batch = append(f.batch[:0], fl)
 			f.collect()
 			f.gather()
 			f.process()
-		case <-f.kick:
+		case <-l.syncc:
 			f.syncActive()
-		case <-f.pfKick:
+		case <-l.prefaultc:
 			f.prefaultActive()
 		case <-tick:
-			if f.unsynced.Load() > 0 {
+			if l.unsynced() > 0 {
 				f.syncActive()
 			}
 		case <-ctx.Done():
@@ -80,7 +65,7 @@ func (f *Fsync) Serve(ctx context.Context) error {
 			if len(f.batch) > 0 {
 				f.process()
 			}
-			if f.unsynced.Load() > 0 {
+			if l.unsynced() > 0 {
 				f.syncActive()
 			}
 			return nil
@@ -88,10 +73,11 @@ func (f *Fsync) Serve(ctx context.Context) error {
 	}
 }
 
+// collect takes every flush queued.
 func (f *Fsync) collect() {
 	for {
 		select {
-		case fl := <-f.in:
+		case fl := <-f.link.flushc:
 			f.batch = append(f.batch, fl)
 		default:
 			return
@@ -99,19 +85,16 @@ func (f *Fsync) collect() {
 	}
 }
 
-// gather implements adaptive group commit. Callers released by one fsync
-// come back within microseconds, while an fsync takes hundreds: syncing
-// as soon as the first of them is back would split them over two fsyncs.
-// So while fewer callers wait than the last fsync released, gather waits
-// for more, at most GroupCommitWait. A lone sequential caller never waits
-// (its group of one is complete), and a shrinking group costs one wait.
+// gather implements adaptive group commit (see groupCommit): while the
+// group in hand is smaller than the last one, it waits for more flushes,
+// at most GroupCommitWait.
 func (f *Fsync) gather() {
-	if f.cfg.GroupCommitWait <= 0 || !f.needsSync() {
+	if f.cfg.GroupCommitWait <= 0 || !needsSync(f.batch) {
 		return
 	}
-	callers := f.durableCallers()
-	if callers >= f.lastGroup {
-		f.lastGroup = callers
+	callers := durableCallers(f.batch)
+	if f.group.complete(callers) {
+		f.group.synced(callers)
 		return
 	}
 	if f.wait == nil {
@@ -120,30 +103,19 @@ func (f *Fsync) gather() {
 		f.wait.Reset(f.cfg.GroupCommitWait)
 	}
 	defer f.wait.Stop()
-	for callers < f.lastGroup {
+	for !f.group.complete(callers) {
 		select {
-		case fl := <-f.in:
+		case fl := <-f.link.flushc:
 			f.batch = append(f.batch, fl)
-			callers = f.durableCallers()
+			callers = durableCallers(f.batch)
 		case <-f.wait.C:
-			f.lastGroup = callers
+			f.group.synced(callers)
 			return
-		case <-f.done:
+		case <-f.link.done:
 			return
 		}
 	}
-	f.lastGroup = callers
-}
-
-// durableCallers counts the requests of the batch's durable flushes.
-func (f *Fsync) durableCallers() int {
-	n := 0
-	for _, fl := range f.batch {
-		if fl.durable {
-			n += len(fl.reqs)
-		}
-	}
-	return n
+	f.group.synced(callers)
 }
 
 // process syncs, publishes and releases the collected flushes, in order.
@@ -151,7 +123,7 @@ func (f *Fsync) durableCallers() int {
 // this, the restarted actor finishes exactly the flushes left (see Serve).
 func (f *Fsync) process() {
 	err := f.fail.get()
-	if err == nil && f.needsSync() {
+	if err == nil && needsSync(f.batch) {
 		err = f.syncFiles()
 	}
 	if err == nil && f.cfg.Inject != nil {
@@ -167,54 +139,40 @@ func (f *Fsync) process() {
 				r.finish(err)
 			}
 		} else {
-			f.publish(fl)
+			publish(f.cfg.Index, f.cfg.OnPublish, fl)
 		}
 		if fl.barrier != nil {
 			close(fl.barrier)
 		}
 		f.batch[0] = nil
 		f.batch = f.batch[1:]
-		if fl.seg != nil {
-			fl.seg.pending.Add(-1)
-		}
-		f.inflight.Add(-1)
-		fl.reset(nil)
-		flushPool.Put(fl)
+		f.link.release()
+		recycle(fl)
 	}
-}
-
-func (f *Fsync) needsSync() bool {
-	for _, fl := range f.batch {
-		if fl.durable {
-			return true
-		}
-	}
-	return false
 }
 
 // syncFiles fsyncs each distinct file of the batch once. A failure is
 // sticky and never retried: after a failed fsync the kernel may have
 // dropped the dirty pages, so a later success would prove nothing.
 func (f *Fsync) syncFiles() error {
-	f.segs = f.segs[:0]
-	for _, fl := range f.batch {
-		if fl.seg != nil && (len(f.segs) == 0 || f.segs[len(f.segs)-1] != fl.seg) {
-			f.segs = append(f.segs, fl.seg)
-		}
-	}
+	f.segs = syncTargets(f.segs[:0], f.batch)
+	defer clear(f.segs)
 	if f.cfg.Inject != nil {
 		if err := f.cfg.Inject(PointBeforeFsync); err != nil {
 			f.fail.set(err)
 			return f.fail.get()
 		}
 	}
-	f.unsynced.Store(0)
+	// On-write events the writer published itself lie in these files
+	// too (it publishes only when nothing is in flight, so before every
+	// flush of the batch): the last file's fsync covers them.
+	onWrite := f.link.onWrite.Load()
 	for _, seg := range f.segs {
 		if err := f.syncSegment(seg); err != nil {
 			return err
 		}
 	}
-	clear(f.segs)
+	f.link.synced.Store(onWrite)
 	return nil
 }
 
@@ -229,108 +187,75 @@ func (f *Fsync) syncSegment(seg *activeSegment) error {
 	return nil
 }
 
-// publish makes a flush visible and releases its callers.
-// It skips entries already published, so finishing a flush that a crash
-// interrupted never publishes an entry twice.
-func (f *Fsync) publish(fl *flush) {
-	pend, notes := fl.pend, fl.notes
-	if last := f.cfg.Index.LastGlobal(); len(pend) > 0 && pend[0].Global <= last {
-		n := 0
-		for n < len(pend) && pend[n].Global <= last {
-			n++
-		}
-		pend = pend[n:]
-		if len(notes) > 0 {
-			notes = notes[n:]
-		}
-	}
-	f.cfg.Index.Publish(pend)
-	if f.cfg.OnPublish != nil && len(notes) > 0 {
-		f.cfg.OnPublish(notes)
-	}
-	for _, r := range fl.reqs {
-		r.finish(nil)
-	}
-}
-
-// noteUnsynced counts on-write events published without fsync and kicks
-// the actor when SyncEveryN is reached.
-func (f *Fsync) noteUnsynced(n int) {
-	if f.unsynced.Add(int64(n)) >= int64(f.cfg.SyncEveryN) && f.cfg.SyncEveryN > 0 {
-		select {
-		case f.kick <- struct{}{}:
-		default:
-		}
-	}
-}
-
+// syncActive fsyncs the active segment for the on-write events the writer
+// published itself.
 func (f *Fsync) syncActive() {
 	if f.fail.get() != nil {
 		return
 	}
-	f.unsynced.Store(0)
-	_ = f.syncSegment(f.active.Load()) // a failure is sticky: writes stop
-}
-
-// prefault asks the actor to fault the active segment's pages in up to to.
-func (f *Fsync) prefault(to int64) {
-	f.pfTo.Store(to)
-	select {
-	case f.pfKick <- struct{}{}:
-	default:
+	l := f.link
+	l.syncing.Store(true) // before loading active: see link.settled
+	defer l.syncing.Store(false)
+	onWrite := l.onWrite.Load()
+	if f.syncSegment(l.active.Load()) == nil { // a failure is sticky: writes stop
+		l.synced.Store(onWrite)
 	}
 }
 
 func (f *Fsync) prefaultActive() {
-	seg := f.active.Load()
+	seg := f.link.active.Load()
 	if seg == nil || seg.mlen == 0 {
 		return
 	}
 	if seg != f.pfSeg {
 		f.pfSeg, f.pfDone = seg, 0
 	}
-	to := min(f.pfTo.Load(), seg.mlen)
+	to := min(f.link.prefaultTo.Load(), seg.mlen)
 	if to > f.pfDone {
 		populate(seg.mbase, f.pfDone, to-f.pfDone)
 		f.pfDone = to
 	}
 }
 
-// barrier hands the fsync actor an empty durable flush and waits for it:
-// everything handed over before it is then synced and published.
-func (f *Fsync) barrier(seg *activeSegment) {
-	fl := flushPool.Get().(*flush)
-	fl.reset(seg)
-	fl.durable = true
-	released := make(chan struct{})
-	fl.barrier = released // fl belongs to the fsync actor once sent
-	f.handOver(fl)
-	select {
-	case <-released:
-	case <-f.done:
+// publish makes a flush visible and releases its callers. It skips entries
+// already published, so finishing a flush that a crash interrupted never
+// publishes an entry twice. Whoever holds the right to publish calls it
+// (see link).
+func publish(idx *index.Index, onPublish func([]event.Notification), fl *flush) {
+	n := alreadyPublished(fl.pend, idx.LastGlobal())
+	pend, notes := fl.pend[n:], fl.notes
+	if len(notes) > 0 {
+		notes = notes[n:]
+	}
+	idx.Publish(pend)
+	if onPublish != nil && len(notes) > 0 {
+		onPublish(notes)
+	}
+	for _, r := range fl.reqs {
+		r.finish(nil)
 	}
 }
 
-// waitIdle waits until every flush handed over has been released.
-func (f *Fsync) waitIdle(ctx context.Context) error {
-	if f.inflight.Load() == 0 {
-		return nil
+// Inflight is the number of flushes handed to the fsync actor and not yet
+// released (its queue depth, including the group being synced).
+func (f *Fsync) Inflight() int { return f.link.inflight() }
+
+// Unsynced is the number of on-write events published without an fsync
+// covering them yet (always 0 in Durable mode).
+func (f *Fsync) Unsynced() int64 { return f.link.unsynced() }
+
+// Active returns the active segment's id and the bytes written to it.
+func (f *Fsync) Active() (id uint64, end int64) {
+	if s := f.link.active.Load(); s != nil {
+		return s.id, s.written.Load()
 	}
-	fl := flushPool.Get().(*flush)
-	fl.reset(nil)
-	released := make(chan struct{})
-	fl.barrier = released
-	f.inflight.Add(1)
-	select {
-	case f.in <- fl:
-	case <-ctx.Done():
-		f.inflight.Add(-1)
-		return ctx.Err()
-	}
-	select {
-	case <-released:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return 0, 0
 }
+
+// Settled reports whether neither the writer nor the fsync actor will
+// touch segment id's file again: it is sealed, every flush of it has been
+// released, and no on-write fsync is under way that may have found it
+// still active. The readers may then close the file (they reopen it
+// read-only when needed); the active segment and one still being synced
+// are never settled.
+func (f *Fsync) Settled(id uint64) bool { return f.link.settled(id) }

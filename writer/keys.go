@@ -43,15 +43,15 @@ type seenKey struct {
 }
 
 // lookupKey finds an earlier append with this idempotency key.
-func (w *Writer) lookupKey(key string) (seenKey, bool, error) {
-	if k, ok := w.st.keys[key]; ok {
+func (c *core) lookupKey(key string) (seenKey, bool, error) {
+	if k, ok := c.st.keys[key]; ok {
 		return seenKey{receipt: k.receipt, ref: &k}, true, nil
 	}
-	e, ok := w.cfg.Index.LookupKey(key)
+	e, ok := c.idx.LookupKey(key)
 	if !ok {
 		return seenKey{}, false, nil
 	}
-	ev, err := w.cfg.LoadEvent(e)
+	ev, err := c.log.loadEvent(e)
 	if err != nil {
 		return seenKey{}, false, err
 	}
@@ -59,39 +59,31 @@ func (w *Writer) lookupKey(key string) (seenKey, bool, error) {
 }
 
 // rememberKey records a key written now, with where its frame is.
-func (w *Writer) rememberKey(key string, r event.Receipt, seg uint64, off int64, size uint32, batch segment.Marker) {
-	w.st.keys[key] = keyRef{receipt: r, seg: seg, off: off, size: size, batch: batch}
-	w.st.keyFIFO = append(w.st.keyFIFO, keyFIFOEntry{r.Global, key})
+func (c *core) rememberKey(key string, r event.Receipt, seg uint64, off int64, size uint32, batch segment.Marker) {
+	c.st.keys[key] = keyRef{receipt: r, seg: seg, off: off, size: size, batch: batch}
+	c.st.keyFIFO = append(c.st.keyFIFO, keyFIFOEntry{r.Global, key})
 }
 
-// frameOf reads back the frame of a key this writer wrote: from the buffer
-// if not yet handed on, else from its segment.
-func (w *Writer) frameOf(k *keyRef) ([]byte, error) {
+// frameOf reads back the frame of a key this writer wrote: from buf if not
+// yet written, else from its segment.
+func (c *core) frameOf(k *keyRef) ([]byte, error) {
 	frame := make([]byte, k.size)
-	end := k.off + int64(k.size)
-	switch {
-	case k.seg == w.seg.id && k.off >= w.seg.end:
-		copy(frame, w.buf[k.off-w.seg.end:end-w.seg.end])
-	case k.seg == w.seg.id && w.seg.m != nil && end <= int64(len(w.seg.m)):
-		copy(frame, w.seg.m[k.off:end])
-	case k.seg == w.seg.id:
-		if _, err := w.seg.file.ReadAt(frame, k.off); err != nil {
-			return nil, err
-		}
-	default: // a segment sealed since
-		if err := w.cfg.ReadSegment(k.seg, frame, k.off); err != nil {
-			return nil, err
-		}
+	if k.seg == c.seg && k.off >= c.end {
+		copy(frame, c.buf[k.off-c.end:])
+		return frame, nil
+	}
+	if err := c.log.readFrame(k.seg, frame, k.off); err != nil {
+		return nil, err
 	}
 	return frame, nil
 }
 
 // payloadOf returns the codec and payload of a seen key's first event.
-func (w *Writer) payloadOf(p *seenKey) (event.Codec, []byte, error) {
+func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 	if p.ev != nil {
 		return p.ev.Codec, p.ev.Payload, nil
 	}
-	frame, err := w.frameOf(p.ref)
+	frame, err := c.frameOf(p.ref)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -107,30 +99,33 @@ func (w *Writer) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 }
 
 // pruneKeys forgets keys the index now holds.
-func (w *Writer) pruneKeys() {
-	if len(w.st.keyFIFO) == 0 {
-		return
+func (c *core) pruneKeys() {
+	if len(c.st.keyFIFO) > 0 {
+		c.forgetKeysThrough(c.idx.LastGlobal())
 	}
-	published := w.cfg.Index.LastGlobal()
+}
+
+// forgetKeysThrough forgets the keys of events at or below global.
+func (c *core) forgetKeysThrough(global uint64) {
 	n := 0
-	for n < len(w.st.keyFIFO) && w.st.keyFIFO[n].global <= published {
-		delete(w.st.keys, w.st.keyFIFO[n].key)
+	for n < len(c.st.keyFIFO) && c.st.keyFIFO[n].global <= global {
+		delete(c.st.keys, c.st.keyFIFO[n].key)
 		n++
 	}
 	if n > 0 {
-		w.st.keyFIFO = append(w.st.keyFIFO[:0], w.st.keyFIFO[n:]...)
+		c.st.keyFIFO = append(c.st.keyFIFO[:0], c.st.keyFIFO[n:]...)
 	}
 }
 
 // sameEvent checks that a retried idempotent append names the event its
 // key was first used for.
-func (w *Writer) sameEvent(key string, p *seenKey, it *Item) error {
+func (c *core) sameEvent(key string, p *seenKey, it *Item) error {
 	r := &p.receipt
 	if r.Coordinate != it.Coord || r.Kind != it.Kind {
 		return fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
 			ErrDuplicate, key, r.Coordinate, r.Kind, r.Global, it.Coord, it.Kind)
 	}
-	codec, payload, err := w.payloadOf(p)
+	codec, payload, err := c.payloadOf(p)
 	if err != nil {
 		return err
 	}
@@ -144,12 +139,12 @@ func (w *Writer) sameEvent(key string, p *seenKey, it *Item) error {
 // a key already seen, the batch is a retry and gets the original receipts,
 // provided it is the same batch (sameBatch) of the same events; if only
 // some do, the batch is rejected; keys must be unique in the batch.
-func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
+func (c *core) batchKeys(r *Request) (replayed bool, err error) {
 	var prev []seenKey
 	withKey, firstNew := 0, -1
 	inBatch := map[string]int{}
-	for i := range r.Items {
-		key := r.Items[i].Opts.IdempotencyKey
+	for i := range r.items {
+		key := r.items[i].Opts.IdempotencyKey
 		if key == "" {
 			if firstNew < 0 {
 				firstNew = i
@@ -161,12 +156,12 @@ func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
 			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: key %q repeats item %d", ErrDuplicate, key, j)}
 		}
 		inBatch[key] = i
-		p, found, err := w.lookupKey(key)
+		p, found, err := c.lookupKey(key)
 		if err != nil {
 			return false, err
 		}
 		if found {
-			if err := w.sameEvent(key, &p, &r.Items[i]); err != nil {
+			if err := c.sameEvent(key, &p, &r.items[i]); err != nil {
 				return false, &BatchItemError{Item: i, Err: err}
 			}
 			prev = append(prev, p)
@@ -177,15 +172,15 @@ func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
 	switch {
 	case len(prev) == 0:
 		return false, nil
-	case len(prev) == len(r.Items):
-		if err := w.sameBatch(prev); err != nil {
+	case len(prev) == len(r.items):
+		if err := c.sameBatch(prev); err != nil {
 			return false, err
 		}
 		receipts := make([]event.Receipt, len(prev))
 		for i := range prev {
 			receipts[i] = prev[i].receipt
 		}
-		w.replay(r, receipts...)
+		c.replay(r, receipts...)
 		return true, nil
 	}
 	return false, &BatchItemError{Item: firstNew, Err: fmt.Errorf(
@@ -198,7 +193,7 @@ func (w *Writer) batchKeys(r *Request) (replayed bool, err error) {
 // record batches: a published batch is recognised by the BEGIN marker
 // written right before its first event, which compaction keeps there.) A
 // batch of one is checked as a single append is, by its event alone.
-func (w *Writer) sameBatch(prev []seenKey) error {
+func (c *core) sameBatch(prev []seenKey) error {
 	if len(prev) < 2 {
 		return nil
 	}
@@ -216,7 +211,7 @@ func (w *Writer) sameBatch(prev []seenKey) error {
 		whole = p.ref.batch == want
 	} else {
 		var err error
-		if whole, err = w.cfg.BeginsBatch(p.entry, len(prev)); err != nil {
+		if whole, err = c.log.beginsBatch(p.entry, len(prev)); err != nil {
 			return err
 		}
 	}

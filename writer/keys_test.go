@@ -17,16 +17,11 @@ func keyedItem(entity, key, payload string) Item {
 }
 
 func keyedSingle(entity, key, payload string) *Request {
-	r := NewRequest()
-	r.SetSingle(keyedItem(entity, key, payload))
-	r.Durability = event.Durable
-	return r
+	return NewAppend(keyedItem(entity, key, payload), event.Durable)
 }
 
 func keyedBatch(items ...Item) *Request {
-	r := NewRequest()
-	r.Atomic, r.Durability, r.Items = true, event.Durable, items
-	return r
+	return NewBatch(items, event.Durable)
 }
 
 // Issue 22, item 5: a key reused with another payload was replayed (the
@@ -51,12 +46,10 @@ func TestKeyReusedWithAnotherPayloadIsRefusedInEveryState(t *testing.T) {
 
 	// Handed to the fsync actor, not yet published.
 	held := keyedSingle("pay", "pay-8", "amount=10")
-	h.w.drain = append(h.w.drain[:0], held)
-	h.w.process()
+	h.process(held)
 	require.Zero(t, len(held.reply), "a durable append answered before its fsync")
 	other = keyedSingle("pay", "pay-8", "amount=11")
-	h.w.drain = append(h.w.drain[:0], other)
-	h.w.process()
+	h.process(other)
 	require.ErrorIs(t, answer(t, other).Err, ErrDuplicate, "pending key")
 	h.run()
 	require.NoError(t, answer(t, held).Err)
@@ -66,7 +59,7 @@ func TestKeyReusedWithAnotherPayloadIsRefusedInEveryState(t *testing.T) {
 	h.run(other)
 	require.ErrorIs(t, answer(t, other).Err, ErrDuplicate, "published key")
 	raw := keyedSingle("pay", "pay-7", "amount=10")
-	raw.Items[0].Codec = event.CodecJSON // same bytes, another codec: another event
+	raw.items[0].Codec = event.CodecJSON // same bytes, another codec: another event
 	h.run(raw)
 	require.ErrorIs(t, answer(t, raw).Err, ErrDuplicate, "published key, other codec")
 	same = keyedSingle("pay", "pay-7", "amount=10")
@@ -103,12 +96,10 @@ func TestBatchRetryMustRepeatTheOriginalBatch(t *testing.T) {
 			if published {
 				h.run(orig, s1, s2)
 			} else {
-				h.w.drain = append(h.w.drain[:0], orig, s1, s2)
-				h.w.process()
+				h.process(orig, s1, s2)
 			}
 			for name, r := range retries {
-				h.w.drain = append(h.w.drain[:0], r)
-				h.w.process()
+				h.process(r)
 				err := answer(t, r).Err
 				require.ErrorIs(t, err, ErrDuplicate, name)
 				require.ErrorIs(t, err, ErrBatchInvalid, name)
@@ -139,16 +130,14 @@ func TestPendingKeyInASegmentSealedSinceIsChecked(t *testing.T) {
 	h := newHarness(t, 1024)
 	big := strings.Repeat("x", 600)
 	held := keyedSingle("pay", "pay-9", big)
-	h.w.drain = append(h.w.drain[:0], held, keyedSingle("other", "", big)) // the second rotates
-	h.w.process()
+	h.process(held, keyedSingle("other", "", big)) // the second rotates
 	require.Greater(t, h.w.seg.id, uint64(1), "no rotation")
-	_, pending := h.w.st.keys["pay-9"]
+	_, pending := h.w.core.st.keys["pay-9"]
 	require.True(t, pending)
 	require.Zero(t, h.idx.Len(), "published before the fsync actor ran")
 
 	other, same := keyedSingle("pay", "pay-9", big+"!"), keyedSingle("pay", "pay-9", big)
-	h.w.drain = append(h.w.drain[:0], other, same)
-	h.w.process()
+	h.process(other, same)
 	require.ErrorIs(t, answer(t, other).Err, ErrDuplicate)
 	h.run()
 	first, again := answer(t, held), answer(t, same)
@@ -180,7 +169,7 @@ func TestRetryOfAMapPayloadIsAReplay(t *testing.T) {
 	h := newHarness(t, 1<<20)
 	msg := func(b []byte) *Request {
 		r := keyedSingle("m", "map-1", "")
-		r.Items[0].Codec, r.Items[0].Payload = event.CodecMsgPack, b
+		r.items[0].Codec, r.items[0].Payload = event.CodecMsgPack, b
 		return r
 	}
 	first, pending := msg(encodings[0]), msg(encodings[1])

@@ -16,17 +16,27 @@ type Item struct {
 	Cause   event.Cause // batch items only
 }
 
-// Request is one command to the writer: a single append, an atomic batch,
-// or (with no items) a sync barrier. The writer or the fsync actor fills
-// Receipts or Err and sends the request back on its reply channel.
-type Request struct {
-	Items  []Item
-	Atomic bool // all items commit together or not at all
-	// Durability is resolved (Durable or OnWrite) by the facade.
-	Durability event.Durability
+// Op is what a request asks of the writer. A request is made by the
+// constructor of its op (NewAppend, NewBatch, NewSync, NewReload), which
+// sets the fields that op reads and nothing else.
+type Op uint8
 
-	// Reload, if set, makes the request a Reload command (no items).
-	Reload *Reload
+const (
+	OpAppend Op = iota + 1 // one event
+	OpBatch                // events that commit together or not at all
+	OpSync                 // a barrier: answered once everything before it is durable
+	OpReload               // compaction rewrote the index: forget what it dropped
+)
+
+// Request is one command to the writer. The writer or the fsync actor fills
+// Receipts or Err and sends the request back on its reply channel (buffered
+// to one: each request is answered exactly once, so the answer never
+// blocks).
+type Request struct {
+	op         Op
+	items      []Item           // OpAppend (one item), OpBatch
+	durability event.Durability // OpAppend, OpBatch: resolved (Durable or OnWrite) by the facade
+	reload     Reload           // OpReload
 
 	Receipts []event.Receipt
 	Err      error
@@ -38,15 +48,46 @@ type Request struct {
 
 var requestPool = sync.Pool{New: func() any { return &Request{reply: make(chan *Request, 1)} }}
 
-// NewRequest returns a request, reused from a pool when possible.
-func NewRequest() *Request { return requestPool.Get().(*Request) }
-
-// SetSingle makes r a single append of it, with no allocation.
-func (r *Request) SetSingle(it Item) {
-	r.one[0] = it
-	r.Items = r.one[:]
-	r.Atomic = false
+func newRequest(op Op) *Request {
+	r := requestPool.Get().(*Request)
+	r.op = op
+	return r
 }
+
+// NewAppend returns a request to append one event, with no allocation
+// (requests are pooled; see Release).
+func NewAppend(it Item, d event.Durability) *Request {
+	r := newRequest(OpAppend)
+	r.one[0] = it
+	r.items, r.durability = r.one[:], d
+	return r
+}
+
+// NewBatch returns a request to append items atomically. The request keeps
+// items: the caller must not change them until the reply.
+func NewBatch(items []Item, d event.Durability) *Request {
+	r := newRequest(OpBatch)
+	r.items, r.durability = items, d
+	return r
+}
+
+// NewSync returns a sync barrier: its reply comes once every request sent
+// before it, in either durability mode, is on stable storage.
+func NewSync() *Request {
+	r := newRequest(OpSync)
+	r.durability = event.Durable
+	return r
+}
+
+// NewReload returns a Reload command (see Reload).
+func NewReload(rl Reload) *Request {
+	r := newRequest(OpReload)
+	r.reload = rl
+	return r
+}
+
+// Op returns what the request asks for.
+func (r *Request) Op() Op { return r.op }
 
 // Reply is the channel the result arrives on.
 func (r *Request) Reply() <-chan *Request { return r.reply }
@@ -55,17 +96,19 @@ func (r *Request) Reply() <-chan *Request { return r.reply }
 // Never release a request whose reply may still arrive.
 func (r *Request) Release() {
 	clear(r.one[:])
-	r.Items, r.Receipts, r.Err, r.Reload = nil, nil, nil, nil
-	r.Atomic, r.Durability = false, 0
+	r.op, r.items, r.durability, r.reload = 0, nil, 0, Reload{}
+	r.Receipts, r.Err = nil, nil
 	requestPool.Put(r)
 }
 
+// finish answers the request. Each request is answered exactly once, by
+// whichever actor holds it then (see doc.go), so the send never blocks.
 func (r *Request) finish(err error) {
 	r.Err = err
 	r.reply <- r
 }
 
-// receipts returns a slice for n receipts, inline for one.
+// receiptSlice returns a slice for n receipts, inline for one.
 func (r *Request) receiptSlice(n int) []event.Receipt {
 	if n == 1 {
 		return r.receipt1[:]

@@ -14,11 +14,12 @@ import (
 
 // The global sequence reservation keeps sequence numbers from being reused
 // after a crash loses the log's tail (contract C4). Before the writer
-// assigns a global sequence above the reserved mark it durably raises the
-// mark by reserveBlock; after a crash, numbering resumes above the mark, so
-// a number that an on-write reader saw, or a cursor saved, is never given to
-// another event. A clean close records the exact end, so normal restarts
-// leave no gap.
+// writes a frame whose global sequence lies above the reserved mark, it
+// durably raises the mark to reserveBlock past the drain's last sequence
+// (core.reservation decides, Writer.write does it); after a crash,
+// numbering resumes above the mark, so a number that an on-write reader
+// saw, or a cursor saved, is never given to another event. A clean close
+// records the exact end, so normal restarts leave no gap.
 const (
 	reserveFile  = "SEQUENCE"
 	reserveBlock = 1 << 20
@@ -57,18 +58,4 @@ func writeReservation(fs vfs.FS, dir string, mark uint64) error {
 	binary.LittleEndian.PutUint64(b[4:], mark)
 	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crcTable))
 	return vfs.WriteFileAtomic(fs, dir, reserveFile, b[:])
-}
-
-// reserve makes sure n more global sequences are covered by the mark.
-func (w *Writer) reserve(n int) error {
-	if w.st.global+uint64(n) <= w.st.reserved {
-		return nil
-	}
-	mark := w.st.global + uint64(n) + reserveBlock
-	if err := writeReservation(w.cfg.FS, w.cfg.Dir, mark); err != nil {
-		w.fail.set(err)
-		return w.fail.get()
-	}
-	w.st.reserved = mark
-	return nil
 }

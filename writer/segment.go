@@ -11,7 +11,9 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// activeSegment is the segment the writer appends to.
+// activeSegment is the segment the writer appends to. The writer owns it;
+// the fsync actor syncs its file, reads written and the mapping's place,
+// and writes the sync note under noteMu.
 type activeSegment struct {
 	id   uint64
 	file vfs.File
@@ -31,13 +33,9 @@ type activeSegment struct {
 	// not know them all): such a segment is sealed without a footer.
 	footer *segment.FooterBuilder
 
-	// pending counts the flushes of this segment handed to the fsync actor
-	// and not yet released: once the segment is sealed and it is 0, the
-	// actor never touches the segment's file again (see Fsync.Settled).
-	pending atomic.Int32
-
-	// written is end as the writer last published it, for the fsync
-	// actor: an fsync begun after loading it covers at least that much.
+	// written is end as the writer last stored it (the writer is its only
+	// writer), for the fsync actor: an fsync begun after loading it covers
+	// at least that much.
 	written atomic.Int64
 
 	// noteMu orders the writes of the sync note: the fsync actor's, the
@@ -118,6 +116,16 @@ func (s *activeSegment) write(b []byte) error {
 	return nil
 }
 
+// readAt reads bytes already written (p must lie below end).
+func (s *activeSegment) readAt(p []byte, off int64) error {
+	if end := off + int64(len(p)); s.m != nil && end <= int64(len(s.m)) {
+		copy(p, s.m[off:end])
+		return nil
+	}
+	_, err := s.file.ReadAt(p, off)
+	return err
+}
+
 // discardFrom drops the bytes from off to the end: zeroed in a mapping
 // (recovery reads an all-zero tail as unused space), truncated otherwise;
 // and lowers the sync note if it claimed any of them.
@@ -177,39 +185,6 @@ func CreateSegment(fs vfs.FS, dir string, id uint64, createdNS int64) (vfs.File,
 		return nil, fmt.Errorf("creating segment %s: %w", name, err)
 	}
 	return f, nil
-}
-
-// rotate seals the active segment and starts the next one. The old segment
-// is synced first: a segment is only ever followed by another once it is
-// whole on disk, so recovery may treat damage in any but the last segment
-// as corruption rather than a torn tail.
-func (w *Writer) rotate() error {
-	if err := w.inject(PointRotate); err != nil {
-		return err
-	}
-	if err := w.seg.seal(); err != nil {
-		return err
-	}
-	if err := w.seg.writeFooter(); err != nil {
-		return err
-	}
-	w.seg.sealNote() // this fsync is the segment's last
-	if err := w.seg.file.Sync(); err != nil {
-		return err
-	}
-	w.fsync.noteSealed(w.seg) // before the next segment exists
-	id := w.seg.id + 1
-	if id > segment.MaxID {
-		return fmt.Errorf("segment id %d exceeds the format's limit %d", id, segment.MaxID)
-	}
-	f, err := CreateSegment(w.cfg.FS, w.cfg.Dir, id, w.cfg.Clock().UnixNano())
-	if err != nil {
-		return err
-	}
-	w.cfg.OnSegment(id, f)
-	w.seg = openActive(id, f, segment.HeaderSize, w.cfg.SegmentSize)
-	w.fsync.active.Store(w.seg)
-	return nil
 }
 
 // writeFooter appends the segment's index footer after its last record

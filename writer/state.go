@@ -15,11 +15,11 @@ type tail struct {
 	global uint64   // the global sequence of the entity's latest event (0: none)
 }
 
-// state is the writer's knowledge of the log's end. It is a cache of what
+// state is the core's knowledge of the log's end. It is a cache of what
 // the log holds: entity tails are loaded lazily from the index (the index
 // holds every entity's latest event whenever nothing is in flight), so a
 // restarted writer rebuilds it by clearing it once everything handed on
-// has been published.
+// has been published (core.rederive).
 type state struct {
 	tails    map[string]*tail
 	keys     map[string]keyRef // keys written but perhaps not yet published
@@ -47,22 +47,22 @@ func newState(lastGlobal uint64, lastID event.ID, lastPos event.Position) state 
 }
 
 // loadTail returns the entity's tail, loading it from the index on first use.
-func (w *Writer) loadTail(entity string) (*tail, error) {
-	if t, ok := w.st.tails[entity]; ok {
+func (c *core) loadTail(entity string) (*tail, error) {
+	if t, ok := c.st.tails[entity]; ok {
 		return t, nil
 	}
 	t := &tail{}
-	if e, ok := w.cfg.Index.Latest(entity); ok {
+	if e, ok := c.idx.Latest(entity); ok {
 		t.next, t.global = e.Sequence+1, e.Global
-		if w.cfg.HashChain {
-			ev, err := w.cfg.LoadEvent(e)
+		if c.hashChain {
+			ev, err := c.log.loadEvent(e)
 			if err != nil {
 				return nil, fmt.Errorf("batpak: loading the tail of %q: %w", entity, err)
 			}
 			t.hash = ev.Hash.Self
 		}
 	}
-	w.st.tails[entity] = t
+	c.st.tails[entity] = t
 	return t, nil
 }
 
@@ -75,7 +75,9 @@ func ReceiptOf(e *event.StoredEvent) event.Receipt {
 	}
 }
 
-// sticky holds the first storage error; once set, the writer fails stop.
+// sticky holds the first storage error; once set, writes stop for good.
+// It is the one cell both actors write: set once, by whichever fails first
+// (CompareAndSwap), never cleared, read by both before any write or sync.
 type sticky struct{ err atomic.Pointer[error] }
 
 func (s *sticky) set(err error) {
@@ -91,9 +93,12 @@ func (s *sticky) get() error {
 }
 
 // flush is the unit the writer hands to the fsync actor: what one drain
-// wrote to one segment file, and who is waiting for it.
+// wrote to one segment file, and who is waiting for it. It has one owner
+// at a time: the core while it builds it, the writer's shell while it
+// writes it, then — from Writer.handOff on — the fsync actor, or the
+// writer itself when it publishes it at once.
 type flush struct {
-	seg     *activeSegment
+	seg     *activeSegment // set by the shell when it writes the flush
 	reqs    []*Request
 	pend    []index.Pending
 	notes   []event.Notification
@@ -101,8 +106,8 @@ type flush struct {
 	barrier chan struct{}
 }
 
-func (f *flush) reset(seg *activeSegment) {
-	f.seg = seg
+func (f *flush) reset() {
+	f.seg = nil
 	clear(f.reqs)
 	f.reqs = f.reqs[:0]
 	f.pend = f.pend[:0]

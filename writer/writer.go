@@ -2,13 +2,11 @@ package writer
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -28,41 +26,35 @@ type Start struct {
 	Footer *segment.FooterBuilder
 }
 
-// Writer is the writer actor. Its methods other than Serve, Quiesce and
-// the accessors run on its own goroutine only.
+// Writer is the writer actor: the shell around the core (core.go). Serve
+// is its run loop; everything else it does runs on Serve's goroutine,
+// except the accessors Mailbox and Failure.
 type Writer struct {
-	cfg   Config
-	in    *actor.Mailbox[*Request]
-	fsync *Fsync
-	fail  *sticky
+	cfg  Config
+	in   *actor.Mailbox[*Request]
+	link *link
+	fail *sticky
 
 	// Owned by the Serve goroutine.
-	st      state
+	core    core
 	seg     *activeSegment
-	buf     []byte
-	drain   []*Request
-	next    int      // drain[next:] are not yet processed
-	cur     *flush   // being filled; its requests are still the writer's
-	inHand  *Request // being processed: in neither drain[next:] nor cur
-	safeEnd int64    // bytes of seg handed on; a restart truncates to it
-	crashed bool     // Serve panicked; the next Serve re-derives its state
-
-	quiesced atomic.Bool
+	safeEnd int64 // bytes of seg handed on; a restart cuts the rest off
+	crashed bool  // Serve panicked; the next Serve re-derives its state
 }
 
-var flushPool = sync.Pool{New: func() any { return new(flush) }}
-
 // New returns a writer and its fsync actor. done must close once both have
-// stopped for good (callers stop waiting then).
+// stopped for good (Close, or escalation): neither waits on the other past
+// it. mailbox bounds the writer's mailbox (see docs/ARCHITECTURE.md,
+// "Queues").
 func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *Fsync, error) {
 	fail := &sticky{}
+	l := newLink(done, cfg.SyncEveryN)
 	w := &Writer{
 		cfg:  cfg,
 		in:   actor.NewMailbox[*Request](mailbox, done),
+		link: l,
 		fail: fail,
-		st:   newState(start.LastGlobal, start.LastID, start.LastPos),
 	}
-	w.fsync = newFsync(cfg, fail, done)
 	if start.File == nil {
 		f, err := CreateSegment(cfg.FS, cfg.Dir, 1, cfg.Clock().UnixNano())
 		if err != nil {
@@ -76,8 +68,15 @@ func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *
 		w.seg.footer = f
 	}
 	w.safeEnd = start.End
-	w.fsync.active.Store(w.seg)
-	return w, w.fsync, nil
+	w.core = core{
+		idx: cfg.Index, hashChain: cfg.HashChain, segSize: cfg.SegmentSize, clock: cfg.Clock,
+		notify: cfg.OnPublish != nil, inject: cfg.Inject, fail: fail,
+		log: logAccess{loadEvent: cfg.LoadEvent, readFrame: w.readFrame, beginsBatch: cfg.BeginsBatch},
+		st:  newState(start.LastGlobal, start.LastID, start.LastPos),
+		seg: w.seg.id, end: w.seg.end,
+	}
+	l.active.Store(w.seg)
+	return w, newFsync(cfg, fail, l), nil
 }
 
 // Mailbox is where callers send requests.
@@ -85,9 +84,6 @@ func (w *Writer) Mailbox() *actor.Mailbox[*Request] { return w.in }
 
 // Failure returns the sticky storage error, if any.
 func (w *Writer) Failure() error { return w.fail.get() }
-
-// Quiesce is called by the supervisor before shutdown.
-func (w *Writer) Quiesce() { w.quiesced.Store(true) }
 
 // Serve runs the writer until ctx is cancelled, then drains up to the
 // drain limit, fails the rest with ErrShuttingDown and hands a final sync
@@ -102,11 +98,14 @@ func (w *Writer) Serve(ctx context.Context) error {
 		}
 	}
 	w.crashed = true // cleared on a clean return; a panic leaves it set
-	defer w.answerOwned()
+	// Any request still in the writer's hands when Serve returns (only
+	// after a panic) learns that nothing of it was written: a restart
+	// cuts off whatever of it reached the file.
+	defer w.core.answerOwned(ErrNotWritten)
 	for {
 		select {
 		case r := <-w.in.C():
-			w.drain = append(w.drain[:0], r)
+			w.core.drain = append(w.core.drain[:0], r)
 			w.collect()
 			w.process()
 		case <-ctx.Done():
@@ -119,30 +118,186 @@ func (w *Writer) Serve(ctx context.Context) error {
 
 // collect takes whatever else is queued, up to MaxDrain.
 func (w *Writer) collect() {
-	for len(w.drain) < w.cfg.MaxDrain {
+	c := &w.core
+	for len(c.drain) < w.cfg.MaxDrain {
 		select {
 		case r := <-w.in.C():
-			w.drain = append(w.drain, r)
+			c.drain = append(c.drain, r)
 		default:
 			return
 		}
 	}
 }
 
-func (w *Writer) shutdown() {
-	for n := 0; n < w.cfg.DrainLimit; {
-		w.drain = w.drain[:0]
-		w.collect()
-		if len(w.drain) == 0 {
+// process handles the drain: the core turns it into flushes — one per
+// segment it touches — and the shell writes and hands off each, rotating
+// in between.
+func (w *Writer) process() {
+	c := &w.core
+	c.next = 0
+	if err := w.fail.get(); err != nil {
+		c.failRest(err)
+		c.endDrain()
+		return
+	}
+	for {
+		full := c.step()
+		w.handOff()
+		if !full {
 			break
 		}
-		if len(w.drain) > w.cfg.DrainLimit-n {
-			for _, r := range w.drain[w.cfg.DrainLimit-n:] {
+		if err := w.fail.get(); err != nil {
+			c.failRest(err)
+			break
+		}
+		if err := w.rotate(); err != nil {
+			w.fail.set(err)
+			c.failRest(w.fail.get())
+			break
+		}
+	}
+	c.endDrain()
+}
+
+// handOff writes the core's frames with one call (or one copy into the
+// mapped segment) and passes its flush on: to the fsync actor, or straight
+// to publication for on-write work when the writer holds the right to
+// publish (nothing is in flight; see link).
+func (w *Writer) handOff() {
+	c := &w.core
+	if err := w.fail.get(); err != nil {
+		c.dropFlush(err) // never write after a failure
+		return
+	}
+	if len(c.buf) > 0 {
+		if err := w.write(); err != nil {
+			c.dropFlush(w.fail.get())
+			return
+		}
+	}
+	if len(c.cur.reqs) == 0 {
+		recycle(c.handedOn())
+		return
+	}
+	if err := w.inject(PointBeforeHandoff); err != nil {
+		w.fail.set(err)
+		c.dropFlush(w.fail.get())
+		return
+	}
+	fl := c.handedOn()
+	w.safeEnd = w.seg.end
+	fl.seg = w.seg
+	w.seg.noteFooter(fl.pend)
+	if !fl.durable && w.link.writerPublishes() {
+		publish(w.cfg.Index, w.cfg.OnPublish, fl)
+		w.link.notePublished(len(fl.pend))
+		recycle(fl)
+		return
+	}
+	if err := w.link.handOver(fl); err != nil {
+		w.fail.set(err)
+		err = w.fail.get()
+		for _, r := range fl.reqs {
+			r.finish(err)
+		}
+		recycle(fl)
+	}
+}
+
+// write raises the sequence reservation if the core says so, then writes
+// the core's frames. A failure is sticky.
+func (w *Writer) write() error {
+	c := &w.core
+	var err error
+	if mark, needed := c.reservation(); needed {
+		if err = writeReservation(w.cfg.FS, w.cfg.Dir, mark); err == nil {
+			c.reserved(mark)
+		}
+	}
+	if err == nil {
+		err = w.inject(PointBeforeWrite)
+	}
+	if err == nil {
+		err = w.seg.write(c.buf)
+	}
+	if err != nil {
+		w.fail.set(err)
+		return err
+	}
+	c.wrote(w.seg.end)
+	if w.seg.m != nil && w.seg.end+prefaultAhead-w.seg.pfAsked >= prefaultAhead/4 {
+		w.seg.pfAsked = w.seg.end + prefaultAhead
+		w.link.prefault(w.seg.pfAsked)
+	}
+	return nil
+}
+
+func (w *Writer) inject(p Point) error {
+	if w.cfg.Inject == nil {
+		return nil
+	}
+	return w.cfg.Inject(p)
+}
+
+// rotate seals the active segment and starts the next one. The old segment
+// is synced first: a segment is only ever followed by another once it is
+// whole on disk, so recovery may treat damage in any but the last segment
+// as corruption rather than a torn tail.
+func (w *Writer) rotate() error {
+	if err := w.inject(PointRotate); err != nil {
+		return err
+	}
+	if err := w.seg.seal(); err != nil {
+		return err
+	}
+	if err := w.seg.writeFooter(); err != nil {
+		return err
+	}
+	w.seg.sealNote() // this fsync is the segment's last
+	if err := w.seg.file.Sync(); err != nil {
+		return err
+	}
+	w.link.noteSealed(w.seg) // before the next segment exists
+	id := w.seg.id + 1
+	if id > segment.MaxID {
+		return fmt.Errorf("segment id %d exceeds the format's limit %d", id, segment.MaxID)
+	}
+	f, err := CreateSegment(w.cfg.FS, w.cfg.Dir, id, w.cfg.Clock().UnixNano())
+	if err != nil {
+		return err
+	}
+	w.cfg.OnSegment(id, f)
+	w.seg = openActive(id, f, segment.HeaderSize, w.cfg.SegmentSize)
+	w.safeEnd = w.seg.end // nothing of the new segment is handed on yet
+	w.link.active.Store(w.seg)
+	w.core.startSegment(id, w.seg.end)
+	return nil
+}
+
+// readFrame reads bytes the writer wrote and handed on (for the core's
+// idempotency checks): from the active segment, or one sealed since.
+func (w *Writer) readFrame(seg uint64, p []byte, off int64) error {
+	if seg == w.seg.id {
+		return w.seg.readAt(p, off)
+	}
+	return w.cfg.ReadSegment(seg, p, off)
+}
+
+func (w *Writer) shutdown() {
+	c := &w.core
+	for n := 0; n < w.cfg.DrainLimit; {
+		c.drain = c.drain[:0]
+		w.collect()
+		if len(c.drain) == 0 {
+			break
+		}
+		if len(c.drain) > w.cfg.DrainLimit-n {
+			for _, r := range c.drain[w.cfg.DrainLimit-n:] {
 				r.finish(ErrShuttingDown)
 			}
-			w.drain = w.drain[:w.cfg.DrainLimit-n]
+			c.drain = c.drain[:w.cfg.DrainLimit-n]
 		}
-		n += len(w.drain)
+		n += len(c.drain)
 		w.process()
 	}
 	for {
@@ -155,7 +310,10 @@ func (w *Writer) shutdown() {
 		break
 	}
 	if w.fail.get() == nil {
-		w.fsync.barrier(w.seg)
+		// The fsync actor is stopped after the writer, so it takes this.
+		if err := w.link.barrier(nil, w.seg, true); err != nil {
+			w.fail.set(err)
+		}
 	}
 	// The barrier's fsync may have failed: after that, never sync again
 	// (found by the write-ordering auditor's I/O-error loop).
@@ -171,8 +329,8 @@ func (w *Writer) shutdown() {
 			w.seg.sealNote() // the fsync actor notes nothing after this fsync
 			err = w.seg.file.Sync()
 		}
-		if err == nil && w.st.reserved > w.st.global {
-			err = writeReservation(w.cfg.FS, w.cfg.Dir, w.st.global)
+		if err == nil && w.core.st.reserved > w.core.st.global {
+			err = writeReservation(w.cfg.FS, w.cfg.Dir, w.core.st.global)
 		}
 		if err != nil {
 			w.fail.set(err)
@@ -180,287 +338,20 @@ func (w *Writer) shutdown() {
 	}
 }
 
-// answerOwned runs when Serve returns, normally or by panic: any request
-// still in the writer's hands gets ErrNotWritten (a restart truncates
-// whatever of it reached the file).
-func (w *Writer) answerOwned() {
-	if w.inHand != nil {
-		w.answer(w.inHand, ErrNotWritten)
-	}
-	if w.cur != nil {
-		for _, r := range w.cur.reqs {
-			r.finish(ErrNotWritten)
-		}
-		w.cur.reset(nil)
-		w.cur = nil
-	}
-	for _, r := range w.drain[w.next:] {
-		r.finish(ErrNotWritten)
-	}
-	w.drain, w.next = w.drain[:0], 0
-}
-
-// rederive rebuilds the writer's state after a crash: wait until the fsync
-// actor has published everything handed on, cut off bytes never handed on,
-// and let tails and keys reload from the index.
+// rederive rebuilds the writer after a crash: wait until the fsync actor
+// has published everything handed on, cut off bytes never handed on, and
+// let the core forget what it cached (it reloads from the index).
 func (w *Writer) rederive(ctx context.Context) error {
-	if err := w.fsync.waitIdle(ctx); err != nil {
+	if err := w.link.waitIdle(ctx); err != nil {
 		return err
 	}
 	if err := w.seg.discardFrom(w.safeEnd); err != nil {
 		w.fail.set(err)
 		return err
 	}
-	w.buf = w.buf[:0]
-	last := w.st.global
-	w.st.tails = make(map[string]*tail)
-	clear(w.st.keys)
-	w.st.keyFIFO = w.st.keyFIFO[:0]
-	w.st.global = max(last, w.cfg.Index.LastGlobal()) // never reuse a global sequence
+	w.core.rederive(w.cfg.Index.LastGlobal(), w.safeEnd)
 	w.crashed = false
 	return nil
-}
-
-func (w *Writer) inject(p Point) error {
-	if w.cfg.Inject == nil {
-		return nil
-	}
-	return w.cfg.Inject(p)
-}
-
-// process handles w.drain: each request in turn, one write per segment.
-func (w *Writer) process() {
-	w.next = 0
-	if err := w.fail.get(); err != nil {
-		for _, r := range w.drain {
-			r.finish(err)
-		}
-		w.drain = w.drain[:0]
-		return
-	}
-	w.cur = w.newFlush()
-	for w.next < len(w.drain) {
-		r := w.drain[w.next]
-		w.next++
-		w.inHand = r
-		switch {
-		case r.Reload != nil:
-			w.reload(r.Reload)
-			w.answer(r, nil)
-		case len(r.Items) == 0: // sync barrier
-			w.accept(r)
-			w.cur.durable = true
-		case r.Atomic:
-			w.appendBatch(r)
-		default:
-			w.appendOne(r)
-		}
-	}
-	w.handOff()
-	w.drain = w.drain[:0]
-	w.next = 0
-	w.pruneKeys()
-}
-
-func (w *Writer) newFlush() *flush {
-	f := flushPool.Get().(*flush)
-	f.reset(w.seg)
-	return f
-}
-
-// room makes sure size more bytes fit the active segment, rotating if not
-// (a segment holds at least one record, however large).
-func (w *Writer) room(size int) error {
-	used := w.seg.end + int64(len(w.buf))
-	if used+int64(size) <= w.cfg.SegmentSize || used == segment.HeaderSize {
-		return nil
-	}
-	w.handOff()
-	w.cur = w.newFlush() // later requests of the drain still need one
-	if err := w.fail.get(); err != nil {
-		return err
-	}
-	if err := w.rotate(); err != nil {
-		w.fail.set(err)
-		return w.fail.get()
-	}
-	w.cur.seg = w.seg
-	return nil
-}
-
-// handOff writes the buffered frames with one call (or one copy into the
-// mapped segment) and passes w.cur on: to the fsync actor, or straight to
-// publication for on-write work when nothing durable is in flight. w.cur
-// is nil afterwards.
-func (w *Writer) handOff() {
-	fl := w.cur
-	if err := w.fail.get(); err != nil {
-		w.buf = w.buf[:0] // never write after a failure
-		w.failFlush(fl, err)
-		return
-	}
-	if len(w.buf) > 0 {
-		err := w.inject(PointBeforeWrite)
-		if err == nil {
-			err = w.seg.write(w.buf)
-		}
-		if err != nil {
-			w.fail.set(err)
-			w.failFlush(fl, w.fail.get())
-			return
-		}
-		w.buf = w.buf[:0]
-		if w.seg.m != nil && w.seg.end+prefaultAhead-w.seg.pfAsked >= prefaultAhead/4 {
-			w.seg.pfAsked = w.seg.end + prefaultAhead
-			w.fsync.prefault(w.seg.pfAsked)
-		}
-	}
-	if len(fl.reqs) == 0 {
-		w.cur = nil
-		flushPool.Put(fl)
-		return
-	}
-	if err := w.inject(PointBeforeHandoff); err != nil {
-		w.fail.set(err)
-		w.failFlush(fl, w.fail.get())
-		return
-	}
-	// From here the flush is no longer the writer's: a crash must neither
-	// answer its requests nor cut its bytes off.
-	w.cur, w.safeEnd = nil, w.seg.end
-	w.seg.noteFooter(fl.pend)
-	if fl.durable || w.fsync.inflight.Load() > 0 {
-		w.fsync.handOver(fl) // bounded: a slow disk holds the writer back
-	} else {
-		w.fsync.publish(fl)
-		w.fsync.noteUnsynced(len(fl.pend))
-		fl.reset(nil)
-		flushPool.Put(fl)
-	}
-}
-
-// failFlush answers a flush's requests with err and drops it.
-func (w *Writer) failFlush(fl *flush, err error) {
-	for _, r := range fl.reqs {
-		r.finish(err)
-	}
-	fl.reset(nil)
-	flushPool.Put(fl)
-	w.cur = nil
-}
-
-// now returns the clock in milliseconds and microseconds.
-func (w *Writer) now() (ms, us int64) {
-	t := w.cfg.Clock()
-	return t.UnixMilli(), t.UnixMicro()
-}
-
-// stage encodes one event into the buffer and records what publication needs.
-// batch is the batch it belongs to (Count 0 for a single append).
-func (w *Writer) stage(it *Item, t *tail, causation, correlation event.ID, batch segment.Marker, rcpt *event.Receipt) {
-	ms, us := w.now()
-	w.st.global++
-	wall, counter := w.st.hlc.Tick(ms)
-	id := w.st.ids.Next(ms)
-	if correlation.IsZero() {
-		correlation = id
-	}
-	rec := segment.EventRecord{
-		ID: id, Correlation: correlation, Causation: causation, Kind: it.Kind,
-		Flags: it.Opts.Flags, Global: w.st.global, Sequence: t.next, Timestamp: us,
-		WallMS: wall, Counter: counter, Codec: it.Codec, IdemKey: it.Opts.IdempotencyKey,
-		Entity: it.Coord.Entity(), Scope: it.Coord.Scope(), Payload: it.Payload,
-	}
-	off := w.seg.end + int64(len(w.buf))
-	var self [32]byte
-	w.buf, self = segment.AppendEvent(w.buf, &rec, w.cfg.HashChain, t.hash)
-	size := uint32(w.seg.end + int64(len(w.buf)) - off)
-	*rcpt = event.Receipt{
-		ID: id, Coordinate: it.Coord, Kind: it.Kind, Global: rec.Global,
-		Position:  event.Position{WallMS: wall, Counter: counter, Sequence: t.next},
-		Timestamp: us, Correlation: correlation, Causation: causation, Hash: self,
-	}
-	w.cur.pend = append(w.cur.pend, index.Pending{
-		ID: id, Entity: rec.Entity, Scope: rec.Scope, IdemKey: rec.IdemKey, Kind: it.Kind, Correlation: correlation,
-		Global: rec.Global, Sequence: t.next, Segment: uint32(w.seg.id), Offset: uint32(off), Size: size,
-	})
-	if w.cfg.OnPublish != nil {
-		w.cur.notes = append(w.cur.notes, event.Notification{
-			ID: id, Correlation: correlation, Causation: causation, Coordinate: it.Coord,
-			Kind: it.Kind, Global: rec.Global, Sequence: t.next,
-		})
-	}
-	t.next++
-	t.hash, t.global = self, rec.Global
-	if rec.IdemKey != "" {
-		w.rememberKey(rec.IdemKey, *rcpt, w.seg.id, off, size, batch)
-	}
-}
-
-// answer replies to the request in hand.
-func (w *Writer) answer(r *Request, err error) {
-	w.inHand = nil
-	r.finish(err)
-}
-
-// accept moves the request in hand into the flush being built; it is
-// answered when the flush is released.
-func (w *Writer) accept(r *Request) {
-	w.inHand = nil
-	w.cur.reqs = append(w.cur.reqs, r)
-	w.cur.durable = w.cur.durable || r.Durability != event.OnWrite
-}
-
-// appendOne handles a single append.
-func (w *Writer) appendOne(r *Request) {
-	it := &r.Items[0]
-	if key := it.Opts.IdempotencyKey; key != "" {
-		prev, found, err := w.lookupKey(key)
-		if err != nil {
-			w.answer(r, err)
-			return
-		}
-		if found {
-			if err := w.sameEvent(key, &prev, it); err != nil {
-				w.answer(r, err)
-				return
-			}
-			w.replay(r, prev.receipt)
-			return
-		}
-	}
-	t, err := w.loadTail(it.Coord.Entity())
-	if err == nil {
-		err = w.reserve(1)
-	}
-	if err != nil {
-		w.answer(r, err)
-		return
-	}
-	if it.Opts.ExpectSequence && it.Opts.ExpectedSequence != t.next {
-		w.answer(r, &SequenceMismatchError{Entity: it.Coord.Entity(), Expected: it.Opts.ExpectedSequence, Actual: t.next})
-		return
-	}
-	if err := w.room(segment.EncodedEventSize(&segment.EventRecord{
-		IdemKey: it.Opts.IdempotencyKey, Entity: it.Coord.Entity(), Scope: it.Coord.Scope(), Payload: it.Payload,
-	})); err != nil {
-		w.answer(r, err)
-		return
-	}
-	r.Receipts = r.receiptSlice(1)
-	w.stage(it, t, it.Opts.Causation, it.Opts.Correlation, segment.Marker{}, &r.Receipts[0])
-	w.accept(r)
-}
-
-// replay answers r with an earlier receipt, released with this drain so a
-// replay is never acknowledged before the original is.
-func (w *Writer) replay(r *Request, prev ...event.Receipt) {
-	r.Receipts = r.receiptSlice(len(prev))
-	for i, p := range prev {
-		p.Replayed = true
-		r.Receipts[i] = p
-	}
-	w.accept(r)
 }
 
 // Tail returns the active segment and the end of its data. Call it only

@@ -5,33 +5,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// These tests drive the writer's core directly — process() on a drain, the
-// fsync actor's process() on what was handed over — with no goroutines.
+// These tests drive the writer's shell and core directly — process() on a
+// drain, the fsync actor's process() on what was handed over — with no
+// goroutines. core_test.go tests the core alone; loop_test.go the run loops.
 
 type harness struct {
 	t    *testing.T
-	fs   *vfs.MemFS
+	fs   vfs.FS
 	w    *Writer
 	f    *Fsync
 	idx  *index.Index
+	done chan struct{}
 	segs map[uint64]vfs.File
 }
 
-func newHarness(t *testing.T, segSize int64) *harness {
+func newHarness(t *testing.T, segSize int64, tune ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, fs: vfs.NewMem(), idx: index.New(), segs: map[uint64]vfs.File{}}
-	if err := h.fs.MkdirAll("/db"); err != nil {
-		t.Fatal(err)
-	}
+	mem := vfs.NewMem()
+	h := &harness{t: t, fs: mem, idx: index.New(), done: make(chan struct{}), segs: map[uint64]vfs.File{}}
+	require.NoError(t, mem.MkdirAll("/db"))
 	clock := time.Unix(1_700_000_000, 0)
 	cfg := Config{
-		FS: h.fs, Dir: "/db", Index: h.idx, SegmentSize: segSize, HashChain: true, MaxDrain: 64,
+		FS: h.fs, Dir: "/db", Index: h.idx, SegmentSize: segSize, HashChain: true, MaxDrain: 64, DrainLimit: 1 << 20,
 		Clock:     func() time.Time { clock = clock.Add(time.Millisecond); return clock },
 		OnSegment: func(id uint64, f vfs.File) { h.segs[id] = f },
 		LoadEvent: func(e index.Entry) (*event.StoredEvent, error) { return h.load(e) },
@@ -48,11 +51,13 @@ func newHarness(t *testing.T, segSize int64) *harness {
 			return string(got) == string(want), nil
 		},
 	}
-	var err error
-	h.w, h.f, err = New(cfg, Start{}, make(chan struct{}), 64)
-	if err != nil {
-		t.Fatal(err)
+	for _, f := range tune {
+		f(&cfg)
 	}
+	h.fs = cfg.FS
+	var err error
+	h.w, h.f, err = New(cfg, Start{}, h.done, 64)
+	require.NoError(t, err)
 	return h
 }
 
@@ -61,7 +66,11 @@ func (h *harness) load(e index.Entry) (*event.StoredEvent, error) {
 	if _, err := h.segs[uint64(e.Segment)].ReadAt(buf, int64(e.Offset)); err != nil {
 		return nil, err
 	}
-	body, _, err := segment.ReadFrame(buf)
+	return decodeEvent(buf)
+}
+
+func decodeEvent(frame []byte) (*event.StoredEvent, error) {
+	body, _, err := segment.ReadFrame(frame)
 	if err != nil {
 		return nil, err
 	}
@@ -77,19 +86,26 @@ func (h *harness) load(e index.Entry) (*event.StoredEvent, error) {
 var kind = event.MustCustom(1, 1)
 
 func single(entity string, d event.Durability, opts event.AppendOptions) *Request {
-	r := NewRequest()
-	r.SetSingle(Item{Coord: event.MustCoordinate(entity, "s"), Kind: kind, Payload: []byte("p"), Opts: opts})
-	r.Durability = d
-	return r
+	return NewAppend(Item{Coord: event.MustCoordinate(entity, "s"), Kind: kind, Payload: []byte("p"), Opts: opts}, d)
 }
 
-// run processes one drain and, for durable work, the fsync actor's turn.
-func (h *harness) run(reqs ...*Request) {
-	h.w.drain = append(h.w.drain[:0], reqs...)
+// process runs one drain through the writer, without the fsync actor.
+func (h *harness) process(reqs ...*Request) {
+	h.w.core.drain = append(h.w.core.drain[:0], reqs...)
 	h.w.process()
+}
+
+// run processes one drain and then gives the fsync actor its turns.
+func (h *harness) run(reqs ...*Request) {
+	h.process(reqs...)
+	h.fsyncTurns()
+}
+
+// fsyncTurns lets the fsync actor process everything handed over.
+func (h *harness) fsyncTurns() {
 	for {
 		select {
-		case fl := <-h.f.in:
+		case fl := <-h.f.link.flushc:
 			h.f.batch = append(h.f.batch[:0], fl)
 			h.f.collect()
 			h.f.process()
@@ -113,13 +129,12 @@ func answer(t *testing.T, r *Request) *Request {
 func TestOnWriteIsPublishedWithoutFsyncActor(t *testing.T) {
 	h := newHarness(t, 1<<20)
 	r := single("a", event.OnWrite, event.AppendOptions{})
-	h.w.drain = append(h.w.drain[:0], r)
-	h.w.process()
+	h.process(r)
 	res := answer(t, r)
 	if res.Err != nil || res.Receipts[0].Global != 1 || h.idx.Len() != 1 {
 		t.Fatalf("%+v %v len %d", res.Receipts, res.Err, h.idx.Len())
 	}
-	if len(h.f.in) != 0 {
+	if len(h.f.link.flushc) != 0 {
 		t.Fatal("on-write work went to the fsync actor with nothing durable in flight")
 	}
 }
@@ -127,8 +142,7 @@ func TestOnWriteIsPublishedWithoutFsyncActor(t *testing.T) {
 func TestDurableIsInvisibleUntilFsyncActorRuns(t *testing.T) {
 	h := newHarness(t, 1<<20)
 	r := single("a", event.Durable, event.AppendOptions{})
-	h.w.drain = append(h.w.drain[:0], r)
-	h.w.process()
+	h.process(r)
 	if h.idx.Len() != 0 || len(r.reply) != 0 {
 		t.Fatal("durable event visible or acknowledged before its fsync")
 	}
@@ -196,13 +210,11 @@ func TestIdempotentRetryInSameDrainAndLater(t *testing.T) {
 func TestBatchRejectedWholeWritesNothing(t *testing.T) {
 	h := newHarness(t, 1<<20)
 	c := event.MustCoordinate("a", "s")
-	r := NewRequest()
-	r.Atomic, r.Durability = true, event.Durable
-	r.Items = []Item{
+	r := NewBatch([]Item{
 		{Coord: c, Kind: kind, Payload: []byte("1"), Opts: event.Expect(0)},
 		{Coord: c, Kind: kind, Payload: []byte("2"), Opts: event.Expect(1)},
 		{Coord: c, Kind: kind, Payload: []byte("3"), Opts: event.Expect(1)}, // stale: 2 is next
-	}
+	}, event.Durable)
 	h.run(r)
 	var bie *BatchItemError
 	if err := answer(t, r).Err; !errors.As(err, &bie) || bie.Item != 2 || !errors.Is(err, ErrSequenceMismatch) {
