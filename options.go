@@ -126,7 +126,8 @@ func WithGroupCommitWait(d time.Duration) Option {
 }
 
 // WithMailbox sets the writer's mailbox capacity (default 4096). A full
-// mailbox blocks callers until there is room or their context ends.
+// mailbox blocks callers until there is room or their context ends. Every
+// queue's bound and policy: docs/ARCHITECTURE.md, "Queues".
 func WithMailbox(capacity int) Option {
 	return func(c *config) {
 		if capacity < 1 || capacity > 1<<20 {
