@@ -95,14 +95,14 @@ func (c *core) step() (full bool) {
 // the active segment.
 func (c *core) apply(r *Request) bool {
 	switch r.op {
-	case OpAppend:
+	case opAppend:
 		return c.appendOne(r)
-	case OpBatch:
+	case opBatch:
 		return c.appendBatch(r)
-	case OpSync:
+	case opSync:
 		c.accept(r)
 		c.cur.durable = true
-	case OpReload:
+	case opReload:
 		c.reload(&r.reload)
 		c.answer(r, nil)
 	default:
@@ -169,7 +169,7 @@ func (c *core) dropFlush(err error) {
 // applies: forgetting is never wrong.
 func (c *core) failRest(err error) {
 	for _, r := range c.drain[c.next:] {
-		if r.op == OpReload {
+		if r.op == opReload {
 			c.reload(&r.reload)
 			r.finish(nil)
 			continue

@@ -81,37 +81,43 @@ func newLink(done <-chan struct{}, syncEveryN int) *link {
 func (l *link) writerPublishes() bool { return l.handed.Load() == l.released.Load() }
 
 // handOver passes a flush to the fsync actor, which owns it from then on.
-// It blocks while the queue is full, until the actor takes the flush or
-// stops for good (errFsyncStopped: the flush stays the caller's). The
-// writer has no caller's context to give up on: when Stop cancels it, it
-// still hands over what it drains, and the actor, stopped after it, takes
-// it.
-func (l *link) handOver(fl *flush) error {
+// It blocks while the queue is full, until the actor takes the flush,
+// stops for good (errFsyncStopped) or ctx ends; on an error the flush
+// stays the caller's. ctx is nil for the writer's own flushes: it has no
+// caller's context to give up on, and when Stop cancels the writer it
+// still hands over what it drains — the actor, stopped after it, takes it.
+func (l *link) handOver(ctx context.Context, fl *flush) error {
 	l.handed.Add(1) // before the send: released never passes handed
 	select {
 	case l.flushc <- fl:
 		return nil
 	default:
 	}
+	var ctxDone <-chan struct{}
+	if ctx != nil {
+		ctxDone = ctx.Done()
+	}
 	select {
 	case l.flushc <- fl:
 		return nil
 	case <-l.done:
-		l.handed.Add(^uint64(0))
+		l.handed.Add(^uint64(0)) // never sent
 		return errFsyncStopped
+	case <-ctxDone:
+		l.handed.Add(^uint64(0))
+		return ctx.Err()
 	}
 }
 
-// barrier hands the fsync actor an empty durable flush of seg and waits for
-// its release: everything handed over before it is then synced and
-// published. ctx may be nil (Close's drain waits for the actor, stopped
-// after the writer).
+// barrier hands the fsync actor an empty flush of seg and waits for its
+// release: everything handed over before it is then released too (synced
+// first, if durable). ctx may be nil (see handOver).
 func (l *link) barrier(ctx context.Context, seg *activeSegment, durable bool) error {
 	fl := flushPool.Get().(*flush)
 	fl.seg, fl.durable = seg, durable
 	released := make(chan struct{})
 	fl.barrier = released
-	if err := l.handOver(fl); err != nil {
+	if err := l.handOver(ctx, fl); err != nil {
 		recycle(fl)
 		return err
 	}

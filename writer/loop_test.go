@@ -122,14 +122,18 @@ func TestShutdownGivesUpTheBarrierWhenTheFsyncActorIsGone(t *testing.T) {
 }
 
 // A restarted writer waits until the fsync actor released what it was
-// handed; the wait gives up on the writer's context and on done.
+// handed; the wait, and the hand-over of its barrier into a full queue,
+// give up on the writer's context and on done.
 func TestWaitIdleGivesUpOnContextAndDone(t *testing.T) {
 	h := newHarness(t, 1<<20)
-	h.process(single("a", event.Durable, event.AppendOptions{})) // in flight: nobody runs the fsync actor
-	require.Equal(t, 1, h.f.Inflight())
+	for range fsyncQueueLen { // in flight: nobody runs the fsync actor
+		h.process(single("a", event.Durable, event.AppendOptions{}))
+	}
+	require.Equal(t, fsyncQueueLen, h.f.Inflight())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, h.w.link.waitIdle(ctx), context.Canceled)
+	require.Equal(t, fsyncQueueLen, h.f.Inflight(), "a barrier never sent is not in flight")
 	close(h.done)
 	require.ErrorIs(t, h.w.link.waitIdle(context.Background()), errFsyncStopped)
 	h.fsyncTurns()

@@ -16,16 +16,16 @@ type Item struct {
 	Cause   event.Cause // batch items only
 }
 
-// Op is what a request asks of the writer. A request is made by the
+// op is what a request asks of the writer. A request is made by the
 // constructor of its op (NewAppend, NewBatch, NewSync, NewReload), which
 // sets the fields that op reads and nothing else.
-type Op uint8
+type op uint8
 
 const (
-	OpAppend Op = iota + 1 // one event
-	OpBatch                // events that commit together or not at all
-	OpSync                 // a barrier: answered once everything before it is durable
-	OpReload               // compaction rewrote the index: forget what it dropped
+	opAppend op = iota + 1 // one event
+	opBatch                // events that commit together or not at all
+	opSync                 // a barrier: answered once everything before it is durable
+	opReload               // compaction rewrote the index: forget what it dropped
 )
 
 // Request is one command to the writer. The writer or the fsync actor fills
@@ -33,10 +33,10 @@ const (
 // to one: each request is answered exactly once, so the answer never
 // blocks).
 type Request struct {
-	op         Op
-	items      []Item           // OpAppend (one item), OpBatch
-	durability event.Durability // OpAppend, OpBatch: resolved (Durable or OnWrite) by the facade
-	reload     Reload           // OpReload
+	op         op
+	items      []Item           // opAppend (one item), opBatch
+	durability event.Durability // opAppend, opBatch: resolved (Durable or OnWrite) by the facade
+	reload     Reload           // opReload
 
 	Receipts []event.Receipt
 	Err      error
@@ -48,16 +48,16 @@ type Request struct {
 
 var requestPool = sync.Pool{New: func() any { return &Request{reply: make(chan *Request, 1)} }}
 
-func newRequest(op Op) *Request {
+func newRequest(o op) *Request {
 	r := requestPool.Get().(*Request)
-	r.op = op
+	r.op = o
 	return r
 }
 
 // NewAppend returns a request to append one event, with no allocation
 // (requests are pooled; see Release).
 func NewAppend(it Item, d event.Durability) *Request {
-	r := newRequest(OpAppend)
+	r := newRequest(opAppend)
 	r.one[0] = it
 	r.items, r.durability = r.one[:], d
 	return r
@@ -66,7 +66,7 @@ func NewAppend(it Item, d event.Durability) *Request {
 // NewBatch returns a request to append items atomically. The request keeps
 // items: the caller must not change them until the reply.
 func NewBatch(items []Item, d event.Durability) *Request {
-	r := newRequest(OpBatch)
+	r := newRequest(opBatch)
 	r.items, r.durability = items, d
 	return r
 }
@@ -74,20 +74,17 @@ func NewBatch(items []Item, d event.Durability) *Request {
 // NewSync returns a sync barrier: its reply comes once every request sent
 // before it, in either durability mode, is on stable storage.
 func NewSync() *Request {
-	r := newRequest(OpSync)
+	r := newRequest(opSync)
 	r.durability = event.Durable
 	return r
 }
 
 // NewReload returns a Reload command (see Reload).
 func NewReload(rl Reload) *Request {
-	r := newRequest(OpReload)
+	r := newRequest(opReload)
 	r.reload = rl
 	return r
 }
-
-// Op returns what the request asks for.
-func (r *Request) Op() Op { return r.op }
 
 // Reply is the channel the result arrives on.
 func (r *Request) Reply() <-chan *Request { return r.reply }

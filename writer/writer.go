@@ -194,7 +194,7 @@ func (w *Writer) handOff() {
 		recycle(fl)
 		return
 	}
-	if err := w.link.handOver(fl); err != nil {
+	if err := w.link.handOver(nil, fl); err != nil {
 		w.fail.set(err)
 		err = w.fail.get()
 		for _, r := range fl.reqs {
