@@ -33,12 +33,37 @@ type VerifyReport struct {
 	// nothing after it: one a writer is creating, or whose creation a crash
 	// cut short (Open removes those). They hold no event; not a problem.
 	UnusedSegments []uint64
-	// Problem is the first damage found, nil if none; Verify stops there.
+	// Problem is the first damage found, nil if none. Verify stops there
+	// unless VerifyOptions.All is set.
 	Problem error
+	// Problems lists every problem found, in log order: with
+	// VerifyOptions.All, all of them; otherwise the first (as Problem).
+	Problems []error
 }
 
 // OK reports whether no problem was found.
 func (r VerifyReport) OK() bool { return r.Problem == nil }
+
+// VerifyOptions tune VerifyWith.
+type VerifyOptions struct {
+	// Progress, if set, is called after each segment with bytes done and
+	// total.
+	Progress func(done, total int64)
+	// All goes on after each problem instead of stopping at the first:
+	// past damage in a segment, checking resumes at the next intact frame
+	// (so one damaged frame may also be reported as the batch or the
+	// entity sequence it breaks); a segment file that is missing is a
+	// problem and the next one is checked; a segment's footer is compared
+	// with its frames only where the frames had no problem.
+	All bool
+}
+
+func (r *VerifyReport) add(err error) {
+	if r.Problem == nil {
+		r.Problem = err
+	}
+	r.Problems = append(r.Problems, err)
+}
 
 // ErrChainBroken marks an event that does not hash over its predecessor,
 // or whose sequence does not follow its entity's previous event.
@@ -61,12 +86,22 @@ type chainState struct {
 // are the store's if no power loss intervenes, and damage there is a torn
 // tail, not a problem.
 func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, total int64)) (VerifyReport, error) {
+	return VerifyWith(ctx, fs, dir, VerifyOptions{Progress: progress})
+}
+
+// VerifyWith is Verify with options: see VerifyOptions.
+func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) (VerifyReport, error) {
 	began := time.Now()
 	var rep VerifyReport
+	var missing []uint64
 	ids, err := listSegments(fs, dir)
+	if err != nil && errors.Is(err, ErrMissingSegment) && opts.All {
+		ids, missing, err = listWithGaps(fs, dir)
+	}
 	if err != nil {
 		return rep, err
 	}
+	progress := opts.Progress
 	// A segment being created has no whole header yet; Open removes one a
 	// crash left so. The rule is recovery's (hasValidHeader).
 	for len(ids) > 0 {
@@ -99,21 +134,28 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		for len(missing) > 0 && missing[0] < id {
+			rep.add(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, missing[0]))
+			missing = missing[1:]
+		}
 		data, err := readSegment(fs, dir, id)
 		if err != nil {
 			return rep, err
 		}
 		rep.Segments++
 		rep.Bytes += int64(len(data))
+		problems := len(rep.Problems)
 		if _, err := segment.DecodeHeader(data); err != nil {
-			rep.Problem = &segment.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err}
-			break
+			rep.add(&segment.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err})
+			if !opts.All {
+				break
+			}
 		}
 		if c, ok := segment.ReadCompacted(data, id); ok {
 			compactedTo = max(compactedTo, c.LastGlobal)
 		}
 		var seen []segment.FooterEntry // this segment's events, to check its footer against
-		res, err := segment.Scan(data, id, segment.HeaderSize, lastGlobal, syncedTo(data, i == len(ids)-1), func(off int64, size int, v *segment.EventView, _ bool) error {
+		visit := func(off int64, size int, v *segment.EventView, _ bool) error {
 			rep.Events++
 			seen = append(seen, segment.FooterEntry{Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
 				Kind: v.Kind, Global: v.Global, Sequence: v.Sequence, Offset: uint32(off), Size: uint32(size)})
@@ -123,8 +165,15 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 				chains[string(v.Entity)] = c
 			}
 			bad := func(format string, args ...any) error {
-				return fmt.Errorf("%w: %w", ErrChainBroken, &segment.CorruptionError{
+				err := fmt.Errorf("%w: %w", ErrChainBroken, &segment.CorruptionError{
 					Segment: id, Offset: off, Lost: int64(size), Cause: fmt.Errorf(format, args...)})
+				if !opts.All {
+					return err
+				}
+				// Go on from this event, as the start of its entity's chain.
+				rep.add(err)
+				c.next, c.hash, c.global = v.Sequence+1, v.Hash, v.Global
+				return nil
 			}
 			// A gap is legitimate only where retention may have dropped the
 			// events between: after the entity's last kept event, inside a
@@ -144,32 +193,37 @@ func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, tota
 			}
 			c.next, c.hash, c.global = v.Sequence+1, v.Hash, v.Global
 			return nil
-		})
+		}
+		res, err := scanAll(data, id, lastGlobal, syncedTo(data, i == len(ids)-1), opts.All, visit, rep.add)
 		if err != nil {
-			rep.Problem = err
+			rep.add(err)
 			break
 		}
-		if err == nil && res.FooterAt > 0 {
-			if err = checkFooter(id, data, seen); err == nil {
+		if res.FooterAt > 0 && len(rep.Problems) == problems {
+			if err := checkFooter(id, data, seen); err == nil {
 				rep.Footers++
+			} else if rep.add(err); !opts.All {
+				break
 			}
-		}
-		if err != nil {
-			rep.Problem = err
-			break
 		}
 		if res.Torn {
 			if i != len(ids)-1 {
-				rep.Problem = &segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
-					Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)}
-				break
+				rep.add(&segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
+					Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)})
+				if !opts.All {
+					break
+				}
+			} else {
+				rep.TornTail = true
 			}
-			rep.TornTail = true
 		}
 		lastGlobal = res.LastGlobal
 		if progress != nil {
 			progress(rep.Bytes, total)
 		}
+	}
+	for _, id := range missing { // after the last segment present: only with a damaged listing
+		rep.add(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, id))
 	}
 	rep.Entities = len(chains)
 	rep.Duration = time.Since(began)
@@ -207,4 +261,60 @@ func checkFooter(id uint64, data []byte, seen []segment.FooterEntry) error {
 		return &segment.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
 	}
 	return nil
+}
+
+// scanAll scans a segment's frames. With all, it goes on after damage:
+// each *segment.CorruptionError is passed to problem and the scan resumes
+// at the next intact frame (the end of the bytes the error says are
+// lost), numbering on from the last event read. Without all, the first
+// error ends the scan and is returned.
+func scanAll(data []byte, id, lastGlobal uint64, synced int64, all bool, visit segment.Visit, problem func(error)) (segment.ScanResult, error) {
+	from := int64(segment.HeaderSize)
+	for {
+		res, err := segment.Scan(data, id, from, lastGlobal, synced, visit)
+		var ce *segment.CorruptionError
+		if err == nil || !all || !errors.As(err, &ce) || ce.Lost <= 0 {
+			return res, err
+		}
+		problem(err)
+		lastGlobal, from = res.LastGlobal, ce.Offset+ce.Lost
+		if from >= int64(len(data)) {
+			res.End = int64(len(data))
+			return res, nil
+		}
+	}
+}
+
+// listWithGaps lists the live segments of dir like readLayout, but where
+// a segment is missing it goes on, returning the missing ids.
+func listWithGaps(fs vfs.FS, dir string) (ids, missing []uint64, err error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []uint64
+	for _, n := range names {
+		if id, ok := segment.ParseFileName(n); ok {
+			all = append(all, id)
+		}
+	}
+	through := uint64(0)
+	for i, id := range all {
+		if i > 0 && id <= through {
+			continue // replaced by a compacted segment: a leftover
+		}
+		for m := through + 1; i > 0 && m < id; m++ {
+			missing = append(missing, m)
+		}
+		ids = append(ids, id)
+		through = id
+		c, ok, err := readCompactedRecord(fs, dir, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			through = max(id, c.Through)
+		}
+	}
+	return ids, missing, nil
 }
