@@ -26,7 +26,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return nil, salvageHint(err, dir)
 	}
 	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, nil) // the newest, followed, is never closed
 	return &Store{

@@ -107,7 +107,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
 	if err != nil {
-		return nil, err
+		return nil, salvageHint(err, dir)
 	}
 	// Numbering resumes above every global sequence that may have been
 	// used before a crash (see writer.ReadReservation).
@@ -166,6 +166,18 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// salvageHint adds to an error saying the store's files are damaged (a
+// *CorruptionError, a missing segment file) what gets the intact events
+// back: the store does not open over damage to acknowledged events, and
+// batpak salvage copies what is intact into a new store without writing
+// to this one (package salvage). The error still matches what it wraps.
+func salvageHint(err error, dir string) error {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, reader.ErrMissingSegment) {
+		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
+	}
+	return err
 }
 
 // escalate runs when an actor has crashed past its restart budget: the
