@@ -145,6 +145,25 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("  entities affected: %s", strings.Join(quoteAll(r.Entities), ", "))
 	}
 	p("  checkpoint: %s", r.Checkpoint)
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	b.Reset()
+	if err := r.WriteProblems(w); err != nil {
+		return err
+	}
+	if r.Clean() {
+		p("nothing was lost.")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteProblems prints the damage, the intact events not kept, the
+// sequence gaps and the notes, one a line under a heading for each.
+func (r *Report) WriteProblems(w io.Writer) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	if len(r.Damage) > 0 {
 		p("damage:")
 		for _, d := range r.Damage {
@@ -168,9 +187,6 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, n := range r.Notes {
 			p("  %s", n)
 		}
-	}
-	if r.Clean() {
-		p("nothing was lost.")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,19 +39,26 @@ func dumpFlags(fs *flag.FlagSet) action {
 		if err := p.parse(); err != nil {
 			return err
 		}
+		out := bufio.NewWriter(stdout)
 		s, err := openStore(dir, stderr)
+		if isDamage(err) {
+			return dumpDamaged(ctx, dir, err, 0, &f, &p, out)
+		}
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		out := bufio.NewWriter(stdout)
 		events := s.Query(ctx, f.region)
 		if f.hasCorrelID {
 			// The correlation index lists the workflow's events: read
 			// only them (the other filters are checked on each).
 			events = s.ByCorrelation(ctx, f.correlated)
 		}
+		var last uint64 // the last event printed
 		for ev, err := range events {
+			if isDamage(err) {
+				return dumpDamaged(ctx, dir, err, last, &f, &p, out)
+			}
 			if err != nil {
 				out.Flush() // what was read before the error
 				return verifyHint(err, dir)
@@ -59,10 +67,24 @@ func dumpFlags(fs *flag.FlagSet) action {
 				if err := p.print(out, ev); err != nil {
 					return err
 				}
+				last = ev.Global
 			}
 		}
 		return out.Flush()
 	}
+}
+
+// dumpDamaged goes on past damage: it prints the intact events after
+// global after that pass the filters, read as batpak salvage reads them,
+// and returns the warning that lists what it skipped (exit status 1).
+func dumpDamaged(ctx context.Context, dir string, cause error, after uint64, f *eventFilter, p *eventPrinter, out *bufio.Writer) error {
+	warn := walkDamaged(ctx, dir, cause, after, func(ev *batpak.StoredEvent) error {
+		if !f.matchAll(ev) {
+			return nil
+		}
+		return p.print(out, ev)
+	})
+	return errors.Join(out.Flush(), warn)
 }
 
 // eventFilter is the filter flags shared by dump and tail. The entity,
@@ -149,6 +171,12 @@ func parseKind(s string) (batpak.EventKind, error) {
 		return 0, fmt.Errorf("%q is not a 16-bit kind such as 0x1001", s)
 	}
 	return batpak.EventKind(v), nil
+}
+
+// matchAll applies every filter to ev, the region's included: for events
+// read without the store's queries (from a damaged store).
+func (f *eventFilter) matchAll(ev *batpak.StoredEvent) bool {
+	return f.region.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence) && f.match(ev)
 }
 
 // match applies the checks the query cannot (with --correlation, all of

@@ -18,6 +18,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/reader"
+	"github.com/batpak-go/batpak/salvage"
 )
 
 // inspectFlags declares the inspect command: a summary of a store, read
@@ -36,9 +37,14 @@ func inspectFlags(fs *flag.FlagSet) action {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(sum)
+			err = enc.Encode(sum)
+		} else {
+			err = sum.write(stdout)
 		}
-		return sum.write(stdout)
+		if err == nil && sum.Damage != nil {
+			err = fmt.Errorf("%w: the store is damaged; \"batpak salvage %s NEWDIR\" copies every intact event into a new store", errProblems, dir)
+		}
+		return err
 	}
 }
 
@@ -138,6 +144,12 @@ type summary struct {
 	LogBytes          int64  `json:"log_bytes"`
 	CompactedSegments int    `json:"compacted_segments"`
 	RetentionDropped  uint64 `json:"retention_dropped"`
+	// OpenError and Damage are set when the store is damaged: it does not
+	// open (or a read met the damage), the counts above are of the intact
+	// events as batpak salvage would keep them, and Damage says what is
+	// lost.
+	OpenError string          `json:"open_error,omitempty"`
+	Damage    *salvage.Report `json:"damage,omitempty"`
 }
 
 type kindCount struct {
@@ -165,6 +177,9 @@ type recoveryJSON struct {
 // kinds, codecs and payload bytes; the other counts come from Stats.
 func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error) {
 	s, err := openStore(dir, stderr)
+	if isDamage(err) {
+		return inspectDamaged(ctx, dir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -202,21 +217,66 @@ func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error
 	}
 	kinds := map[batpak.EventKind]int{}
 	for ev, err := range s.Query(ctx, batpak.Region{}) {
+		if isDamage(err) {
+			return inspectDamaged(ctx, dir, err) // a checkpoint let Open skip the damage
+		}
 		if err != nil {
 			return nil, verifyHint(err, dir)
 		}
-		kinds[ev.Kind]++
-		sum.Codecs[ev.Codec.String()]++
-		sum.PayloadBytes += int64(len(ev.Payload))
-		t := time.UnixMicro(ev.Timestamp).UTC()
-		if sum.First.IsZero() {
-			sum.First = t
-		}
-		sum.Last = t
+		sum.tally(ev, kinds)
 	}
+	sum.sortKinds(kinds)
+	return sum, nil
+}
+
+// tally counts one event's kind, codec, payload and time.
+func (sum *summary) tally(ev *batpak.StoredEvent, kinds map[batpak.EventKind]int) {
+	kinds[ev.Kind]++
+	sum.Codecs[ev.Codec.String()]++
+	sum.PayloadBytes += int64(len(ev.Payload))
+	t := time.UnixMicro(ev.Timestamp).UTC()
+	if sum.First.IsZero() {
+		sum.First = t
+	}
+	sum.Last = t
+}
+
+func (sum *summary) sortKinds(kinds map[batpak.EventKind]int) {
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		sum.Kinds = append(sum.Kinds, kindCount{kindString(k), kinds[k]})
 	}
+}
+
+// inspectDamaged summarises a store that is damaged: the intact events,
+// read as batpak salvage reads them (without writing anything), and what
+// is lost.
+func inspectDamaged(ctx context.Context, dir string, cause error) (*summary, error) {
+	sum := &summary{Dir: dir, Codecs: map[string]int{}, OpenError: damageCause(cause)}
+	var err error
+	if sum.Segments, err = listSegmentFiles(dir); err != nil {
+		return nil, err
+	}
+	for _, f := range sum.Segments {
+		sum.SegmentBytes += f.Bytes
+	}
+	kinds := map[batpak.EventKind]int{}
+	entities, scopes := map[string]bool{}, map[string]bool{}
+	rep, err := salvage.Walk(ctx, dir, salvage.Options{}, func(ev *batpak.StoredEvent) error {
+		sum.Events++
+		sum.LastGlobal = ev.Global
+		entities[ev.Coordinate.Entity()] = true
+		scopes[ev.Coordinate.Scope()] = true
+		sum.tally(ev, kinds)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sum.sortKinds(kinds)
+	sum.Entities, sum.Scopes = len(entities), len(scopes)
+	sum.Checkpoint = rep.Checkpoint
+	sum.Recovery.Text = "damaged: " + sum.OpenError
+	sum.Damage = rep
 	return sum, nil
 }
 
@@ -261,7 +321,14 @@ func (sum *summary) write(w io.Writer) error {
 	if sum.CompactedSegments > 0 {
 		p("compaction\t%d compacted segment(s), %d event(s) dropped by retention", sum.CompactedSegments, sum.RetentionDropped)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if sum.Damage != nil {
+		fmt.Fprintf(w, "DAMAGED: the counts above are of the intact events; events lost: %s\n", sum.Damage.Lost)
+		return sum.Damage.WriteProblems(w)
+	}
+	return nil
 }
 
 // kindString prints a kind as --kind takes it.

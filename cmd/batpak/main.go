@@ -11,6 +11,7 @@
 //	dump     print events, filtered, as text or JSON lines
 //	tail     print the newest events, and with --follow new ones as they arrive
 //	graph    draw a workflow's causal graph as Graphviz DOT, SVG or PNG
+//	salvage  copy every intact event of a damaged store into a new one, and report what was lost
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
 //
 // The inspection commands open the store read-only (batpak.OpenReadOnly):
@@ -19,8 +20,14 @@
 // also checks the frames it has written and not yet synced).
 // Flags may come before or after the store directory.
 //
+// On a damaged store, inspect, dump and tail go on past the damage: they
+// show the intact events (read as salvage reads them), list what they
+// skipped on stderr (inspect: on stdout, with the summary) and exit 1.
+// salvage only reads the damaged store; it exits 1 when events were lost.
+//
 // Run "batpak <command> --help" for a command's flags. Exit codes: 0 on
-// success, 1 on failure (or, for verify, problems found), 2 on a usage error.
+// success, 1 on failure (or problems found: verify, and inspect, dump, tail
+// and salvage on a damaged store), 2 on a usage error.
 package main
 
 import (
@@ -63,6 +70,7 @@ var commands = []command{
 	{name: "dump", args: "DIR", summary: "print events, filtered, as text or JSON lines", flags: dumpFlags},
 	{name: "tail", args: "DIR", summary: "print the newest events, and with --follow new ones as they arrive", flags: tailFlags},
 	{name: "graph", args: "DIR", summary: "draw a workflow's causal graph as Graphviz DOT, SVG or PNG", flags: graphFlags},
+	{name: "salvage", args: "SRC DST", summary: "copy every intact event of a damaged store into a new one, and report what was lost", flags: salvageFlags},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
 }
 
@@ -167,7 +175,8 @@ func printUsage(w io.Writer) {
 }
 
 // exitStatusHelp ends every usage message.
-const exitStatusHelp = `Exit status: 0 success; 1 failure, or problems found (verify); 2 usage error.
+const exitStatusHelp = `Exit status: 0 success; 1 failure, or problems found (verify; a damaged store;
+events lost by salvage); 2 usage error.
 `
 
 func printCommandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {

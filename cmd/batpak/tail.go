@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"time"
 
@@ -51,13 +53,19 @@ func (o *tailOptions) run(ctx context.Context, dir string, stdout, stderr io.Wri
 	if err := o.printer.parse(); err != nil {
 		return err
 	}
+	out := bufio.NewWriter(stdout)
 	s, err := openStore(dir, stderr)
+	if isDamage(err) {
+		return o.tailDamaged(ctx, dir, err, out)
+	}
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	out := bufio.NewWriter(stdout)
 	evs, last, err := newest(ctx, s, &o.filter, o.n)
+	if isDamage(err) {
+		return o.tailDamaged(ctx, dir, err, out)
+	}
 	if err != nil {
 		return verifyHint(err, dir)
 	}
@@ -149,4 +157,34 @@ func (o *tailOptions) followFrom(ctx context.Context, s *batpak.Store, last uint
 			return err
 		}
 	}
+}
+
+// tailDamaged prints the newest intact events of a damaged store that
+// pass the filters, read as batpak salvage reads them, and returns the
+// warning that lists what it skipped (exit status 1). It does not follow:
+// only a store that opens can be followed.
+func (o *tailOptions) tailDamaged(ctx context.Context, dir string, cause error, out *bufio.Writer) error {
+	var ring []*batpak.StoredEvent
+	warn := walkDamaged(ctx, dir, cause, 0, func(ev *batpak.StoredEvent) error {
+		if o.n == 0 || !o.filter.matchAll(ev) {
+			return nil
+		}
+		if ring = append(ring, ev); len(ring) == 2*o.n {
+			ring = append(ring[:0], ring[o.n:]...)
+		}
+		return nil
+	})
+	for _, ev := range ring[max(0, len(ring)-o.n):] {
+		if err := o.printer.print(out, ev); err != nil {
+			return err
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	var dw *damageWarning
+	if o.follow && errors.As(warn, &dw) {
+		return fmt.Errorf("%w\n  not following: only a store that opens can be followed", warn)
+	}
+	return warn
 }

@@ -11,25 +11,28 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/vfs"
 )
 
 // verifyFlags declares the verify command: every frame's CRC, the log's
 // structure and order, and every entity's sequence and hash chain, read
 // without taking the store's lock. Damage exits 1 and names the segment
-// and offset of the first problem.
+// and offset of the first problem (with --all, of every problem).
 func verifyFlags(fs *flag.FlagSet) action {
 	progress := fs.Bool("progress", false, "show progress on stderr even when it is not a terminal (on a terminal it is shown anyway)")
+	all := fs.Bool("all", false, "go on after each problem and list them all, instead of stopping at the first")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		dir, err := oneDir(args)
 		if err != nil {
 			return err
 		}
-		return verify(ctx, dir, *progress, stdout, stderr)
+		return verify(ctx, dir, *progress, *all, stdout, stderr)
 	}
 }
 
-func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr io.Writer) error {
+func verify(ctx context.Context, dir string, forceProgress, all bool, stdout, stderr io.Writer) error {
 	segs, err := listSegmentFiles(dir)
 	if err != nil {
 		return err
@@ -45,7 +48,8 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 	if bar != nil {
 		onProgress = bar.update
 	}
-	rep, err := batpak.VerifyDir(ctx, dir, onProgress)
+	// What batpak.VerifyDir does, with the option to go on after problems.
+	rep, err := reader.VerifyWith(ctx, vfs.OS, dir, reader.VerifyOptions{Progress: onProgress, All: all})
 	bar.finish()
 	if err != nil {
 		return err
@@ -54,7 +58,7 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 		dir, plural(rep.Segments, "segment"), sizeString(rep.Bytes), plural(rep.Events, "event"),
 		plural(rep.Entities, "entity"), plural(rep.ChainsVerified, "hash link"), rep.Duration.Round(time.Millisecond))
 	if rep.ChainRestarts > 0 {
-		fmt.Fprintf(stdout, "note: %s restart after events dropped by retention (compaction): their links cannot be checked.\n",
+		fmt.Fprintf(stdout, "note: %s restart where earlier events of the entity are gone (dropped by retention in a compaction, or lost to damage before a salvage): those links cannot be checked.\n",
 			plural(rep.ChainRestarts, "hash chain"))
 	}
 	if rep.TornTail {
@@ -68,12 +72,24 @@ func verify(ctx context.Context, dir string, forceProgress bool, stdout, stderr 
 		fmt.Fprintln(stdout, "OK")
 		return nil
 	}
-	where := problemLocation(rep.Problem)
-	fmt.Fprintf(stdout, "PROBLEM at %s\n  %v\n", where, rep.Problem)
-	if errors.Is(rep.Problem, batpak.ErrChainBroken) {
-		fmt.Fprintln(stdout, "  (a hash chain or entity sequence does not verify: an event was altered, lost, reordered or copied in)")
+	chain := false
+	for _, p := range rep.Problems {
+		fmt.Fprintf(stdout, "PROBLEM at %s\n  %v\n", problemLocation(p), p)
+		chain = chain || errors.Is(p, batpak.ErrChainBroken)
 	}
-	fmt.Fprintln(stdout, "verification stops at the first problem; events before it checked out.")
+	if chain {
+		fmt.Fprintln(stdout, "(a hash chain or entity sequence that does not verify: an event was altered, lost, reordered or copied in)")
+	}
+	where := problemLocation(rep.Problem)
+	if !all {
+		fmt.Fprintln(stdout, "verification stops at the first problem; events before it checked out (--all goes on and lists every problem).")
+	} else {
+		fmt.Fprintf(stdout, "%s found.\n", plural(len(rep.Problems), "problem"))
+	}
+	fmt.Fprintf(stdout, "\"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost.\n", dir)
+	if all {
+		return fmt.Errorf("%w: %d, the first at %s", errProblems, len(rep.Problems), where)
+	}
 	return fmt.Errorf("%w: first at %s", errProblems, where)
 }
 
@@ -84,6 +100,9 @@ var errProblems = errors.New("problems found")
 // error carries them.
 func problemLocation(err error) string {
 	var ce *batpak.CorruptionError
+	if errors.Is(err, reader.ErrMissingSegment) {
+		return "a missing segment file"
+	}
 	if !errors.As(err, &ce) {
 		return "an unknown location"
 	}
