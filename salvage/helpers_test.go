@@ -49,7 +49,7 @@ func writeSource(t *testing.T, checkpoint bool) *source {
 	t.Helper()
 	src := &source{dir: t.TempDir(), batches: map[uint64][]uint64{}}
 	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	s, err := batpak.Open(src.dir, batpak.WithSegmentSize(64<<10),
+	s, err := batpak.Open(src.dir, batpak.WithSegmentSize(64<<10), batpak.WithDurability(batpak.OnWrite),
 		batpak.WithClock(func() time.Time { clock = clock.Add(time.Millisecond); return clock }))
 	require.NoError(t, err)
 	n := 0
@@ -88,6 +88,22 @@ func writeSource(t *testing.T, checkpoint bool) *source {
 		require.NoError(t, os.Remove(filepath.Join(src.dir, "CHECKPOINT")))
 	}
 	return src
+}
+
+// copy returns a copy of the source in a new directory, sharing its list
+// of events (which the tests only read).
+func (s *source) copy(t *testing.T) *source {
+	t.Helper()
+	c := *s
+	c.dir = t.TempDir()
+	entries, err := os.ReadDir(s.dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(c.dir, e.Name()), b, 0o644))
+	}
+	return &c
 }
 
 // readAll returns every event of the store in dir, opened read-only.
