@@ -193,14 +193,21 @@ func (r *Report) WriteProblems(w io.Writer) error {
 }
 
 func (l Lost) String() string {
-	s := fmt.Sprintf("%d known", l.Exact)
+	var parts []string
+	if l.Exact > 0 || (l.AtMost == 0 && !l.Unknown) {
+		parts = append(parts, fmt.Sprintf("%d known", l.Exact))
+	}
 	if l.AtMost > 0 {
-		s += fmt.Sprintf(", and at most %d more (bounded by the global sequences around the damage)", l.AtMost)
+		more := ""
+		if len(parts) > 0 {
+			more = " more"
+		}
+		parts = append(parts, fmt.Sprintf("at most %d%s (bounded by the global sequences around the damage)", l.AtMost, more))
 	}
 	if l.Unknown {
-		s += ", and an unknown number more (damage with nothing intact after it and nothing listing what it held)"
+		parts = append(parts, "an unknown number (damage with nothing intact after it and nothing listing what it held)")
 	}
-	return s
+	return strings.Join(parts, ", and ")
 }
 
 func (d Damage) String() string {
