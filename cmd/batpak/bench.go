@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type benchOptions struct {
 	backend    string
 	replicas   int
 	syncAlways bool
+	compare    bool
 }
 
 // quickScale shrinks every workload for a smoke run.
@@ -38,10 +40,11 @@ func benchFlags(fs *flag.FlagSet) action {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per figure per line, as BENCH.md's output contract says")
 	fs.BoolVar(&o.list, "list", false, "list the workloads and exit")
 	fs.StringVar(&o.dir, "dir", os.TempDir(), "create each workload's temporary `directory` under this one")
-	fs.StringVar(&o.plot, "plot", "", "also draw the figures that have a target, as ratios to it, into the PNG image `FILE.png`")
+	fs.StringVar(&o.plot, "plot", "", "also draw every figure, with its unit and its target, one panel per workload, into `FILE` (.svg or .png)")
 	fs.StringVar(&o.backend, "backend", "embedded", "the `backend` to measure: embedded (the default store) or jetstream (embedded NATS servers on loopback)")
 	fs.IntVar(&o.replicas, "replicas", 1, "with --backend jetstream: run `N` servers and replicate the stream N times")
 	fs.BoolVar(&o.syncAlways, "sync-always", false, "with --backend jetstream: the servers fsync every write before acknowledging it")
+	fs.BoolVar(&o.compare, "compare", false, "run nothing: print the figures of two runs saved with --json side by side, with ratios (bench --compare A.jsonl B.jsonl)")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return o.run(ctx, args, stdout, stderr)
@@ -49,6 +52,20 @@ func benchFlags(fs *flag.FlagSet) action {
 }
 
 func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if o.compare {
+		if len(args) != 2 {
+			return usagef("--compare wants two files of bench --json output, A and B; got %d arguments", len(args))
+		}
+		a, err := readFigures(args[0])
+		if err != nil {
+			return err
+		}
+		b, err := readFigures(args[1])
+		if err != nil {
+			return err
+		}
+		return compareRuns(stdout, args[0], args[1], a, b)
+	}
 	if len(args) > 0 {
 		return usagef("unexpected arguments %q", args)
 	}
@@ -78,6 +95,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.runs < 0 {
 		return usagef("--runs %d is negative", o.runs)
 	}
+	if ext := strings.ToLower(filepath.Ext(o.plot)); o.plot != "" && ext != ".svg" && ext != ".png" {
+		return usagef("--plot %s: want a .svg or .png file", o.plot)
+	}
 	selected, err := selectWorkloads(list, o.only)
 	if err != nil {
 		return err
@@ -97,19 +117,24 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	backend := o.backend
+	if o.backend == "jetstream" {
+		backend = fmt.Sprintf("jetstream, %d replica(s), sync_always %v", o.replicas, o.syncAlways)
+	}
+	heading := fmt.Sprintf("%s: median of %d run(s), scale %.3g, %s", backend, runs, env.Scale, machine())
 	if o.plot != "" {
-		if err := writePlot(o.plot, results); err != nil {
+		titles := map[string]string{}
+		for _, w := range list {
+			titles[w.ID] = w.Title
+		}
+		if err := writePlot(o.plot, results, titles, heading); err != nil {
 			return err
 		}
 	}
 	if o.json {
 		return writeJSON(stdout, results)
 	}
-	backend := o.backend
-	if o.backend == "jetstream" {
-		backend = fmt.Sprintf("jetstream, %d replica(s), sync_always %v", o.replicas, o.syncAlways)
-	}
-	fmt.Fprintf(stdout, "batpak bench (%s): median of %d run(s), scale %.3g, %s\n\n", backend, runs, env.Scale, machine())
+	fmt.Fprintf(stdout, "batpak bench (%s)\n\n", heading)
 	return writeTable(stdout, results)
 }
 
@@ -146,6 +171,7 @@ type Result struct {
 	Metric   string
 	Unit     string
 	Median   float64
+	Min, Max float64 // over the runs
 	Runs     int
 }
 
@@ -182,9 +208,10 @@ func runBench(ctx context.Context, sel []Workload, base Env, runs int, progress 
 	}
 	results := make([]Result, 0, len(order))
 	for _, k := range order {
+		vs := values[k]
 		results = append(results, Result{
 			Workload: k.workload, Metric: k.metric, Unit: units[k],
-			Median: median(values[k]), Runs: len(values[k]),
+			Median: median(vs), Min: slices.Min(vs), Max: slices.Max(vs), Runs: len(vs),
 		})
 	}
 	return results, nil

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // target is a bar from the issues' targets (see BENCH.md), printed next to
@@ -90,28 +89,7 @@ func writeTable(w io.Writer, results []Result) error {
 		}
 		rows = append(rows, []string{r.Workload, r.Metric, formatValue(r.Median), r.Unit, bar, verdict})
 	}
-	width := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, cell := range row {
-			width[i] = max(width[i], utf8.RuneCountInString(cell))
-		}
-	}
-	var b strings.Builder
-	for _, row := range rows {
-		for i, cell := range row {
-			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell))
-			if i == 2 { // the median, right-aligned
-				b.WriteString(pad + cell)
-			} else {
-				b.WriteString(cell + pad)
-			}
-			if i < len(row)-1 {
-				b.WriteString("  ")
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-		b.Reset()
-	}
+	writeAligned(w, rows, map[int]bool{2: true}) // the median, right-aligned
 	return nil
 }
 

@@ -1,257 +1,282 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
-	"image/png"
 	"math"
-	"os"
-	"strconv"
+	"path/filepath"
 	"strings"
 )
 
-// bench --plot draws the run's figures that have a target as a horizontal
-// bar chart, with the standard library only: one bar per workload and
-// metric, its length the figure normalised to its target so that 1.0 (the
-// vertical line) is the bar and longer is better, green when the target
-// is met and red when not. Text is drawn with the 5×7 glyphs below.
+// bench --plot draws every figure of a run at its absolute value, with its
+// unit: one panel per workload, one row per metric. Each row has its own
+// scale from 0 (figures of one workload differ in unit and magnitude), a
+// bar for the median, a whisker from the lowest to the highest run when
+// there was more than one, and the target, where BENCH.md sets one, as a
+// mark — the bar green when the median meets it, red when not, blue when
+// there is none. The chart is drawn once onto a canvas that writes SVG or
+// PNG (plot_svg.go, plot_png.go).
 
-// plotBar is one bar: a label and the figure's normalised ratio.
-type plotBar struct {
-	label string
-	ratio float64 // ≥ 1 when the target is met; may be +Inf
-	met   bool
+// plotRow is one figure of the chart.
+type plotRow struct {
+	metric, unit     string
+	median, min, max float64
+	runs             int
+	target           *target
 }
 
-// ratioToTarget normalises v to t so that 1 is the target and more is
-// better: v/t for an "at least" bar, t/v for an "at most" one. A bar of
-// zero ("lost ≤ 0") cannot be divided by, so there it is 1/(1+v): exactly
-// 1 when met and below 1 otherwise.
-func ratioToTarget(v float64, t target) float64 {
-	switch {
-	case !t.atMost:
-		if t.value == 0 {
-			return math.Inf(1)
-		}
-		return v / t.value
-	case t.value == 0:
-		return 1 / (1 + math.Max(v, 0))
-	case v <= 0:
-		return math.Inf(1)
-	default:
-		return t.value / v
-	}
+// plotPanel is one workload's figures.
+type plotPanel struct {
+	title string
+	rows  []plotRow
 }
 
-// plotBars returns the bars of the results that have a target, in order.
-func plotBars(results []Result) []plotBar {
-	var bars []plotBar
+// plotPanels groups results by workload, in the order of the run. titles
+// maps a workload id to its title.
+func plotPanels(results []Result, titles map[string]string) []plotPanel {
+	var panels []plotPanel
+	at := map[string]int{}
 	for _, r := range results {
-		t, ok := targets[[2]string{r.Workload, r.Metric}]
+		i, ok := at[r.Workload]
 		if !ok {
-			continue
+			i = len(panels)
+			at[r.Workload] = i
+			title := r.Workload
+			if t := titles[r.Workload]; t != "" {
+				title += " · " + t
+			}
+			panels = append(panels, plotPanel{title: title})
 		}
-		bars = append(bars, plotBar{
-			label: r.Workload + " " + r.Metric,
-			ratio: ratioToTarget(r.Median, t),
-			met:   t.met(r.Median),
-		})
+		row := plotRow{metric: r.Metric, unit: r.Unit, median: r.Median, min: r.Min, max: r.Max, runs: r.Runs}
+		if t, ok := targets[[2]string{r.Workload, r.Metric}]; ok {
+			row.target = &t
+		}
+		panels[i].rows = append(panels[i].rows, row)
 	}
-	return bars
+	return panels
 }
 
-// The chart's geometry, in pixels.
-const (
-	glyphScale = 2                         // each glyph pixel is a square of this side
-	charW      = 6 * glyphScale            // 5 columns and a space
-	charH      = 8 * glyphScale            // 7 rows and a space
-	rowH       = charH + 12                // one bar's row
-	plotMargin = 16                        // around everything
-	barAreaW   = 560                       // the width of the bars' axis
-	valueW     = 8 * charW                 // the ratio printed right of each bar
-	titleH     = 2*charH + plotMargin + 12 // the two lines of the title
-	axisH      = charH + 14                // the tick labels under the bars
-)
+// rgb is a colour of the chart.
+type rgb struct{ r, g, b uint8 }
+
+func (c rgb) hex() string { return fmt.Sprintf("#%02x%02x%02x", c.r, c.g, c.b) }
 
 var (
-	plotWhite = color.RGBA{255, 255, 255, 255}
-	plotInk   = color.RGBA{30, 30, 30, 255}
-	plotGrid  = color.RGBA{220, 220, 220, 255}
-	plotGreen = color.RGBA{46, 160, 67, 255}
-	plotRed   = color.RGBA{207, 34, 46, 255}
+	colInk    = rgb{33, 37, 41}
+	colMuted  = rgb{108, 117, 125}
+	colTrack  = rgb{236, 239, 242}
+	colPanel  = rgb{248, 249, 250}
+	colBorder = rgb{222, 226, 230}
+	colMet    = rgb{47, 158, 68}
+	colMissed = rgb{201, 42, 42}
+	colPlain  = rgb{73, 110, 156}
+	colWhite  = rgb{255, 255, 255}
 )
 
-// drawPlot renders the bars of results as an image.
-func drawPlot(results []Result) *image.RGBA {
-	bars := plotBars(results)
-	labelW := 0
-	for _, b := range bars {
-		labelW = max(labelW, textWidth(b.label))
-	}
-	// The axis runs from 0 to a whole ratio of at least 2, at most 5;
-	// longer bars are cut at its end and their ratio is printed.
-	axisMax := 2.0
-	for _, b := range bars {
-		if !math.IsInf(b.ratio, 0) {
-			axisMax = math.Max(axisMax, math.Ceil(b.ratio))
-		}
-	}
-	axisMax = math.Min(axisMax, 5)
+// anchor is where a text's x lies: at its start, middle or end.
+type anchor int
 
-	x0 := plotMargin + labelW + charW // the axis's 0
-	w := x0 + barAreaW + valueW + plotMargin
-	h := titleH + max(len(bars), 1)*rowH + axisH + plotMargin
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.Draw(img, img.Bounds(), image.NewUniform(plotWhite), image.Point{}, draw.Src)
+const (
+	anchorStart anchor = iota
+	anchorMiddle
+	anchorEnd
+)
 
-	drawText(img, plotMargin, plotMargin, "BATPAK BENCH: FIGURE / TARGET", plotInk)
-	drawText(img, plotMargin, plotMargin+charH+4, "(>= 1 MEETS IT; AT-MOST TARGETS INVERTED)", plotInk)
-	top := titleH
-	if len(bars) == 0 {
-		drawText(img, plotMargin, top+rowH/2, "NO FIGURE OF THIS RUN HAS A TARGET", plotInk)
-		return img
-	}
-	xOf := func(ratio float64) int {
-		return x0 + int(math.Round(math.Min(ratio, axisMax)/axisMax*barAreaW))
-	}
-	bottom := top + len(bars)*rowH
-	// The grid: a line per whole ratio, the target's line darker.
-	for i := 0; i <= int(axisMax); i++ {
-		x := xOf(float64(i))
-		c := plotGrid
-		if i == 1 {
-			c = plotInk
-		}
-		fillRect(img, image.Rect(x, top, x+1+boolInt(i == 1), bottom+4), c)
-		label := strconv.Itoa(i)
-		drawText(img, x-textWidth(label)/2, bottom+8, label, plotInk)
-	}
-	for i, b := range bars {
-		y := top + i*rowH
-		drawText(img, plotMargin, y+(rowH-charH)/2+glyphScale, b.label, plotInk)
-		c := plotRed
-		if b.met {
-			c = plotGreen
-		}
-		fillRect(img, image.Rect(x0, y+4, max(xOf(b.ratio), x0+1), y+rowH-4), c)
-		drawText(img, x0+barAreaW+charW, y+(rowH-charH)/2+glyphScale, formatRatio(b.ratio), plotInk)
-	}
-	fillRect(img, image.Rect(x0, top, x0+1, bottom+4), plotInk) // the axis
-	return img
+// canvas is what the chart is drawn on, in points (y grows downwards;
+// text is placed by its baseline).
+type canvas interface {
+	rect(x, y, w, h float64, fill rgb)
+	line(x1, y1, x2, y2, width float64, stroke rgb)
+	text(x, y float64, s string, size float64, bold bool, a anchor, fill rgb)
+	// textWidth measures s as text draws it.
+	textWidth(s string, size float64, bold bool) float64
 }
 
-func boolInt(b bool) int {
-	if b {
+// The chart's geometry, in points.
+const (
+	plotWidth    = 960.0
+	plotMargin   = 24.0
+	plotTitleH   = 58.0
+	panelHeadH   = 30.0
+	panelGap     = 14.0
+	rowH         = 44.0
+	barH         = 12.0
+	valueColumnW = 220.0
+	legendH      = 40.0
+	labelSize    = 12.0
+	smallSize    = 9.5
+)
+
+// plotSize returns the chart's height for these panels.
+func plotSize(panels []plotPanel) (w, h float64) {
+	h = plotMargin + plotTitleH + legendH + plotMargin
+	for _, p := range panels {
+		h += panelHeadH + float64(len(p.rows))*rowH + panelGap
+	}
+	if len(panels) == 0 {
+		h += rowH
+	}
+	return plotWidth, h
+}
+
+// drawChart draws the panels onto c; heading is the run's one-line
+// description (runs, scale, machine).
+func drawChart(c canvas, panels []plotPanel, heading string) {
+	w, h := plotSize(panels)
+	c.rect(0, 0, w, h, colWhite)
+	c.text(plotMargin, plotMargin+18, "batpak bench", 20, true, anchorStart, colInk)
+	c.text(plotMargin, plotMargin+38, heading, smallSize+1, false, anchorStart, colMuted)
+	y := plotMargin + plotTitleH
+	if len(panels) == 0 {
+		c.text(plotMargin, y+rowH/2, "This run reported no figures.", labelSize, false, anchorStart, colInk)
+		y += rowH
+	}
+	labelW := 0.0
+	for _, p := range panels {
+		for _, r := range p.rows {
+			labelW = math.Max(labelW, c.textWidth(r.metric, labelSize, false))
+		}
+	}
+	x0 := plotMargin + 12 + labelW + 16 // the bars' 0
+	trackW := w - plotMargin - valueColumnW - x0
+	for _, p := range panels {
+		ph := panelHeadH + float64(len(p.rows))*rowH
+		c.rect(plotMargin, y, w-2*plotMargin, ph, colPanel)
+		c.rect(plotMargin, y, 3, ph, colBorder)
+		c.text(plotMargin+12, y+20, p.title, 14, true, anchorStart, colInk)
+		ry := y + panelHeadH
+		for _, r := range p.rows {
+			drawRow(c, r, plotMargin+12, x0, ry, trackW)
+			ry += rowH
+		}
+		y += ph + panelGap
+	}
+	drawLegend(c, plotMargin, y+8)
+}
+
+// drawRow draws one figure: its label, its track with the bar, whisker
+// and target mark, the scale's ends under the track, and its value.
+func drawRow(c canvas, r plotRow, labelX, x0, y, trackW float64) {
+	barY := y + 14
+	mid := barY + barH/2
+	c.text(labelX, mid+4, r.metric, labelSize, false, anchorStart, colInk)
+	top := niceCeil(math.Max(math.Max(r.median, r.max), targetValue(r.target)) * 1.08)
+	xOf := func(v float64) float64 {
+		if top <= 0 {
+			return x0
+		}
+		return x0 + math.Max(0, math.Min(v, top))/top*trackW
+	}
+	c.rect(x0, barY, trackW, barH, colTrack)
+	fill := colPlain
+	if r.target != nil {
+		fill = colMissed
+		if r.target.met(r.median) {
+			fill = colMet
+		}
+	}
+	// A median of 0 still shows its colour: a stub at the start.
+	c.rect(x0, barY, math.Max(xOf(r.median)-x0, 3), barH, fill)
+	if r.runs > 1 && r.max > r.min {
+		lo, hi := xOf(r.min), xOf(r.max)
+		c.line(lo, mid, hi, mid, 1.5, colInk)
+		c.line(lo, mid-5, lo, mid+5, 1.5, colInk)
+		c.line(hi, mid-5, hi, mid+5, 1.5, colInk)
+	}
+	// The scale: 0 and the track's end, under it.
+	c.text(x0, barY+barH+11, "0", smallSize, false, anchorStart, colMuted)
+	c.text(x0+trackW, barY+barH+11, formatShort(top), smallSize, false, anchorEnd, colMuted)
+	if t := r.target; t != nil {
+		tx := xOf(t.value)
+		c.line(tx, barY-3, tx, barY+barH+3, 2.5, colInk)
+		a := anchorMiddle
+		switch {
+		case tx-x0 < 40:
+			a = anchorStart
+		case x0+trackW-tx < 40:
+			a = anchorEnd
+		}
+		rel := "≥ "
+		if t.atMost {
+			rel = "≤ "
+		}
+		c.text(tx, barY-5, "target "+rel+formatShort(t.value), smallSize, true, a, colInk)
+	}
+	// The value, in the bar's colour where there is a target to meet.
+	vcol := colInk
+	if r.target != nil {
+		vcol = fill
+	}
+	c.text(x0+trackW+12, mid+4, formatShort(r.median)+" "+r.unit, labelSize, true, anchorStart, vcol)
+	switch {
+	case r.runs > 1 && r.max > r.min:
+		c.text(x0+trackW+12, mid+17, fmt.Sprintf("median of %d runs, %s to %s", r.runs, formatShort(r.min), formatShort(r.max)),
+			smallSize, false, anchorStart, colMuted)
+	case r.runs > 1:
+		c.text(x0+trackW+12, mid+17, fmt.Sprintf("%d runs, all the same", r.runs), smallSize, false, anchorStart, colMuted)
+	}
+}
+
+// formatShort is formatValue without trailing zeros after the point.
+func formatShort(v float64) string {
+	s := formatValue(v)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+func drawLegend(c canvas, x, y float64) {
+	items := []struct {
+		col  rgb
+		text string
+	}{{colMet, "target met"}, {colMissed, "target missed"}, {colPlain, "no target"}}
+	for _, it := range items {
+		c.rect(x, y, 14, 10, it.col)
+		c.text(x+20, y+9, it.text, smallSize+1, false, anchorStart, colInk)
+		// Viewers of the SVG may set it in a wider font: leave room.
+		x += 40 + 1.15*c.textWidth(it.text, smallSize+1, false)
+	}
+	c.line(x, y+5, x+18, y+5, 1.5, colInk)
+	c.line(x, y, x, y+10, 1.5, colInk)
+	c.line(x+18, y, x+18, y+10, 1.5, colInk)
+	c.text(x+24, y+9, "lowest–highest run", smallSize+1, false, anchorStart, colInk)
+	x += 48 + 1.15*c.textWidth("lowest–highest run", smallSize+1, false)
+	c.line(x, y-2, x, y+12, 2.5, colInk)
+	c.text(x+8, y+9, "target (BENCH.md)", smallSize+1, false, anchorStart, colInk)
+	c.text(plotMargin, y+28, "Bars are medians at their absolute value; each row has its own scale from 0.",
+		smallSize+1, false, anchorStart, colMuted)
+}
+
+func targetValue(t *target) float64 {
+	if t == nil {
+		return 0
+	}
+	return t.value
+}
+
+// niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten (at least 1).
+func niceCeil(v float64) float64 {
+	if v <= 1 {
 		return 1
 	}
-	return 0
-}
-
-func formatRatio(r float64) string {
-	switch {
-	case math.IsInf(r, 1):
-		return "MET"
-	case r >= 100:
-		return strconv.FormatFloat(r, 'f', 0, 64)
-	default:
-		return strconv.FormatFloat(r, 'f', 2, 64)
-	}
-}
-
-// writePlot draws the chart of results into the PNG file name.
-func writePlot(name string, results []Result) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return fmt.Errorf("--plot: %w", err)
-	}
-	if err := png.Encode(f, drawPlot(results)); err != nil {
-		f.Close()
-		return fmt.Errorf("--plot: %w", err)
-	}
-	return errors.Join(f.Sync(), f.Close())
-}
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.RGBA) {
-	draw.Draw(img, r, image.NewUniform(c), image.Point{}, draw.Src)
-}
-
-func textWidth(s string) int { return len(s) * charW }
-
-// drawText draws s (upper-cased; characters without a glyph as '?') with
-// its top-left corner at (x, y).
-func drawText(img *image.RGBA, x, y int, s string, c color.RGBA) {
-	for _, r := range strings.ToUpper(s) {
-		g, ok := glyphs[r]
-		if !ok {
-			g = glyphs['?']
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if v <= m*p*(1+1e-9) {
+			return m * p
 		}
-		for row, bits := range g {
-			for col := range 5 {
-				if bits&(0x10>>col) != 0 {
-					px, py := x+col*glyphScale, y+row*glyphScale
-					fillRect(img, image.Rect(px, py, px+glyphScale, py+glyphScale), c)
-				}
-			}
-		}
-		x += charW
 	}
+	return 10 * p
 }
 
-// glyphs is a 5×7 font: seven rows per character, the top first, bit 4
-// the leftmost column.
-var glyphs = map[rune][7]uint8{
-	' ': {},
-	'0': {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E},
-	'1': {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E},
-	'2': {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F},
-	'3': {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E},
-	'4': {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02},
-	'5': {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E},
-	'6': {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E},
-	'7': {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
-	'8': {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E},
-	'9': {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C},
-	'A': {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11},
-	'B': {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E},
-	'C': {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E},
-	'D': {0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C},
-	'E': {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F},
-	'F': {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10},
-	'G': {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F},
-	'H': {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11},
-	'I': {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E},
-	'J': {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C},
-	'K': {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11},
-	'L': {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F},
-	'M': {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11},
-	'N': {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11},
-	'O': {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E},
-	'P': {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10},
-	'Q': {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D},
-	'R': {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11},
-	'S': {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E},
-	'T': {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04},
-	'U': {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E},
-	'V': {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04},
-	'W': {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A},
-	'X': {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11},
-	'Y': {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04},
-	'Z': {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F},
-	'_': {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F},
-	'.': {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C},
-	',': {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08},
-	'-': {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00},
-	':': {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00},
-	';': {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x04, 0x08},
-	'/': {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00},
-	'(': {0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02},
-	')': {0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08},
-	'=': {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00},
-	'<': {0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02},
-	'>': {0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08},
-	'%': {0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03},
-	'?': {0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04},
+// writePlot draws the chart of results into name: SVG for a .svg name,
+// PNG for a .png one. titles maps workload ids to their titles.
+func writePlot(name string, results []Result, titles map[string]string, heading string) error {
+	panels := plotPanels(results, titles)
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".svg":
+		return writeSVG(name, panels, heading)
+	case ".png":
+		return writePNG(name, panels, heading)
+	}
+	return usagef("--plot %s: want a .svg or .png file", name)
 }
