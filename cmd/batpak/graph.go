@@ -89,13 +89,14 @@ type workflow struct {
 	in          map[batpak.ID]bool
 	outside     []*batpak.StoredEvent // causes outside the workflow
 	marked      batpak.ID             // the event asked for with --event
+	summaries   map[batpak.ID]string  // each event's payload summary (graph_label.go)
 }
 
 // collectWorkflow finds the workflow with correlation id, or with byEvent
 // the workflow of the event id. The store's correlation index lists the
 // workflow's events, so it reads only them.
 func collectWorkflow(ctx context.Context, s *batpak.Store, id batpak.ID, byEvent bool) (*workflow, error) {
-	g := &workflow{correlation: id, in: map[batpak.ID]bool{}}
+	g := &workflow{correlation: id, in: map[batpak.ID]bool{}, summaries: map[batpak.ID]string{}}
 	if byEvent {
 		ev, err := s.Get(ctx, id)
 		if err != nil {
@@ -107,7 +108,8 @@ func collectWorkflow(ctx context.Context, s *batpak.Store, id batpak.ID, byEvent
 		if err != nil {
 			return nil, err
 		}
-		ev.Payload = nil // not drawn; let it go
+		g.summaries[ev.ID] = payloadSummary(ev)
+		ev.Payload = nil // summarised; let it go
 		g.events = append(g.events, ev)
 		g.in[ev.ID] = true
 	}
@@ -128,6 +130,7 @@ func collectWorkflow(ctx context.Context, s *batpak.Store, id batpak.ID, byEvent
 		if err != nil {
 			return nil, err
 		}
+		g.summaries[cause.ID] = payloadSummary(cause)
 		g.outside = append(g.outside, cause)
 	}
 	return g, nil
@@ -161,12 +164,12 @@ func (g *workflow) writeDOT(w *bytes.Buffer) {
 		case ev.ID == g.correlation:
 			style = "\"rounded,bold\""
 		}
-		fmt.Fprintf(w, "    %s [label=%s, style=%s];\n", dotQuote(ev.ID.String()), dotQuote(eventLabel(ev)), style)
+		fmt.Fprintf(w, "    %s [label=%s, style=%s];\n", dotQuote(ev.ID.String()), dotQuote(g.label(ev)), style)
 	}
 	fmt.Fprintf(w, "  }\n")
 	for _, ev := range g.outside {
 		fmt.Fprintf(w, "  %s [label=%s, style=\"rounded,dashed\"];\n", dotQuote(ev.ID.String()),
-			dotQuote(eventLabel(ev)+"\nworkflow "+shortID(ev.Correlation)))
+			dotQuote(g.label(ev)+"\nworkflow "+shortID(ev.Correlation)))
 	}
 	known := map[batpak.ID]bool{}
 	for _, ev := range g.outside {
@@ -187,9 +190,15 @@ func (g *workflow) writeDOT(w *bytes.Buffer) {
 	fmt.Fprintf(w, "}\n")
 }
 
-func eventLabel(ev *batpak.StoredEvent) string {
-	return fmt.Sprintf("%s  %s\n#%d  seq %d\n%s", kindString(ev.Kind), ev.Coordinate, ev.Global,
-		ev.Position.Sequence, shortID(ev.ID))
+// label is a node's text: the kind (kindString: where a name lookup
+// goes), the coordinate, global and per-entity sequence, the payload's
+// summary and the id's tail.
+func (g *workflow) label(ev *batpak.StoredEvent) string {
+	l := fmt.Sprintf("%s  %s\n#%d  seq %d\n", kindString(ev.Kind), ev.Coordinate, ev.Global, ev.Position.Sequence)
+	if s := g.summaries[ev.ID]; s != "" {
+		l += s + "\n"
+	}
+	return l + shortID(ev.ID)
 }
 
 // shortID is the tail of an id: UUIDv7 ids of one millisecond share their
