@@ -134,7 +134,7 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.json {
 		return writeJSON(stdout, results)
 	}
-	fmt.Fprintf(stdout, "batpak bench (%s)\n\n", heading)
+	fmt.Fprintf(stdout, "batpak bench (%s): median of %d run(s), scale %.3g, %s\n\n", backend, runs, env.Scale, machine())
 	return writeTable(stdout, results)
 }
 
