@@ -26,6 +26,29 @@ type segPlan struct {
 	created int64 // the header's creation time; 0 if the header is damaged
 }
 
+// loaded is a segment file's bytes and records, read once.
+type loaded struct {
+	data []byte
+	fr   frames
+}
+
+// headGlobal is the median global sequence of a segment's first intact
+// events (0 if it has none): one stale or misdirected frame among them
+// does not move it far.
+func headGlobal(recs []rec) uint64 {
+	var gs []uint64
+	for i := 0; i < len(recs) && len(gs) < 5; i++ {
+		if recs[i].typ == segment.TypeEvent {
+			gs = append(gs, recs[i].global)
+		}
+	}
+	if len(gs) == 0 {
+		return 0
+	}
+	slices.Sort(gs)
+	return gs[len(gs)/2]
+}
+
 // chainState is an entity's last kept event.
 type chainState struct {
 	next   uint64
@@ -94,6 +117,20 @@ func analyse(ctx context.Context, fs vfs.FS, dir string, sink func(*segPlan) err
 	if err != nil {
 		return nil, err
 	}
+	// Segments are read one ahead: the next one's first events bound this
+	// one's from above (see rejectOutOfOrder).
+	ahead := map[uint64]*loaded{}
+	load := func(id uint64) (*loaded, error) {
+		if l := ahead[id]; l != nil {
+			delete(ahead, id)
+			return l, nil
+		}
+		data, err := a.read(id)
+		if err != nil {
+			return nil, err
+		}
+		return &loaded{data: data, fr: readFrames(data)}, nil
+	}
 	through := uint64(0) // the last file id the segments so far stand for
 	for i, id := range ids {
 		if err := ctx.Err(); err != nil {
@@ -109,15 +146,26 @@ func analyse(ctx context.Context, fs vfs.FS, dir string, sink func(*segPlan) err
 				a.missingSegment(missing)
 			}
 		}
-		data, err := a.read(id)
+		cur, err := load(id)
 		if err != nil {
 			return nil, err
 		}
-		plan := a.segment(id, data, i == len(ids)-1)
 		through = id
-		if len(plan.recs) > 0 && plan.recs[0].compact != nil {
-			through = max(id, plan.recs[0].compact.Through)
+		if recs := cur.fr.recs; len(recs) > 0 && recs[0].compact != nil {
+			through = max(id, recs[0].compact.Through)
 		}
+		var next uint64
+		for _, nid := range ids[i+1:] {
+			if nid <= through {
+				continue // a leftover
+			}
+			if ahead[nid], err = load(nid); err != nil {
+				return nil, err
+			}
+			next = headGlobal(ahead[nid].fr.recs)
+			break
+		}
+		plan := a.segment(id, cur, i == len(ids)-1, next)
 		if err := sink(plan); err != nil {
 			return nil, err
 		}
@@ -177,7 +225,8 @@ func syncedTo(data []byte, last bool) int64 {
 }
 
 // segment reads one segment and decides what of it is kept.
-func (a *analysis) segment(id uint64, data []byte, last bool) *segPlan {
+func (a *analysis) segment(id uint64, l *loaded, last bool, next uint64) *segPlan {
+	data := l.data
 	plan := &segPlan{id: id, data: data}
 	name := segment.FileName(id)
 	if h, err := segment.DecodeHeader(data); err != nil || h.ID != id {
@@ -191,7 +240,7 @@ func (a *analysis) segment(id uint64, data []byte, last bool) *segPlan {
 	} else {
 		plan.created = h.Created
 	}
-	fr := readFrames(data)
+	fr := l.fr
 	plan.recs = fr.recs
 	var comp *segment.CompactedRecord
 	if len(fr.recs) > 0 && fr.recs[0].compact != nil {
@@ -199,7 +248,7 @@ func (a *analysis) segment(id uint64, data []byte, last bool) *segPlan {
 		a.compactedTo = max(a.compactedTo, comp.LastGlobal)
 		a.floor = max(a.floor, comp.LastGlobal)
 	}
-	rejectOutOfOrder(fr.recs, a.last, comp)
+	rejectOutOfOrder(fr.recs, a.last, next, comp)
 	synced := syncedTo(data, last)
 	items, drops, notes := assembleBatches(fr.recs, synced)
 	for _, n := range notes {

@@ -170,8 +170,11 @@ func causeText(err error) string {
 // range. Of the events in range it keeps the longest increasing run
 // (a longest increasing subsequence), so one stale copy of an older frame
 // or a misdirected copy of a later one is rejected, not the events around
-// it.
-func rejectOutOfOrder(recs []rec, floor uint64, c *segment.CompactedRecord) {
+// it. next, if not 0, is where the next segment's events start (see
+// headGlobal): a copy of a later frame at the end of this segment would
+// otherwise extend the run, and then the floor of every later segment.
+// It is trusted only above the middle of this segment's run.
+func rejectOutOfOrder(recs []rec, floor, next uint64, c *segment.CompactedRecord) {
 	var idx []int // events in range, in file order
 	for i := range recs {
 		r := &recs[i]
@@ -213,6 +216,17 @@ func rejectOutOfOrder(recs []rec, floor uint64, c *segment.CompactedRecord) {
 	if len(tails) > 0 {
 		for j := tails[len(tails)-1]; j >= 0; j = prev[j] {
 			keep[j] = true
+		}
+	}
+	var run []uint64
+	for j, i := range idx {
+		if keep[j] {
+			run = append(run, recs[i].global)
+		}
+	}
+	if next > 0 && len(run) > 0 && next > run[len(run)/2] {
+		for j, i := range idx {
+			keep[j] = keep[j] && recs[i].global < next
 		}
 	}
 	for j, i := range idx {

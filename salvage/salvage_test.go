@@ -292,6 +292,30 @@ var damageCases = []damageCase{
 			assert.False(t, rep.Damage[0].Torn, "the cut lies before the sync note: acknowledged bytes")
 			require.Len(t, rep.Dropped, 1, "the batch's first event, intact")
 		}},
+	{name: "later frame misdirected over a sealed segment's last event", checkpoint: false,
+		damage: func(t *testing.T, src *source, recs []loc) []uint64 {
+			names := segmentNames(t, src.dir)
+			var victim, later loc
+			for _, r := range recs {
+				if r.typ == segment.TypeEvent && r.file == names[0] {
+					victim = r // the last event of the first segment
+				}
+				if r.typ == segment.TypeEvent && r.file == names[2] && later.file == "" && len(src.batchOf(r.global)) == 1 {
+					later = r
+				}
+			}
+			require.Equal(t, 1, len(src.batchOf(victim.global)), "a single event")
+			b, err := os.ReadFile(later.file)
+			require.NoError(t, err)
+			frame := slices.Clone(b[later.off : later.off+later.size])
+			patch(t, victim.file, func(d []byte) []byte { copy(d[victim.off:], frame); return d })
+			return []uint64{victim.global}
+		},
+		check: func(t *testing.T, _ *source, rep *salvage.Report) {
+			require.Len(t, rep.Damage, 1)
+			assert.Equal(t, salvage.WhatStale, rep.Damage[0].What)
+			assert.Equal(t, "exact: the segment's footer lists them", rep.Damage[0].Precision)
+		}},
 	{name: "bit flip in the last segment", checkpoint: true,
 		damage: func(t *testing.T, src *source, recs []loc) []uint64 {
 			g := src.single(t, recs, len(segmentNames(t, src.dir))-1)
