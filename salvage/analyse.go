@@ -112,6 +112,11 @@ func analyse(ctx context.Context, fs vfs.FS, dir string, sink func(*segPlan) err
 	default:
 		a.floor = max(a.floor, mark)
 		a.mark, a.hasMark = mark, mark > 0
+		// A mark no higher than the checkpoint's last event says nothing
+		// was numbered after the checkpoint: it lists the whole log.
+		if a.ckpt.bySeg != nil && mark > 0 && mark <= a.ckpt.lastGlobal {
+			a.ckpt.whole = true
+		}
 	}
 	ids, err = a.dropUnused(ids)
 	if err != nil {
@@ -362,7 +367,7 @@ func (a *analysis) damage(name string, r region, synced, size int64, lists []*li
 	exact := false
 	to := r.to
 	if to >= size {
-		to = 1<<63 - 1 // a cut file: what lay past its end is lost too
+		to = endless // a cut file: what lay past its end is lost too
 	}
 	for _, l := range lists {
 		evs, complete := l.within(r.from, to)

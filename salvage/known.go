@@ -94,6 +94,9 @@ type checkpoint struct {
 	bySeg      map[uint64]*listing // nil if the checkpoint is not usable
 	watermark  index.Watermark
 	lastGlobal uint64
+	// whole is set when nothing was written after the checkpoint (see
+	// analyse): it then lists the watermark's segment to its end.
+	whole bool
 }
 
 // loadCheckpoint reads the source's checkpoint, if it has a readable one.
@@ -127,17 +130,14 @@ func loadCheckpoint(fs vfs.FS, dir string) *checkpoint {
 	for e := range x.Query(event.AllEvents(), 0) {
 		l := c.bySeg[uint64(e.Segment)]
 		if l == nil {
-			l = &listing{from: "the checkpoint", through: 1<<63 - 1}
+			l = &listing{from: "the checkpoint"}
 			c.bySeg[uint64(e.Segment)] = l
 		}
 		l.events = append(l.events, listed{global: e.Global, seq: e.Sequence, entity: x.EntityName(e.Entity),
 			off: int64(e.Offset), size: int64(e.Size)})
 	}
-	for id, l := range c.bySeg {
+	for _, l := range c.bySeg {
 		slices.SortFunc(l.events, func(a, b listed) int { return cmpInt(a.off, b.off) })
-		if id == wm.Segment {
-			l.through = wm.Offset
-		}
 	}
 	c.status = fmt.Sprintf("readable, lists the log up to segment %016x offset %d (global %d)", wm.Segment, wm.Offset, wm.LastGlobal)
 	return c
@@ -149,15 +149,20 @@ func (c *checkpoint) of(id uint64) *listing {
 	if c.bySeg == nil || id > c.watermark.Segment {
 		return nil
 	}
-	if l := c.bySeg[id]; l != nil {
-		return l
+	l := c.bySeg[id]
+	if l == nil {
+		l = &listing{from: "the checkpoint", through: endless} // a segment the checkpoint knows empty
 	}
-	through := int64(1<<63 - 1)
-	if id == c.watermark.Segment {
-		through = c.watermark.Offset
+	if id == c.watermark.Segment && !c.whole {
+		l.through = c.watermark.Offset
+	} else {
+		l.through = endless
 	}
-	return &listing{from: "the checkpoint", through: through} // a segment the checkpoint knows empty
+	return l
 }
+
+// endless is an offset past the end of any segment.
+const endless = int64(1<<63 - 1)
 
 func readAll(f vfs.File) ([]byte, error) {
 	size, err := f.Size()

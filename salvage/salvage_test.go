@@ -316,6 +316,26 @@ var damageCases = []damageCase{
 			assert.Equal(t, salvage.WhatStale, rep.Damage[0].What)
 			assert.Equal(t, "exact: the segment's footer lists them", rep.Damage[0].Precision)
 		}},
+	{name: "every frame destroyed", checkpoint: true,
+		damage: func(t *testing.T, src *source, _ []loc) []uint64 {
+			for _, name := range segmentNames(t, src.dir) {
+				patch(t, name, func(b []byte) []byte {
+					for i := segment.HeaderSize; i < len(b); i++ {
+						b[i] = 0xaa
+					}
+					return b
+				})
+			}
+			var all []uint64
+			for _, ev := range src.events {
+				all = append(all, ev.Global)
+			}
+			return all
+		},
+		check: func(t *testing.T, src *source, rep *salvage.Report) {
+			assert.Zero(t, rep.EventsKept)
+			assert.Equal(t, uint64(len(src.events)), rep.LastGlobal, "numbering goes on above the lost events")
+		}},
 	{name: "bit flip in the last segment", checkpoint: true,
 		damage: func(t *testing.T, src *source, recs []loc) []uint64 {
 			g := src.single(t, recs, len(segmentNames(t, src.dir))-1)
