@@ -25,7 +25,7 @@ const reportFile = "SALVAGE.json"
 // every whole batch of a damaged store into a new one (package salvage),
 // and report what was lost. The source is only read.
 func salvageFlags(fs *flag.FlagSet) action {
-	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object (as left in DST/"+reportFile+")")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(args) != 2 {
 			return usagef("want the damaged store SRC and a new directory DST, got %d arguments: %q", len(args), args)
