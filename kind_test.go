@@ -17,6 +17,7 @@ import (
 var reservedKinds = []batpak.EventKind{
 	0x0000, 0x0fff, 0xd000, 0xdfff,
 	event.KindInit, event.KindShutdown, event.KindHeartbeat, event.KindConfigChange, event.KindCheckpoint,
+	event.KindBatchBegin, event.KindBatchCommit, event.KindTombstone,
 	event.KindError, event.KindRetry, event.KindAck, event.KindBackpressure, event.KindCancel, event.KindConflict,
 }
 

@@ -52,7 +52,9 @@ type AppendOptions struct {
 	Correlation ID
 	// Causation names the event that caused this one; zero means none.
 	Causation ID
-	// Flags are caller-defined bits stored with the event.
+	// Flags are stored with the event: FlagRequiresAck, FlagTransactional
+	// and FlagReplay (numbered as batpak-rust numbers them) and the
+	// caller's own bits.
 	Flags uint16
 	// Durability overrides the store's mode for this append.
 	Durability Durability

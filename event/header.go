@@ -75,7 +75,31 @@ type Header struct {
 	Position    Position
 	Global      uint64 // global sequence: 1 for the store's first event, strictly increasing in commit order
 	Kind        EventKind
-	Flags       uint16 // caller-defined bits
+	Flags       uint16 // FlagRequiresAck, FlagTransactional, FlagReplay; the other bits are the caller's
 	PayloadSize uint32
 	Hash        HashChain
 }
+
+// Header flags with a meaning shared with batpak-rust (FLAG_REQUIRES_ACK,
+// FLAG_TRANSACTIONAL, FLAG_REPLAY), numbered as it numbers them. The store
+// records them and acts on none: they tell consumers how an event was
+// meant. Bits 0x04 and 0x10–0x8000 are the caller's.
+const (
+	// FlagRequiresAck says a consumer should acknowledge the event before
+	// it is handed the next.
+	FlagRequiresAck uint16 = 0x01
+	// FlagTransactional says the event belongs to an atomic group.
+	FlagTransactional uint16 = 0x02
+	// FlagReplay says the event re-records an earlier one (a replay), not
+	// a live occurrence.
+	FlagReplay uint16 = 0x08
+)
+
+// RequiresAck reports whether FlagRequiresAck is set.
+func (h Header) RequiresAck() bool { return h.Flags&FlagRequiresAck != 0 }
+
+// IsTransactional reports whether FlagTransactional is set.
+func (h Header) IsTransactional() bool { return h.Flags&FlagTransactional != 0 }
+
+// IsReplay reports whether FlagReplay is set.
+func (h Header) IsReplay() bool { return h.Flags&FlagReplay != 0 }

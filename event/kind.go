@@ -18,24 +18,41 @@ const (
 )
 
 // System kinds, category 0x0: the library's own, refused by the public
-// append paths.
+// append paths. They are numbered as batpak-rust numbers them, so an
+// imported store and ported code mean the same kinds.
 const (
 	KindInit         EventKind = 0x0001
 	KindShutdown     EventKind = 0x0002
 	KindHeartbeat    EventKind = 0x0003
 	KindConfigChange EventKind = 0x0004
 	KindCheckpoint   EventKind = 0x0005
+	// KindBatchBegin and KindBatchCommit are batpak-rust's batch marker
+	// kinds (SYSTEM_BATCH_BEGIN, SYSTEM_BATCH_COMMIT). batpak-go writes no
+	// event of these kinds: its batch markers are records of their own
+	// (segment.TypeBatchBegin, segment.TypeBatchCommit; docs/FORMAT.md),
+	// never events, and reads never show them. The constants name the
+	// values that batpak import reads in batpak-rust segments.
+	KindBatchBegin  EventKind = 0x0006
+	KindBatchCommit EventKind = 0x0007
+	// KindTombstone marks an event whose payload compaction dropped: the
+	// event keeps its id, coordinate and sequences, its kind becomes
+	// KindTombstone and its payload is empty.
+	KindTombstone EventKind = 0x0FFE
 )
 
+// KindData is batpak-rust's generic user data kind (DATA). It lies in
+// user category 0x1, so it may be appended like any user kind.
+const KindData EventKind = 0x1000
+
 // Effect kinds, category 0xD: the library's own, refused by the public
-// append paths.
+// append paths. Numbered as batpak-rust numbers them (there is no 0xD003).
 const (
 	KindError        EventKind = 0xD001
 	KindRetry        EventKind = 0xD002
-	KindAck          EventKind = 0xD003
-	KindBackpressure EventKind = 0xD004
-	KindCancel       EventKind = 0xD005
-	KindConflict     EventKind = 0xD006
+	KindAck          EventKind = 0xD004
+	KindBackpressure EventKind = 0xD005
+	KindCancel       EventKind = 0xD006
+	KindConflict     EventKind = 0xD007
 )
 
 // ErrReservedKind is returned by Custom for a reserved or out-of-range category or type.

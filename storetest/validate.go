@@ -21,6 +21,7 @@ func (s *suite) reservedKinds(t *testing.T) {
 	cause := mustAppend(t, st, c, KindMoved, Moved{})
 	for _, k := range []batpak.EventKind{
 		0x0000, 0x0fff, 0xd000, 0xdfff, event.KindHeartbeat, event.KindCheckpoint, event.KindAck, event.KindConflict,
+		event.KindBatchBegin, event.KindBatchCommit, event.KindTombstone,
 	} {
 		_, err := st.Append(bg, c, k, Moved{})
 		assert.ErrorIs(t, err, batpak.ErrInvalidKind, "Append of %v", k)
