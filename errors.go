@@ -67,6 +67,13 @@ var (
 	ErrSegmentReplaced = reader.ErrSegmentReplaced
 	// ErrCorrupt is matched by every *CorruptionError.
 	ErrCorrupt = segment.ErrCorrupt
+	// ErrForeignDir is matched by every *ForeignDirError: Open,
+	// OpenReadOnly and VerifyDir refuse a directory holding files a store
+	// does not make, and create nothing in it.
+	ErrForeignDir = reader.ErrForeignDir
+	// ErrBatpakRustStore is matched by the *ForeignDirError for a
+	// directory holding a batpak-rust store; `batpak import` converts it.
+	ErrBatpakRustStore = reader.ErrBatpakRustStore
 )
 
 // Typed errors.
@@ -79,4 +86,7 @@ type (
 	BatchItemError = writer.BatchItemError
 	// CorruptionError locates damage by segment and offset.
 	CorruptionError = segment.CorruptionError
+	// ForeignDirError names what Open, OpenReadOnly or VerifyDir found in
+	// a directory that is not a batpak store's.
+	ForeignDirError = reader.ForeignDirError
 )

@@ -14,7 +14,8 @@ import (
 // up to its sync note, never a frame a power loss could still erase — and
 // Refresh picks up later ones the same way. A torn tail is left in place
 // (the writer's own recovery truncates it) and not indexed.
-// Writes return ErrReadOnly. Of the options, only WithFS, WithCodec,
+// Writes return ErrReadOnly. A directory that is not a batpak store's is
+// refused with a *ForeignDirError. Of the options, only WithFS, WithCodec,
 // WithLogger and WithMaxOpenSegments apply.
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()

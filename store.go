@@ -72,7 +72,9 @@ type Store struct {
 // lock on the directory — a second Open of the same directory, in this
 // process or another, fails with ErrLocked — and recovers the log: a torn
 // tail is truncated and reported in Stats().Recovery; damage before it is a
-// *CorruptionError.
+// *CorruptionError. A directory holding files a store does not make — a
+// batpak-rust store, for one — is refused with a *ForeignDirError, and
+// nothing is created in it.
 func Open(dir string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -83,6 +85,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
+	}
+	// Refuse a directory holding someone else's files (a batpak-rust
+	// store, say) before creating anything in it.
+	if err := reader.CheckDir(cfg.fs, dir); err != nil {
+		return nil, err
 	}
 	// The directory's own entry, and those of any parents created with it,
 	// must survive a crash too.

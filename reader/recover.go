@@ -112,6 +112,9 @@ func Recover(opts Options) (rec *Recovered, err error) {
 			segs.Close()
 		}
 	}()
+	if err := CheckDir(opts.FS, opts.Dir); err != nil {
+		return nil, err
+	}
 	l, err := readLayout(opts.FS, opts.Dir)
 	if err != nil {
 		return nil, err

@@ -94,6 +94,9 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 	began := time.Now()
 	var rep VerifyReport
 	var missing []uint64
+	if err := CheckDir(fs, dir); err != nil {
+		return rep, err
+	}
 	ids, err := listSegments(fs, dir)
 	if err != nil && errors.Is(err, ErrMissingSegment) && opts.All {
 		ids, missing, err = listWithGaps(fs, dir)

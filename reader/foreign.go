@@ -1,0 +1,156 @@
+package reader
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/vfs"
+)
+
+var (
+	// ErrForeignDir is matched by every *ForeignDirError.
+	ErrForeignDir = errors.New("batpak: not a batpak store directory")
+	// ErrBatpakRustStore is matched by a *ForeignDirError for a directory
+	// holding a store of batpak-rust, the Rust original.
+	ErrBatpakRustStore = errors.New("batpak: the directory holds a batpak-rust store")
+)
+
+// ForeignDirError is returned for a directory that holds files a batpak
+// store does not make: opening it as a store would write a segment, a
+// lock and a checkpoint among someone else's files (and Verify would call
+// it an empty store). Nothing is created or changed in such a directory.
+type ForeignDirError struct {
+	Dir string
+	// BatpakRust is set when the directory holds batpak-rust segments
+	// (NNNNNN.fbat) or its index.ckpt: `batpak import` converts those.
+	BatpakRust bool
+	// Names are the entries that were not recognised (the first few).
+	Names []string
+}
+
+func (e *ForeignDirError) Error() string {
+	if e.BatpakRust {
+		return fmt.Sprintf("batpak: %s holds a batpak-rust store (%s), which batpak-go neither opens nor writes into; "+
+			"convert it with `batpak import %s NEW-DIR`", e.Dir, strings.Join(e.Names, ", "), e.Dir)
+	}
+	return fmt.Sprintf("batpak: %s holds files a batpak store does not make (%s); refusing to use it as a store directory",
+		e.Dir, strings.Join(e.Names, ", "))
+}
+
+// Is makes errors.Is(err, ErrForeignDir) true for every ForeignDirError,
+// and errors.Is(err, ErrBatpakRustStore) for one that found batpak-rust's.
+func (e *ForeignDirError) Is(target error) bool {
+	return target == ErrForeignDir || (target == ErrBatpakRustStore && e.BatpakRust)
+}
+
+// maxForeignNames bounds ForeignDirError.Names.
+const maxForeignNames = 5
+
+// CheckDir refuses a directory that is not a batpak store's with a
+// *ForeignDirError: one holding anything IsStoreFile does not recognise.
+// A directory that does not exist, or is empty, passes. Open, OpenReadOnly
+// and VerifyDir call it before they create or read anything.
+func CheckDir(fs vfs.FS, dir string) error {
+	names, err := fs.List(dir)
+	if vfs.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("batpak: listing %s: %w", dir, err)
+	}
+	var rust, other []string
+	for _, n := range names {
+		switch {
+		case isBatpakRustFile(n):
+			rust = append(rust, n)
+		case IsStoreFile(n):
+		case n == "cursors" || n == "lost+found":
+			if _, err := fs.List(filepath.Join(dir, n)); err != nil {
+				other = append(other, n) // a file where the store keeps a directory
+			}
+		default:
+			other = append(other, n)
+		}
+	}
+	switch {
+	case len(rust) > 0:
+		return &ForeignDirError{Dir: dir, BatpakRust: true, Names: first(rust)}
+	case len(other) > 0:
+		return &ForeignDirError{Dir: dir, Names: first(other)}
+	}
+	return nil
+}
+
+func first(names []string) []string {
+	if len(names) > maxForeignNames {
+		return append(names[:maxForeignNames:maxForeignNames], fmt.Sprintf("… %d more", len(names)-maxForeignNames))
+	}
+	return names
+}
+
+// IsStoreFile reports whether name is a file a batpak store directory may
+// hold: LOCK; segments (0000000000000001.seg …) and compaction outputs not
+// yet renamed into place (….compact); CHECKPOINT, SEQUENCE, MANIFEST.json
+// (a snapshot's) and SALVAGE.json (a salvaged store's report) with the
+// .tmp files of their atomic replacement; a projection file cache's entries (32 hex digits + .bpc)
+// and temporary files, for a cache kept in the store directory; and
+// hidden files (a leading dot: left by the operating system or editors).
+// The subdirectories "cursors" (durable cursors) and "lost+found" (a file
+// system's root) are allowed by CheckDir.
+func IsStoreFile(name string) bool {
+	switch name {
+	case "LOCK", CheckpointFile, CheckpointFile + ".tmp", "SEQUENCE", "SEQUENCE.tmp",
+		"MANIFEST.json", "MANIFEST.json.tmp", "SALVAGE.json", "SALVAGE.json.tmp":
+		return true
+	}
+	if strings.HasPrefix(name, ".") {
+		return true
+	}
+	if _, ok := segment.ParseFileName(name); ok {
+		return true
+	}
+	if stem, ok := strings.CutSuffix(name, segment.CompactTempSuffix); ok {
+		return isHex(stem, 16)
+	}
+	if stem, ok := strings.CutSuffix(name, ".bpc"); ok {
+		return isHex(stem, 32)
+	}
+	if stem, _, ok := strings.Cut(name, ".tmp-"); ok {
+		return isHex(stem, 32)
+	}
+	return false
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isBatpakRustFile reports whether name is one batpak-rust 0.3.0 puts in
+// its store directory: segments NNNNNN.fbat (six or more decimal digits)
+// and index.ckpt.
+func isBatpakRustFile(name string) bool {
+	if name == "index.ckpt" {
+		return true
+	}
+	stem, ok := strings.CutSuffix(name, ".fbat")
+	if !ok || len(stem) < 6 {
+		return false
+	}
+	for _, c := range stem {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
