@@ -17,6 +17,15 @@ type CompactOptions struct {
 	// Hash.Prev. An atomic batch stays whole if Retain keeps any of its
 	// events, and is dropped whole only if Retain drops them all.
 	Retain func(*StoredEvent) bool
+	// Tombstone picks, among the events Retain keeps, those that lose their
+	// payload: each stays in place — same id, coordinate, global and
+	// per-entity sequence, timestamps, correlation, causation, flags and
+	// idempotency key — with kind KindTombstone and an empty payload (raw
+	// codec), so sequences, cursors and the chain of the entity's later
+	// events are untouched; nil tombstones nothing. It sees events as
+	// Retain does; an event that is already a tombstone is not offered.
+	// batpak-rust calls this its Tombstone compaction strategy.
+	Tombstone func(*StoredEvent) bool
 	// TargetSize bounds the kept bytes of one merged segment: consecutive
 	// sealed segments are merged while what they keep fits (default: the
 	// store's segment size).
@@ -30,15 +39,16 @@ type CompactReport struct {
 	SegmentsRemoved int   // segment files replaced
 	EventsKept      int   // events of the rewritten segments kept
 	EventsDropped   int   // events dropped by Retain
+	Tombstoned      int   // kept events Tombstone turned into tombstones
 	BytesBefore     int64 // size of the segments replaced
 	BytesAfter      int64 // size of the files replacing them
 	Duration        time.Duration
 	Finished        time.Time // by the store's clock
 }
 
-// Compact merges small sealed segments and drops the events opts.Retain
-// rejects, while appends and reads continue. It never touches the active
-// segment.
+// Compact merges small sealed segments, drops the events opts.Retain
+// rejects and turns those opts.Tombstone picks into tombstones, while
+// appends and reads continue. It never touches the active segment.
 //
 // Kept events stay byte-identical — same ids, global and per-entity
 // sequences, hashes — so their idempotency keys keep working, and an
@@ -46,6 +56,13 @@ type CompactReport struct {
 // docs/FORMAT.md, "Compaction"). An entity whose newest events are dropped
 // continues after its newest kept event (at sequence 0 if none is kept),
 // before and after a reopen alike.
+//
+// A tombstone keeps everything but its kind and payload, its own chain
+// hash included: the entity's later events still hash over it, and Verify
+// accepts it without re-hashing (it counts Tombstones; docs/FORMAT.md,
+// "Tombstones"). Reads return it with Kind KindTombstone and an empty raw
+// payload. A retry of its idempotency key fails with ErrDuplicate: the key
+// still names the event, which no longer carries what the retry carries.
 //
 // Each group of segments is replaced crash-safely: the new file is written
 // under a temporary name and synced, renamed over the group's first
@@ -84,7 +101,7 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	if err := s.Sync(ctx); err != nil {
 		return rep, err
 	}
-	plan, err := compact.Read(ctx, s.segs, sealed, opts.Retain, opts.TargetSize)
+	plan, err := compact.Read(ctx, s.segs, sealed, compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}, opts.TargetSize)
 	if err != nil {
 		return rep, err
 	}
@@ -97,7 +114,7 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	}
 	out, err := compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.clock}.Rewrite(ctx, plan.Groups)
 	rep.SegmentsWritten, rep.SegmentsRemoved = out.SegmentsWritten, out.SegmentsRemoved
-	rep.EventsKept, rep.EventsDropped = out.EventsKept, out.EventsDropped
+	rep.EventsKept, rep.EventsDropped, rep.Tombstoned = out.EventsKept, out.EventsDropped, out.Tombstoned
 	rep.BytesBefore, rep.BytesAfter = out.BytesBefore, out.BytesAfter
 	// What is on disk now must be what readers see, even if a later group
 	// failed: apply every group committed.

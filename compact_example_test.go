@@ -50,6 +50,58 @@ func ExampleStore_Compact() {
 	// verifies: true
 }
 
+// Tombstone keeps events in place but drops their payloads: here a
+// player's personal data, erased on request while the history of moves
+// around it stays whole and verifiable.
+func ExampleStore_Compact_tombstone() {
+	dir, cleanup := exampleDir()
+	defer cleanup()
+	ctx := context.Background()
+	store, err := batpak.Open(dir, batpak.WithSegmentSize(64<<10))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	profile := event.MustCustom(0x2, 0x002)
+	payload := make([]byte, 1000)
+	var first batpak.Receipt
+	for i := range 200 {
+		kind := moved
+		if i%10 == 0 {
+			kind = profile
+		}
+		r, err := store.Append(ctx, event.MustCoordinate("player:1", "room:1"), kind, payload)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if i == 0 {
+			first = r
+		}
+	}
+	rep, err := store.Compact(ctx, batpak.CompactOptions{
+		Tombstone: func(ev *batpak.StoredEvent) bool { return ev.Kind == profile },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ev, err := store.Get(ctx, first.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("tombstoned some: %v, dropped: %d\n", rep.Tombstoned > 0, rep.EventsDropped)
+	fmt.Printf("first event: tombstone %v, sequence %d, payload %d bytes\n",
+		ev.Kind == event.KindTombstone, ev.Position.Sequence, len(ev.Payload))
+	check, err := store.Verify(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verifies:", check.OK(), "tombstones accepted:", check.Tombstones == rep.Tombstoned)
+	// Output:
+	// tombstoned some: true, dropped: 0
+	// first event: tombstone true, sequence 0, payload 0 bytes
+	// verifies: true tombstones accepted: true
+}
+
 // Diagnostics adds to Stats what an operator looks at: the log's bytes,
 // queues, drops, restarts and the last compaction.
 func ExampleStore_Diagnostics() {

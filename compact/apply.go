@@ -3,6 +3,7 @@ package compact
 import (
 	"slices"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/reader"
 )
@@ -12,7 +13,8 @@ func (r *Rewritten) Committed() int { return len(r.done) }
 
 // Apply makes the committed groups what readers see: the new files join
 // segs (under fresh in-memory ids), barrier runs, the index is rewritten in
-// one step (kept entries moved, dropped ones removed), and the replaced
+// one step (kept entries moved, tombstoned ones given their new kind,
+// dropped ones removed), and the replaced
 // segments are retired: closed once nothing pins them (see Plan.Release).
 // The barrier is where the caller makes sure no writer state still refers
 // to a dropped event's entry (the store syncs through its writer there).
@@ -27,16 +29,19 @@ func (r *Rewritten) Apply(segs *reader.Segments, idx *index.Index, barrier func(
 		to      uint32
 		old     []uint32 // kept offsets, increasing
 		newAt   []uint32
+		newSize []uint32
+		tombs   []uint32 // kept offsets that became tombstones, increasing
 		dropped []uint32
 	}
 	moves := map[uint32]*move{}
 	var retired []uint32
 	for _, d := range r.done {
 		to := segs.AddCompacted(d.group[0].info.File, d.file)
-		at := d.newAt
+		at, sizes := d.newAt, d.newSize
 		for _, p := range d.group {
-			moves[p.info.ID] = &move{to: to, old: p.kept, newAt: at[:len(p.kept)], dropped: p.dropped}
-			at = at[len(p.kept):]
+			moves[p.info.ID] = &move{to: to, old: p.kept, newAt: at[:len(p.kept)], newSize: sizes[:len(p.kept)],
+				tombs: p.Tombstoned(), dropped: p.dropped}
+			at, sizes = at[len(p.kept):], sizes[len(p.kept):]
 			retired = append(retired, p.info.ID)
 		}
 	}
@@ -47,7 +52,10 @@ func (r *Rewritten) Apply(segs *reader.Segments, idx *index.Index, barrier func(
 			return true
 		}
 		if i, ok := slices.BinarySearch(m.old, e.Offset); ok {
-			e.Segment, e.Offset = m.to, m.newAt[i]
+			if _, tomb := slices.BinarySearch(m.tombs, e.Offset); tomb {
+				e.Kind = event.KindTombstone
+			}
+			e.Segment, e.Offset, e.Size = m.to, m.newAt[i], m.newSize[i]
 			return true
 		}
 		// Only an entry compaction saw dropped goes; anything else (which

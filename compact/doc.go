@@ -1,12 +1,14 @@
-// Package compact is batpak's compaction: it merges small sealed segments
-// and drops the events a retention predicate rejects, keeping every kept
-// frame byte for byte (docs/FORMAT.md, "Compaction").
+// Package compact is batpak's compaction: it merges small sealed segments,
+// drops the events a retention predicate rejects and turns the events a
+// tombstone predicate picks into tombstones, keeping every other kept frame
+// byte for byte (docs/FORMAT.md, "Compaction" and "Tombstones").
 //
 // It works in three steps, which the facade's Store.Compact runs under its
 // maintenance lock after a write barrier:
 //
-//  1. plan (pure): PlanSegment reads one segment's bytes and decides which
-//     frames stay — a batch stays whole or goes whole — and Group splits the
+//  1. plan (pure): Rules.PlanSegment reads one segment's bytes and decides
+//     which frames stay — a batch stays whole or goes whole — and which
+//     become tombstones, and Group splits the
 //     planned segments into runs that fit a target size; Record and Encode
 //     give the compaction record and the bytes of a run's new file. None of
 //     them touches a file or starts a goroutine. Read plans a store's sealed
@@ -21,7 +23,7 @@
 //
 // In outline (segs and idx are the store's reader.Segments and index):
 //
-//	plan, err := compact.Read(ctx, segs, sealed, retain, targetSize)
+//	plan, err := compact.Read(ctx, segs, sealed, compact.Rules{Retain: retain}, targetSize)
 //	if err != nil { ... }
 //	defer plan.Release()
 //	out, err := compact.Files{FS: fs, Dir: dir, Clock: time.Now}.Rewrite(ctx, plan.Groups)

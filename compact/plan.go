@@ -12,6 +12,18 @@ import (
 // sealed segments once, with its payload but without Hash.Prev.
 type Retain func(*event.StoredEvent) bool
 
+// Rules say what a compaction does with each event of the sealed segments:
+// Retain (nil: keep all) decides which stay, then Tombstone (nil: none)
+// decides which of the kept events lose their payload and become
+// tombstones (segment.AppendTombstone): same id, coordinate, sequences,
+// timestamps and hash, kind event.KindTombstone, no payload. Both see each
+// event once, with its payload but without Hash.Prev. An event that is
+// already a tombstone stays as it is.
+type Rules struct {
+	Retain    Retain
+	Tombstone func(*event.StoredEvent) bool
+}
+
 // Segment is what the planner learned about one sealed segment: which of
 // its frames stay, in order, and what the replacement's compaction record
 // must carry. It aliases the bytes it was planned from, which must not
@@ -29,6 +41,14 @@ type Segment struct {
 	bytes   int64               // bytes of the kept frames
 	lost    map[string]struct{} // entities that lost events
 	gone    uint64              // events dropped now
+	tombs   []tomb              // kept events that become tombstones, by offset
+}
+
+// tomb is a kept event's frame that the rewrite replaces by its tombstone.
+type tomb struct {
+	off   uint32 // the event's frame in the old segment
+	size  int64  // that frame's size
+	frame []byte // the tombstone's frame (segment.AppendTombstone)
 }
 
 // Range is a run of whole frames of a segment: Size bytes from Off.
@@ -48,16 +68,36 @@ func (p *Segment) Kept() []uint32 { return p.kept }
 // Dropped are the offsets of the events Retain dropped, increasing.
 func (p *Segment) Dropped() []uint32 { return p.dropped }
 
-// Bytes is the size of the frames the rewrite copies.
+// Tombstoned are the offsets of the kept events that become tombstones,
+// increasing.
+func (p *Segment) Tombstoned() []uint32 {
+	out := make([]uint32, len(p.tombs))
+	for i, t := range p.tombs {
+		out[i] = t.off
+	}
+	return out
+}
+
+// Bytes is the size of the frames the rewrite writes: the kept frames, a
+// tombstone in place of each tombstoned event's frame.
 func (p *Segment) Bytes() int64 { return p.bytes }
+
+// PlanSegment plans a segment with Retain alone: Rules{Retain: retain}.
+func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment, error) {
+	return Rules{Retain: retain}.PlanSegment(info, data)
+}
 
 // PlanSegment reads one sealed segment's records, checking each frame's
 // CRC, the record structure and the global order, and decides which frames
-// stay: an event stays if retain keeps it (nil keeps every event); a batch
-// stays whole if retain keeps any of its events and goes whole otherwise.
-// Damage is a *segment.CorruptionError naming the segment and offset. It
-// reads only data, and calls retain on the caller's goroutine.
-func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment, error) {
+// stay: an event stays if Retain keeps it (nil keeps every event); a batch
+// stays whole if Retain keeps any of its events and goes whole otherwise.
+// Of the kept events, those Tombstone picks are rewritten as tombstones (a
+// batch keeps its markers and every item; only the picked items lose their
+// payload). Damage is a *segment.CorruptionError naming the segment and
+// offset. It reads only data, and calls the rules on the caller's
+// goroutine.
+func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, error) {
+	retain := rules.Retain
 	p := &Segment{info: info, data: data, through: info.File, lost: map[string]struct{}{}}
 	corrupt := func(off int64, cause error) error {
 		return &segment.CorruptionError{Segment: info.File, Offset: off, Lost: int64(len(data)) - off,
@@ -68,6 +108,7 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 		global    uint64
 		entity    string
 		keep      bool
+		tomb      []byte // the tombstone frame, if Tombstone picked the event
 	}
 	var (
 		v       segment.EventView
@@ -79,6 +120,9 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 	take := func(e pend, keep bool) {
 		if keep {
 			p.kept = append(p.kept, uint32(e.off))
+			if e.tomb != nil {
+				p.tombs = append(p.tombs, tomb{off: uint32(e.off), size: e.size, frame: e.tomb})
+			}
 			return
 		}
 		p.dropped = append(p.dropped, uint32(e.off))
@@ -114,13 +158,21 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 				p.first = v.Global
 			}
 			p.last = max(p.last, v.Global)
-			keep := true
-			if retain != nil {
+			keep, tombstone := true, false
+			if retain != nil || rules.Tombstone != nil {
 				var ev event.StoredEvent
 				v.ToStored(&ev)
-				keep = retain(&ev)
+				if retain != nil {
+					keep = retain(&ev)
+				}
+				if rules.Tombstone != nil && !segment.IsTombstone(&v) {
+					tombstone = rules.Tombstone(&ev)
+				}
 			}
 			e := pend{off: off, size: int64(size), global: v.Global, keep: keep}
+			if tombstone {
+				e.tomb = segment.AppendTombstone(nil, &v)
+			}
 			if !keep {
 				e.entity = string(v.Entity)
 			}
@@ -169,6 +221,9 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 	for _, r := range p.keep {
 		p.bytes += r.Size
 	}
+	for _, t := range p.tombs {
+		p.bytes += int64(len(t.frame)) - t.size
+	}
 	return p, nil
 }
 
@@ -183,14 +238,15 @@ func allZero(b []byte) bool {
 
 // Group splits the planned segments, in log order, into runs to write as
 // one file each: consecutive segments while their kept bytes fit target. A
-// run of one segment that loses nothing is left alone (it is not in the
-// result), so a store with nothing to drop or merge gets no groups.
+// run of one segment that changes nothing is left alone (it is not in the
+// result), so a store with nothing to drop, tombstone or merge gets no
+// groups.
 func Group(plans []*Segment, target int64) [][]*Segment {
 	var groups [][]*Segment
 	var cur []*Segment
 	var size int64
 	flush := func() {
-		if len(cur) > 1 || (len(cur) == 1 && len(cur[0].dropped) > 0) {
+		if len(cur) > 1 || (len(cur) == 1 && (len(cur[0].dropped) > 0 || len(cur[0].tombs) > 0)) {
 			groups = append(groups, cur)
 		}
 		cur, size = nil, 0

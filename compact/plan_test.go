@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 )
 
@@ -257,7 +258,7 @@ func TestEncodeCopiesKeptFramesByteForByte(t *testing.T) {
 		require.NoError(t, err)
 		g = append(g, p)
 	}
-	buf, newAt, err := Encode(g, 12345)
+	buf, newAt, _, err := Encode(g, 12345)
 	require.NoError(t, err)
 
 	h, err := segment.DecodeHeader(buf)
@@ -298,4 +299,84 @@ func TestEncodeCopiesKeptFramesByteForByte(t *testing.T) {
 	assert.Empty(t, again.Dropped())
 	require.NotNil(t, again.prior)
 	assert.Equal(t, rec, *again.prior)
+}
+
+// tombstoneEntities picks every event of the named entities.
+func tombstoneEntities(names ...string) func(*event.StoredEvent) bool {
+	keep := dropEntities(names...)
+	return func(ev *event.StoredEvent) bool { return !keep(ev) }
+}
+
+// Tombstones replace their events' frames in the new file: same record but
+// kind and payload, the same hash slot; every other kept frame is copied
+// byte for byte, the batch keeps its markers and items, and the footer,
+// offsets and sizes describe the frames as written.
+func TestEncodeWritesTombstonesInPlace(t *testing.T) {
+	b := mixed() // a1, BEGIN, b2, c3, COMMIT, b4
+	p, err := Rules{Tombstone: tombstoneEntities("b")}.PlanSegment(b.info(), b.buf)
+	require.NoError(t, err)
+	assert.Equal(t, b.eventAt(0, 1, 2, 3), p.Kept(), "tombstoning drops nothing")
+	assert.Empty(t, p.Dropped())
+	assert.Equal(t, b.eventAt(1, 3), p.Tombstoned())
+	require.Len(t, Group([]*Segment{p}, 1<<20), 1, "a segment with tombstones alone is rewritten")
+
+	buf, newAt, newSize, err := Encode([]*Segment{p}, 1)
+	require.NoError(t, err)
+	require.Len(t, newAt, 4)
+	require.Len(t, newSize, 4)
+	var old, got segment.EventView
+	for i, off := range p.Kept() {
+		oldBody, oldSize, err := segment.ReadFrame(b.buf[off:])
+		require.NoError(t, err)
+		body, size, err := segment.ReadFrame(buf[newAt[i]:])
+		require.NoError(t, err)
+		assert.Equal(t, uint32(size), newSize[i])
+		if i != 1 && i != 3 {
+			assert.Equal(t, b.buf[off:int(off)+oldSize], buf[newAt[i]:int(newAt[i])+size], "event %d copied byte for byte", i)
+			continue
+		}
+		require.NoError(t, segment.ParseEvent(oldBody, &old))
+		require.NoError(t, segment.ParseEvent(body, &got))
+		assert.True(t, segment.IsTombstone(&got), "event %d", i)
+		assert.Empty(t, got.Payload)
+		want := old
+		want.Kind, want.Codec, want.Payload = event.KindTombstone, event.CodecRaw, got.Payload
+		assert.Equal(t, want, got, "event %d keeps everything but kind and payload", i)
+	}
+	// The batch is still BEGIN, b2's tombstone, c3, COMMIT: one run.
+	again, err := Rules{Tombstone: tombstoneEntities("b")}.PlanSegment(reader.SegmentInfo{ID: 7, File: 7}, buf)
+	require.NoError(t, err, "the new file plans cleanly (the batch is whole)")
+	assert.Empty(t, again.Tombstoned(), "a tombstone is not offered again")
+	assert.Equal(t, newAt, again.Kept())
+
+	f, err := segment.DecodeFooter(buf)
+	require.NoError(t, err)
+	require.Len(t, f.Entries, 4)
+	for i, e := range f.Entries {
+		assert.Equal(t, newAt[i], e.Offset)
+		assert.Equal(t, newSize[i], e.Size)
+	}
+	assert.Equal(t, event.KindTombstone, f.Entries[1].Kind)
+	assert.Equal(t, event.KindTombstone, f.Entries[3].Kind)
+	assert.Equal(t, event.MustCustom(1, 1), f.Entries[2].Kind)
+	assert.Equal(t, int64(f.At)-segment.HeaderSize-compactedRecordSize(t, buf), p.Bytes(),
+		"Bytes counts the frames as written, between the compaction record and the footer")
+}
+
+// compactedRecordSize is the size of the compaction record frame after the header.
+func compactedRecordSize(t *testing.T, buf []byte) int64 {
+	_, size, err := segment.ReadFrame(buf[segment.HeaderSize:])
+	require.NoError(t, err)
+	return int64(size)
+}
+
+// Retain decides first: an event it drops is not tombstoned, and a batch
+// kept whole for one item keeps its other items, tombstoned if picked.
+func TestPlanRetainsBeforeTombstoning(t *testing.T) {
+	b := mixed() // a1, BEGIN, b2, c3, COMMIT, b4
+	p, err := Rules{Retain: dropEntities("b"), Tombstone: tombstoneEntities("b", "c")}.PlanSegment(b.info(), b.buf)
+	require.NoError(t, err)
+	assert.Equal(t, b.eventAt(0, 1, 2), p.Kept(), "the batch stays whole for c3")
+	assert.Equal(t, b.eventAt(3), p.Dropped())
+	assert.Equal(t, b.eventAt(1, 2), p.Tombstoned(), "the batch's items, not the dropped b4")
 }

@@ -17,11 +17,11 @@ type Plan struct {
 }
 
 // Read plans the compaction of sealed (a prefix of segs.Live(), without the
-// writer's active segment): it reads each segment (PlanSegment) and groups
+// writer's active segment): it reads each segment (Rules.PlanSegment) and groups
 // them by target, the bound on one merged file's kept bytes. Every event of
 // sealed must already be in the index: the caller takes a write barrier
 // first. On error nothing stays pinned.
-func Read(ctx context.Context, segs *reader.Segments, sealed []reader.SegmentInfo, retain Retain, target int64) (*Plan, error) {
+func Read(ctx context.Context, segs *reader.Segments, sealed []reader.SegmentInfo, rules Rules, target int64) (*Plan, error) {
 	p := &Plan{Segments: make([]*Segment, 0, len(sealed))}
 	for _, info := range sealed {
 		if err := ctx.Err(); err != nil {
@@ -34,7 +34,7 @@ func Read(ctx context.Context, segs *reader.Segments, sealed []reader.SegmentInf
 			return nil, err
 		}
 		p.release = append(p.release, release)
-		sp, err := PlanSegment(info, data, retain)
+		sp, err := rules.PlanSegment(info, data)
 		if err != nil {
 			p.Release()
 			return nil, err

@@ -25,6 +25,7 @@ type Rewritten struct {
 	SegmentsRemoved int   // segment files replaced
 	EventsKept      int   // events of the replaced segments kept
 	EventsDropped   int   // events of the replaced segments dropped
+	Tombstoned      int   // kept events rewritten as tombstones
 	BytesBefore     int64 // size of the segments replaced
 	BytesAfter      int64 // size of the files replacing them
 	done            []committed
@@ -33,9 +34,10 @@ type Rewritten struct {
 // committed is a group whose new file is in place: where its kept events
 // moved.
 type committed struct {
-	group []*Segment
-	file  vfs.File // the new segment, open read-only
-	newAt []uint32 // new offsets of the group's kept events, in order
+	group   []*Segment
+	file    vfs.File // the new segment, open read-only
+	newAt   []uint32 // new offsets of the group's kept events, in order
+	newSize []uint32 // their frames' sizes there (a tombstone's differs)
 }
 
 // Rewrite removes the store's checkpoint (it locates events by segment and
@@ -81,7 +83,7 @@ func (f Files) removeCheckpoint() error {
 // place of the group's segments.
 func (f Files) replace(g []*Segment, out *Rewritten) error {
 	first := g[0].info.File
-	buf, newAt, err := Encode(g, f.Clock().UnixNano())
+	buf, newAt, newSize, err := Encode(g, f.Clock().UnixNano())
 	if err != nil {
 		return err
 	}
@@ -117,7 +119,7 @@ func (f Files) replace(g []*Segment, out *Rewritten) error {
 	if err != nil {
 		return err
 	}
-	out.done = append(out.done, committed{group: g, file: nf, newAt: newAt})
+	out.done = append(out.done, committed{group: g, file: nf, newAt: newAt, newSize: newSize})
 	for _, p := range g[1:] {
 		if err := f.FS.Remove(filepath.Join(f.Dir, segment.FileName(p.info.File))); err != nil && !vfs.IsNotExist(err) {
 			return err
@@ -135,6 +137,7 @@ func (f Files) replace(g []*Segment, out *Rewritten) error {
 		out.BytesBefore += int64(len(p.data))
 		out.EventsKept += len(p.kept)
 		out.EventsDropped += len(p.dropped)
+		out.Tombstoned += len(p.tombs)
 	}
 	return nil
 }
@@ -142,46 +145,65 @@ func (f Files) replace(g []*Segment, out *Rewritten) error {
 // Encode returns the bytes of the sealed segment that replaces group g: a
 // header with the group's first file id and the creation time created
 // (Unix nanoseconds), the compaction record (Record), the kept frames byte
-// for byte, an index footer, and a sync note covering the whole file. It
-// also returns the new offset of each kept event, in the order of the
+// for byte — a tombstone's frame in place of each tombstoned event's — an
+// index footer, and a sync note covering the whole file. It also returns
+// the new offset and frame size of each kept event, in the order of the
 // group's Kept offsets. It touches no file.
-func Encode(g []*Segment, created int64) (buf []byte, newAt []uint32, err error) {
+func Encode(g []*Segment, created int64) (buf []byte, newAt, newSize []uint32, err error) {
 	buf = make([]byte, segment.HeaderSize, segment.HeaderSize+64+int(sumBytes(g)))
 	hdr := segment.EncodeHeader(segment.Header{ID: g[0].info.File, Created: created})
 	copy(buf, hdr[:])
 	buf = segment.AppendCompacted(buf, Record(g))
 	for _, p := range g {
-		ki := 0
+		ki, ti := 0, 0
 		for _, r := range p.keep {
-			base := int64(len(buf))
-			buf = append(buf, p.data[r.Off:r.Off+r.Size]...)
-			// The kept events of this range, in order, shift by base-r.Off.
-			for ki < len(p.kept) && int64(p.kept[ki]) < r.Off+r.Size {
-				newAt = append(newAt, uint32(base+int64(p.kept[ki])-r.Off))
-				ki++
+			pos, end := r.Off, r.Off+r.Size
+			for {
+				// Copy up to the next tombstone in the range (or its end):
+				// the kept events there shift by base.
+				next := end
+				if ti < len(p.tombs) && int64(p.tombs[ti].off) < end {
+					next = int64(p.tombs[ti].off)
+				}
+				base := int64(len(buf)) - pos
+				buf = append(buf, p.data[pos:next]...)
+				for ki < len(p.kept) && int64(p.kept[ki]) < next {
+					newAt = append(newAt, uint32(int64(p.kept[ki])+base))
+					ki++
+				}
+				if next == end {
+					break
+				}
+				t := p.tombs[ti]
+				newAt = append(newAt, uint32(len(buf)))
+				buf = append(buf, t.frame...)
+				ki++ // t.off is kept[ki]
+				ti++
+				pos = next + t.size
 			}
 		}
 	}
-	// The new file is a sealed segment: it gets a footer too.
+	// The new file is a sealed segment: it gets a footer too, read from the
+	// frames as written.
 	fb := segment.NewFooterBuilder()
-	i := 0
 	var v segment.EventView
-	for _, p := range g {
-		for _, old := range p.kept {
-			body, size, _ := segment.ReadFrame(p.data[old:]) // checked by PlanSegment
-			if err := segment.ParseEventFields(body, &v); err != nil {
-				return nil, nil, err
-			}
-			fb.Add(&segment.FooterEntry{Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
-				Kind: v.Kind, Global: v.Global, Sequence: v.Sequence, Offset: newAt[i], Size: uint32(size)})
-			i++
+	for _, at := range newAt {
+		body, size, err := segment.ReadFrame(buf[at:])
+		if err == nil {
+			err = segment.ParseEventFields(body, &v)
 		}
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		newSize = append(newSize, uint32(size))
+		fb.Add(&segment.FooterEntry{Entity: string(v.Entity), Scope: string(v.Scope), IdemKey: string(v.IdemKey),
+			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence, Offset: at, Size: uint32(size)})
 	}
 	buf = fb.AppendFrame(buf, int64(len(buf)))
 	// A sealed segment is synced whole; say so in its note too.
 	note := segment.EncodeSyncNote(int64(len(buf)))
 	copy(buf[segment.SyncNoteOffset:], note[:])
-	return buf, newAt, nil
+	return buf, newAt, newSize, nil
 }
 
 func sumBytes(g []*Segment) int64 {

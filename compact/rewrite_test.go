@@ -102,7 +102,7 @@ func TestRewriteReplacesAGroupByOneFile(t *testing.T) {
 	defer closeCommitted(out)
 
 	assert.Equal(t, []string{segment.FileName(1)}, list(t, fs), "the group's first file replaced, the others and the checkpoint gone")
-	want, _, err := Encode(groups[0], created.UnixNano())
+	want, _, _, err := Encode(groups[0], created.UnixNano())
 	require.NoError(t, err)
 	assert.Equal(t, want, readFile(t, fs, segment.FileName(1)))
 
@@ -177,7 +177,7 @@ func TestApplyMovesTheIndexToTheNewFile(t *testing.T) {
 
 	live := segs.Live()
 	require.Len(t, live, 4)
-	plan, err := Read(ctx, segs, live[:3], dropEntities("b"), 1<<20)
+	plan, err := Read(ctx, segs, live[:3], Rules{Retain: dropEntities("b")}, 1<<20)
 	require.NoError(t, err)
 	require.Len(t, plan.Segments, 3)
 	require.Len(t, plan.Groups, 1)

@@ -4,7 +4,8 @@ import "github.com/batpak-go/batpak/event"
 
 // Rewrite changes the index in one step, as compaction needs: keep sees
 // every entry in global order and returns false to drop it, or may change
-// its Segment, Offset and Size (never its other fields). Readers see the
+// its Segment, Offset and Size, and its Kind (to event.KindTombstone, for
+// a tombstone), never its other fields. Readers see the
 // index before or after, never between: the lists are rebuilt afresh and
 // swapped in under the lock, and views taken before keep the old ones.
 //

@@ -72,6 +72,37 @@ func EncodedEventSize(r *EventRecord) int {
 // event's own hash, Blake3 over the body with the hash slot holding prev (the
 // entity's previous hash, zero for its first event), and returns it.
 func AppendEvent(dst []byte, r *EventRecord, chain bool, prev [32]byte) ([]byte, [32]byte) {
+	return appendEvent(dst, r, chain, prev, true)
+}
+
+// AppendTombstone appends the tombstone of the event v (a valid event
+// body's view) to dst: the same record — id, coordinate, sequences,
+// timestamps, flags, correlation, causation, idempotency key — with kind
+// event.KindTombstone and no payload (raw codec). A hashed event keeps its
+// own hash as it is: the hash covers the payload the tombstone no longer
+// holds, so it cannot be recomputed, and the entity's next event hashes
+// over it (docs/FORMAT.md, "Tombstones").
+func AppendTombstone(dst []byte, v *EventView) []byte {
+	r := EventRecord{
+		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Kind: event.KindTombstone, Flags: v.Flags,
+		Global: v.Global, Sequence: v.Sequence, Timestamp: v.Timestamp, WallMS: v.WallMS, Counter: v.Counter,
+		Codec: event.CodecRaw, IdemKey: string(v.IdemKey), Entity: string(v.Entity), Scope: string(v.Scope),
+	}
+	dst, _ = appendEvent(dst, &r, v.HasHash, v.Hash, false)
+	return dst
+}
+
+// IsTombstone reports whether v is a tombstone as compaction writes it:
+// kind event.KindTombstone, raw codec, no payload.
+func IsTombstone(v *EventView) bool {
+	return v.Kind == event.KindTombstone && v.Codec == event.CodecRaw && len(v.Payload) == 0
+}
+
+// appendEvent encodes r's frame. With chain, the hash slot holds slot and,
+// if compute is set, is then overwritten with the hash of the body (slot
+// being the predecessor's hash); otherwise slot stays as the stored hash.
+func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute bool) ([]byte, [32]byte) {
+	prev := slot
 	dst, start := beginFrame(dst)
 	mask := byte(r.Codec&3) << maskCodecShift
 	if !r.Correlation.IsZero() && r.Correlation != r.ID {
@@ -114,9 +145,12 @@ func AppendEvent(dst []byte, r *EventRecord, chain bool, prev [32]byte) ([]byte,
 	dst = append(dst, r.Scope...)
 	dst = append(dst, r.Payload...)
 	var self [32]byte
-	if chain {
+	switch {
+	case chain && compute:
 		self = blake3.Sum256(dst[start:])
 		copy(dst[start+hashOffset:], self[:])
+	case chain:
+		self = slot
 	}
 	return finishFrame(dst, start), self
 }
