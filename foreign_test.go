@@ -104,12 +104,17 @@ func fixtureStoreCopy(t *testing.T) string {
 	return dir
 }
 
-// The fixture directory itself is read-only: the refusal comes before any
-// attempt to write (a permission error would hide what is wrong).
-func TestOpenNamesBatpakImportForTheReadOnlyFixture(t *testing.T) {
-	dir := filepath.Join(rustenc.FixtureDir(t), "store")
+// A read-only batpak-rust directory (the shared fixture is one) gets the
+// refusal, not a permission error from trying to lock it. The test works
+// on a read-only copy: were the refusal ever lost, a writable run (root
+// ignores the mode) must not write into the shared fixture itself.
+func TestOpenNamesBatpakImportForAReadOnlyDirectory(t *testing.T) {
+	dir := rustStore(t)
+	require.NoError(t, os.Chmod(dir, 0o555))
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
 	_, err := batpak.Open(dir, quiet)
 	assert.ErrorIs(t, err, batpak.ErrBatpakRustStore)
+	assert.NotContains(t, dirState(t, dir), "LOCK")
 }
 
 // Files and directories no store makes are refused the same way — with

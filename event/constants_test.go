@@ -66,3 +66,30 @@ func TestFlagHelpersReadTheirOwnBitOnly(t *testing.T) {
 		assert.Equal(t, tc.repl, h.IsReplay(), "flags %#x", tc.flags)
 	}
 }
+
+// After Observe, every id the generator makes sorts after the observed
+// UUIDv7s, whatever the wall clock says; ids that are not UUIDv7 do not
+// move it.
+func TestGeneratorObserveStaysAboveImportedIDs(t *testing.T) {
+	g := NewGenerator(ID{})
+	base := NewGenerator(ID{})
+	var highest ID
+	for i := range 2000 {
+		// Ids of a store whose clock ran ahead, in no particular order.
+		id := base.Next(int64(1_900_000_000_000 + i%7))
+		g.Observe(id)
+		if id.Compare(highest) > 0 {
+			highest = id
+		}
+	}
+	for range 100 {
+		next := g.Next(1_700_000_000_000) // a wall clock behind the imported ids
+		assert.Positive(t, next.Compare(highest), "%v after %v", next, highest)
+		highest = next
+	}
+
+	g = NewGenerator(ID{})
+	odd := ID{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}
+	g.Observe(odd) // not a UUIDv7: a program's own 128-bit number
+	assert.Equal(t, int64(1_700_000_000_000), g.Next(1_700_000_000_000).UnixMilli(), "the generator is not bent to it")
+}

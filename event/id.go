@@ -33,6 +33,9 @@ func (id ID) String() string { return uuid.UUID(id).String() }
 // IsZero reports whether id is the zero ("none") id.
 func (id ID) IsZero() bool { return id == ID{} }
 
+// IsUUIDv7 reports whether id is a UUIDv7: version 7, RFC 9562 variant.
+func (id ID) IsUUIDv7() bool { return id[6]>>4 == 7 && id[8]>>6 == 2 }
+
 // UnixMilli is the millisecond timestamp embedded in a UUIDv7.
 func (id ID) UnixMilli() int64 {
 	var b [8]byte
@@ -106,6 +109,22 @@ func NewSeededGenerator(floor ID, seed [32]byte) *Generator {
 		g.counter = (hi&0xFFF)<<30 | (lo>>32)&(1<<30-1)
 	}
 	return g
+}
+
+// Observe moves the generator above id, if id is a UUIDv7 (version 7,
+// RFC 9562 variant) greater than every id it returned: its later ids then
+// sort after id. Other ids (a number chosen by a program as an id) are
+// ignored: the generator is not bent to them, and ids it makes later may
+// sort below them. Imports call it for every id they bring in.
+func (g *Generator) Observe(id ID) {
+	if !id.IsUUIDv7() {
+		return
+	}
+	hi, lo := binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
+	ms, counter := hi>>16, (hi&0xFFF)<<30|(lo>>32)&(1<<30-1)
+	if ms > g.lastMS || (ms == g.lastMS && counter > g.counter) {
+		g.lastMS, g.counter = ms, counter
+	}
 }
 
 // Next returns an id greater than every id this generator returned before,

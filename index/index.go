@@ -46,8 +46,9 @@ type Index struct {
 	// strictly increasing in global order (also across restarts), so ids is
 	// sorted and LookupID is a binary search: no hash table to grow on the
 	// write path, 16 bytes an event, and a checkpoint loads by copying. An
-	// id out of order (only damage could make one) is kept in idOverflow
-	// and its slot repeats the previous id, so ids stays sorted.
+	// id out of order — one an import kept from another store, whose ids
+	// need not increase (batpak.Importer), or damage — is kept in
+	// idOverflow and its slot repeats the previous id, so ids stays sorted.
 	ids         idList // with fences: see ids.go
 	lastID      event.ID
 	idOverflow  map[event.ID]uint32
@@ -221,6 +222,30 @@ func lowerBound(ids []event.ID, id event.ID) int {
 		}
 	}
 	return i
+}
+
+// NewestUUIDv7 returns the greatest id that is a UUIDv7, zero if none: the
+// floor of the writer's id generator when it starts (imported ids need
+// not increase, and an imported id that is not a UUIDv7 does not count).
+// It may walk the whole id list; the writer calls it once, at Open.
+func (x *Index) NewestUUIDv7() (newest event.ID) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for id := range x.idOverflow {
+		if id.IsUUIDv7() && id.Compare(newest) > 0 {
+			newest = id
+		}
+	}
+	ids := x.ids.view()
+	for i := ids.n - 1; i >= 0; i-- {
+		if id := ids.at(i); id.IsUUIDv7() {
+			if id.Compare(newest) > 0 {
+				newest = *id
+			}
+			break // the list is sorted: the first from the top is its greatest
+		}
+	}
+	return newest
 }
 
 // EntityName returns the entity of an entry's Entity number.

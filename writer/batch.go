@@ -18,6 +18,14 @@ func (c *core) appendBatch(r *Request) bool {
 		}
 		return true
 	}
+	if len(r.items) > 0 && r.items[0].Import != nil {
+		if replayed, err := c.batchImported(r); err != nil || replayed {
+			if err != nil {
+				c.answer(r, err)
+			}
+			return true
+		}
+	}
 	staged, size, err := c.checkBatch(r.items)
 	if err != nil {
 		c.answer(r, err)

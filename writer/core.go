@@ -248,6 +248,17 @@ func (c *core) failStop(err error) error {
 // appendOne handles a single append.
 func (c *core) appendOne(r *Request) bool {
 	it := &r.items[0]
+	if it.Import != nil {
+		prev, found, err := c.importedSeen(it)
+		if err != nil {
+			c.answer(r, err)
+			return true
+		}
+		if found {
+			c.replay(r, prev)
+			return true
+		}
+	}
 	if key := it.Opts.IdempotencyKey; key != "" {
 		prev, found, err := c.lookupKey(key)
 		if err != nil {
@@ -297,11 +308,8 @@ func (c *core) replay(r *Request, prev ...event.Receipt) {
 // stage encodes one event into buf and records what publication needs.
 // batch is the batch it belongs to (Count 0 for a single append).
 func (c *core) stage(it *Item, t *tail, causation, correlation event.ID, batch segment.Marker, rcpt *event.Receipt) {
-	now := c.clock()
-	ms, us := now.UnixMilli(), now.UnixMicro()
 	c.st.global++
-	wall, counter := c.st.hlc.Tick(ms)
-	id := c.st.ids.Next(ms)
+	id, us, wall, counter := c.stamp(it)
 	if correlation.IsZero() {
 		correlation = id
 	}

@@ -14,6 +14,9 @@ type Item struct {
 	Payload []byte
 	Opts    event.AppendOptions
 	Cause   event.Cause // batch items only
+	// Import, set only by the facade's Importer, gives the event the id and
+	// clock readings it had in the store it comes from (see Imported).
+	Import *Imported
 }
 
 // op is what a request asks of the writer. A request is made by the

@@ -75,6 +75,9 @@ func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *
 		st:  newState(start.LastGlobal, start.LastID, start.LastPos),
 		seg: w.seg.id, end: w.seg.end,
 	}
+	// Imported ids need not increase: the log's last id may not be its
+	// newest, and new ids must sort after every imported one.
+	w.core.st.ids.Observe(cfg.Index.NewestUUIDv7())
 	l.active.Store(w.seg)
 	return w, newFsync(cfg, fail, l), nil
 }

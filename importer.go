@@ -1,0 +1,172 @@
+package batpak
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/writer"
+)
+
+// ImportEvent is an event written by another store, as an import brings it
+// in: with the id and the clock readings it had there.
+type ImportEvent struct {
+	ID          ID // kept as the event's id; must not be zero
+	Coord       Coordinate
+	Kind        EventKind // any kind but the batch-marker kinds (KindBatchBegin, KindBatchCommit)
+	Codec       Codec     // how Payload is encoded (MsgPack for batpak-rust's payloads)
+	Payload     []byte
+	Correlation ID // zero: the event's own id
+	Causation   ID // zero: none
+	Flags       uint16
+	Timestamp   int64  // µs since the Unix epoch
+	WallMS      uint64 // hybrid-clock reading; 0 means Timestamp/1000
+	Counter     uint32
+}
+
+// Importer appends events that keep the ids and timestamps they had in
+// another store. It is meant for imports — package migrate/batpakrust and
+// `batpak import` use it — and is the only way to give an event an id of
+// one's own: everything else about the append is the store's, as for any
+// append (per-entity and global sequences, hash chain, atomic batches,
+// durability, crash recovery).
+//
+// What it allows beyond the public append paths: the event's id, timestamp
+// and clock reading, and kinds of the reserved categories (an imported
+// store holds effect kinds and tombstones). What it adds: an event whose
+// id the store already holds is a replay — its receipt comes back with
+// Replayed set and nothing is written — if it is the same event
+// (coordinate, kind and payload), and ErrDuplicate if not. A batch is
+// replayed only whole. So an import that stopped half way (a crash, an
+// interrupt) is finished by running it again, without a duplicate.
+//
+// After an imported event the store's own ids and clock readings sort
+// after it (the id generator is moved above every imported UUIDv7; an id
+// that is not one is kept as it is but does not move the generator).
+//
+// An Importer is safe for concurrent use; its calls are applied one at a
+// time, in order, each after the previous one's event is in the index (so
+// a replay is recognised). Appends made meanwhile through the store's
+// other paths are unaffected.
+type Importer struct {
+	s          *Store
+	durability Durability
+	mu         sync.Mutex // one import call at a time: a replay is recognised only once the event is indexed
+}
+
+// Importer returns an importer whose appends are acknowledged per d
+// (DefaultDurability: the store's mode). An import is fastest with OnWrite
+// and a Sync at the end: an event lost to a crash before its sync is
+// simply imported again by the next run.
+func (s *Store) Importer(d Durability) (*Importer, error) {
+	if err := s.readable(context.Background()); err != nil {
+		return nil, err
+	}
+	if s.readOnly {
+		return nil, ErrReadOnly
+	}
+	if d != DefaultDurability && d != Durable && d != OnWrite {
+		return nil, fmt.Errorf("%w: durability %v", ErrInvalidOption, d)
+	}
+	return &Importer{s: s, durability: s.durability(d)}, nil
+}
+
+// Has reports whether the store holds an event with this id.
+func (im *Importer) Has(id ID) bool {
+	_, ok := im.s.idx.LookupID(id)
+	return ok
+}
+
+// Append appends one imported event (see Importer).
+func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error) {
+	rs, err := im.append(ctx, []ImportEvent{ev}, false)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return rs[0], nil
+}
+
+// AppendBatch appends imported events as one atomic batch: all of them or
+// none is ever visible, after a crash too. Limits are the store's
+// (WithBatchLimits, WithMaxPayload). A failure names the item with a
+// *BatchItemError.
+func (im *Importer) AppendBatch(ctx context.Context, evs []ImportEvent) ([]Receipt, error) {
+	switch {
+	case len(evs) == 0:
+		return nil, ErrEmptyBatch
+	case len(evs) > im.s.cfg.maxBatchItems:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, len(evs), im.s.cfg.maxBatchItems)
+	}
+	return im.append(ctx, evs, true)
+}
+
+func (im *Importer) append(ctx context.Context, evs []ImportEvent, atomic bool) ([]Receipt, error) {
+	items := make([]writer.Item, len(evs))
+	total := 0
+	for i := range evs {
+		it, err := im.item(&evs[i])
+		if err == nil && atomic {
+			if total += len(it.Payload); total > im.s.cfg.maxBatchBytes {
+				return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, im.s.cfg.maxBatchBytes)
+			}
+		}
+		if err != nil {
+			if atomic {
+				return nil, &BatchItemError{Item: i, Err: err}
+			}
+			return nil, err
+		}
+		items[i] = it
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	var r *writer.Request
+	if atomic {
+		r = writer.NewBatch(items, im.durability)
+	} else {
+		r = writer.NewAppend(items[0], im.durability)
+	}
+	if err := im.s.send(ctx, r); err != nil {
+		r.Release()
+		return nil, err
+	}
+	res, err := im.s.await(ctx, r)
+	if err != nil {
+		return nil, err // r may still be answered: never reuse it
+	}
+	var rs []Receipt
+	if err = res.Err; err == nil {
+		rs = append([]Receipt(nil), res.Receipts...)
+	}
+	r.Release()
+	return rs, err
+}
+
+// item checks one imported event as item checks a public append, but for
+// the kind (any kind but the batch markers') and with the id given.
+func (im *Importer) item(ev *ImportEvent) (writer.Item, error) {
+	switch {
+	case ev.ID.IsZero():
+		return writer.Item{}, fmt.Errorf("%w: an imported event needs its id", ErrInvalidOption)
+	case ev.Kind == event.KindBatchBegin || ev.Kind == event.KindBatchCommit:
+		return writer.Item{}, fmt.Errorf("%w: %v is a batch marker's kind, not an event's", ErrInvalidKind, ev.Kind)
+	case ev.Codec > event.CodecJSON:
+		return writer.Item{}, fmt.Errorf("%w: codec %v", ErrInvalidOption, ev.Codec)
+	}
+	if err := ev.Coord.Valid(); err != nil {
+		return writer.Item{}, err
+	}
+	if err := im.s.Limits().CheckPayload(len(ev.Payload)); err != nil {
+		return writer.Item{}, err
+	}
+	wall := ev.WallMS
+	if wall == 0 && ev.Timestamp > 0 {
+		wall = uint64(ev.Timestamp / 1000)
+	}
+	return writer.Item{
+		Coord: ev.Coord, Kind: ev.Kind, Codec: ev.Codec, Payload: ev.Payload,
+		Opts:   AppendOptions{Correlation: ev.Correlation, Causation: ev.Causation, Flags: ev.Flags},
+		Import: &writer.Imported{ID: ev.ID, Timestamp: ev.Timestamp, WallMS: wall, Counter: ev.Counter},
+	}, nil
+}
