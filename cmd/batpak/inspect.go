@@ -19,6 +19,7 @@ import (
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/salvage"
+	"github.com/batpak-go/batpak/vfs"
 )
 
 // inspectFlags declares the inspect command: a summary of a store, read
@@ -70,6 +71,9 @@ func openStore(dir string, stderr io.Writer) (*batpak.Store, error) {
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	if err := reader.CheckDir(vfs.OS, dir); err != nil {
+		return nil, err // a batpak-rust store, say: the error names batpak import
 	}
 	segs, err := listSegmentFiles(dir)
 	if err != nil {

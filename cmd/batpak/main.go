@@ -13,6 +13,7 @@
 //	graph    draw a workflow's causal graph as Graphviz DOT, SVG or PNG
 //	salvage  copy every intact event of a damaged store into a new one, and report what was lost
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
+//	import   import a batpak-rust 0.3.0 store into a batpak-go store (docs/MIGRATING.md)
 //
 // The inspection commands open the store read-only (batpak.OpenReadOnly):
 // they take no lock and work while another process has it open for writing,
@@ -26,8 +27,9 @@
 // salvage only reads the damaged store; it exits 1 when events were lost.
 //
 // Run "batpak <command> --help" for a command's flags. Exit codes: 0 on
-// success, 1 on failure (or problems found: verify, and inspect, dump, tail
-// and salvage on a damaged store), 2 on a usage error.
+// success, 1 on failure (or problems found: verify, import --verify-only,
+// and inspect, dump, tail and salvage on a damaged store), 2 on a usage
+// error.
 package main
 
 import (
@@ -72,6 +74,7 @@ var commands = []command{
 	{name: "graph", args: "DIR", summary: "draw a workflow's causal graph as Graphviz DOT, SVG or PNG", flags: graphFlags},
 	{name: "salvage", args: "SRC DST", summary: "copy every intact event of a damaged store into a new one, and report what was lost", flags: salvageFlags},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
+	{name: "import", args: "SRC DST", summary: "import a batpak-rust store (SRC) into a batpak-go store (DST), or check it with --verify-only", flags: importFlags},
 }
 
 // usageError marks an error as the caller's misuse of the command line.
@@ -175,8 +178,8 @@ func printUsage(w io.Writer) {
 }
 
 // exitStatusHelp ends every usage message.
-const exitStatusHelp = `Exit status: 0 success; 1 failure, or problems found (verify; a damaged store;
-events lost by salvage); 2 usage error.
+const exitStatusHelp = `Exit status: 0 success; 1 failure, or problems found (verify; import --verify-only;
+a damaged store; events lost by salvage); 2 usage error.
 `
 
 func printCommandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {

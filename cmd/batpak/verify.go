@@ -33,6 +33,9 @@ func verifyFlags(fs *flag.FlagSet) action {
 }
 
 func verify(ctx context.Context, dir string, forceProgress, all bool, stdout, stderr io.Writer) error {
+	if err := reader.CheckDir(vfs.OS, dir); err != nil {
+		return err // a batpak-rust store, say: the error names batpak import
+	}
 	segs, err := listSegmentFiles(dir)
 	if err != nil {
 		return err
@@ -60,6 +63,10 @@ func verify(ctx context.Context, dir string, forceProgress, all bool, stdout, st
 	if rep.ChainRestarts > 0 {
 		fmt.Fprintf(stdout, "note: %s restart where earlier events of the entity are gone (dropped by retention in a compaction, or lost to damage before a salvage): those links cannot be checked.\n",
 			plural(rep.ChainRestarts, "hash chain"))
+	}
+	if rep.Tombstones > 0 {
+		fmt.Fprintf(stdout, "note: %s written by compaction: their own hashes are taken as stored (their payloads are gone); the links after them are checked.\n",
+			plural(rep.Tombstones, "tombstone"))
 	}
 	if rep.TornTail {
 		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short, or one in progress if a process has the store open); Open truncates a torn tail. Not a problem.")
@@ -126,6 +133,7 @@ func isTerminal(w io.Writer) bool {
 type progressBar struct {
 	w       io.Writer
 	inPlace bool
+	label   string // what is in progress; "verify" if empty
 	every   time.Duration
 	shown   time.Time
 	drawn   bool
@@ -147,12 +155,16 @@ func (p *progressBar) update(done, total int64) {
 	}
 	p.shown, p.drawn = now, true
 	frac := min(float64(done)/float64(total), 1)
+	label := p.label
+	if label == "" {
+		label = "verify"
+	}
 	if !p.inPlace {
-		fmt.Fprintf(p.w, "verify: %3.0f%% (%s of %s)\n", frac*100, shortSize(done), shortSize(total))
+		fmt.Fprintf(p.w, "%s: %3.0f%% (%s of %s)\n", label, frac*100, shortSize(done), shortSize(total))
 		return
 	}
 	full := int(frac * barWidth)
-	fmt.Fprintf(p.w, "\rverify [%s%s] %3.0f%% %s of %s\x1b[K", strings.Repeat("=", full),
+	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %s of %s\x1b[K", label, strings.Repeat("=", full),
 		strings.Repeat(" ", barWidth-full), frac*100, shortSize(done), shortSize(total))
 }
 
@@ -171,12 +183,15 @@ func shortSize(n int64) string {
 	return s
 }
 
-// plural prints a count with its noun: "1 segment", "2 segments", "3 entities".
+// plural prints a count with its noun: "1 segment", "2 segments", "3 entities",
+// "4 batches".
 func plural(n int, noun string) string {
 	switch {
 	case n == 1:
 	case strings.HasSuffix(noun, "y"):
 		noun = noun[:len(noun)-1] + "ies"
+	case strings.HasSuffix(noun, "ch"), strings.HasSuffix(noun, "sh"), strings.HasSuffix(noun, "s"), strings.HasSuffix(noun, "x"):
+		noun += "es"
 	default:
 		noun += "s"
 	}

@@ -85,7 +85,7 @@ type Unit struct {
 // An error from fn stops the scan and is returned. progress, if not nil,
 // is called with the bytes read so far and the total.
 func (st *Store) Scan(ctx context.Context, progress func(done, total int64), fn func(Unit) error) (*Report, error) {
-	s := &scanner{st: st, rep: &Report{}, fn: fn, chains: map[string]*chainState{}, total: st.Size()}
+	s := &scanner{st: st, rep: &Report{}, fn: fn, progress: progress, chains: map[string]*chainState{}, total: st.Size()}
 	if err := s.loadCheckpoint(); err != nil {
 		return s.rep, err
 	}
@@ -125,11 +125,12 @@ type chainState struct {
 }
 
 type scanner struct {
-	st    *Store
-	rep   *Report
-	fn    func(Unit) error
-	done  int64
-	total int64
+	st       *Store
+	rep      *Report
+	fn       func(Unit) error
+	progress func(done, total int64)
+	done     int64 // bytes of the segments read whole
+	total    int64
 
 	nextGlobal uint64
 	chains     map[string]*chainState
@@ -185,6 +186,7 @@ func (s *scanner) segment(id uint64, size int64) error {
 			byOffset[int64(footer.Entries[i].FrameOffset)] = &footer.Entries[i]
 		}
 	}
+	reported := start
 	for off := start; off < end; {
 		body, size, err := ReadFrame(data[off:end])
 		if err != nil {
@@ -213,6 +215,10 @@ func (s *scanner) segment(id uint64, size int64) error {
 			return err
 		}
 		off += size
+		if s.progress != nil && off-reported >= progressStep {
+			s.progress(s.done+int64(off), s.total)
+			reported = off
+		}
 	}
 	for off := range byOffset {
 		s.rep.addMismatch(Mismatch{Source: "SIDX", Segment: id, Offset: off, Problem: "the footer lists an event frame that is not there"})
@@ -334,6 +340,10 @@ func (f *frame) globalOr() uint64 {
 }
 
 const noGlobal = ^uint64(0)
+
+// progressStep is how many bytes of a segment Scan reads between two
+// progress calls (besides one at the end of every segment).
+const progressStep = 1 << 20
 
 func (s *scanner) endOfLog() error {
 	if s.inBatch {
