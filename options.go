@@ -16,6 +16,7 @@ import (
 type config struct {
 	segmentSize   int64
 	durability    event.Durability
+	syncMode      SyncMode
 	syncEveryN    int
 	syncInterval  time.Duration
 	groupWait     time.Duration
@@ -97,6 +98,44 @@ func WithDurability(d Durability) Option {
 			c.invalid("durability %v", d)
 		}
 		c.durability = d
+	}
+}
+
+// SyncMode says how the store makes a segment's bytes durable.
+type SyncMode uint8
+
+const (
+	// SyncAll uses fsync(2): the file's data and all its metadata (the
+	// default, as batpak-rust's SyncMode::SyncAll).
+	SyncAll SyncMode = iota
+	// SyncData uses fdatasync(2) where the platform has it (Linux; fsync
+	// elsewhere): the data and the file's size, not its timestamps (as
+	// batpak-rust's SyncMode::SyncData). A segment needs nothing else to
+	// be read back: the writer preallocates it, and its directory entry is
+	// synced when it is created. New files and directories, the
+	// checkpoint and the sequence mark are still fsynced in full.
+	// Acknowledgements mean the same in either mode; docs/TUNING.md says
+	// what it saves.
+	SyncData
+)
+
+func (m SyncMode) String() string {
+	switch m {
+	case SyncAll:
+		return "sync-all"
+	case SyncData:
+		return "sync-data"
+	}
+	return fmt.Sprintf("sync-mode(%d)", uint8(m))
+}
+
+// WithSyncMode sets how segment data is synced (default SyncAll).
+func WithSyncMode(m SyncMode) Option {
+	return func(c *config) {
+		if m != SyncAll && m != SyncData {
+			c.invalid("sync mode %v", m)
+		}
+		c.syncMode = m
 	}
 }
 

@@ -25,6 +25,10 @@ type Config struct {
 	GroupCommitWait time.Duration
 	// DrainLimit is how many queued commands Close still processes.
 	DrainLimit int
+	// SyncData makes the segment fsyncs fdatasync(2) where the platform
+	// has it (vfs.SyncData): the data and the file's size, without
+	// timestamps. New files and directories are still fsynced in full.
+	SyncData bool
 
 	// LoadEvent reads a published event (for idempotent replays and for
 	// re-deriving an entity's tail hash).

@@ -179,7 +179,7 @@ func (f *Fsync) syncFiles() error {
 // syncSegment fsyncs one segment and notes how far it is now synced.
 func (f *Fsync) syncSegment(seg *activeSegment) error {
 	end := seg.written.Load() // before the fsync: it covers at least this
-	if err := seg.file.Sync(); err != nil {
+	if err := syncSegmentFile(seg.file, f.cfg.SyncData); err != nil {
 		f.fail.set(err)
 		return f.fail.get()
 	}

@@ -257,7 +257,7 @@ func (w *Writer) rotate() error {
 		return err
 	}
 	w.seg.sealNote() // this fsync is the segment's last
-	if err := w.seg.file.Sync(); err != nil {
+	if err := syncSegmentFile(w.seg.file, w.cfg.SyncData); err != nil {
 		return err
 	}
 	w.link.noteSealed(w.seg) // before the next segment exists
@@ -330,7 +330,7 @@ func (w *Writer) shutdown() {
 		err := w.seg.seal()
 		if err == nil {
 			w.seg.sealNote() // the fsync actor notes nothing after this fsync
-			err = w.seg.file.Sync()
+			err = syncSegmentFile(w.seg.file, w.cfg.SyncData)
 		}
 		if err == nil && w.core.st.reserved > w.core.st.global {
 			err = writeReservation(w.cfg.FS, w.cfg.Dir, w.core.st.global)

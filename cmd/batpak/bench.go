@@ -27,6 +27,7 @@ type benchOptions struct {
 	replicas   int
 	syncAlways bool
 	compare    bool
+	syncData   bool
 }
 
 // quickScale shrinks every workload for a smoke run.
@@ -45,6 +46,7 @@ func benchFlags(fs *flag.FlagSet) action {
 	fs.IntVar(&o.replicas, "replicas", 1, "with --backend jetstream: run `N` servers and replicate the stream N times")
 	fs.BoolVar(&o.syncAlways, "sync-always", false, "with --backend jetstream: the servers fsync every write before acknowledging it")
 	fs.BoolVar(&o.compare, "compare", false, "run nothing: print the figures of two runs saved with --json side by side, with ratios (bench --compare A.jsonl B.jsonl)")
+	fs.BoolVar(&o.syncData, "sync-data", false, "sync segments with fdatasync where the platform has it (batpak.WithSyncMode(batpak.SyncData)); W0 then measures fdatasync")
 	fs.Float64Var(&o.scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return o.run(ctx, args, stdout, stderr)
@@ -77,6 +79,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 		}
 	case "jetstream":
 		list = jetstreamWorkloads
+		if o.syncData {
+			return usagef("--sync-data applies to --backend embedded only")
+		}
 		if o.replicas < 1 || o.replicas > 5 {
 			return usagef("--replicas %d outside 1 to 5", o.replicas)
 		}
@@ -102,7 +107,7 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	env := Env{Dir: o.dir, Scale: o.scale, Replicas: o.replicas, SyncAlways: o.syncAlways}
+	env := Env{Dir: o.dir, Scale: o.scale, Replicas: o.replicas, SyncAlways: o.syncAlways, SyncData: o.syncData}
 	runs := o.runs
 	if o.quick {
 		env.Scale *= quickScale
@@ -118,6 +123,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	backend := o.backend
+	if o.syncData {
+		backend += ", sync-data (fdatasync)"
+	}
 	if o.backend == "jetstream" {
 		backend = fmt.Sprintf("jetstream, %d replica(s), sync_always %v", o.replicas, o.syncAlways)
 	}

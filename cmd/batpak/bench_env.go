@@ -45,6 +45,9 @@ type Env struct {
 	Scale float64
 	// FsyncsPerSec is the raw fsync rate W0 measured in this run, or 0.
 	FsyncsPerSec float64
+	// SyncData makes every store sync its segments with fdatasync
+	// (batpak.SyncData), and W0 measure fdatasync instead of fsync.
+	SyncData bool
 
 	// Replicas and SyncAlways configure the JetStream backend's embedded
 	// servers (bench --backend jetstream).
@@ -77,6 +80,9 @@ func (e *Env) withStore(id string, opts []batpak.Option, f func(s *batpak.Store)
 		return err
 	}
 	defer cleanup()
+	if e.SyncData {
+		opts = append(slices.Clip(opts), batpak.WithSyncMode(batpak.SyncData))
+	}
 	s, err := batpak.Open(dir, opts...)
 	if err != nil {
 		return fmt.Errorf("%s: opening the store: %w", id, err)
@@ -197,6 +203,13 @@ type countingFile struct {
 func (f countingFile) Sync() error {
 	f.syncs.Add(1)
 	return f.File.Sync()
+}
+
+// SyncData counts an fdatasync as a sync, and passes it on (fsync where
+// the file has no fdatasync).
+func (f countingFile) SyncData() error {
+	f.syncs.Add(1)
+	return vfs.SyncData(f.File)
 }
 
 type countingMappableFile struct {

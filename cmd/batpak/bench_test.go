@@ -152,6 +152,8 @@ func TestExitCodes(t *testing.T) {
 		{"stray argument", []string{"bench", "now"}, exitUsage, "", "unexpected arguments"},
 		{"bad scale", []string{"bench", "--scale", "0"}, exitUsage, "", "--scale"},
 		{"list", []string{"bench", "--list"}, exitOK, "W2x", ""},
+		{"sync-data", []string{"bench", "--quick", "--only", "W2", "--sync-data", "--dir", os.TempDir()}, exitOK, "sync-data (fdatasync)", ""},
+		{"sync-data on jetstream", []string{"bench", "--backend", "jetstream", "--sync-data"}, exitUsage, "", "--sync-data applies to --backend embedded only"},
 		{"missing dir", []string{"bench", "--quick", "--only", "W1p", "--dir", "/nonexistent/batpak"}, exitFailure, "", "batpak bench:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

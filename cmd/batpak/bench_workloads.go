@@ -10,6 +10,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/vfs"
 )
 
 // workloads lists the canonical workloads the store supports so far, in
@@ -49,7 +50,7 @@ func runW0(ctx context.Context, env *Env) ([]Figure, error) {
 		return nil, err
 	}
 	defer cleanup()
-	fsyncs, err := rawFsyncRate(ctx, filepath.Join(dir, "fsync"), env.n(500, 5))
+	fsyncs, err := rawFsyncRate(ctx, filepath.Join(dir, "fsync"), env.n(500, 5), env.SyncData)
 	if err != nil {
 		return nil, fmt.Errorf("W0: %w", err)
 	}
@@ -64,8 +65,10 @@ func runW0(ctx context.Context, env *Env) ([]Figure, error) {
 	}, nil
 }
 
-func rawFsyncRate(ctx context.Context, name string, n int) (float64, error) {
-	f, err := os.Create(name)
+// rawFsyncRate appends 256 bytes and syncs, n times: with fsync, or with
+// dataOnly fdatasync where the platform has it.
+func rawFsyncRate(ctx context.Context, name string, n int, dataOnly bool) (float64, error) {
+	f, err := vfs.OS.Create(name)
 	if err != nil {
 		return 0, err
 	}
@@ -75,14 +78,18 @@ func rawFsyncRate(ctx context.Context, name string, n int) (float64, error) {
 		buf[i] = byte(i)
 	}
 	start := time.Now()
-	for range n {
+	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if _, err := f.Write(buf); err != nil {
+		if _, err := f.WriteAt(buf, int64(i*len(buf))); err != nil {
 			return 0, err
 		}
-		if err := f.Sync(); err != nil {
+		sync := f.Sync
+		if dataOnly {
+			sync = func() error { return vfs.SyncData(f) }
+		}
+		if err := sync(); err != nil {
 			return 0, err
 		}
 	}
