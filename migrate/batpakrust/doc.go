@@ -1,10 +1,17 @@
 // Package batpakrust reads stores written by batpak-rust 0.3.0, the Rust
-// original of batpak, so that they can be imported into a batpak-go store.
-// It only reads: nothing in this package writes to a batpak-rust
-// directory.
+// original of batpak, and imports them into a batpak-go store (the
+// `batpak import` command runs Import; docs/MIGRATING.md). Nothing in this
+// package writes to a batpak-rust directory.
 //
-//	st, err := batpakrust.Open("rust-store")
-//	rep, err := st.Scan(ctx, nil, func(u batpakrust.Unit) error {
+//	src, err := batpakrust.Open("rust-store")
+//	dst, err := batpak.Open("go-store")
+//	rep, err := batpakrust.Import(ctx, src, dst, nil) // resumable: run it again after a crash
+//	fmt.Println(rep.Imported, rep.SkippedEvents, rep.DamagedFrames)
+//
+// Scan reads without writing anywhere, handing on each event and each
+// committed batch:
+//
+//	rep, err := src.Scan(ctx, nil, func(u batpakrust.Unit) error {
 //		for _, e := range u.Events { … } // one event, or a committed batch
 //		return nil
 //	})
