@@ -298,7 +298,7 @@ func (a *analysis) segment(id uint64, l *loaded, last bool, next uint64) *segPla
 		}
 		a.intact(r.global)
 		if k, ok := itemAt[i]; ok {
-			if reasons := a.admit(fr.recs, data, items[k]); reasons != nil {
+			if reasons := a.admit(fr.recs, data, items[k], comp != nil); reasons != nil {
 				for j, why := range reasons {
 					dropped[items[k].events[j]] = why
 				}

@@ -16,10 +16,13 @@ type chainState struct {
 // admit checks an item's events against their entities' chains, in
 // order: a sequence must not go back; one that jumps is a gap (reported,
 // kept as it is, the chain restarting from the event's stored hash); one
-// that follows must hash over its predecessor. On success the chains move
+// that follows must hash over its predecessor — unless it is a tombstone
+// in a segment compaction wrote (compacted), whose hash stands for the
+// payload it dropped and is taken as stored, as Verify takes it (see
+// docs/FORMAT.md, "Tombstones"). On success the chains move
 // on and nil is returned; otherwise nothing changes and the reasons every
 // event of the item is dropped are returned (a batch goes whole).
-func (a *analysis) admit(recs []rec, data []byte, it item) []string {
+func (a *analysis) admit(recs []rec, data []byte, it item, compacted bool) []string {
 	tentative := map[string]chainState{}
 	var gaps []Gap
 	fail := -1
@@ -42,7 +45,7 @@ func (a *analysis) admit(recs []rec, data []byte, it item) []string {
 			}
 		case r.hasHash:
 			body, _, _ := segment.ReadFrame(data[r.off:])
-			if !segment.VerifyHash(body, c.hash) {
+			if !segment.VerifyHash(body, c.hash) && !(compacted && r.tomb) {
 				fail, why = j, "does not hash over its predecessor: altered, or copied in from elsewhere"
 			}
 		}

@@ -57,3 +57,32 @@ func TestSalvageOfACompactedStore(t *testing.T) {
 	}
 	checkGoesOn(t, dst, got, srep)
 }
+
+// A source whose compaction made tombstones (CompactOptions.Tombstone):
+// their own hashes cannot be recomputed, yet they and every later event of
+// their entities are intact — salvage keeps them all, as Verify accepts
+// them, and loses only what damage hit.
+func TestSalvageKeepsCompactionTombstones(t *testing.T) {
+	src := writeSource(t, true)
+	s, err := batpak.Open(src.dir, batpak.WithSegmentSize(64<<10))
+	require.NoError(t, err)
+	rep, err := s.Compact(bg, batpak.CompactOptions{Tombstone: func(ev *batpak.StoredEvent) bool {
+		return ev.Coordinate.Entity() == "player:3"
+	}, TargetSize: 1 << 30})
+	require.NoError(t, err)
+	require.Positive(t, rep.Tombstoned)
+	require.NoError(t, s.Close())
+	kept := readAll(t, src.dir)
+
+	dst := t.TempDir() + "/out"
+	srep, err := salvage.Run(bg, src.dir, dst, salvage.Options{})
+	require.NoError(t, err)
+	got := readAll(t, dst)
+	require.Len(t, got, len(kept))
+	for i := range kept {
+		sameEvent(t, kept[i], got[i])
+	}
+	assert.Empty(t, srep.Damage)
+	assert.Zero(t, srep.Lost.Exact)
+	checkGoesOn(t, dst, got, srep)
+}
