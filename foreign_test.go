@@ -45,7 +45,7 @@ func rustStore(t *testing.T) string {
 	b.Append("player:1", "room:1", 0xF001, []byte{0x01})
 	b.Rotate()
 	b.Batch(rustenc.Item{Entity: "player:2", Scope: "room:1", Kind: 0xF001, Payload: []byte{0x02}})
-	b.WriteDir(t, dir, true)
+	require.NoError(t, b.WriteDir(dir, true))
 	return dir
 }
 

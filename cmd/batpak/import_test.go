@@ -44,7 +44,7 @@ func rustDir(t *testing.T, n, rotate int, broken bool) string {
 		b.Append("player:2", "room:1", 0xF001, []byte{0x03})
 		b.FlipByte(w.Segment, w.Offset+int64(w.Size)-1)
 	}
-	b.WriteDir(t, dir, true)
+	require.NoError(t, b.WriteDir(dir, true))
 	return dir
 }
 

@@ -263,17 +263,17 @@ func (b *Builder) Files(close bool) map[string][]byte {
 
 func segmentName(id uint64) string { return fmt.Sprintf("%06d.fbat", id) }
 
-// WriteDir writes the store's files (see Files) into dir.
-func (b *Builder) WriteDir(t testing.TB, dir string, close bool) {
-	t.Helper()
+// WriteDir writes the store's files (see Files) into dir, creating it.
+func (b *Builder) WriteDir(dir string, close bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for name, data := range b.Files(close) {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // FixtureDir returns the directory of the store batpak-rust 0.3.0 wrote
