@@ -134,44 +134,46 @@ func TestCompactReleasesReplacedSegments(t *testing.T) {
 		}
 	}
 
-	// A query's block of stale entries skips the dropped events.
-	block := append([]index.Entry(nil), stale...)
-	evs := make([]StoredEvent, len(block))
-	names := s.idx.Names()
-	n, err := s.segs.ReadBlock(&names, block, evs, make([]byte, len(block)*int(stale[0].Size)*2))
-	if err != nil || n != len(kept) {
-		t.Fatalf("block read %d of %d kept: %v", n, len(kept), err)
+	// A run reader's block of stale entries (queries) reports the dropped
+	// events as nil and reads the others where they moved.
+	rr := s.segs.Runs(s.idx)
+	defer rr.Release()
+	got := make([]*StoredEvent, len(stale))
+	n, err := rr.Fill(stale, got)
+	if err != nil || n != len(stale) {
+		t.Fatalf("block read %d of %d: %v", n, len(stale), err)
 	}
-	for i := range n {
-		if block[i].Global != kept[i].Global || evs[i].Global != kept[i].Global ||
-			!bytes.Equal(evs[i].Payload, releasePayload(kept[i].Global)) {
-			t.Fatalf("block event %d: entry %d, event %d, want %d", i, block[i].Global, evs[i].Global, kept[i].Global)
-		}
-	}
-
-	// A run read (projections, cursors) falls back to ReadRun.
-	run := stale[:40]
-	start, end := int64(run[0].Offset), int64(run[len(run)-1].Offset+run[len(run)-1].Size)
-	for _, e := range run {
-		if e.Segment != run[0].Segment {
-			t.Fatal("the first 40 events span two segments")
-		}
-	}
-	rbuf := make([]byte, end-start)
-	gone, err := s.segs.ReadRun(run, rbuf, start)
-	if err != nil || len(gone) != 20 {
-		t.Fatalf("run read: %d dropped, %v", len(gone), err)
-	}
-	for i, e := range run {
-		if len(gone) > 0 && gone[0] == i {
-			gone = gone[1:]
+	var filled []index.Entry
+	for i, ev := range got {
+		if ev == nil {
+			if !dropped(stale[i]) {
+				t.Fatalf("event %d reported dropped", stale[i].Global)
+			}
 			continue
 		}
-		var ev StoredEvent
-		at := int64(e.Offset) - start
-		if err := reader.DecodeFrame(rbuf[at:at+int64(e.Size)], s.idx, e, &ev); err != nil ||
-			!bytes.Equal(ev.Payload, releasePayload(e.Global)) {
-			t.Fatalf("run event %d: %v", e.Global, err)
+		filled = append(filled, stale[i])
+		if ev.Global != stale[i].Global || !bytes.Equal(ev.Payload, releasePayload(ev.Global)) {
+			t.Fatalf("block event %d: got event %d", stale[i].Global, ev.Global)
+		}
+	}
+	if len(filled) != len(kept) {
+		t.Fatalf("block read %d events, %d were kept", len(filled), len(kept))
+	}
+
+	// Reading one event at a time (projections) skips the dropped ones.
+	var each []uint64
+	if err := rr.Each(stale[:40], func(ev *StoredEvent) error {
+		if !bytes.Equal(ev.Payload, releasePayload(ev.Global)) {
+			return fmt.Errorf("event %d has another's payload", ev.Global)
+		}
+		each = append(each, ev.Global)
+		return nil
+	}); err != nil || len(each) != 20 {
+		t.Fatalf("run read: %d events, %v", len(each), err)
+	}
+	for i, g := range each {
+		if g != kept[i].Global {
+			t.Fatalf("run read event %d is %d, want %d", i, g, kept[i].Global)
 		}
 	}
 	// Cursors get the kept events, and for a dropped one an error that

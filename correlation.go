@@ -18,16 +18,7 @@ func (s *Store) ByCorrelation(ctx context.Context, id ID) iter.Seq2[*StoredEvent
 			yield(nil, err)
 			return
 		}
-		entries := s.idx.Correlated(id)
-		q := queryReader{s: s, ctx: ctx, yield: yield, correlation: id}
-		defer q.release()
-		limit := blockFirstEntries
-		for start := 0; start < len(entries); {
-			end := min(start+limit, len(entries))
-			if !q.flushBounded(entries[start:end]) {
-				return
-			}
-			start, limit = end, min(2*limit, blockMaxEntries)
-		}
+		q := query{s: s, ctx: ctx, yield: yield, correlation: id}
+		q.run(entrySource{list: s.idx.Correlated(id), listed: true})
 	}
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/projector"
-	"github.com/batpak-go/batpak/reader"
-	"github.com/batpak-go/batpak/segment"
 )
 
 // Projections: an entity's events folded into a state of the caller's type.
@@ -216,133 +213,50 @@ func (l storeLog) Final(err error) bool {
 	}
 }
 
-// Reads are grouped into runs: entries of one segment, in file order, whose
-// frames lie close enough that reading the bytes between them costs less
-// than another system call.
-const (
-	runMaxSpan = 64 << 10 // the largest single read
-	runMaxGap  = 8 << 10  // bytes between two frames still read through
-	runMaxLen  = 1024     // entries per run
-)
+// scanBlock is how many entries a projection takes from the index at a
+// time; the reader groups them into runs.
+const scanBlock = 256
 
-// scanner holds one Scan's reusable buffers.
-type scanner struct {
-	run []index.Entry
-	buf []byte
-	ev  event.StoredEvent
-	// The coordinate of the last entry decoded, by its interned numbers.
-	entity, scope uint32
-	coord         event.Coordinate
-}
-
-var scanners = sync.Pool{New: func() any { return &scanner{run: make([]index.Entry, 0, 64)} }}
-
+// Scan reads the events of region r with a global sequence above after
+// and at most through, calling fn with each: one event reused from call
+// to call (see reader.RunReader.Each), so a projection allocates nothing
+// per event. Events compaction dropped since the entries were taken are
+// skipped.
 func (l storeLog) Scan(ctx context.Context, r event.Region, after, through uint64, fn func(*event.StoredEvent) error) error {
-	if err := l.s.readable(ctx); err != nil {
+	s := l.s
+	if err := s.readable(ctx); err != nil {
 		return err
 	}
-	sc := scanners.Get().(*scanner)
-	defer func() {
-		sc.run, sc.ev = sc.run[:0], event.StoredEvent{}
-		if cap(sc.buf) > 1<<20 {
-			sc.buf = nil
+	rr := s.segs.Runs(s.idx)
+	defer rr.Release()
+	sc := s.idx.Scan(r, after)
+	var es [scanBlock]index.Entry
+	for {
+		n := sc.Next(es[:])
+		last := n > 0 && es[n-1].Global >= through
+		for n > 0 && es[n-1].Global > through {
+			n--
 		}
-		scanners.Put(sc)
-	}()
-	sc.coord = event.Coordinate{}
-	var start, end uint32 // the run's byte range
-	for e := range l.s.idx.Query(r, after) {
-		if e.Global > through {
-			break
+		if n == 0 {
+			return nil
 		}
-		if len(sc.run) > 0 && (e.Segment != sc.run[0].Segment || e.Offset < end ||
-			e.Offset-end > runMaxGap || e.Offset+e.Size-start > runMaxSpan || len(sc.run) == runMaxLen) {
-			if err := l.flush(ctx, sc, start, end, fn); err != nil {
-				return err
-			}
-		}
-		if len(sc.run) == 0 {
-			start = e.Offset
-		}
-		sc.run = append(sc.run, e)
-		end = e.Offset + e.Size
-	}
-	if len(sc.run) > 0 {
-		return l.flush(ctx, sc, start, end, fn)
-	}
-	return nil
-}
-
-// flush reads the run's bytes with one call and hands each event to fn.
-func (l storeLog) flush(ctx context.Context, sc *scanner, start, end uint32, fn func(*event.StoredEvent) error) error {
-	defer func() { sc.run = sc.run[:0] }()
-	if err := l.s.readable(ctx); err != nil {
-		return err
-	}
-	seg := sc.run[0].Segment
-	n := int(end - start)
-	if cap(sc.buf) < n {
-		sc.buf = make([]byte, n)
-	}
-	buf := sc.buf[:n]
-	var dropped []int // positions in the run of events a compaction dropped since
-	err := l.s.segs.ReadAt(uint64(seg), buf, int64(start))
-	if errors.Is(err, reader.ErrSegmentRetired) {
-		// The run's entries predate a compaction: read each where it moved.
-		dropped, err = l.s.segs.ReadRun(sc.run, buf, int64(start))
-	}
-	if err != nil {
-		if l.s.closed.Load() {
-			return ErrClosed // the segments closed under the scan
-		}
-		return err
-	}
-	var v segment.EventView
-	for i := range sc.run {
-		if len(dropped) > 0 && dropped[0] == i {
-			dropped = dropped[1:] // gone from the log: skipped
-			continue
-		}
-		e := &sc.run[i]
-		rel := e.Offset - start
-		body, _, err := segment.ReadFrame(buf[rel : rel+e.Size])
-		if err == nil {
-			err = segment.ParseEventFields(body, &v) // the coordinate comes from the index
-		}
-		if err == nil && (v.Global != e.Global || v.Kind != e.Kind) {
-			err = fmt.Errorf("frame holds event %d of kind %v, the index says %d of kind %v", v.Global, v.Kind, e.Global, e.Kind)
-		}
-		if err != nil {
-			return &CorruptionError{Segment: uint64(seg), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
-		}
-		l.fill(sc, e, &v)
-		if err := fn(&sc.ev); err != nil {
+		if err := s.readable(ctx); err != nil {
 			return err
 		}
+		fnFailed := false
+		err := rr.Each(es[:n], func(ev *event.StoredEvent) error {
+			err := fn(ev)
+			fnFailed = err != nil
+			return err
+		})
+		if err != nil {
+			if fnFailed {
+				return err // fn's own, as it is
+			}
+			return s.readErr(err)
+		}
+		if last {
+			return nil
+		}
 	}
-	return nil
-}
-
-// fill sets sc.ev from a parsed frame; the payload aliases the run buffer.
-// It mirrors reader.DecodeFrame's fill on purpose: this runs for every event
-// of a projection with the coordinate cached per scan, and routing it
-// through the reader's shared decoder measured 5–9% slower on W6.
-func (l storeLog) fill(sc *scanner, e *index.Entry, v *segment.EventView) {
-	if sc.coord.IsZero() || e.Entity != sc.entity || e.Scope != sc.scope {
-		sc.entity, sc.scope = e.Entity, e.Scope
-		sc.coord = l.s.idx.Coordinate(*e)
-	}
-	// Field by field: the event is reused, and its Hash.Prev stays zero.
-	ev := &sc.ev
-	ev.ID, ev.Correlation, ev.Causation, ev.Timestamp = v.ID, v.Correlation, v.Causation, v.Timestamp
-	ev.Position = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
-	ev.Global, ev.Kind, ev.Flags, ev.PayloadSize = v.Global, v.Kind, v.Flags, uint32(len(v.Payload))
-	ev.Hash.Self = v.Hash
-	ev.Coordinate = sc.coord
-	ev.IdempotencyKey = ""
-	if len(v.IdemKey) > 0 {
-		ev.IdempotencyKey = string(v.IdemKey)
-	}
-	ev.Codec = v.Codec
-	ev.Payload = v.Payload[:len(v.Payload):len(v.Payload)]
 }

@@ -83,10 +83,8 @@ func (s *Store) QueryAfter(ctx context.Context, r Region, after uint64) iter.Seq
 			return
 		}
 		_, stream := r.ExactEntity()
-		q := queryReader{s: s, ctx: ctx, stream: stream, yield: yield}
-		defer q.release()
-		sc := s.idx.Scan(r, after)
-		q.run(&sc)
+		q := query{s: s, ctx: ctx, yield: yield, stream: stream}
+		q.run(entrySource{scan: s.idx.Scan(r, after)})
 	}
 }
 
@@ -180,4 +178,113 @@ func (s *Store) verifyOwnHash(ev *StoredEvent) error {
 			Cause: fmt.Errorf("event %v does not hash over its predecessor", ev.ID)})
 	}
 	return nil
+}
+
+// A query reads its entries a block at a time: a block starts small, so a
+// caller that stops after a few events has not paid for many, and doubles
+// up to blockMax. The events of a block are read through a
+// reader.RunReader (which bounds the bytes read at once and the memory
+// its events share).
+const (
+	blockFirst = 8
+	blockMax   = 128
+)
+
+// query yields the events of one query.
+type query struct {
+	s      *Store
+	ctx    context.Context
+	yield  func(*StoredEvent, error) bool
+	stream bool // a single entity's events, in sequence order: fill Hash.Prev
+	// correlation, if not zero, keeps only the events of that workflow
+	// (the index's candidates include the event with that id, which may
+	// belong to another workflow).
+	correlation ID
+	// In an entity stream the previous hash is usually the one just read.
+	prev    [32]byte
+	prevSeq uint64
+}
+
+// run reads the entries src hands out, block by block, until they end or
+// the caller or an error stops it. Events compaction dropped after the
+// entries were taken are skipped, as a query started after it would.
+func (q *query) run(src entrySource) {
+	rr := q.s.segs.Runs(q.s.idx)
+	defer rr.Release()
+	var es [blockMax]index.Entry
+	var evs [blockMax]*StoredEvent
+	for limit := blockFirst; ; limit = min(2*limit, blockMax) {
+		n := src.next(es[:limit])
+		if n == 0 {
+			return
+		}
+		if err := q.s.readable(q.ctx); err != nil {
+			q.yield(nil, err)
+			return
+		}
+		read, err := rr.Fill(es[:n], evs[:n])
+		for i, ev := range evs[:read] {
+			if ev == nil || (!q.correlation.IsZero() && ev.Correlation != q.correlation) {
+				continue
+			}
+			if i > 0 {
+				if err := q.s.readable(q.ctx); err != nil {
+					q.yield(nil, err)
+					return
+				}
+			}
+			var linkErr error
+			if q.stream {
+				linkErr = q.link(es[i], ev)
+			}
+			if !q.yield(ev, linkErr) || linkErr != nil {
+				return
+			}
+		}
+		if err != nil {
+			q.yield(nil, q.s.readErr(err))
+			return
+		}
+	}
+}
+
+// link sets Hash.Prev of an entity stream's event: the hash of the event
+// yielded just before when that is its predecessor, else read.
+func (q *query) link(e index.Entry, ev *StoredEvent) error {
+	var err error
+	if ev.Position.Sequence > 0 && ev.Position.Sequence == q.prevSeq+1 && q.prev != ([32]byte{}) {
+		ev.Hash.Prev = q.prev
+	} else {
+		err = q.s.fillPrev(e, ev, nil)
+	}
+	q.prev, q.prevSeq = ev.Hash.Self, ev.Position.Sequence
+	return err
+}
+
+// readErr is the error of a read that failed: ErrClosed if the store
+// closed under it (its segments are closed too), else err.
+func (s *Store) readErr(err error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return err
+}
+
+// entrySource hands out a query's entries a block at a time: those of an
+// index scan, or of a list taken from the index.
+type entrySource struct {
+	scan   index.Scan
+	list   []index.Entry
+	listed bool // list, not scan
+}
+
+// next copies the next entries into dst and returns how many; 0 means
+// there are no more.
+func (src *entrySource) next(dst []index.Entry) int {
+	if !src.listed {
+		return src.scan.Next(dst)
+	}
+	n := copy(dst, src.list)
+	src.list = src.list[n:]
+	return n
 }

@@ -2,7 +2,6 @@ package batpak
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -84,57 +83,21 @@ func (x *subscriptions) escalate(name string, cause error) {
 	}
 }
 
-// Block reads: cursors and the fan-out read runs of entries whose frames lie
-// close together in one segment with one ReadAt each, up to loadBlock
-// bytes, skipping gaps of at most loadGap bytes (batch markers, events of
-// other regions) rather than making another call.
-const (
-	loadBlock = 1 << 20
-	loadGap   = 4 << 10
-)
-
 // loadEntries reads the events of index entries for cursors and the
-// fan-out actor, on the calling goroutine. The events of one call share
-// one allocation and their payloads share the blocks read.
+// fan-out actor, on the calling goroutine (see reader.RunReader.Fill). An
+// event compaction dropped since the entries were taken cannot be
+// delivered: the error makes the cursor take fresh entries.
 func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
-	evs := make([]event.StoredEvent, len(es))
-	for i := 0; i < len(es); {
-		first := es[i]
-		start, end := int64(first.Offset), int64(first.Offset)+int64(first.Size)
-		j := i + 1
-		for ; j < len(es); j++ {
-			e := es[j]
-			off := int64(e.Offset)
-			if e.Segment != first.Segment || off < end || off-end > loadGap || off+int64(e.Size)-start > loadBlock {
-				break
-			}
-			end = off + int64(e.Size)
+	rr := s.segs.Runs(s.idx)
+	defer rr.Release()
+	n, err := rr.Fill(es, dst)
+	if err != nil {
+		return s.readErr(err)
+	}
+	for i, ev := range dst[:n] {
+		if ev == nil {
+			return fmt.Errorf("%w: %w: event %d", subscriber.ErrStale, reader.ErrEventDropped, es[i].Global)
 		}
-		buf := make([]byte, end-start)
-		err := s.segs.ReadAt(uint64(first.Segment), buf, start)
-		if errors.Is(err, reader.ErrSegmentRetired) {
-			// The entries predate a compaction: read each where it moved. A
-			// dropped one cannot be delivered: the cursor takes fresh entries.
-			var dropped []int
-			if dropped, err = s.segs.ReadRun(es[i:j], buf, start); err == nil && len(dropped) > 0 {
-				err = fmt.Errorf("%w: %w: event %d", subscriber.ErrStale, reader.ErrEventDropped, es[i+dropped[0]].Global)
-			}
-		}
-		if err != nil {
-			if s.closed.Load() {
-				return ErrClosed
-			}
-			return err
-		}
-		for k := i; k < j; k++ {
-			e := es[k]
-			off := int64(e.Offset) - start
-			if err := reader.DecodeFrame(buf[off:off+int64(e.Size)], s.idx, e, &evs[k]); err != nil {
-				return &CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
-			}
-			dst[k] = &evs[k]
-		}
-		i = j
 	}
 	return nil
 }

@@ -63,27 +63,6 @@ func (s *Segments) relocate(old index.Entry) (index.Entry, error) {
 	return e, nil
 }
 
-// ReadRun is the fallback of a caller whose ReadAt of a run — the bytes
-// from offset start of one segment, holding the frames of entries — failed
-// with ErrSegmentRetired: it reads each entry's frame into its place in
-// buf (at e.Offset-start), from where compaction moved it. It returns the
-// positions in entries of the events compaction dropped, whose places in
-// buf are left as they were.
-func (s *Segments) ReadRun(entries []index.Entry, buf []byte, start int64) (dropped []int, err error) {
-	for i, e := range entries {
-		at := int64(e.Offset) - start
-		err := s.readEntry(e, buf[at:at+int64(e.Size)])
-		if errors.Is(err, ErrEventDropped) {
-			dropped = append(dropped, i)
-			continue
-		}
-		if err != nil {
-			return dropped, err
-		}
-	}
-	return dropped, nil
-}
-
 // ReadFrame reads and checks the frame an entry points at and returns its body.
 func (s *Segments) ReadFrame(e index.Entry) ([]byte, error) {
 	buf := make([]byte, e.Size)
@@ -119,43 +98,39 @@ func (s *Segments) ReadInto(x *index.Index, e index.Entry, ev *event.StoredEvent
 	if err := s.readEntry(e, frame); err != nil {
 		return err
 	}
-	if err := DecodeFrame(frame, x, e, ev); err != nil {
+	if err := decodeFrame(frame, x, e, ev); err != nil {
 		return corruptAt(e, err)
 	}
 	return nil
 }
 
-// DecodeFrame checks the frame an entry points at (read by the caller, for
-// instance with neighbours in one ReadAt) and decodes it into ev; its
-// payload aliases frame. Errors are the cause, for the caller to locate.
-func DecodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
+// decodeFrame checks the frame an entry points at and decodes it into
+// ev, with the coordinate from the index; its payload aliases frame.
+// Errors are the cause, for the caller to locate.
+func decodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
 	body, _, err := segment.ReadFrame(frame)
 	if err != nil {
 		return err
 	}
-	return decodeInto(body, x, e, ev)
-}
-
-// decodeInto decodes an event body read for entry e, taking the
-// coordinate from the index, and refuses a frame that is not e's event.
-func decodeInto(body []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
 	return fill(body, &e, ev, x.Coordinate(e))
 }
 
 // fill decodes an event body read for entry e into ev, with the
 // coordinate coord from the index (which holds only validated names, so the
 // frame's own are not parsed again), and refuses a frame that is not e's
-// event. The payload aliases body.
+// event. Every field of ev is set (ev may be reused); the payload aliases
+// body.
 func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordinate) error {
 	var v segment.EventView
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
 	}
-	// A valid frame of another event (stale, or copied over this one) is
-	// damage too: never answer with the wrong event.
-	if v.Global != e.Global || v.Sequence != e.Sequence {
-		return fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global)
+	if err := matches(&v, e); err != nil {
+		return err
 	}
+	// Field by field, not as one struct: the header holds no pointers, so
+	// only the last three fields need the garbage collector's write
+	// barrier (a whole-struct copy measured slower on W5's streams).
 	ev.Header = event.Header{
 		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Timestamp: v.Timestamp,
 		Position: event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence},
@@ -163,11 +138,54 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 		Hash: event.HashChain{Self: v.Hash},
 	}
 	ev.Coordinate = coord
+	ev.IdempotencyKey = ""
 	if len(v.IdemKey) > 0 {
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
 	ev.Codec = v.Codec
 	ev.Payload = v.Payload[:len(v.Payload):len(v.Payload)]
+	return nil
+}
+
+// matches refuses a valid frame of another event than e's (stale, or
+// copied over this one): that is damage too, and a read never answers
+// with the wrong event.
+func matches(v *segment.EventView, e *index.Entry) error {
+	if v.Global != e.Global || v.Sequence != e.Sequence || v.Kind != e.Kind {
+		return fmt.Errorf("%w: frame holds event %d (sequence %d, kind %v), the index expects %d (sequence %d, kind %v)",
+			segment.ErrBadRecord, v.Global, v.Sequence, v.Kind, e.Global, e.Sequence, e.Kind)
+	}
+	return nil
+}
+
+// decoder is fill for a run of entries: it checks each frame and takes
+// coordinates from a names snapshot, keeping the last one built, since a
+// run's events are mostly of one entity and scope, or of few.
+type decoder struct {
+	names         index.Names
+	entity, scope uint32
+	coord         event.Coordinate
+}
+
+// reset takes a names snapshot of x: it resolves every entry taken from x
+// before it.
+func (d *decoder) reset(x *index.Index) {
+	*d = decoder{names: x.Names()}
+}
+
+// decode checks the frame of entry e and decodes it into ev, whose
+// payload aliases frame; damage is a *segment.CorruptionError at e.
+func (d *decoder) decode(frame []byte, e *index.Entry, ev *event.StoredEvent) error {
+	body, _, err := segment.ReadFrame(frame)
+	if err != nil {
+		return corruptAt(*e, err)
+	}
+	if d.coord.IsZero() || e.Entity != d.entity || e.Scope != d.scope {
+		d.entity, d.scope, d.coord = e.Entity, e.Scope, d.names.Coordinate(e)
+	}
+	if err := fill(body, e, ev, d.coord); err != nil {
+		return corruptAt(*e, err)
+	}
 	return nil
 }
 
@@ -198,8 +216,8 @@ func hashOf(frame []byte, e index.Entry) ([32]byte, error) {
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return [32]byte{}, corruptAt(e, err)
 	}
-	if v.Global != e.Global || v.Sequence != e.Sequence {
-		return [32]byte{}, corruptAt(e, fmt.Errorf("%w: frame holds event %d, the index expects %d", segment.ErrBadRecord, v.Global, e.Global))
+	if err := matches(&v, &e); err != nil {
+		return [32]byte{}, corruptAt(e, err)
 	}
 	return v.Hash, nil
 }
@@ -243,7 +261,7 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 	}
 	// The payload is cut to its length and capacity, so appending to it
 	// never writes over the predecessor's frame.
-	if err := DecodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
+	if err := decodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
 		return nil, corruptAt(e, err)
 	}
 	if prev && needsPrev(&r.ev) {
@@ -289,60 +307,6 @@ func (s *Segments) ReadRoom(x *index.Index, e index.Entry) (*event.StoredEvent, 
 	return &r.ev, r.room[e.Size:], nil
 }
 
-// ReadBlock reads the events of entries into evs (as long as entries),
-// taking their frames' bytes from frames (at least the sum of the entries'
-// sizes), so a query allocates once per block rather than per event. Each
-// frame is CRC-checked and must hold its entry's event, as with Read; the
-// payloads alias frames. It returns how many events it read before the
-// first error, and that error.
-//
-// An entry taken before a compaction dropped its event is removed from
-// entries, the later ones moving up: without an error, entries[:n] are
-// the events read into evs[:n], and n may be less than len(entries).
-//
-// The frames are copied first, all of them under one lock, and decoded
-// afterwards: the copies of a block are independent memory accesses the
-// processor overlaps, where copying and decoding in turn would wait for
-// each frame's cache misses one after the other.
-func (s *Segments) ReadBlock(names *index.Names, entries []index.Entry, evs []event.StoredEvent, frames []byte) (int, error) {
-	copied := s.copyBlock(entries, frames)
-	n := 0
-	for n < len(entries) {
-		for ; n < copied; n++ {
-			e := &entries[n]
-			if err := decodeFrame(frames[:e.Size], names, e, &evs[n]); err != nil {
-				return n, corruptAt(*e, err)
-			}
-			frames = frames[e.Size:]
-		}
-		if n == len(entries) {
-			break
-		}
-		// Not covered by a mapping (the active segment grew past it, or the
-		// file system does not map): read it, which may remap, then go on.
-		e := &entries[n]
-		if err := s.readEntry(*e, frames[:e.Size]); err != nil {
-			if !errors.Is(err, ErrEventDropped) {
-				return n, err
-			}
-			// Gone from the log since the entries were taken: skipped, as a
-			// query started after the compaction would. (Apart, so that
-			// this loop never changes entries.)
-			m, err := s.skipDropped(names, entries[n:], evs[n:], frames)
-			return n + m, err
-		}
-		copied = n + 1 + s.copyBlock(entries[n+1:], frames[e.Size:])
-	}
-	return n, nil
-}
-
-// skipDropped removes entries[0], whose event compaction dropped, moving
-// the later entries up, and reads the rest as ReadBlock does.
-func (s *Segments) skipDropped(names *index.Names, entries []index.Entry, evs []event.StoredEvent, frames []byte) (int, error) {
-	copy(entries, entries[1:])
-	return s.ReadBlock(names, entries[:len(entries)-1], evs, frames)
-}
-
 // copyBlock copies the frames of a prefix of entries from the mappings into
 // frames, one after the other, under one read lock. It stops at the first
 // frame no mapping covers (or of a segment no longer open: retired or
@@ -372,15 +336,6 @@ func (s *Segments) copyBlock(entries []index.Entry, frames []byte) int {
 		used += copy(frames[used:used+int(e.Size)], m[e.Offset:end])
 	}
 	return len(entries)
-}
-
-// decodeFrame is DecodeFrame with the coordinate from a names snapshot.
-func decodeFrame(frame []byte, names *index.Names, e *index.Entry, ev *event.StoredEvent) error {
-	body, _, err := segment.ReadFrame(frame)
-	if err != nil {
-		return err
-	}
-	return fill(body, e, ev, names.Coordinate(e))
 }
 
 // BeginsBatch reports whether the frame right before the event at e is the

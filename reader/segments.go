@@ -21,8 +21,8 @@ var ErrSegmentMissing = errors.New("batpak: segment not open")
 // compaction replaced and that has since been closed: the entry was taken
 // before the index was rewritten. The read functions of this package
 // handle it themselves, finding the event where compaction moved it (see
-// readEntry); only ReadAt, which reads bytes rather than events, returns
-// it, for its caller to fall back to ReadRun.
+// readEntry and RunReader); only ReadAt, which reads bytes rather than
+// events, returns it.
 var ErrSegmentRetired = errors.New("batpak: segment replaced by compaction")
 
 // ErrEventDropped is returned when an event read through an index entry
@@ -295,12 +295,10 @@ func (s *Segments) Close() error {
 	return errors.Join(errs...)
 }
 
-// ReadAt reads len(p) bytes at offset off of segment id into p. It lets a
-// caller that visits many adjacent frames (a projection replaying an entity
-// stream) read them with one call and check each frame itself with
-// segment.ReadFrame; Read remains the way to read one event. A segment
-// closed by the budget is reopened first. For a segment compaction
-// retired it returns ErrSegmentRetired: read the frames with ReadRun.
+// ReadAt reads len(p) bytes at offset off of segment id into p: bytes,
+// not events (a RunReader reads runs of events with it, and the facade the
+// batch markers before a run). A segment closed by the budget is reopened
+// first. For a segment compaction retired it returns ErrSegmentRetired.
 func (s *Segments) ReadAt(id uint64, p []byte, off int64) error {
 	for range 4 {
 		s.mu.RLock()

@@ -1,0 +1,161 @@
+package reader
+
+import (
+	"sync"
+
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/index"
+)
+
+// RunReader is the read path's one frame-run decoder: queries, cursors and
+// projections read the events of index entries through it. It groups the
+// entries into runs (see RunSpan, RunGap), reads each run with one call
+// into a buffer it reuses, checks every frame (its CRC, and that it holds
+// its entry's event: global sequence, entity sequence and kind), and
+// decodes it with the coordinate from the index's interned names, built
+// once per entity and scope in a row.
+//
+// Entries taken before a compaction may name segments it retired: their
+// frames are read where compaction moved them, and the events it dropped
+// are reported to the caller, who decides (a query skips them, a cursor
+// takes fresh entries).
+//
+// A RunReader is used by one goroutine at a time: take one with Runs for
+// a read and Release it afterwards.
+type RunReader struct {
+	segs    *Segments
+	x       *index.Index
+	lim     runLimits
+	buf     []byte // the frames of the part being decoded, one after another
+	scratch []byte // the bytes of one run read with ReadAt
+	dropped []int  // positions in the part of events compaction dropped
+	dec     decoder
+	ev      event.StoredEvent // the event Each hands out, reused
+}
+
+var runReaders = sync.Pool{New: func() any { return new(RunReader) }}
+
+// Runs returns a RunReader over s, resolving coordinates through x.
+func (s *Segments) Runs(x *index.Index) *RunReader {
+	r := runReaders.Get().(*RunReader)
+	r.segs, r.x, r.lim = s, x, defaultLimits
+	return r
+}
+
+// Release returns r for reuse; r must not be used afterwards. A buffer
+// grown past twice the span (for one large frame) is not kept.
+func (r *RunReader) Release() {
+	if cap(r.buf) > 2*int(r.lim.span) {
+		r.buf = nil
+	}
+	if cap(r.scratch) > 2*int(r.lim.span) {
+		r.scratch = nil
+	}
+	r.segs, r.x, r.dropped = nil, nil, r.dropped[:0]
+	r.dec, r.ev = decoder{}, event.StoredEvent{}
+	runReaders.Put(r)
+}
+
+// Each reads the events of es (entries of the index, in global order) and
+// calls fn with each in turn. The event is reused from call to call and
+// its payload lies in the reader's buffer: both are valid only during the
+// call, so reading allocates nothing per event. Events compaction dropped
+// since es were taken are skipped, as a read begun after it would. An
+// error of fn stops the read and is returned as it is; damage is a
+// *segment.CorruptionError naming the segment and offset.
+func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) error {
+	r.dec.reset(r.x)
+	for len(es) > 0 {
+		part, err := r.read(es)
+		if err != nil {
+			return err
+		}
+		dropped, at := r.dropped, 0
+		for i := range part {
+			e := &part[i]
+			frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+			at += int(e.Size)
+			if len(dropped) > 0 && dropped[0] == i {
+				dropped = dropped[1:]
+				continue
+			}
+			if err := r.dec.decode(frame, e, &r.ev); err != nil {
+				return err
+			}
+			if err := fn(&r.ev); err != nil {
+				return err
+			}
+		}
+		es = es[len(part):]
+	}
+	return nil
+}
+
+// Fill reads the events of es (entries of the index, in global order)
+// into dst (at least as long), setting dst[i] to the event of es[i], or
+// to nil if compaction dropped it since es were taken. The events are the
+// caller's to keep: those of one part (see RunSpan) share one allocation
+// and their payloads another, so keeping one keeps its part's alive, and
+// never more than about a span of payloads. It returns how many entries
+// it read before an error, and that error; damage is a
+// *segment.CorruptionError naming the segment and offset.
+func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error) {
+	r.dec.reset(r.x)
+	done := 0
+	for done < len(es) {
+		part, err := r.read(es[done:])
+		if err != nil {
+			return done, err
+		}
+		n, err := r.fillPart(part, dst[done:done+len(part)])
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// fillPart decodes the part just read into dst, in one allocation of
+// events, and moves their payloads, which alias the reused buffer, into
+// one allocation of their own. It returns how many entries it decoded
+// before an error.
+func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int, error) {
+	evs := make([]event.StoredEvent, len(part))
+	dropped, at, payloads := r.dropped, 0, 0
+	n := 0
+	var err error
+	for ; n < len(part); n++ {
+		e := &part[n]
+		frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+		at += int(e.Size)
+		if len(dropped) > 0 && dropped[0] == n {
+			dropped, dst[n] = dropped[1:], nil
+			continue
+		}
+		if err = r.dec.decode(frame, e, &evs[n]); err != nil {
+			break
+		}
+		dst[n] = &evs[n]
+		payloads += len(evs[n].Payload)
+	}
+	kept := make([]byte, payloads)
+	for _, ev := range dst[:n] {
+		if ev != nil {
+			m := copy(kept, ev.Payload)
+			ev.Payload, kept = kept[:m:m], kept[m:]
+		}
+	}
+	return n, err
+}
+
+// read reads the part of es that begins with es[0] into r.buf (see
+// readPart) and returns its entries.
+func (r *RunReader) read(es []index.Entry) ([]index.Entry, error) {
+	n, size := r.lim.nextPart(es)
+	if cap(r.buf) < size {
+		r.buf = make([]byte, max(size, min(2*cap(r.buf), int(r.lim.span))))
+	}
+	r.buf = r.buf[:size]
+	return es[:n], r.readPart(es[:n], r.buf)
+}
