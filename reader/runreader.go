@@ -26,8 +26,9 @@ type RunReader struct {
 	segs    *Segments
 	x       *index.Index
 	lim     runLimits
-	buf     []byte // the frames of the part being decoded, one after another
-	scratch []byte // the bytes of one run read with ReadAt
+	buf     []byte // the frames of the part being decoded
+	pos     []int  // where each entry's frame lies in buf
+	scratch []byte // a run read with ReadAt, when buf would grow too large
 	dropped []int  // positions in the part of events compaction dropped
 	dec     decoder
 	ev      event.StoredEvent // the event Each hands out, reused
@@ -43,15 +44,15 @@ func (s *Segments) Runs(x *index.Index) *RunReader {
 }
 
 // Release returns r for reuse; r must not be used afterwards. A buffer
-// grown past twice the span (for one large frame) is not kept.
+// grown past its bound (for one large frame) is not kept.
 func (r *RunReader) Release() {
 	if cap(r.buf) > 2*int(r.lim.span) {
 		r.buf = nil
 	}
-	if cap(r.scratch) > 2*int(r.lim.span) {
+	if cap(r.scratch) > int(r.lim.span) {
 		r.scratch = nil
 	}
-	r.segs, r.x, r.dropped = nil, nil, r.dropped[:0]
+	r.segs, r.x, r.dropped, r.pos = nil, nil, r.dropped[:0], r.pos[:0]
 	r.dec, r.ev = decoder{}, event.StoredEvent{}
 	runReaders.Put(r)
 }
@@ -70,16 +71,14 @@ func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) er
 		if err != nil {
 			return err
 		}
-		dropped, at := r.dropped, 0
+		dropped := r.dropped
 		for i := range part {
-			e := &part[i]
-			frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
-			at += int(e.Size)
 			if len(dropped) > 0 && dropped[0] == i {
 				dropped = dropped[1:]
 				continue
 			}
-			if err := r.dec.decode(frame, e, &r.ev); err != nil {
+			e := &part[i]
+			if err := r.dec.decode(r.frame(i, e), e, &r.ev); err != nil {
 				return err
 			}
 			if err := fn(&r.ev); err != nil {
@@ -122,18 +121,16 @@ func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error
 // before an error.
 func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int, error) {
 	evs := make([]event.StoredEvent, len(part))
-	dropped, at, payloads := r.dropped, 0, 0
+	dropped, payloads := r.dropped, 0
 	n := 0
 	var err error
 	for ; n < len(part); n++ {
-		e := &part[n]
-		frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
-		at += int(e.Size)
 		if len(dropped) > 0 && dropped[0] == n {
 			dropped, dst[n] = dropped[1:], nil
 			continue
 		}
-		if err = r.dec.decode(frame, e, &evs[n]); err != nil {
+		e := &part[n]
+		if err = r.dec.decode(r.frame(n, e), e, &evs[n]); err != nil {
 			break
 		}
 		dst[n] = &evs[n]
@@ -149,13 +146,15 @@ func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int,
 	return n, err
 }
 
-// read reads the part of es that begins with es[0] into r.buf (see
-// readPart) and returns its entries.
+// read reads the part of es that begins with es[0] (see readPart) and
+// returns its entries.
 func (r *RunReader) read(es []index.Entry) ([]index.Entry, error) {
 	n, size := r.lim.nextPart(es)
-	if cap(r.buf) < size {
-		r.buf = make([]byte, max(size, min(2*cap(r.buf), int(r.lim.span))))
-	}
-	r.buf = r.buf[:size]
-	return es[:n], r.readPart(es[:n], r.buf)
+	return es[:n], r.readPart(es[:n], size)
+}
+
+// frame returns the frame of part entry i, e, read by readPart.
+func (r *RunReader) frame(i int, e *index.Entry) []byte {
+	at := r.pos[i]
+	return r.buf[at : at+int(e.Size) : at+int(e.Size)]
 }

@@ -390,3 +390,54 @@ func TestRunReaderEntriesBeforeACompaction(t *testing.T) {
 		})
 	}
 }
+
+// TestRunReaderBufferStaysBounded: where runs are read with their gaps (a
+// file system that does not map), the part's buffer never grows past
+// twice the span: a run that would take it further is read into scratch
+// and only its frames kept. The events are the same either way.
+func TestRunReaderBufferStaysBounded(t *testing.T) {
+	// Small frames of a, each after a large frame of b: runs of a's
+	// frames are mostly gaps.
+	l := newLog()
+	s := l.segment(1)
+	for i := range 30 {
+		s.event("a", kindA, fmt.Sprint(i%10))
+		s.event("b", kindB, strings.Repeat("b", 150))
+	}
+	set, x := open(t, vfs.NewMem(), testDir, s.synced(-1))
+	var onlyA []index.Entry
+	for _, e := range entries(x) {
+		if x.EntityName(e.Entity) == "a" {
+			onlyA = append(onlyA, e)
+		}
+	}
+	aSize, bSize := int64(onlyA[0].Size), int64(s.pending[1].Size)
+	for _, tc := range []struct {
+		name    string
+		lim     runLimits
+		scratch bool
+	}{
+		{"gapped runs fill the buffer", runLimits{span: 7 * aSize, gap: bSize}, true},
+		{"runs without gaps", runLimits{span: 7 * aSize, gap: 0}, false},
+		{"a span large enough", runLimits{span: 1 << 20, gap: bSize}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := set.Runs(x)
+			defer r.Release()
+			r.lim, r.buf, r.scratch = tc.lim, nil, nil
+			var got []event.StoredEvent
+			require.NoError(t, r.Each(onlyA, func(ev *event.StoredEvent) error {
+				c := *ev
+				c.Payload = append([]byte(nil), ev.Payload...)
+				got = append(got, c)
+				return nil
+			}))
+			require.Len(t, got, len(onlyA))
+			for i, e := range onlyA {
+				assert.Equal(t, eventOf(t, set, x, e), got[i])
+			}
+			assert.LessOrEqual(t, cap(r.buf), 2*int(tc.lim.span), "the part buffer")
+			assert.Equal(t, tc.scratch, cap(r.scratch) > 0, "runs read into scratch")
+		})
+	}
+}

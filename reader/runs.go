@@ -62,89 +62,139 @@ func (l runLimits) nextRun(es []index.Entry) (n int, end int64) {
 	return n, end
 }
 
-// readPart reads the frames of part into buf, one after another in entry
-// order, and appends to r.dropped the positions in part of the entries
-// whose events compaction dropped since they were taken (their places in
-// buf are left as they were). Frames a mapping covers are copied out of
-// it, as many as it covers under one read lock; the others are read a run
-// at a time, with one ReadAt each (which reopens an evicted segment and
-// remaps a grown one), and then the copying goes on.
-func (r *RunReader) readPart(part []index.Entry, buf []byte) error {
-	r.dropped = r.dropped[:0]
-	i, at := r.segs.copyMapped(part, buf)
-	for i < len(part) {
+// readPart reads the frames of part (size bytes of them) into r.buf and
+// records where each lies (r.pos), and appends to r.dropped the positions
+// in part of the entries whose events compaction dropped since they were
+// taken. Frames a mapping covers are copied out of it one after another,
+// as many as it covers under one read lock. The others are read a run at a
+// time with one ReadAt each (which reopens an evicted segment and remaps a
+// grown one), straight into the buffer with the gaps between their frames
+// — unless that would take the buffer past twice the span: then into
+// scratch, keeping only the frames — and then the copying goes on.
+func (r *RunReader) readPart(part []index.Entry, size int) error {
+	r.dropped, r.pos = r.dropped[:0], r.pos[:0]
+	r.buf = r.buf[:0]
+	r.room(size)
+	left := size // frame bytes not yet in the buffer
+	for i := 0; i < len(part); {
+		var n int
+		n, r.buf, r.pos = r.segs.copyMapped(part[i:], r.buf, r.pos)
+		for _, e := range part[i : i+n] {
+			left -= int(e.Size)
+		}
+		if i += n; i == len(part) {
+			break
+		}
 		n, end := r.lim.nextRun(part[i:])
 		run := part[i : i+n]
-		if err := r.readRun(run, i, end, buf[at:]); err != nil {
+		frames := 0
+		for _, e := range run {
+			frames += int(e.Size)
+		}
+		if err := r.readRun(run, i, end, frames, left); err != nil {
 			return err
 		}
-		for _, e := range run {
-			at += int(e.Size)
-		}
+		left -= frames
 		i += n
-		m, size := r.segs.copyMapped(part[i:], buf[at:])
-		i, at = i+m, at+size
 	}
 	return nil
 }
 
-// readRun reads a run of frames (from the run's first offset to end of
-// its segment) with one ReadAt into the reader's scratch buffer, and
-// copies them one after another into buf. lo is the run's position in its
-// part, for reporting dropped events. For a segment compaction retired, or
-// one that ends before the run does (damage the index points into), each
-// frame is read on its own instead (readEntry), which finds where
-// compaction moved it or says where the segment was cut.
-func (r *RunReader) readRun(run []index.Entry, lo int, end int64, buf []byte) error {
+// readRun reads a run of frames, from its first frame's offset to end of
+// its segment, with one ReadAt, and records where each frame lies. lo is
+// the run's position in its part, frames its frame bytes, left the frame
+// bytes of the part not yet read (the run's included). For a segment
+// compaction retired, or one that ends before the run does (damage the
+// index points into), each frame is read on its own instead (readEntry),
+// which finds where compaction moved it or says where the segment was cut.
+func (r *RunReader) readRun(run []index.Entry, lo int, end int64, frames, left int) error {
 	start := int64(run[0].Offset)
-	if n := int(end - start); cap(r.scratch) < n {
-		r.scratch = make([]byte, n)
+	span := int(end - start)
+	seg := uint64(run[0].Segment)
+	if len(r.buf)+span+left-frames <= 2*int(r.lim.span) {
+		at := len(r.buf)
+		r.room(span + left - frames) // the part's later frames must still fit
+		r.buf = r.buf[:at+span]
+		err := r.segs.ReadAt(seg, r.buf[at:], start)
+		if err == nil {
+			for _, e := range run {
+				r.pos = append(r.pos, at+int(int64(e.Offset)-start))
+			}
+			return nil
+		}
+		r.buf = r.buf[:at]
+		if !errors.Is(err, ErrSegmentRetired) && !errors.Is(err, io.EOF) {
+			return err
+		}
+		return r.relocateRun(run, lo)
 	}
-	scratch := r.scratch[:end-start]
-	err := r.segs.ReadAt(uint64(run[0].Segment), scratch, start)
+	if cap(r.scratch) < span {
+		r.scratch = make([]byte, span)
+	}
+	scratch := r.scratch[:span]
+	err := r.segs.ReadAt(seg, scratch, start)
 	if err == nil {
-		at := 0
 		for _, e := range run {
 			from := int64(e.Offset) - start
-			at += copy(buf[at:at+int(e.Size)], scratch[from:])
+			r.pos = append(r.pos, len(r.buf))
+			r.buf = append(r.buf, scratch[from:from+int64(e.Size)]...)
 		}
 		return nil
 	}
 	if !errors.Is(err, ErrSegmentRetired) && !errors.Is(err, io.EOF) {
 		return err
 	}
-	at := 0
+	return r.relocateRun(run, lo)
+}
+
+// relocateRun reads each frame of a run on its own (see readEntry): where
+// compaction moved it, if its segment was retired. The events compaction
+// dropped are recorded in r.dropped (lo is the run's position in its
+// part); their places in the buffer are left as they were.
+func (r *RunReader) relocateRun(run []index.Entry, lo int) error {
 	for i, e := range run {
-		err := r.segs.readEntry(e, buf[at:at+int(e.Size)])
+		at := len(r.buf)
+		r.pos = append(r.pos, at)
+		r.buf = r.buf[:at+int(e.Size)] // room was made for the part's frames
+		err := r.segs.readEntry(e, r.buf[at:])
 		if errors.Is(err, ErrEventDropped) {
 			r.dropped = append(r.dropped, lo+i)
 		} else if err != nil {
 			return err
 		}
-		at += int(e.Size)
 	}
 	return nil
 }
 
-// copyMapped copies the frames of a prefix of es out of the segments'
-// mappings into buf, one after another, under one read lock. It stops at
-// the first frame no mapping covers (its segment evicted, retired, or
-// grown past its mapping) and returns how many frames it copied and their
-// bytes. Frames that lie back to back are copied together.
-func (s *Segments) copyMapped(es []index.Entry, buf []byte) (n, size int) {
-	if len(es) == 0 {
-		return 0, 0
+// room makes sure the buffer can take n more bytes without growing, so
+// that copies under the segments' lock never allocate. What it holds is
+// kept.
+func (r *RunReader) room(n int) {
+	if need := len(r.buf) + n; need > cap(r.buf) {
+		b := make([]byte, len(r.buf), max(need, min(2*cap(r.buf), 2*int(r.lim.span))))
+		copy(b, r.buf)
+		r.buf = b
 	}
+}
+
+// copyMapped appends to buf the frames of a prefix of es copied out of the
+// segments' mappings, under one read lock, and to pos where each lies in
+// buf; buf has room for all of es's frames. It stops at the first frame no
+// mapping covers (its segment evicted, retired, or grown past its
+// mapping) and returns how many frames it copied. Frames that lie back to
+// back are copied together.
+func (s *Segments) copyMapped(es []index.Entry, buf []byte, pos []int) (int, []byte, []int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var m []byte
 	seg := ^uint32(0)
+	n := 0
 	for n < len(es) {
 		e := &es[n]
 		if e.Segment != seg {
 			sf := s.files[uint64(e.Segment)]
 			if sf == nil || sf.m == nil {
-				return n, size
+				break
 			}
 			s.lru.touch(sf)
 			seg, m = e.Segment, sf.m
@@ -152,14 +202,14 @@ func (s *Segments) copyMapped(es []index.Entry, buf []byte) (n, size int) {
 		from := int64(e.Offset)
 		to := from + int64(e.Size)
 		if to > int64(len(m)) {
-			return n, size
+			break
 		}
-		k := n + 1
-		for ; k < len(es) && es[k].Segment == seg && int64(es[k].Offset) == to && to+int64(es[k].Size) <= int64(len(m)); k++ {
-			to += int64(es[k].Size)
+		pos = append(pos, len(buf))
+		for n++; n < len(es) && es[n].Segment == seg && int64(es[n].Offset) == to && to+int64(es[n].Size) <= int64(len(m)); n++ {
+			pos = append(pos, len(buf)+int(to-from))
+			to += int64(es[n].Size)
 		}
-		size += copy(buf[size:size+int(to-from)], m[from:to])
-		n = k
+		buf = append(buf, m[from:to]...)
 	}
-	return n, size
+	return n, buf, pos
 }
