@@ -26,9 +26,7 @@ type RunReader struct {
 	segs    *Segments
 	x       *index.Index
 	lim     runLimits
-	buf     []byte // the frames of the part being decoded
-	pos     []int  // where each entry's frame lies in buf
-	scratch []byte // a run read with ReadAt, when buf would grow too large
+	buf     []byte // the frames of the part being decoded, one after another
 	dropped []int  // positions in the part of events compaction dropped
 	dec     decoder
 	ev      event.StoredEvent // the event Each hands out, reused
@@ -49,10 +47,7 @@ func (r *RunReader) Release() {
 	if cap(r.buf) > 2*int(r.lim.span) {
 		r.buf = nil
 	}
-	if cap(r.scratch) > int(r.lim.span) {
-		r.scratch = nil
-	}
-	r.segs, r.x, r.dropped, r.pos = nil, nil, r.dropped[:0], r.pos[:0]
+	r.segs, r.x, r.dropped = nil, nil, r.dropped[:0]
 	r.dec, r.ev = decoder{}, event.StoredEvent{}
 	runReaders.Put(r)
 }
@@ -71,14 +66,16 @@ func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) er
 		if err != nil {
 			return err
 		}
-		dropped := r.dropped
+		dropped, at := r.dropped, 0
 		for i := range part {
+			e := &part[i]
+			frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+			at += int(e.Size)
 			if len(dropped) > 0 && dropped[0] == i {
 				dropped = dropped[1:]
 				continue
 			}
-			e := &part[i]
-			if err := r.dec.decode(r.frame(i, e), e, &r.ev); err != nil {
+			if err := r.dec.decode(frame, e, &r.ev); err != nil {
 				return err
 			}
 			if err := fn(&r.ev); err != nil {
@@ -121,16 +118,18 @@ func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error
 // before an error.
 func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int, error) {
 	evs := make([]event.StoredEvent, len(part))
-	dropped, payloads := r.dropped, 0
+	dropped, at, payloads := r.dropped, 0, 0
 	n := 0
 	var err error
 	for ; n < len(part); n++ {
+		e := &part[n]
+		frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+		at += int(e.Size)
 		if len(dropped) > 0 && dropped[0] == n {
 			dropped, dst[n] = dropped[1:], nil
 			continue
 		}
-		e := &part[n]
-		if err = r.dec.decode(r.frame(n, e), e, &evs[n]); err != nil {
+		if err = r.dec.decode(frame, e, &evs[n]); err != nil {
 			break
 		}
 		dst[n] = &evs[n]
@@ -151,10 +150,4 @@ func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int,
 func (r *RunReader) read(es []index.Entry) ([]index.Entry, error) {
 	n, size := r.lim.nextPart(es)
 	return es[:n], r.readPart(es[:n], size)
-}
-
-// frame returns the frame of part entry i, e, read by readPart.
-func (r *RunReader) frame(i int, e *index.Entry) []byte {
-	at := r.pos[i]
-	return r.buf[at : at+int(e.Size) : at+int(e.Size)]
 }

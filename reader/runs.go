@@ -62,23 +62,21 @@ func (l runLimits) nextRun(es []index.Entry) (n int, end int64) {
 	return n, end
 }
 
-// readPart reads the frames of part (size bytes of them) into r.buf and
-// records where each lies (r.pos), and appends to r.dropped the positions
-// in part of the entries whose events compaction dropped since they were
-// taken. Frames a mapping covers are copied out of it one after another,
-// as many as it covers under one read lock. The others are read a run at a
-// time with one ReadAt each (which reopens an evicted segment and remaps a
-// grown one), straight into the buffer with the gaps between their frames
-// — unless that would take the buffer past twice the span: then into
-// scratch, keeping only the frames — and then the copying goes on.
+// readPart reads the frames of part (size bytes of them) into r.buf, one
+// after another in entry order, and appends to r.dropped the positions in
+// part of the entries whose events compaction dropped since they were
+// taken (their places in the buffer are left as they were). Frames a
+// mapping covers are copied out of it, as many as it covers under one read
+// lock. The others are read a run at a time with one ReadAt each (which
+// reopens an evicted segment and remaps a grown one), and then the copying
+// goes on.
 func (r *RunReader) readPart(part []index.Entry, size int) error {
-	r.dropped, r.pos = r.dropped[:0], r.pos[:0]
-	r.buf = r.buf[:0]
+	r.dropped, r.buf = r.dropped[:0], r.buf[:0]
 	r.room(size)
 	left := size // frame bytes not yet in the buffer
 	for i := 0; i < len(part); {
 		var n int
-		n, r.buf, r.pos = r.segs.copyMapped(part[i:], r.buf, r.pos)
+		n, r.buf = r.segs.copyMapped(part[i:], r.buf)
 		for _, e := range part[i : i+n] {
 			left -= int(e.Size)
 		}
@@ -86,76 +84,50 @@ func (r *RunReader) readPart(part []index.Entry, size int) error {
 			break
 		}
 		n, end := r.lim.nextRun(part[i:])
-		run := part[i : i+n]
-		frames := 0
-		for _, e := range run {
-			frames += int(e.Size)
-		}
-		if err := r.readRun(run, i, end, frames, left); err != nil {
+		if err := r.readRun(part[i:i+n], i, end, left); err != nil {
 			return err
 		}
-		left -= frames
+		for _, e := range part[i : i+n] {
+			left -= int(e.Size)
+		}
 		i += n
 	}
 	return nil
 }
 
-// readRun reads a run of frames, from its first frame's offset to end of
-// its segment, with one ReadAt, and records where each frame lies. lo is
-// the run's position in its part, frames its frame bytes, left the frame
-// bytes of the part not yet read (the run's included). For a segment
-// compaction retired, or one that ends before the run does (damage the
-// index points into), each frame is read on its own instead (readEntry),
-// which finds where compaction moved it or says where the segment was cut.
-func (r *RunReader) readRun(run []index.Entry, lo int, end int64, frames, left int) error {
+// readRun reads a run of frames — from its first frame's offset to end of
+// its segment — with one ReadAt straight into the buffer, then slides the
+// frames down over the gaps between them (frames back to back do not
+// move), so the buffer holds at most a run's gaps more than the part's
+// frames. lo is the run's position in its part, left the frame bytes of
+// the part not yet read (the run's included). For a segment compaction
+// retired, or one that ends before the run does (damage the index points
+// into), each frame is read on its own instead (readEntry), which finds
+// where compaction moved it or says where the segment was cut.
+func (r *RunReader) readRun(run []index.Entry, lo int, end int64, left int) error {
 	start := int64(run[0].Offset)
 	span := int(end - start)
-	seg := uint64(run[0].Segment)
-	if len(r.buf)+span+left-frames <= 2*int(r.lim.span) {
-		at := len(r.buf)
-		r.room(span + left - frames) // the part's later frames must still fit
-		r.buf = r.buf[:at+span]
-		err := r.segs.ReadAt(seg, r.buf[at:], start)
-		if err == nil {
-			for _, e := range run {
-				r.pos = append(r.pos, at+int(int64(e.Offset)-start))
-			}
-			return nil
-		}
-		r.buf = r.buf[:at]
-		if !errors.Is(err, ErrSegmentRetired) && !errors.Is(err, io.EOF) {
-			return err
-		}
-		return r.relocateRun(run, lo)
-	}
-	if cap(r.scratch) < span {
-		r.scratch = make([]byte, span)
-	}
-	scratch := r.scratch[:span]
-	err := r.segs.ReadAt(seg, scratch, start)
+	at := len(r.buf)
+	r.room(max(span, left)) // the part's later frames must fit too
+	buf := r.buf[at : at+span]
+	err := r.segs.ReadAt(uint64(run[0].Segment), buf, start)
 	if err == nil {
+		w := 0
 		for _, e := range run {
-			from := int64(e.Offset) - start
-			r.pos = append(r.pos, len(r.buf))
-			r.buf = append(r.buf, scratch[from:from+int64(e.Size)]...)
+			if from := int(int64(e.Offset) - start); from != w {
+				copy(buf[w:], buf[from:from+int(e.Size)])
+			}
+			w += int(e.Size)
 		}
+		r.buf = r.buf[:at+w]
 		return nil
 	}
 	if !errors.Is(err, ErrSegmentRetired) && !errors.Is(err, io.EOF) {
 		return err
 	}
-	return r.relocateRun(run, lo)
-}
-
-// relocateRun reads each frame of a run on its own (see readEntry): where
-// compaction moved it, if its segment was retired. The events compaction
-// dropped are recorded in r.dropped (lo is the run's position in its
-// part); their places in the buffer are left as they were.
-func (r *RunReader) relocateRun(run []index.Entry, lo int) error {
 	for i, e := range run {
 		at := len(r.buf)
-		r.pos = append(r.pos, at)
-		r.buf = r.buf[:at+int(e.Size)] // room was made for the part's frames
+		r.buf = r.buf[:at+int(e.Size)]
 		err := r.segs.readEntry(e, r.buf[at:])
 		if errors.Is(err, ErrEventDropped) {
 			r.dropped = append(r.dropped, lo+i)
@@ -177,13 +149,12 @@ func (r *RunReader) room(n int) {
 	}
 }
 
-// copyMapped appends to buf the frames of a prefix of es copied out of the
-// segments' mappings, under one read lock, and to pos where each lies in
-// buf; buf has room for all of es's frames. It stops at the first frame no
-// mapping covers (its segment evicted, retired, or grown past its
-// mapping) and returns how many frames it copied. Frames that lie back to
-// back are copied together.
-func (s *Segments) copyMapped(es []index.Entry, buf []byte, pos []int) (int, []byte, []int) {
+// copyMapped appends to buf, which has room for them, the frames of a
+// prefix of es copied out of the segments' mappings under one read lock.
+// It stops at the first frame no mapping covers (its segment evicted,
+// retired, or grown past its mapping) and returns how many frames it
+// copied. Frames that lie back to back are copied together.
+func (s *Segments) copyMapped(es []index.Entry, buf []byte) (int, []byte) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var m []byte
@@ -204,12 +175,10 @@ func (s *Segments) copyMapped(es []index.Entry, buf []byte, pos []int) (int, []b
 		if to > int64(len(m)) {
 			break
 		}
-		pos = append(pos, len(buf))
 		for n++; n < len(es) && es[n].Segment == seg && int64(es[n].Offset) == to && to+int64(es[n].Size) <= int64(len(m)); n++ {
-			pos = append(pos, len(buf)+int(to-from))
 			to += int64(es[n].Size)
 		}
 		buf = append(buf, m[from:to]...)
 	}
-	return n, buf, pos
+	return n, buf
 }
