@@ -179,8 +179,8 @@ func (s *Store) live() error {
 }
 
 // ProjectionLog is the store seen as a projector.Log: its visible head and
-// a scan that reads adjacent frames with one system call. It is what
-// Project uses, exposed for callers of package projector directly.
+// a scan of a region's events through the reader's run decoder. It is
+// what Project uses, exposed for callers of package projector directly.
 func (s *Store) ProjectionLog() projector.Log { return storeLog{s} }
 
 type storeLog struct{ s *Store }
@@ -215,7 +215,7 @@ func (l storeLog) Final(err error) bool {
 
 // scanBlock is how many entries a projection takes from the index at a
 // time; the reader groups them into runs.
-const scanBlock = 256
+const scanBlock = 1024
 
 // Scan reads the events of region r with a global sequence above after
 // and at most through, calling fn with each: one event reused from call
