@@ -8,15 +8,18 @@ import (
 )
 
 // The read path's one set of read sizes: queries, cursors and projections
-// all read through a RunReader, which reads index entries a part at a time
-// and the frames of a part a run at a time, with these bounds. They were
-// chosen by measuring W5, W6 and W8 (BENCH.md) with several candidates;
-// the table is in doc.go.
+// all read through a RunReader, which takes index entries a part at a time
+// and reads the frames of a part out of the mappings, or a run at a time,
+// with these bounds. They were chosen by measuring the three callers on
+// W5, W6 and W8's stores, mapped and not, with spans of 64 KiB to 1 MiB
+// and gaps of 4 and 16 KiB: 256 KiB and 4 KiB were at or below the
+// readers they replaced on every figure (docs/TUNING.md has the table).
 const (
 	// RunSpan bounds the frame bytes of one part (the frames a RunReader
-	// reads before decoding them, which its events' payloads then share)
-	// and the bytes of one read. A larger frame is a part of its own.
-	RunSpan = 64 << 10
+	// reads before decoding them, whose events' payloads then share one
+	// allocation) and the bytes of one read. A larger frame is a part of
+	// its own.
+	RunSpan = 256 << 10
 	// RunGap is the most bytes between two frames of one segment (batch
 	// markers, events of other regions) still read through with one call
 	// rather than another. It matters only where a read is a system call
