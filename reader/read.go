@@ -125,8 +125,8 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
 	}
-	if err := matches(&v, e); err != nil {
-		return err
+	if v.Global != e.Global || v.Sequence != e.Sequence || v.Kind != e.Kind {
+		return mismatch(&v, e)
 	}
 	// Field by field, not as one struct: the header holds no pointers, so
 	// only the last three fields need the garbage collector's write
@@ -147,43 +147,25 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 	return nil
 }
 
-// matches refuses a valid frame of another event than e's (stale, or
-// copied over this one): that is damage too, and a read never answers
-// with the wrong event.
-func matches(v *segment.EventView, e *index.Entry) error {
-	if v.Global != e.Global || v.Sequence != e.Sequence || v.Kind != e.Kind {
-		return fmt.Errorf("%w: frame holds event %d (sequence %d, kind %v), the index expects %d (sequence %d, kind %v)",
-			segment.ErrBadRecord, v.Global, v.Sequence, v.Kind, e.Global, e.Sequence, e.Kind)
-	}
-	return nil
+// mismatch is the error for a valid frame of another event than e's
+// (stale, or copied over this one): that is damage too, and a read never
+// answers with the wrong event. (Apart from the check, so that the check
+// stays inline on the read path.)
+func mismatch(v *segment.EventView, e *index.Entry) error {
+	return fmt.Errorf("%w: frame holds event %d (sequence %d, kind %v), the index expects %d (sequence %d, kind %v)",
+		segment.ErrBadRecord, v.Global, v.Sequence, v.Kind, e.Global, e.Sequence, e.Kind)
 }
 
-// decoder is fill for a run of entries: it checks each frame and takes
-// coordinates from a names snapshot, keeping the last one built, since a
-// run's events are mostly of one entity and scope, or of few.
-type decoder struct {
-	names         index.Names
-	entity, scope uint32
-	coord         event.Coordinate
-}
-
-// reset takes a names snapshot of x: it resolves every entry taken from x
-// before it.
-func (d *decoder) reset(x *index.Index) {
-	*d = decoder{names: x.Names()}
-}
-
-// decode checks the frame of entry e and decodes it into ev, whose
-// payload aliases frame; damage is a *segment.CorruptionError at e.
-func (d *decoder) decode(frame []byte, e *index.Entry, ev *event.StoredEvent) error {
+// decode checks the frame of entry e and decodes it into ev, with the
+// coordinate from a names snapshot (where each entity's coordinate was
+// built once, when it was interned); its payload aliases frame. Damage is
+// a *segment.CorruptionError at e.
+func decode(frame []byte, e *index.Entry, ev *event.StoredEvent, names *index.Names) error {
 	body, _, err := segment.ReadFrame(frame)
+	if err == nil {
+		err = fill(body, e, ev, names.Coordinate(e))
+	}
 	if err != nil {
-		return corruptAt(*e, err)
-	}
-	if d.coord.IsZero() || e.Entity != d.entity || e.Scope != d.scope {
-		d.entity, d.scope, d.coord = e.Entity, e.Scope, d.names.Coordinate(e)
-	}
-	if err := fill(body, e, ev, d.coord); err != nil {
 		return corruptAt(*e, err)
 	}
 	return nil
@@ -216,8 +198,8 @@ func hashOf(frame []byte, e index.Entry) ([32]byte, error) {
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return [32]byte{}, corruptAt(e, err)
 	}
-	if err := matches(&v, &e); err != nil {
-		return [32]byte{}, corruptAt(e, err)
+	if v.Global != e.Global || v.Sequence != e.Sequence || v.Kind != e.Kind {
+		return [32]byte{}, corruptAt(e, mismatch(&v, &e))
 	}
 	return v.Hash, nil
 }

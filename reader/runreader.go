@@ -8,12 +8,14 @@ import (
 )
 
 // RunReader is the read path's one frame-run decoder: queries, cursors and
-// projections read the events of index entries through it. It groups the
-// entries into runs (see RunSpan, RunGap), reads each run with one call
-// into a buffer it reuses, checks every frame (its CRC, and that it holds
-// its entry's event: global sequence, entity sequence and kind), and
-// decodes it with the coordinate from the index's interned names, built
-// once per entity and scope in a row.
+// projections read the events of index entries through it. It takes the
+// entries a part at a time (at most RunSpan bytes of frames) into a buffer
+// it reuses: copied out of the mappings under one lock, or read a run at a
+// time (frames of one segment at most RunGap apart) with one call each.
+// It checks every frame (its CRC, and that it holds its entry's event:
+// global sequence, entity sequence and kind) and decodes it with the
+// coordinate from a snapshot of the index's interned names, where each
+// entity's coordinate was built once.
 //
 // Entries taken before a compaction may name segments it retired: their
 // frames are read where compaction moved them, and the events it dropped
@@ -26,9 +28,8 @@ type RunReader struct {
 	segs    *Segments
 	x       *index.Index
 	lim     runLimits
-	buf     []byte // the frames of the part being decoded, one after another
-	dropped []int  // positions in the part of events compaction dropped
-	dec     decoder
+	buf     []byte            // the frames of the part being decoded, one after another
+	dropped []int             // positions in the part of events compaction dropped
 	ev      event.StoredEvent // the event Each hands out, reused
 }
 
@@ -48,7 +49,7 @@ func (r *RunReader) Release() {
 		r.buf = nil
 	}
 	r.segs, r.x, r.dropped = nil, nil, r.dropped[:0]
-	r.dec, r.ev = decoder{}, event.StoredEvent{}
+	r.ev = event.StoredEvent{}
 	runReaders.Put(r)
 }
 
@@ -60,22 +61,22 @@ func (r *RunReader) Release() {
 // error of fn stops the read and is returned as it is; damage is a
 // *segment.CorruptionError naming the segment and offset.
 func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) error {
-	r.dec.reset(r.x)
+	names := r.x.Names() // taken after es: it resolves them all
 	for len(es) > 0 {
 		part, err := r.read(es)
 		if err != nil {
 			return err
 		}
-		dropped, at := r.dropped, 0
+		buf, dropped, at := r.buf, r.dropped, 0
 		for i := range part {
 			e := &part[i]
-			frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+			frame := buf[at : at+int(e.Size) : at+int(e.Size)]
 			at += int(e.Size)
 			if len(dropped) > 0 && dropped[0] == i {
 				dropped = dropped[1:]
 				continue
 			}
-			if err := r.dec.decode(frame, e, &r.ev); err != nil {
+			if err := decode(frame, e, &r.ev, &names); err != nil {
 				return err
 			}
 			if err := fn(&r.ev); err != nil {
@@ -96,14 +97,14 @@ func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) er
 // it read before an error, and that error; damage is a
 // *segment.CorruptionError naming the segment and offset.
 func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error) {
-	r.dec.reset(r.x)
+	names := r.x.Names() // taken after es: it resolves them all
 	done := 0
 	for done < len(es) {
 		part, err := r.read(es[done:])
 		if err != nil {
 			return done, err
 		}
-		n, err := r.fillPart(part, dst[done:done+len(part)])
+		n, err := r.fillPart(part, dst[done:done+len(part)], &names)
 		done += n
 		if err != nil {
 			return done, err
@@ -116,31 +117,30 @@ func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error
 // events, and moves their payloads, which alias the reused buffer, into
 // one allocation of their own. It returns how many entries it decoded
 // before an error.
-func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent) (int, error) {
+func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent, names *index.Names) (int, error) {
 	evs := make([]event.StoredEvent, len(part))
-	dropped, at, payloads := r.dropped, 0, 0
+	buf, dropped, at, payloads := r.buf, r.dropped, 0, 0
 	n := 0
 	var err error
 	for ; n < len(part); n++ {
 		e := &part[n]
-		frame := r.buf[at : at+int(e.Size) : at+int(e.Size)]
+		frame := buf[at : at+int(e.Size) : at+int(e.Size)]
 		at += int(e.Size)
 		if len(dropped) > 0 && dropped[0] == n {
 			dropped, dst[n] = dropped[1:], nil
 			continue
 		}
-		if err = r.dec.decode(frame, e, &evs[n]); err != nil {
+		if err = decode(frame, e, &evs[n], names); err != nil {
 			break
 		}
 		dst[n] = &evs[n]
 		payloads += len(evs[n].Payload)
 	}
 	kept := make([]byte, payloads)
-	for _, ev := range dst[:n] {
-		if ev != nil {
-			m := copy(kept, ev.Payload)
-			ev.Payload, kept = kept[:m:m], kept[m:]
-		}
+	for i := range evs[:n] {
+		ev := &evs[i]
+		m := copy(kept, ev.Payload) // nothing for a dropped event's zero payload
+		ev.Payload, kept = kept[:m:m], kept[m:]
 	}
 	return n, err
 }
