@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -76,11 +77,15 @@ func (a *Auditor) readInner(name string) []byte {
 // Create, OpenRW, Open, Remove, Rename, MkdirAll, List, SyncDir and Lock
 // implement FS: each runs on the inner FS and, if it succeeds, on the mirror.
 
-func (a *Auditor) Create(name string) (File, error) {
+func (a *Auditor) Create(name string) (File, error) { return a.create(a.inner, name) }
+
+// create, mkdirAll and lock run on creator, which is the inner FS or, for
+// a WithModes view, the inner FS creating with the view's modes.
+func (a *Auditor) create(creator FS, name string) (File, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.ensure(filepath.Dir(name))
-	f, err := a.inner.Create(name)
+	f, err := creator.Create(name)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +156,13 @@ func (a *Auditor) Rename(oldname, newname string) error {
 	return nil
 }
 
-func (a *Auditor) MkdirAll(dir string) error {
+func (a *Auditor) MkdirAll(dir string) error { return a.mkdirAll(a.inner, dir) }
+
+func (a *Auditor) mkdirAll(creator FS, dir string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.ensure(dir)
-	if err := a.inner.MkdirAll(dir); err != nil {
+	if err := creator.MkdirAll(dir); err != nil {
 		return err
 	}
 	a.ops++
@@ -201,11 +208,13 @@ func (a *Auditor) markFailed(node *memNode) {
 	}
 }
 
-func (a *Auditor) Lock(name string) (io.Closer, error) {
+func (a *Auditor) Lock(name string) (io.Closer, error) { return a.lock(a.inner, name) }
+
+func (a *Auditor) lock(creator FS, name string) (io.Closer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.ensure(name)
-	c, err := a.inner.Lock(name)
+	c, err := creator.Lock(name)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +226,26 @@ func (a *Auditor) Lock(name string) (io.Closer, error) {
 	}
 	return c, nil
 }
+
+// WithModes implements ModeFS: the view it returns shares this Auditor's
+// mirror, counts and violations, and creates through the inner FS's
+// WithModes (if the inner FS is not a ModeFS, with its own modes).
+func (a *Auditor) WithModes(m Modes) FS { return auditModes{a, WithModes(a.inner, m)} }
+
+// Mode implements ModeFS by asking the inner FS; it is not audited.
+func (a *Auditor) Mode(name string) (fs.FileMode, error) { return Mode(a.inner, name) }
+
+func (a *Auditor) unwrapFS() FS { return a.inner }
+
+// auditModes is an Auditor creating through creator.
+type auditModes struct {
+	*Auditor
+	creator FS
+}
+
+func (v auditModes) Create(name string) (File, error)    { return v.create(v.creator, name) }
+func (v auditModes) MkdirAll(dir string) error           { return v.mkdirAll(v.creator, dir) }
+func (v auditModes) Lock(name string) (io.Closer, error) { return v.lock(v.creator, name) }
 
 // auditFile is a file opened through an Auditor: writes, syncs and
 // truncates go to the inner file and then to its mirror.

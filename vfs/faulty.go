@@ -3,6 +3,7 @@ package vfs
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -219,11 +220,15 @@ var _ FS = (*FaultyFS)(nil)
 // implement FS: each counts itself, may fail by the rules, and otherwise
 // calls the inner FS.
 
-func (f *FaultyFS) Create(name string) (File, error) {
+func (f *FaultyFS) Create(name string) (File, error) { return f.create(f.inner, name) }
+
+// create, mkdirAll and lock run on creator, which is the inner FS or, for
+// a WithModes view, the inner FS creating with the view's modes.
+func (f *FaultyFS) create(creator FS, name string) (File, error) {
 	if _, err := f.fault(OpCreate, name); err != nil {
 		return nil, pathErr("open", name, err)
 	}
-	return f.wrap(f.inner.Create(name))
+	return f.wrap(creator.Create(name))
 }
 
 func (f *FaultyFS) OpenRW(name string) (File, error) {
@@ -261,11 +266,13 @@ func (f *FaultyFS) Rename(oldname, newname string) error {
 	return f.inner.Rename(oldname, newname)
 }
 
-func (f *FaultyFS) MkdirAll(dir string) error {
+func (f *FaultyFS) MkdirAll(dir string) error { return f.mkdirAll(f.inner, dir) }
+
+func (f *FaultyFS) mkdirAll(creator FS, dir string) error {
 	if _, err := f.fault(OpMkdir, dir); err != nil {
 		return pathErr("mkdir", dir, err)
 	}
-	return f.inner.MkdirAll(dir)
+	return creator.MkdirAll(dir)
 }
 
 func (f *FaultyFS) List(dir string) ([]string, error) {
@@ -282,12 +289,34 @@ func (f *FaultyFS) SyncDir(dir string) error {
 	return f.inner.SyncDir(dir)
 }
 
-func (f *FaultyFS) Lock(name string) (io.Closer, error) {
+func (f *FaultyFS) Lock(name string) (io.Closer, error) { return f.lock(f.inner, name) }
+
+func (f *FaultyFS) lock(creator FS, name string) (io.Closer, error) {
 	if _, err := f.fault(OpLock, name); err != nil {
 		return nil, pathErr("lock", name, err)
 	}
-	return f.inner.Lock(name)
+	return creator.Lock(name)
 }
+
+// WithModes implements ModeFS: the view it returns shares this FaultyFS's
+// rules and counts, and creates through the inner FS's WithModes (if the
+// inner FS is not a ModeFS, with its own modes).
+func (f *FaultyFS) WithModes(m Modes) FS { return faultyModes{f, WithModes(f.inner, m)} }
+
+// Mode implements ModeFS by asking the inner FS; it is never failed.
+func (f *FaultyFS) Mode(name string) (fs.FileMode, error) { return Mode(f.inner, name) }
+
+func (f *FaultyFS) unwrapFS() FS { return f.inner }
+
+// faultyModes is a FaultyFS creating through creator.
+type faultyModes struct {
+	*FaultyFS
+	creator FS
+}
+
+func (v faultyModes) Create(name string) (File, error)    { return v.create(v.creator, name) }
+func (v faultyModes) MkdirAll(dir string) error           { return v.mkdirAll(v.creator, dir) }
+func (v faultyModes) Lock(name string) (io.Closer, error) { return v.lock(v.creator, name) }
 
 // faultyFile fails reads, writes, syncs and truncates by the rules of its
 // FaultyFS; Close, Size and Name pass through.

@@ -52,6 +52,7 @@ type MemFS struct {
 // memNode is a file or a directory.
 type memNode struct {
 	isDir bool
+	perm  fs.FileMode // permission bits, as given at creation
 
 	// Files.
 	data   []byte // current contents
@@ -76,6 +77,7 @@ func NewMem() *MemFS {
 func newDirNode() *memNode {
 	return &memNode{
 		isDir:          true,
+		perm:           PrivateModes.Dir,
 		children:       map[string]*memNode{},
 		syncedChildren: map[string]*memNode{},
 	}
@@ -185,10 +187,12 @@ func (m *MemFS) lookup(op, name string) (*memNode, error) {
 	return n, nil
 }
 
-// Create makes a new empty file; the error satisfies errors.Is(err,
-// os.ErrExist) if name exists. The new entry is durable only after SyncDir
-// of its directory.
-func (m *MemFS) Create(name string) (File, error) {
+// Create makes a new empty file with mode 0600 (see WithModes); the error
+// satisfies errors.Is(err, os.ErrExist) if name exists. The new entry is
+// durable only after SyncDir of its directory.
+func (m *MemFS) Create(name string) (File, error) { return m.create(name, PrivateModes.File) }
+
+func (m *MemFS) create(name string, perm fs.FileMode) (File, error) {
 	var f File
 	err := m.mutate("open", name, func() error {
 		dir, base, err := m.parent("open", name)
@@ -198,7 +202,7 @@ func (m *MemFS) Create(name string) (File, error) {
 		if _, ok := dir.children[base]; ok {
 			return pathErr("open", name, fs.ErrExist)
 		}
-		n := &memNode{}
+		n := &memNode{perm: perm.Perm()}
 		dir.children[base] = n
 		f = &memFile{fs: m, node: n, name: name, writable: true}
 		return nil
@@ -321,9 +325,12 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// MkdirAll creates dir and any missing parents. Each new directory's entry
-// in its parent is durable only after SyncDir of that parent.
-func (m *MemFS) MkdirAll(dir string) error {
+// MkdirAll creates dir and any missing parents, with mode 0700 (see
+// WithModes). Each new directory's entry in its parent is durable only
+// after SyncDir of that parent.
+func (m *MemFS) MkdirAll(dir string) error { return m.mkdirAll(dir, PrivateModes.Dir) }
+
+func (m *MemFS) mkdirAll(dir string, perm fs.FileMode) error {
 	return m.mutate("mkdir", dir, func() error {
 		parts := splitPath(dir)
 		// Check the existing prefix first so that a failure creates nothing:
@@ -342,6 +349,7 @@ func (m *MemFS) MkdirAll(dir string) error {
 		}
 		for ; i < len(parts); i++ {
 			child := newDirNode()
+			child.perm = perm.Perm()
 			d.children[parts[i]] = child
 			d = child
 		}
@@ -382,9 +390,12 @@ func (m *MemFS) SyncDir(dir string) error {
 }
 
 // Lock takes the exclusive lock named by the file, creating the file if it
-// is missing (which counts as a mutating operation). It returns ErrLocked if
-// the lock is held through this MemFS. Locks are not carried into clones.
-func (m *MemFS) Lock(name string) (io.Closer, error) {
+// is missing (which counts as a mutating operation) with mode 0600 (see
+// WithModes). It returns ErrLocked if the lock is held through this MemFS.
+// Locks are not carried into clones.
+func (m *MemFS) Lock(name string) (io.Closer, error) { return m.lock(name, PrivateModes.File) }
+
+func (m *MemFS) lock(name string, perm fs.FileMode) (io.Closer, error) {
 	key := path.Clean("/" + filepath.ToSlash(name))
 	m.mu.Lock()
 	if m.crashed != nil {
@@ -406,7 +417,7 @@ func (m *MemFS) Lock(name string) (io.Closer, error) {
 		m.mu.Unlock()
 		return nil, pathErr("open", name, syscall.EISDIR)
 	case !ok:
-		dir.children[base] = &memNode{}
+		dir.children[base] = &memNode{perm: perm.Perm()}
 		fire = m.countLocked()
 	}
 	l := &memLock{fs: m, key: key}
@@ -437,3 +448,36 @@ func (l *memLock) Close() error {
 	}
 	return nil
 }
+
+// WithModes implements ModeFS: the view it returns shares this MemFS's
+// files, locks, operation count and crash point.
+func (m *MemFS) WithModes(modes Modes) FS { return memModes{m, modes} }
+
+// Mode implements ModeFS: the permission bits given at creation, with
+// fs.ModeDir for a directory.
+func (m *MemFS) Mode(name string) (fs.FileMode, error) {
+	var mode fs.FileMode
+	err := m.read("stat", name, func() error {
+		n, err := m.lookup("stat", name)
+		if err != nil {
+			return err
+		}
+		mode = n.perm
+		if n.isDir {
+			mode |= fs.ModeDir
+		}
+		return nil
+	})
+	return mode, err
+}
+
+// memModes is a MemFS creating with chosen modes; everything else is the
+// MemFS's own.
+type memModes struct {
+	*MemFS
+	modes Modes
+}
+
+func (v memModes) Create(name string) (File, error)    { return v.create(name, v.modes.File) }
+func (v memModes) MkdirAll(dir string) error           { return v.mkdirAll(dir, v.modes.Dir) }
+func (v memModes) Lock(name string) (io.Closer, error) { return v.lock(name, v.modes.File) }

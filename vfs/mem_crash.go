@@ -82,6 +82,7 @@ func (c *crasher) cloneDir(n *memNode) *memNode {
 		return d
 	}
 	d := newDirNode()
+	d.perm = n.perm
 	c.seen[n] = d
 	for _, name := range slices.Sorted(maps.Keys(n.syncedChildren)) {
 		child := n.syncedChildren[name]
@@ -100,7 +101,7 @@ func (c *crasher) cloneFile(n *memNode) *memNode {
 		return f
 	}
 	data := c.survivingContents(n)
-	f := &memNode{data: data, synced: slices.Clone(data)}
+	f := &memNode{perm: n.perm, data: data, synced: slices.Clone(data)}
 	c.seen[n] = f
 	return f
 }

@@ -1,18 +1,22 @@
 package vfs
 
 import (
-	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 )
 
-// OS is the real file system.
-var OS FS = osFS{}
+// OS is the real file system. New files get mode 0600 and new directories
+// 0700 (PrivateModes), less the process's umask; WithModes chooses others.
+var OS FS = osFS{modes: PrivateModes}
 
-type osFS struct{}
+// osFS is the real file system creating with modes. The platform's part
+// lives in build-tagged files: openFile (how a file is opened), lockFile
+// (the directory lock), syncDir, and, where the platform has them, the
+// mappings of Mappable and ReadMappable.
+type osFS struct{ modes Modes }
 
 type osFile struct{ *os.File }
 
@@ -27,8 +31,8 @@ func (f osFile) Size() (int64, error) {
 	return fi.Size(), nil
 }
 
-func (osFS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+func (o osFS) Create(name string) (File, error) {
+	f, err := openFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, o.modes.File)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +40,7 @@ func (osFS) Create(name string) (File, error) {
 }
 
 func (osFS) OpenRW(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	f, err := openFile(name, os.O_RDWR, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +48,7 @@ func (osFS) OpenRW(name string) (File, error) {
 }
 
 func (osFS) Open(name string) (File, error) {
-	f, err := os.Open(name)
+	f, err := openFile(name, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +57,7 @@ func (osFS) Open(name string) (File, error) {
 
 func (osFS) Remove(name string) error             { return os.Remove(name) }
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
-func (osFS) MkdirAll(dir string) error            { return os.MkdirAll(dir, 0o755) }
+func (o osFS) MkdirAll(dir string) error          { return os.MkdirAll(dir, o.modes.Dir) }
 
 func (osFS) List(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -68,31 +72,34 @@ func (osFS) List(dir string) ([]string, error) {
 	return names, nil
 }
 
-func (osFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
+func (osFS) SyncDir(dir string) error { return syncDir(dir) }
+
+// Lock opens (creating if needed) the lock file and takes the platform's
+// exclusive lock on it: flock(2) on Unix, LockFileEx on Windows. Both
+// belong to the open file, so a second Lock of the same file fails even
+// within one process.
+func (o osFS) Lock(name string) (io.Closer, error) {
+	f, err := openFile(name, os.O_RDWR|os.O_CREATE, o.modes.File)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
+	l, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
-	return err
+	return l, nil
 }
 
-// Lock uses flock(2). Locks belong to the open file description, so a second
-// Lock of the same file fails even within one process.
-func (osFS) Lock(name string) (io.Closer, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+// WithModes implements ModeFS.
+func (osFS) WithModes(m Modes) FS { return osFS{modes: m} }
+
+// Mode implements ModeFS. It does not follow a symbolic link. On Windows
+// the bits say only whether a file is read-only; they are not checked.
+func (osFS) Mode(name string) (fs.FileMode, error) {
+	fi, err := os.Lstat(name)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
-		return nil, err
-	}
-	return f, nil
+	return fi.Mode(), nil
 }
