@@ -6,6 +6,7 @@ import (
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -43,6 +44,13 @@ var (
 	// defined kinds (KindHeartbeat, KindConflict, …) included. See
 	// event.CheckKind.
 	ErrInvalidKind = event.ErrReservedKind
+
+	// ErrNotPortable is matched by the error of Open, OpenCursor and
+	// Snapshot for a name they would make a file or directory of that is
+	// not a portable file name on Linux, macOS and Windows (a device name
+	// such as "con" or "nul", a reserved character, a trailing dot or
+	// space…; see vfs.PortableName).
+	ErrNotPortable = vfs.ErrNotPortable
 
 	// ErrInvalidCoordinate is matched by every *CoordinateError.
 	ErrInvalidCoordinate = event.ErrInvalidCoordinate

@@ -2,6 +2,7 @@ package batpak
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -33,6 +34,7 @@ type config struct {
 	maxBatchBytes int
 	maxOpenSegs   int
 	fs            vfs.FS
+	modes         vfs.Modes
 	inject        func(writer.Point) error
 	errs          []error
 }
@@ -56,6 +58,7 @@ func defaultConfig() config {
 		maxBatchBytes: 64 << 20,
 		maxOpenSegs:   256,
 		fs:            vfs.OS,
+		modes:         vfs.PrivateModes,
 	}
 }
 
@@ -267,6 +270,26 @@ func WithFS(fs vfs.FS) Option {
 			c.invalid("nil file system")
 		}
 		c.fs = fs
+	}
+}
+
+// WithFileMode sets the permission bits of the files and directories the
+// store creates (default 0600 and 0700: the owner alone), less the
+// process's umask. Teams whose services share a group may choose, say,
+// 0640 and 0750. Both must keep the owner's read and write (and, for
+// directories, search) bits; only permission bits are allowed. The modes
+// reach the file system through vfs.WithModes (the real one, MemFS, and
+// the test wrappers around them apply them; other file systems choose
+// their own). Open never changes the modes of existing files: it warns
+// through the logger about those that grant group or other users more
+// (see vfs.LooseModes). On Windows, where access is governed by ACLs, the
+// modes are neither applied nor checked.
+func WithFileMode(files, dirs fs.FileMode) Option {
+	return func(c *config) {
+		if files&^fs.ModePerm != 0 || dirs&^fs.ModePerm != 0 || files&0o600 != 0o600 || dirs&0o700 != 0o700 {
+			c.invalid("file mode %04o / directory mode %04o: permission bits only, owner rw (files) and rwx (directories)", uint32(files), uint32(dirs))
+		}
+		c.modes = vfs.Modes{File: files, Dir: dirs}
 	}
 }
 

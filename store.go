@@ -91,6 +91,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := reader.CheckDir(cfg.fs, dir); err != nil {
 		return nil, err
 	}
+	// A directory this creates must be one every platform can hold.
+	if err := vfs.CheckNewPath(cfg.fs, dir); err != nil {
+		return nil, fmt.Errorf("batpak: store directory %s: %w", dir, err)
+	}
+	cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	// The directory's own entry, and those of any parents created with it,
 	// must survive a crash too.
 	if err := vfs.MkdirAllDurable(cfg.fs, dir); err != nil {
@@ -103,12 +108,31 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batpak: locking %s: %w", dir, err)
 	}
+	warnLooseModes(cfg, dir)
 	s, err := open(dir, cfg, lock)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// warnLooseModes logs the files and directories of the store that grant
+// group or other users more than its modes (WithFileMode). Open never
+// changes an existing file's modes: whoever made them so may mean it.
+func warnLooseModes(cfg config, dir string) {
+	loose, err := vfs.LooseModes(cfg.fs, dir, cfg.modes)
+	switch {
+	case errors.Is(err, vfs.ErrModesUnknown):
+		return // a file system (or platform) without permission bits
+	case err != nil:
+		cfg.logger.Warn("batpak: could not check the modes of the store's files", "dir", dir, "err", err)
+		return
+	case len(loose) == 0:
+		return
+	}
+	cfg.logger.Warn("batpak: files of the store are open to other users; their modes are left as they are (chmod them, or choose WithFileMode)",
+		"dir", dir, "modes", cfg.modes.String(), "count", len(loose), "first", loose[0].String())
 }
 
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {

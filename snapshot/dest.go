@@ -11,9 +11,11 @@ import (
 // CheckDest refuses a snapshot destination that is the store's directory
 // storeDir or lies inside it (ErrInsideStore) — on the real file system
 // also through symbolic links — or that exists and is not an empty
-// directory (ErrNotEmpty). A missing destination is fine: Take creates
-// it. dest must not be empty (the facade rejects that as an invalid
-// option first).
+// directory (ErrNotEmpty). A missing destination is fine, Take creates it,
+// if the directories it would create have portable names (an error
+// matching vfs.ErrNotPortable otherwise: a snapshot is made to be copied,
+// to any platform). dest must not be empty (the facade rejects that as an
+// invalid option first).
 func CheckDest(fs vfs.FS, storeDir, dest string) error {
 	store, err := filepath.Abs(storeDir)
 	if err != nil {
@@ -24,7 +26,7 @@ func CheckDest(fs vfs.FS, storeDir, dest string) error {
 		return err
 	}
 	inside := within(store, to)
-	if !inside && fs == vfs.OS {
+	if !inside && vfs.IsOS(fs) {
 		// Also through symbolic links, on the real file system.
 		inside = within(resolve(store), resolve(to))
 	}
@@ -34,6 +36,9 @@ func CheckDest(fs vfs.FS, storeDir, dest string) error {
 	names, err := fs.List(dest)
 	switch {
 	case vfs.IsNotExist(err):
+		if err := vfs.CheckNewPath(fs, dest); err != nil {
+			return fmt.Errorf("batpak: snapshot destination %s: %w", dest, err)
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("batpak: snapshot destination %s: %w", dest, err)

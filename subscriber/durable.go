@@ -55,7 +55,10 @@ func decodePosition(b []byte) (uint64, error) {
 
 // ValidCursorName reports whether name can name a durable cursor: 1 to
 // MaxCursorName bytes of ASCII letters, digits, '.', '_' and '-', not
-// starting with '.'.
+// starting with '.', and a portable file name (vfs.PortableName: not a
+// device name Windows reserves, such as "con" or "lpt1.x", nor ending in a
+// dot). A refused name's error matches ErrInvalidCursorName, and also
+// vfs.ErrNotPortable when that is why.
 func ValidCursorName(name string) error {
 	if name == "" || len(name) > MaxCursorName || name[0] == '.' {
 		return fmt.Errorf("%w: %q", ErrInvalidCursorName, name)
@@ -66,6 +69,9 @@ func ValidCursorName(name string) error {
 		default:
 			return fmt.Errorf("%w: %q", ErrInvalidCursorName, name)
 		}
+	}
+	if err := vfs.PortableName(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCursorName, err)
 	}
 	return nil
 }

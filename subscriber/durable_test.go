@@ -43,12 +43,13 @@ func TestPositionFileRoundTripsAndEveryDamageIsDetected(t *testing.T) {
 }
 
 func TestValidCursorName(t *testing.T) {
-	for _, ok := range []string{"billing", "a", "proj-1.v2_x"} {
+	for _, ok := range []string{"billing", "a", "proj-1.v2_x", "console", "com10", "nul_"} {
 		if err := ValidCursorName(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", ".hidden", "..", "a/b", `a\b`, "über", "a b", string(make([]byte, MaxCursorName+1))} {
+	for _, bad := range []string{"", ".hidden", "..", "a/b", `a\b`, "über", "a b", string(make([]byte, MaxCursorName+1)),
+		"con", "NUL", "aux.log", "com1", "LPT9", "a."} { // not portable: Windows reserves them, or drops the dot
 		if err := ValidCursorName(bad); !errors.Is(err, ErrInvalidCursorName) {
 			t.Errorf("%q: %v, want ErrInvalidCursorName", bad, err)
 		}

@@ -14,7 +14,8 @@ var (
 	// capacity is below 1 or above MaxCapacity.
 	ErrInvalidCapacity = errors.New("batpak: invalid subscription capacity")
 	// ErrInvalidCursorName is returned by OpenCursor for a name that is
-	// empty, too long or holds anything but letters, digits, '.', '_' and '-'.
+	// empty, too long, holds anything but letters, digits, '.', '_' and
+	// '-', or is not a portable file name (see ValidCursorName).
 	ErrInvalidCursorName = errors.New("batpak: invalid cursor name")
 	// ErrCursorInUse is returned by OpenCursor for a name already open.
 	ErrCursorInUse = errors.New("batpak: durable cursor already open")
