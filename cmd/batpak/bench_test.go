@@ -6,20 +6,19 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/batpak-go/batpak/vfs"
+	"github.com/batpak-go/batpak/internal/benchkit"
 )
 
 // tinyScale, on top of --quick, makes the whole bench finish in a second
 // or two, race detector included.
 const tinyScale = "0.02"
 
-// wantMetrics are the figures each workload must report.
+// wantMetrics are the figures each workload must report (the workloads'
+// own tests, in internal/benchkit, check the same of each alone).
 var wantMetrics = map[string][]string{
 	"W0":  {"fsyncs_per_sec", "mb_per_sec"},
 	"W1":  {"events_per_sec", "p50_us", "p99_us", "bytes_per_event", "allocs_per_op", "allocs_per_op_net"},
@@ -27,6 +26,11 @@ var wantMetrics = map[string][]string{
 	"W2":  {"events_per_sec", "p50_us", "p99_us", "events_per_fsync", "limit_ratio"},
 	"W2x": {"events_per_sec", "p50_us", "p99_us", "events_per_fsync"},
 	"W3":  {"events_per_sec"},
+	"W4":  {"ms_checkpoint", "rss_bytes_per_event", "ms_rebuild", "rss_bytes_per_event_rebuild", "bytes_per_event", "bytes_per_event_checkpoint"},
+	"W5":  {"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"},
+	"W6":  {"ms_nocache", "ms_cached"},
+	"W7":  {"events_per_sec", "events_per_sec_slowest", "lost"},
+	"W8":  {"events_per_sec", "events_per_sec_slowest", "events_per_sec_catchup", "gaps"},
 }
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -44,7 +48,7 @@ func parseJSONLines(t *testing.T, out string) map[string][]string {
 	for line := range strings.Lines(out) {
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
-		var f jsonFigure
+		var f benchkit.JSONFigure
 		if err := dec.Decode(&f); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}
@@ -153,7 +157,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad scale", []string{"bench", "--scale", "0"}, exitUsage, "", "--scale"},
 		{"list", []string{"bench", "--list"}, exitOK, "W2x", ""},
 		{"sync-data", []string{"bench", "--quick", "--only", "W2", "--sync-data", "--dir", os.TempDir()}, exitOK, "sync-data (fdatasync)", ""},
-		{"sync-data on jetstream", []string{"bench", "--backend", "jetstream", "--sync-data"}, exitUsage, "", "--sync-data applies to --backend embedded only"},
+		{"jetstream moved", []string{"bench", "--backend", "jetstream"}, exitUsage, "", "batpak-bench-jetstream"},
+		{"unknown backend", []string{"bench", "--backend", "nope"}, exitUsage, "", `--backend "nope"`},
 		{"missing dir", []string{"bench", "--quick", "--only", "W1p", "--dir", "/nonexistent/batpak"}, exitFailure, "", "batpak bench:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,58 +185,5 @@ func TestBenchStopsWhenCancelled(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), context.Canceled.Error()) {
 		t.Errorf("stderr does not name the cancellation:\n%s", errb.String())
-	}
-}
-
-func TestMedianAndPercentile(t *testing.T) {
-	for _, tc := range []struct {
-		in   []float64
-		want float64
-	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
-		if got := median(slices.Clone(tc.in)); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-	var l latencies
-	for i := 100; i >= 1; i-- {
-		l = append(l, time.Duration(i)*time.Microsecond)
-	}
-	if p50, p99 := l.percentile(50), l.percentile(99); p50 != 50*time.Microsecond || p99 != 99*time.Microsecond {
-		t.Errorf("p50, p99 of 1..100 µs = %v, %v; want 50µs, 99µs", p50, p99)
-	}
-}
-
-func TestFormatValue(t *testing.T) {
-	for v, want := range map[float64]string{
-		1_234_567.8: "1,234,568", 412_345: "412,345", 999.94: "999.9", 12.345: "12.35", 0.81234: "0.812", -4500: "-4,500",
-	} {
-		if got := formatValue(v); got != want {
-			t.Errorf("formatValue(%v) = %q, want %q", v, got, want)
-		}
-	}
-}
-
-func TestCountingFSKeepsTheMappedWritePath(t *testing.T) {
-	dir := t.TempDir()
-	raw, err := vfs.OS.Create(filepath.Join(dir, "raw.seg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	cfs := newCountingFS()
-	f, err := cfs.Create(filepath.Join(dir, "counted.seg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, rawMappable := raw.(vfs.Mappable)
-	if _, mappable := f.(vfs.Mappable); mappable != rawMappable {
-		t.Errorf("counted file mappable: %v; the OS file's: %v", mappable, rawMappable)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if n := cfs.syncs.Load(); n != 1 {
-		t.Errorf("counted %d syncs, want 1", n)
 	}
 }

@@ -41,6 +41,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/batpak-go/batpak/internal/benchkit"
 )
 
 // Exit codes.
@@ -129,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &uerr):
+	case errors.As(err, &uerr), errors.Is(err, benchkit.ErrUsage):
 		fmt.Fprintf(stderr, "batpak %s: %v\n", cmd.name, err)
 		printCommandUsage(stderr, cmd, fs)
 		return exitUsage

@@ -5,6 +5,8 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/batpak-go/batpak/internal/benchkit"
 )
 
 // bench --plot draws every figure of a run at its absolute value, with its
@@ -21,7 +23,7 @@ type plotRow struct {
 	metric, unit     string
 	median, min, max float64
 	runs             int
-	target           *target
+	target           *benchkit.Target
 }
 
 // plotPanel is one workload's figures.
@@ -32,7 +34,7 @@ type plotPanel struct {
 
 // plotPanels groups results by workload, in the order of the run. titles
 // maps a workload id to its title.
-func plotPanels(results []Result, titles map[string]string) []plotPanel {
+func plotPanels(results []benchkit.Result, titles map[string]string) []plotPanel {
 	var panels []plotPanel
 	at := map[string]int{}
 	for _, r := range results {
@@ -47,7 +49,7 @@ func plotPanels(results []Result, titles map[string]string) []plotPanel {
 			panels = append(panels, plotPanel{title: title})
 		}
 		row := plotRow{metric: r.Metric, unit: r.Unit, median: r.Median, min: r.Min, max: r.Max, runs: r.Runs}
-		if t, ok := targets[[2]string{r.Workload, r.Metric}]; ok {
+		if t, ok := benchkit.Targets[[2]string{r.Workload, r.Metric}]; ok {
 			row.target = &t
 		}
 		panels[i].rows = append(panels[i].rows, row)
@@ -170,7 +172,7 @@ func drawRow(c canvas, r plotRow, labelX, x0, y, trackW float64) {
 	fill := colPlain
 	if r.target != nil {
 		fill = colMissed
-		if r.target.met(r.median) {
+		if r.target.Met(r.median) {
 			fill = colMet
 		}
 	}
@@ -186,7 +188,7 @@ func drawRow(c canvas, r plotRow, labelX, x0, y, trackW float64) {
 	c.text(x0, barY+barH+11, "0", smallSize, false, anchorStart, colMuted)
 	c.text(x0+trackW, barY+barH+11, formatShort(top), smallSize, false, anchorEnd, colMuted)
 	if t := r.target; t != nil {
-		tx := xOf(t.value)
+		tx := xOf(t.Value)
 		c.line(tx, barY-3, tx, barY+barH+3, 2.5, colInk)
 		a := anchorMiddle
 		switch {
@@ -196,10 +198,10 @@ func drawRow(c canvas, r plotRow, labelX, x0, y, trackW float64) {
 			a = anchorEnd
 		}
 		rel := "≥ "
-		if t.atMost {
+		if t.AtMost {
 			rel = "≤ "
 		}
-		c.text(tx, barY-5, "target "+rel+formatShort(t.value), smallSize, true, a, colInk)
+		c.text(tx, barY-5, "target "+rel+formatShort(t.Value), smallSize, true, a, colInk)
 	}
 	// The value, in the bar's colour where there is a target to meet.
 	vcol := colInk
@@ -218,7 +220,7 @@ func drawRow(c canvas, r plotRow, labelX, x0, y, trackW float64) {
 
 // formatShort is formatValue without trailing zeros after the point.
 func formatShort(v float64) string {
-	s := formatValue(v)
+	s := benchkit.FormatValue(v)
 	if strings.Contains(s, ".") {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
@@ -247,11 +249,11 @@ func drawLegend(c canvas, x, y float64) {
 		smallSize+1, false, anchorStart, colMuted)
 }
 
-func targetValue(t *target) float64 {
+func targetValue(t *benchkit.Target) float64 {
 	if t == nil {
 		return 0
 	}
-	return t.value
+	return t.Value
 }
 
 // niceCeil rounds v up to 1, 2, 2.5 or 5 times a power of ten (at least 1).
@@ -270,7 +272,7 @@ func niceCeil(v float64) float64 {
 
 // writePlot draws the chart of results into name: SVG for a .svg name,
 // PNG for a .png one. titles maps workload ids to their titles.
-func writePlot(name string, results []Result, titles map[string]string, heading string) error {
+func writePlot(name string, results []benchkit.Result, titles map[string]string, heading string) error {
 	panels := plotPanels(results, titles)
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".svg":

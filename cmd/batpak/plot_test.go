@@ -14,12 +14,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/batpak-go/batpak/internal/benchkit"
 )
 
 // sampleResults has figures with a target met and missed, without a
 // target, a zero met, and more than one run.
-func sampleResults() []Result {
-	return []Result{
+func sampleResults() []benchkit.Result {
+	return []benchkit.Result{
 		{Workload: "W1", Metric: "events_per_sec", Unit: "events/s", Median: 612_000, Min: 580_000, Max: 640_000, Runs: 3},
 		{Workload: "W1", Metric: "allocs_per_op_net", Unit: "allocs/append", Median: 2.4, Min: 2.2, Max: 2.6, Runs: 3},
 		{Workload: "W1", Metric: "p99_us", Unit: "µs", Median: 41, Min: 33, Max: 70, Runs: 3},
@@ -37,7 +39,7 @@ func TestPlotPanelsGroupFiguresByWorkload(t *testing.T) {
 	assert.Equal(t, "W9", panels[2].title, "no title known: the id alone")
 	require.Len(t, panels[0].rows, 3)
 	require.NotNil(t, panels[0].rows[0].target)
-	assert.True(t, panels[0].rows[0].target.met(612_000))
+	assert.True(t, panels[0].rows[0].target.Met(612_000))
 	assert.Nil(t, panels[0].rows[2].target)
 	assert.Equal(t, 70.0, panels[0].rows[2].max)
 }

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -22,31 +22,31 @@ import (
 // The bars of the live-side issues, shown next to the figures. Lost
 // notifications and cursor gaps must be zero.
 func init() {
-	for k, t := range map[[2]string]target{
-		{"W6", "ms_nocache"}:     {atMost: true, value: 0.1},
-		{"W6", "ms_cached"}:      {atMost: true, value: 0.005},
-		{"W7", "events_per_sec"}: {value: 500_000},
-		{"W7", "lost"}:           {atMost: true, value: 0},
-		{"W8", "events_per_sec"}: {value: 1_000_000},
-		{"W8", "gaps"}:           {atMost: true, value: 0},
+	for k, t := range map[[2]string]Target{
+		{"W6", "ms_nocache"}:     {AtMost: true, Value: 0.1},
+		{"W6", "ms_cached"}:      {AtMost: true, Value: 0.005},
+		{"W7", "events_per_sec"}: {Value: 500_000},
+		{"W7", "lost"}:           {AtMost: true, Value: 0},
+		{"W8", "events_per_sec"}: {Value: 1_000_000},
+		{"W8", "gaps"}:           {AtMost: true, Value: 0},
 	} {
-		targets[k] = t
+		Targets[k] = t
 	}
 }
 
-// liveSubscribers is the number of subscriptions (W7) and cursors (W8).
-const liveSubscribers = 16
+// LiveSubscribers is the number of subscriptions (W7) and cursors (W8).
+const LiveSubscribers = 16
 
 // liveDeadline bounds a live workload whose consumers would otherwise
 // wait forever for an event that never comes (a bug, not a measurement).
 const liveDeadline = 5 * time.Minute
 
-// w6Counter is W6's projection: it counts an entity's benchKind events
+// w6Counter is W6's projection: it counts an entity's Kind events
 // without decoding them, so the figure is the store's cost.
 type w6Counter struct{ N int64 }
 
 func (*w6Counter) Projection() projector.Spec {
-	return projector.Spec{Name: "bench-counter", Version: 1, Kinds: []event.EventKind{benchKind}, Incremental: true}
+	return projector.Spec{Name: "bench-counter", Version: 1, Kinds: []event.EventKind{Kind}, Incremental: true}
 }
 
 func (c *w6Counter) Apply(*event.StoredEvent) error { c.N++; return nil }
@@ -56,13 +56,13 @@ func (c *w6Counter) Apply(*event.StoredEvent) error { c.N++; return nil }
 // without a cache and, after one projection that fills it, 100 from a
 // memory cache. It reports milliseconds per projection.
 func runW6(ctx context.Context, env *Env) ([]Figure, error) {
-	events, projections := env.n(1000, 50), env.n(100, 10)
+	events, projections := env.N(1000, 50), env.N(100, 10)
 	var noCache, cached float64
-	err := env.withStore("W6", onWrite(), func(s *batpak.Store) error {
-		coord := benchCoords[0]
+	err := env.WithStore("W6", onWrite(), func(s *batpak.Store) error {
+		coord := coords[0]
 		items := make([]batpak.BatchItem, events)
 		for i := range items {
-			items[i] = batpak.BatchItem{Coord: coord, Kind: benchKind, Payload: payloadOf(i)}
+			items[i] = batpak.BatchItem{Coord: coord, Kind: Kind, Payload: PayloadOf(i)}
 		}
 		if _, err := s.AppendBatch(ctx, items); err != nil {
 			return fmt.Errorf("W6: writing %d events: %w", events, err)
@@ -116,7 +116,7 @@ func runW6(ctx context.Context, env *Env) ([]Figure, error) {
 func submitRange(ctx context.Context, s *batpak.Store, from, n int) error {
 	tickets := make([]*batpak.Ticket, 0, n)
 	for i := from; i < from+n; i++ {
-		t, err := s.Submit(ctx, coordOf(i), benchKind, payloadOf(i), batpak.AppendOptions{})
+		t, err := s.Submit(ctx, CoordOf(i), Kind, PayloadOf(i), batpak.AppendOptions{})
 		if err != nil {
 			return fmt.Errorf("submit %d: %w", i, err)
 		}
@@ -135,7 +135,7 @@ func submitRange(ctx context.Context, s *batpak.Store, from, n int) error {
 func perConsumer(events int, elapsed []time.Duration) (median, slowest float64) {
 	rates := make([]float64, len(elapsed))
 	for i, d := range elapsed {
-		rates[i] = rate(events, d)
+		rates[i] = Rate(events, d)
 	}
 	slices.Sort(rates)
 	return rates[len(rates)/2], rates[0]
@@ -168,13 +168,13 @@ func (f *firstError) get() error {
 // event) and the notifications lost in all. The buffers are as large as
 // the run, as W7 asks: nothing should be lost.
 func runW7(ctx context.Context, env *Env) ([]Figure, error) {
-	events := env.n(100_000, 100)
+	events := env.N(100_000, 100)
 	ctx, cancel := context.WithTimeout(ctx, liveDeadline)
 	defer cancel()
-	elapsed := make([]time.Duration, liveSubscribers)
+	elapsed := make([]time.Duration, LiveSubscribers)
 	var lost int64
-	err := env.withStore("W7", onWrite(), func(s *batpak.Store) error {
-		subs := make([]*subscriber.Lossy, liveSubscribers)
+	err := env.WithStore("W7", onWrite(), func(s *batpak.Store) error {
+		subs := make([]*subscriber.Lossy, LiveSubscribers)
 		for k := range subs {
 			l, err := s.SubscribeLossy(event.AllEvents(), events)
 			if err != nil {
@@ -242,13 +242,13 @@ func runW7(ctx context.Context, env *Env) ([]Figure, error) {
 // median and the slowest), the median rate while it caught up with the
 // history, and the gaps in all: events a cursor skipped or repeated.
 func runW8(ctx context.Context, env *Env) ([]Figure, error) {
-	history := env.n(100_000, 100)
+	history := env.N(100_000, 100)
 	var figs []Figure
-	err := env.withStore("W8", nil, func(s *batpak.Store) (err error) {
+	err := env.WithStore("W8", nil, func(s *batpak.Store) (err error) {
 		if _, err := fill(ctx, s, history); err != nil {
 			return fmt.Errorf("W8: writing the history: %w", err)
 		}
-		figs, err = cursorRace(ctx, s, liveSubscribers, history, func(ctx context.Context) error {
+		figs, err = CursorRace(ctx, s, LiveSubscribers, history, func(ctx context.Context) error {
 			return submitRange(ctx, s, history, history)
 		})
 		return err

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -20,17 +20,17 @@ import (
 
 // The bars of the read-side issue, shown next to the figures.
 func init() {
-	for k, t := range map[[2]string]target{
-		{"W4", "ms_checkpoint"}:               {atMost: true, value: 200},
-		{"W4", "ms_rebuild"}:                  {atMost: true, value: 600},
-		{"W4", "rss_bytes_per_event"}:         {atMost: true, value: 100},
-		{"W4", "rss_bytes_per_event_rebuild"}: {atMost: true, value: 100},
-		{"W4", "bytes_per_event"}:             {atMost: true, value: 120},
-		{"W5", "ops_per_sec_get"}:             {value: 1_500_000},
-		{"W5", "ops_per_sec_stream"}:          {value: 400_000},
-		{"W5", "ops_per_sec_scope"}:           {value: 5_000},
+	for k, t := range map[[2]string]Target{
+		{"W4", "ms_checkpoint"}:               {AtMost: true, Value: 200},
+		{"W4", "ms_rebuild"}:                  {AtMost: true, Value: 600},
+		{"W4", "rss_bytes_per_event"}:         {AtMost: true, Value: 100},
+		{"W4", "rss_bytes_per_event_rebuild"}: {AtMost: true, Value: 100},
+		{"W4", "bytes_per_event"}:             {AtMost: true, Value: 120},
+		{"W5", "ops_per_sec_get"}:             {Value: 1_500_000},
+		{"W5", "ops_per_sec_stream"}:          {Value: 400_000},
+		{"W5", "ops_per_sec_scope"}:           {Value: 5_000},
 	} {
-		targets[k] = t
+		Targets[k] = t
 	}
 }
 
@@ -65,7 +65,7 @@ func fill(ctx context.Context, s *batpak.Store, n int) ([]batpak.ID, error) {
 	for i := 0; i < n; {
 		items = items[:0]
 		for ; i < n && len(items) < fillBatch; i++ {
-			items = append(items, batpak.BatchItem{Coord: coordOf(i), Kind: benchKind, Payload: payloadOf(i)})
+			items = append(items, batpak.BatchItem{Coord: CoordOf(i), Kind: Kind, Payload: PayloadOf(i)})
 		}
 		if len(window) == fillWindow {
 			if err := wait(); err != nil {
@@ -100,8 +100,8 @@ func fill(ctx context.Context, s *batpak.Store, n int) ([]batpak.ID, error) {
 // same opens take several times less on the small VMs BENCH.md's numbers
 // come from, where a first touch of a page is slow.)
 func runW4(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(1_000_000, 1000)
-	dir, cleanup, err := env.tempDir("W4")
+	n := env.N(1_000_000, 1000)
+	dir, cleanup, err := env.TempDir("W4")
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +144,8 @@ func runW4(ctx context.Context, env *Env) ([]Figure, error) {
 			rssMetric += "_rebuild"
 		}
 		figs = append(figs,
-			Figure{"W4", "ms_" + way.suffix, median(ms), "ms"},
-			Figure{"W4", rssMetric, median(rss), "bytes/event"})
+			Figure{"W4", "ms_" + way.suffix, Median(ms), "ms"},
+			Figure{"W4", rssMetric, Median(rss), "bytes/event"})
 	}
 	return append(figs,
 		Figure{"W4", "bytes_per_event", float64(segBytes) / float64(n), "bytes/event"},
@@ -191,10 +191,10 @@ func timeOpen(dir string, n int, checkpoint bool) (time.Duration, int64, error) 
 // each entity in full with Stream; and runs 100 ByScope queries, ten per
 // scope, each read in full. It reports the operations per second of each.
 func runW5(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(100_000, 1000)
+	n := env.N(100_000, 1000)
 	const entities, scopes, scopeQueries = 1000, 10, 100
 	var gets, streams, scopeRate float64
-	err := env.withStore("W5", onWrite(), func(s *batpak.Store) error {
+	err := env.WithStore("W5", onWrite(), func(s *batpak.Store) error {
 		ids, err := fill(ctx, s, n)
 		if err != nil {
 			return fmt.Errorf("W5: writing %d events: %w", n, err)
@@ -210,7 +210,7 @@ func runW5(ctx context.Context, env *Env) ([]Figure, error) {
 				return fmt.Errorf("W5: get %v returned %v", ids[i], ev.ID)
 			}
 		}
-		gets = rate(n, time.Since(start))
+		gets = Rate(n, time.Since(start))
 
 		count := func(what string, events func() (int, error), want int) error {
 			got, err := events()
@@ -226,7 +226,7 @@ func runW5(ctx context.Context, env *Env) ([]Figure, error) {
 		if err := count("streams", func() (int, error) {
 			total := 0
 			for e := range entities {
-				for _, err := range s.Stream(ctx, benchCoords[e].Entity()) {
+				for _, err := range s.Stream(ctx, coords[e].Entity()) {
 					if err != nil {
 						return total, err
 					}
@@ -237,13 +237,13 @@ func runW5(ctx context.Context, env *Env) ([]Figure, error) {
 		}, n); err != nil {
 			return err
 		}
-		streams = rate(entities, time.Since(start))
+		streams = Rate(entities, time.Since(start))
 
 		start = time.Now()
 		if err := count("scope queries", func() (int, error) {
 			total := 0
 			for q := range scopeQueries {
-				for _, err := range s.ByScope(ctx, benchCoords[q%scopes].Scope()) {
+				for _, err := range s.ByScope(ctx, coords[q%scopes].Scope()) {
 					if err != nil {
 						return total, err
 					}
@@ -254,7 +254,7 @@ func runW5(ctx context.Context, env *Env) ([]Figure, error) {
 		}, scopeEvents(n, scopes, scopeQueries)); err != nil {
 			return err
 		}
-		scopeRate = rate(scopeQueries, time.Since(start))
+		scopeRate = Rate(scopeQueries, time.Since(start))
 		return nil
 	}, nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -13,9 +13,10 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// workloads lists the canonical workloads the store supports so far, in
-// the order a run measures them. W0 comes first: later ratios use it.
-var workloads = []Workload{
+// Embedded lists the canonical workloads of the embedded store (batpak
+// bench), in the order a run measures them. W0 comes first: later ratios
+// use it.
+var Embedded = []Workload{
 	{ID: "W0", Title: "raw disk: 256-byte write + fsync; sequential write", Run: runW0},
 	{ID: "W1", Title: "blocking Append from one goroutine, on write (fsync every 1,000)", Run: runW1},
 	{ID: "W1p", Title: "W1 pipelined: Submit all, then wait every ticket", Run: runW1p},
@@ -45,16 +46,16 @@ func onWrite(extra ...batpak.Option) []batpak.Option {
 // at the end, so the page cache does not flatter it). It records the
 // fsync rate in env for the ratios of later workloads.
 func runW0(ctx context.Context, env *Env) ([]Figure, error) {
-	dir, cleanup, err := env.tempDir("W0")
+	dir, cleanup, err := env.TempDir("W0")
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	fsyncs, err := rawFsyncRate(ctx, filepath.Join(dir, "fsync"), env.n(500, 5), env.SyncData)
+	fsyncs, err := rawFsyncRate(ctx, filepath.Join(dir, "fsync"), env.N(500, 5), env.SyncData)
 	if err != nil {
 		return nil, fmt.Errorf("W0: %w", err)
 	}
-	mbs, err := rawWriteRate(ctx, filepath.Join(dir, "write"), env.n(512, 1)<<20)
+	mbs, err := rawWriteRate(ctx, filepath.Join(dir, "write"), env.N(512, 1)<<20)
 	if err != nil {
 		return nil, fmt.Errorf("W0: %w", err)
 	}
@@ -93,7 +94,7 @@ func rawFsyncRate(ctx context.Context, name string, n int, dataOnly bool) (float
 			return 0, err
 		}
 	}
-	return rate(n, time.Since(start)), f.Close()
+	return Rate(n, time.Since(start)), f.Close()
 }
 
 func rawWriteRate(ctx context.Context, name string, size int) (float64, error) {
@@ -118,21 +119,21 @@ func rawWriteRate(ctx context.Context, name string, size int) (float64, error) {
 	if err := f.Sync(); err != nil {
 		return 0, err
 	}
-	return rate(size, time.Since(start)) / 1e6, f.Close()
+	return Rate(size, time.Since(start)) / 1e6, f.Close()
 }
 
 // runW1 times single blocking appends in on-write mode, then reports the
 // bytes each event took on disk and the allocations of an append.
 func runW1(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(100_000, 10)
-	lat := make(latencies, n)
+	n := env.N(100_000, 10)
+	lat := make(Latencies, n)
 	var elapsed time.Duration
 	var segBytes int64
-	err := env.withStore("W1", onWrite(), func(s *batpak.Store) error {
+	err := env.WithStore("W1", onWrite(), func(s *batpak.Store) error {
 		start := time.Now()
 		last := start
 		for i := range n {
-			if _, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i)); err != nil {
+			if _, err := s.Append(ctx, CoordOf(i), Kind, PayloadOf(i)); err != nil {
 				return fmt.Errorf("W1: append %d: %w", i, err)
 			}
 			now := time.Now()
@@ -151,8 +152,8 @@ func runW1(ctx context.Context, env *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	figs := []Figure{{"W1", "events_per_sec", rate(n, elapsed), "events/s"}}
-	figs = append(figs, lat.figures("W1")...)
+	figs := []Figure{{"W1", "events_per_sec", Rate(n, elapsed), "events/s"}}
+	figs = append(figs, lat.Figures("W1")...)
 	return append(figs,
 		Figure{"W1", "bytes_per_event", float64(segBytes) / float64(n), "bytes/event"},
 		Figure{"W1", "allocs_per_op", raw, "allocs/append"},
@@ -165,15 +166,15 @@ func runW1(ctx context.Context, env *Env) ([]Figure, error) {
 // per building and encoding the payload alone, which is the caller's
 // cost rather than the store's.
 func allocsPerAppend(ctx context.Context, env *Env) (raw, enc float64, err error) {
-	n := env.n(20_000, 100)
-	err = env.withStore("W1-allocs", onWrite(), func(s *batpak.Store) error {
+	n := env.N(20_000, 100)
+	err = env.WithStore("W1-allocs", onWrite(), func(s *batpak.Store) error {
 		for i := range n / 10 { // warm the pools and the index's maps
-			if _, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i)); err != nil {
+			if _, err := s.Append(ctx, CoordOf(i), Kind, PayloadOf(i)); err != nil {
 				return err
 			}
 		}
 		raw, err = mallocsPer(n, func(i int) error {
-			_, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i))
+			_, err := s.Append(ctx, CoordOf(i), Kind, PayloadOf(i))
 			return err
 		})
 		return err
@@ -182,7 +183,7 @@ func allocsPerAppend(ctx context.Context, env *Env) (raw, enc float64, err error
 		return 0, 0, fmt.Errorf("W1 allocations: %w", err)
 	}
 	enc, err = mallocsPer(n, func(i int) error {
-		_, _, err := event.Encode(event.CodecMsgPack, payloadOf(i))
+		_, _, err := event.Encode(event.CodecMsgPack, PayloadOf(i))
 		return err
 	})
 	return raw, enc, err
@@ -203,13 +204,13 @@ func mallocsPer(n int, op func(i int) error) (float64, error) {
 // runW1p submits every append of W1 without waiting, then waits for all
 // the tickets; the clock runs from the first Submit to the last receipt.
 func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(100_000, 10)
+	n := env.N(100_000, 10)
 	tickets := make([]*batpak.Ticket, n)
 	var elapsed time.Duration
-	err := env.withStore("W1p", onWrite(), func(s *batpak.Store) error {
+	err := env.WithStore("W1p", onWrite(), func(s *batpak.Store) error {
 		start := time.Now()
 		for i := range tickets {
-			t, err := s.Submit(ctx, coordOf(i), benchKind, payloadOf(i), batpak.AppendOptions{})
+			t, err := s.Submit(ctx, CoordOf(i), Kind, PayloadOf(i), batpak.AppendOptions{})
 			if err != nil {
 				return fmt.Errorf("W1p: submit %d: %w", i, err)
 			}
@@ -226,7 +227,7 @@ func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Figure{{"W1p", "events_per_sec", rate(n, elapsed), "events/s"}}, nil
+	return []Figure{{"W1p", "events_per_sec", Rate(n, elapsed), "events/s"}}, nil
 }
 
 // durableParallel returns a workload of goroutines × 1,000 durable
@@ -236,14 +237,14 @@ func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
 // goroutine appended as fast as the disk alone can fsync.
 func durableParallel(id string, goroutines int, ratio bool) func(context.Context, *Env) ([]Figure, error) {
 	return func(ctx context.Context, env *Env) ([]Figure, error) {
-		per := env.n(1000, 2)
+		per := env.N(1000, 2)
 		cfs := newCountingFS()
 		var figs []Figure
 		var syncs int64
-		err := env.withStore(id, []batpak.Option{batpak.WithFS(cfs)}, func(s *batpak.Store) error {
+		err := env.WithStore(id, []batpak.Option{batpak.WithFS(cfs)}, func(s *batpak.Store) error {
 			syncs0 := cfs.syncs.Load()
 			var err error
-			figs, err = facadeParallel(ctx, s, id, goroutines, per)
+			figs, err = FacadeParallel(ctx, s, id, goroutines, per)
 			syncs = cfs.syncs.Load() - syncs0
 			return err
 		}, nil)
@@ -268,8 +269,8 @@ func durableParallel(id string, goroutines int, ratio bool) func(context.Context
 // runW3 appends 400 atomic batches of 256 events, durably, one after another.
 func runW3(ctx context.Context, env *Env) ([]Figure, error) {
 	var figs []Figure
-	err := env.withStore("W3", nil, func(s *batpak.Store) (err error) {
-		figs, err = facadeBatches(ctx, s, "W3", env.n(400, 1), 256)
+	err := env.WithStore("W3", nil, func(s *batpak.Store) (err error) {
+		figs, err = FacadeBatches(ctx, s, "W3", env.N(400, 1), 256)
 		return err
 	}, nil)
 	return figs, err

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -13,42 +13,42 @@ import (
 	"github.com/batpak-go/batpak/event"
 )
 
-// Workloads written against the facade (batpak.EventStore) only, so any
+// workloads written against the facade (batpak.EventStore) only, so any
 // backend runs them: the JetStream backend's W1, W2, W3, W5 and W8. They
 // have the shapes of BENCH.md's workloads; where a full-size run would
 // take minutes over a network protocol, the sizes are noted on the
 // workload's title.
 
-// facadeAppends times n blocking appends from one goroutine.
-func facadeAppends(ctx context.Context, s batpak.EventStore, id string, n int) ([]Figure, error) {
-	lat := make(latencies, n)
+// FacadeAppends times n blocking appends from one goroutine.
+func FacadeAppends(ctx context.Context, s batpak.EventStore, id string, n int) ([]Figure, error) {
+	lat := make(Latencies, n)
 	start := time.Now()
 	last := start
 	for i := range n {
-		if _, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i)); err != nil {
+		if _, err := s.Append(ctx, CoordOf(i), Kind, PayloadOf(i)); err != nil {
 			return nil, fmt.Errorf("%s: append %d: %w", id, i, err)
 		}
 		now := time.Now()
 		lat[i], last = now.Sub(last), now
 	}
-	figs := []Figure{{id, "events_per_sec", rate(n, last.Sub(start)), "events/s"}}
-	return append(figs, lat.figures(id)...), nil
+	figs := []Figure{{id, "events_per_sec", Rate(n, last.Sub(start)), "events/s"}}
+	return append(figs, lat.Figures(id)...), nil
 }
 
-// facadeParallel times goroutines × per appends, each goroutine to its own
+// FacadeParallel times goroutines × per appends, each goroutine to its own
 // entity, all released together.
-func facadeParallel(ctx context.Context, s batpak.EventStore, id string, goroutines, per int) ([]Figure, error) {
-	lat := make(latencies, goroutines*per)
+func FacadeParallel(ctx context.Context, s batpak.EventStore, id string, goroutines, per int) ([]Figure, error) {
+	lat := make(Latencies, goroutines*per)
 	errs := make([]error, goroutines)
 	startc := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
 			<-startc
-			coord, mine := coordOf(g), lat[g*per:(g+1)*per]
+			coord, mine := CoordOf(g), lat[g*per:(g+1)*per]
 			last := time.Now()
 			for i := range per {
-				if _, err := s.Append(ctx, coord, benchKind, payloadOf(i)); err != nil {
+				if _, err := s.Append(ctx, coord, Kind, PayloadOf(i)); err != nil {
 					errs[g] = fmt.Errorf("%s: goroutine %d, append %d: %w", id, g, i, err)
 					return
 				}
@@ -64,37 +64,37 @@ func facadeParallel(ctx context.Context, s batpak.EventStore, id string, gorouti
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	figs := []Figure{{id, "events_per_sec", rate(goroutines*per, elapsed), "events/s"}}
-	return append(figs, lat.figures(id)...), nil
+	figs := []Figure{{id, "events_per_sec", Rate(goroutines*per, elapsed), "events/s"}}
+	return append(figs, lat.Figures(id)...), nil
 }
 
-// facadeBatches times batches atomic batches of size events, one after
+// FacadeBatches times batches atomic batches of size events, one after
 // another.
-func facadeBatches(ctx context.Context, s batpak.EventStore, id string, batches, size int) ([]Figure, error) {
+func FacadeBatches(ctx context.Context, s batpak.EventStore, id string, batches, size int) ([]Figure, error) {
 	items := make([]batpak.BatchItem, size)
 	start := time.Now()
 	for b := range batches {
 		for j := range items {
 			i := b*size + j
-			items[j] = batpak.BatchItem{Coord: coordOf(i), Kind: benchKind, Payload: payloadOf(i)}
+			items[j] = batpak.BatchItem{Coord: CoordOf(i), Kind: Kind, Payload: PayloadOf(i)}
 		}
 		if _, err := s.AppendBatch(ctx, items); err != nil {
 			return nil, fmt.Errorf("%s: batch %d: %w", id, b, err)
 		}
 	}
-	return []Figure{{id, "events_per_sec", rate(batches*size, time.Since(start)), "events/s"}}, nil
+	return []Figure{{id, "events_per_sec", Rate(batches*size, time.Since(start)), "events/s"}}, nil
 }
 
-// facadeFill appends events [from, from+n) in atomic batches of up to 256
+// FacadeFill appends events [from, from+n) in atomic batches of up to 256
 // and returns their ids.
-func facadeFill(ctx context.Context, s batpak.EventStore, from, n int) ([]batpak.ID, error) {
+func FacadeFill(ctx context.Context, s batpak.EventStore, from, n int) ([]batpak.ID, error) {
 	const size = 256
 	ids := make([]batpak.ID, 0, n)
 	items := make([]batpak.BatchItem, 0, size)
 	for i := from; i < from+n; {
 		items = items[:0]
 		for ; i < from+n && len(items) < size; i++ {
-			items = append(items, batpak.BatchItem{Coord: coordOf(i), Kind: benchKind, Payload: payloadOf(i)})
+			items = append(items, batpak.BatchItem{Coord: CoordOf(i), Kind: Kind, Payload: PayloadOf(i)})
 		}
 		rs, err := s.AppendBatch(ctx, items)
 		if err != nil {
@@ -107,12 +107,12 @@ func facadeFill(ctx context.Context, s batpak.EventStore, from, n int) ([]batpak
 	return ids, nil
 }
 
-// facadeReads is W5 over the facade: n events written, then gets of
+// FacadeReads is W5 over the facade: n events written, then gets of
 // sampled ids in random order, full streams of every entity, and scope
 // queries (scopes of n/10 events each).
-func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries int) ([]Figure, error) {
+func FacadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries int) ([]Figure, error) {
 	const entities, scopes = 1000, 10
-	ids, err := facadeFill(ctx, s, 0, n)
+	ids, err := FacadeFill(ctx, s, 0, n)
 	if err != nil {
 		return nil, fmt.Errorf("W5: writing %d events: %w", n, err)
 	}
@@ -125,7 +125,7 @@ func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries
 			return nil, fmt.Errorf("W5: get %v: %v", id, err)
 		}
 	}
-	getRate := rate(gets, time.Since(start))
+	getRate := Rate(gets, time.Since(start))
 	count := func(seq func(yield func(*batpak.StoredEvent, error) bool)) (int, error) {
 		total := 0
 		for _, err := range seq {
@@ -139,7 +139,7 @@ func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries
 	start = time.Now()
 	read := 0
 	for e := range min(entities, n) {
-		c, err := count(s.Stream(ctx, benchCoords[e].Entity()))
+		c, err := count(s.Stream(ctx, coords[e].Entity()))
 		if err != nil {
 			return nil, fmt.Errorf("W5: stream: %w", err)
 		}
@@ -148,11 +148,11 @@ func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries
 	if read != n {
 		return nil, fmt.Errorf("W5: streams read %d events, want %d", read, n)
 	}
-	streamRate := rate(min(entities, n), time.Since(start))
+	streamRate := Rate(min(entities, n), time.Since(start))
 	start = time.Now()
 	read = 0
 	for q := range scopeQueries {
-		c, err := count(s.ByScope(ctx, benchCoords[q%scopes].Scope()))
+		c, err := count(s.ByScope(ctx, coords[q%scopes].Scope()))
 		if err != nil {
 			return nil, fmt.Errorf("W5: scope query: %w", err)
 		}
@@ -164,29 +164,29 @@ func facadeReads(ctx context.Context, s batpak.EventStore, n, gets, scopeQueries
 	return []Figure{
 		{"W5", "ops_per_sec_get", getRate, "gets/s"},
 		{"W5", "ops_per_sec_stream", streamRate, "streams/s"},
-		{"W5", "ops_per_sec_scope", rate(scopeQueries, time.Since(start)), "queries/s"},
+		{"W5", "ops_per_sec_scope", Rate(scopeQueries, time.Since(start)), "queries/s"},
 	}, nil
 }
 
-// facadeCursors is W8 over the facade: cursors from 0 over history events
+// FacadeCursors is W8 over the facade: cursors from 0 over history events
 // read everything while as many again are appended (in batches).
-func facadeCursors(ctx context.Context, s batpak.EventStore, cursors, history int) ([]Figure, error) {
-	if _, err := facadeFill(ctx, s, 0, history); err != nil {
+func FacadeCursors(ctx context.Context, s batpak.EventStore, cursors, history int) ([]Figure, error) {
+	if _, err := FacadeFill(ctx, s, 0, history); err != nil {
 		return nil, fmt.Errorf("W8: writing the history: %w", err)
 	}
-	return cursorRace(ctx, s, cursors, history, func(ctx context.Context) error {
-		_, err := facadeFill(ctx, s, history, history)
+	return CursorRace(ctx, s, cursors, history, func(ctx context.Context) error {
+		_, err := FacadeFill(ctx, s, history, history)
 		return err
 	})
 }
 
-// cursorRace is the measured part of W8 on a fresh store holding history
+// CursorRace is the measured part of W8 on a fresh store holding history
 // events: cursors from position 0 each read everything with NextBatch
 // while appendLive appends as many again. It reports the events per second
 // each cursor read over the whole run (median and slowest), the median
 // rate while catching up with the history, and the gaps: events a cursor
 // skipped or repeated.
-func cursorRace(ctx context.Context, s batpak.EventStore, cursors, history int, appendLive func(context.Context) error) ([]Figure, error) {
+func CursorRace(ctx context.Context, s batpak.EventStore, cursors, history int, appendLive func(context.Context) error) ([]Figure, error) {
 	total := 2 * history
 	ctx, cancel := context.WithTimeout(ctx, liveDeadline)
 	defer cancel()

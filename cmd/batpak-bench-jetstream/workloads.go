@@ -6,38 +6,48 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/batpak-go/batpak"
-	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/jetstream"
-	"github.com/batpak-go/batpak/natsembed"
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/benchkit"
+	"github.com/batpak-go/batpak/jetstream"
+	"github.com/batpak-go/batpak/natsembed"
 )
 
-// The JetStream backend's workloads (bench --backend jetstream): each
-// run starts fresh embedded servers in a temporary directory — one, or a
-// cluster of --replicas — and binds the backend to them over loopback.
-var jetstreamWorkloads = []Workload{
-	{ID: "W1raw", Title: "raw JetStream: one goroutine publishing W1's payloads with a message id, each waiting for its ack", Run: runJSRaw},
-	{ID: "W1rawcheck", Title: "W1raw with an append's message size and per-entity sequence check (wildcard subject)", Run: runJSRawCheck},
-	{ID: "W1", Title: "blocking Append from one goroutine, interleaved with W1raw's and W1rawcheck's publishes for its overhead figures", Run: runJSW1},
-	{ID: "W2", Title: "8 goroutines × 1,000 appends, each to its own entity", Run: runJSW2},
-	{ID: "W3", Title: "400 atomic batches of 256 events", Run: runJSW3},
-	{ID: "W5", Title: "100,000 events: 10,000 random Gets, 1,000 entity streams, 20 scope queries", Run: runJSW5},
-	{ID: "W8", Title: "16 cursors from 0 over 20,000 events while 20,000 more are appended", Run: runJSW8},
+// servers says what each workload runs on: fresh embedded servers in a
+// temporary directory — one, or a cluster of replicas — to which the
+// backend binds over loopback.
+type servers struct {
+	replicas   int  // 1 to 5
+	syncAlways bool // the servers fsync every write before acknowledging it
 }
 
-// withJetStream starts the servers, opens the backend, runs f and shuts
-// everything down.
-func (e *Env) withJetStream(id string, f func(s *jetstream.Store, nc *nats.Conn) error) error {
-	dir, cleanup, err := e.tempDir(id)
+// workloads are the JetStream backend's workloads, each run on srv.
+func (srv servers) workloads() []benchkit.Workload {
+	return []benchkit.Workload{
+		{ID: "W1raw", Title: "raw JetStream: one goroutine publishing W1's payloads with a message id, each waiting for its ack", Run: srv.runJSRaw},
+		{ID: "W1rawcheck", Title: "W1raw with an append's message size and per-entity sequence check (wildcard subject)", Run: srv.runJSRawCheck},
+		{ID: "W1", Title: "blocking Append from one goroutine, interleaved with W1raw's and W1rawcheck's publishes for its overhead figures", Run: srv.runJSW1},
+		{ID: "W2", Title: "8 goroutines × 1,000 appends, each to its own entity", Run: srv.runJSW2},
+		{ID: "W3", Title: "400 atomic batches of 256 events", Run: srv.runJSW3},
+		{ID: "W5", Title: "100,000 events: 10,000 random Gets, 1,000 entity streams, 20 scope queries", Run: srv.runJSW5},
+		{ID: "W8", Title: "16 cursors from 0 over 20,000 events while 20,000 more are appended", Run: srv.runJSW8},
+	}
+}
+
+// with starts the servers, opens the backend, runs f and shuts everything
+// down.
+func (srv servers) with(env *benchkit.Env, id string, f func(s *jetstream.Store, nc *nats.Conn) error) error {
+	dir, cleanup, err := env.TempDir(id)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	o := natsembed.Options{Dir: dir, SyncAlways: e.SyncAlways}
+	o := natsembed.Options{Dir: dir, SyncAlways: srv.syncAlways}
 	var nc *nats.Conn
-	replicas := max(1, e.Replicas)
+	replicas := max(1, srv.replicas)
 	if replicas == 1 {
 		srv, err := natsembed.Start(o)
 		if err != nil {
@@ -73,8 +83,8 @@ func (e *Env) withJetStream(id string, f func(s *jetstream.Store, nc *nats.Conn)
 // runJSRaw publishes W1's events as plain JetStream messages — same
 // subjects, the payload alone, a message id — waiting for each ack: what a
 // client gets from JetStream with no event-store layer on top.
-func runJSRaw(ctx context.Context, env *Env) ([]Figure, error) {
-	return jsRaw(ctx, env, "W1raw", false)
+func (srv servers) runJSRaw(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	return srv.jsRaw(ctx, env, "W1raw", false)
 }
 
 // runJSRawCheck is W1raw with what an append adds on the wire: messages of
@@ -82,19 +92,19 @@ func runJSRaw(ctx context.Context, env *Env) ([]Figure, error) {
 // entity's wildcard subject, which the server verifies on every publish.
 // Its difference from W1raw is the cost of the guarantee itself; its
 // difference from W1 is the cost of our layer around it.
-func runJSRawCheck(ctx context.Context, env *Env) ([]Figure, error) {
-	return jsRaw(ctx, env, "W1rawcheck", true)
+func (srv servers) runJSRawCheck(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	return srv.jsRaw(ctx, env, "W1rawcheck", true)
 }
 
-func jsRaw(ctx context.Context, env *Env, id string, check bool) ([]Figure, error) {
-	n := env.n(20_000, 10)
-	var figs []Figure
-	err := env.withJetStream(id, func(s *jetstream.Store, nc *nats.Conn) error {
+func (srv servers) jsRaw(ctx context.Context, env *benchkit.Env, id string, check bool) ([]benchkit.Figure, error) {
+	n := env.N(20_000, 10)
+	var figs []benchkit.Figure
+	err := srv.with(env, id, func(s *jetstream.Store, nc *nats.Conn) error {
 		p, err := newRawPublisher(nc, "")
 		if err != nil {
 			return err
 		}
-		lat := make(latencies, n)
+		lat := make(benchkit.Latencies, n)
 		start := time.Now()
 		prev := start
 		for i := range n {
@@ -104,11 +114,8 @@ func jsRaw(ctx context.Context, env *Env, id string, check bool) ([]Figure, erro
 			now := time.Now()
 			lat[i], prev = now.Sub(prev), now
 		}
-		r := rate(n, prev.Sub(start))
-		if !check {
-			env.RawPublishPerSec = r
-		}
-		figs = append([]Figure{{id, "events_per_sec", r, "events/s"}}, lat.figures(id)...)
+		figs = append([]benchkit.Figure{{Workload: id, Metric: "events_per_sec", Value: benchkit.Rate(n, prev.Sub(start)), Unit: "events/s"}},
+			lat.Figures(id)...)
 		return nil
 	})
 	return figs, err
@@ -133,11 +140,11 @@ func newRawPublisher(nc *nats.Conn, suffix string) (*rawPublisher, error) {
 // publish sends event i with a message id and, if check, with an append's
 // size and sequence check, and waits for its ack.
 func (p *rawPublisher) publish(ctx context.Context, i int, check bool) error {
-	data, _, err := event.Encode(batpak.MsgPack, payloadOf(i))
+	data, _, err := event.Encode(batpak.MsgPack, benchkit.PayloadOf(i))
 	if err != nil {
 		return err
 	}
-	c := coordOf(i)
+	c := benchkit.CoordOf(i)
 	ent := rawToken(c.Entity()) + p.suffix
 	m := nats.NewMsg("evt." + rawToken(c.Scope()) + "." + ent + ".1001")
 	m.Header.Set("Nats-Msg-Id", p.suffix+strconv.Itoa(i))
@@ -183,11 +190,11 @@ func rawToken(s string) string {
 // our layer costs 20% more time). The raw messages go to the same stream
 // (same leader, same settings) on entities of their own (the tokens with
 // "-raw" and "-chk" appended), so their checks and ours do not meet.
-func runJSW1(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(20_000, 10)
+func (srv servers) runJSW1(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	n := env.N(20_000, 10)
 	const round = 250
-	var figs []Figure
-	err := env.withJetStream("W1", func(s *jetstream.Store, nc *nats.Conn) error {
+	var figs []benchkit.Figure
+	err := srv.with(env, "W1", func(s *jetstream.Store, nc *nats.Conn) error {
 		p, err := newRawPublisher(nc, "-raw")
 		if err != nil {
 			return err
@@ -196,12 +203,12 @@ func runJSW1(ctx context.Context, env *Env) ([]Figure, error) {
 		if err != nil {
 			return err
 		}
-		lat := make(latencies, 0, n)
+		lat := make(benchkit.Latencies, 0, n)
 		var ours, raw, rawCheck time.Duration
 		kinds := []func(i int) error{
 			func(i int) error { // ours, with its latencies
 				t := time.Now()
-				_, err := s.Append(ctx, coordOf(i), benchKind, payloadOf(i))
+				_, err := s.Append(ctx, benchkit.CoordOf(i), benchkit.Kind, benchkit.PayloadOf(i))
 				lat = append(lat, time.Since(t))
 				return err
 			},
@@ -222,51 +229,52 @@ func runJSW1(ctx context.Context, env *Env) ([]Figure, error) {
 				*spent[k] += time.Since(t)
 			}
 		}
-		figs = append([]Figure{{"W1", "events_per_sec", rate(n, ours), "events/s"}}, lat.figures("W1")...)
+		figs = append([]benchkit.Figure{{Workload: "W1", Metric: "events_per_sec", Value: benchkit.Rate(n, ours), Unit: "events/s"}},
+			lat.Figures("W1")...)
 		figs = append(figs,
-			Figure{"W1", "time_vs_raw", float64(ours) / float64(raw), "ratio"},
-			Figure{"W1", "time_vs_rawcheck", float64(ours) / float64(rawCheck), "ratio"},
-			Figure{"W1", "rawcheck_time_vs_raw", float64(rawCheck) / float64(raw), "ratio"})
+			benchkit.Figure{Workload: "W1", Metric: "time_vs_raw", Value: float64(ours) / float64(raw), Unit: "ratio"},
+			benchkit.Figure{Workload: "W1", Metric: "time_vs_rawcheck", Value: float64(ours) / float64(rawCheck), Unit: "ratio"},
+			benchkit.Figure{Workload: "W1", Metric: "rawcheck_time_vs_raw", Value: float64(rawCheck) / float64(raw), Unit: "ratio"})
 		return nil
 	})
 	return figs, err
 }
 
-func runJSW2(ctx context.Context, env *Env) ([]Figure, error) {
-	per := env.n(1000, 2)
-	var figs []Figure
-	err := env.withJetStream("W2", func(s *jetstream.Store, _ *nats.Conn) (err error) {
-		figs, err = facadeParallel(ctx, s, "W2", 8, per)
+func (srv servers) runJSW2(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	per := env.N(1000, 2)
+	var figs []benchkit.Figure
+	err := srv.with(env, "W2", func(s *jetstream.Store, _ *nats.Conn) (err error) {
+		figs, err = benchkit.FacadeParallel(ctx, s, "W2", 8, per)
 		return err
 	})
 	return figs, err
 }
 
-func runJSW3(ctx context.Context, env *Env) ([]Figure, error) {
-	batches := env.n(400, 1)
-	var figs []Figure
-	err := env.withJetStream("W3", func(s *jetstream.Store, _ *nats.Conn) (err error) {
-		figs, err = facadeBatches(ctx, s, "W3", batches, 256)
+func (srv servers) runJSW3(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	batches := env.N(400, 1)
+	var figs []benchkit.Figure
+	err := srv.with(env, "W3", func(s *jetstream.Store, _ *nats.Conn) (err error) {
+		figs, err = benchkit.FacadeBatches(ctx, s, "W3", batches, 256)
 		return err
 	})
 	return figs, err
 }
 
-func runJSW5(ctx context.Context, env *Env) ([]Figure, error) {
-	n := env.n(100_000, 1000)
-	var figs []Figure
-	err := env.withJetStream("W5", func(s *jetstream.Store, _ *nats.Conn) (err error) {
-		figs, err = facadeReads(ctx, s, n, env.n(10_000, 100), 20)
+func (srv servers) runJSW5(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	n := env.N(100_000, 1000)
+	var figs []benchkit.Figure
+	err := srv.with(env, "W5", func(s *jetstream.Store, _ *nats.Conn) (err error) {
+		figs, err = benchkit.FacadeReads(ctx, s, n, env.N(10_000, 100), 20)
 		return err
 	})
 	return figs, err
 }
 
-func runJSW8(ctx context.Context, env *Env) ([]Figure, error) {
-	history := env.n(20_000, 100)
-	var figs []Figure
-	err := env.withJetStream("W8", func(s *jetstream.Store, _ *nats.Conn) (err error) {
-		figs, err = facadeCursors(ctx, s, liveSubscribers, history)
+func (srv servers) runJSW8(ctx context.Context, env *benchkit.Env) ([]benchkit.Figure, error) {
+	history := env.N(20_000, 100)
+	var figs []benchkit.Figure
+	err := srv.with(env, "W8", func(s *jetstream.Store, _ *nats.Conn) (err error) {
+		figs, err = benchkit.FacadeCursors(ctx, s, benchkit.LiveSubscribers, history)
 		return err
 	})
 	return figs, err

@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"bufio"
@@ -20,13 +20,13 @@ import (
 const sameWithin = 0.01
 
 // readFigures reads a file of bench --json lines.
-func readFigures(name string) ([]jsonFigure, error) {
+func ReadFigures(name string) ([]JSONFigure, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []jsonFigure
+	var out []JSONFigure
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -35,7 +35,7 @@ func readFigures(name string) ([]jsonFigure, error) {
 		}
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
-		var fig jsonFigure
+		var fig JSONFigure
 		if err := dec.Decode(&fig); err != nil || fig.Workload == "" || fig.Metric == "" {
 			return nil, fmt.Errorf("%s:%d: not a line of bench --json: %q", name, n, line)
 		}
@@ -53,8 +53,8 @@ func readFigures(name string) ([]jsonFigure, error) {
 // direction says which way a figure is better: +1 higher, -1 lower, 0
 // not known. A target says it; otherwise the unit does.
 func direction(workload, metric, unit string) int {
-	if t, ok := targets[[2]string{workload, metric}]; ok {
-		if t.atMost {
+	if t, ok := Targets[[2]string{workload, metric}]; ok {
+		if t.AtMost {
 			return -1
 		}
 		return 1
@@ -101,9 +101,9 @@ func ratioString(a, b float64) string {
 
 // compareRuns prints the figures of a and b side by side, in a's order
 // and then those only b has.
-func compareRuns(w io.Writer, nameA, nameB string, a, b []jsonFigure) error {
-	key := func(f jsonFigure) [2]string { return [2]string{f.Workload, f.Metric} }
-	inB := map[[2]string]jsonFigure{}
+func CompareRuns(w io.Writer, nameA, nameB string, a, b []JSONFigure) error {
+	key := func(f JSONFigure) [2]string { return [2]string{f.Workload, f.Metric} }
+	inB := map[[2]string]JSONFigure{}
 	for _, f := range b {
 		inB[key(f)] = f
 	}
@@ -114,7 +114,7 @@ func compareRuns(w io.Writer, nameA, nameB string, a, b []jsonFigure) error {
 		inA[key(fa)] = true
 		fb, ok := inB[key(fa)]
 		if !ok {
-			rows = append(rows, []string{fa.Workload, fa.Metric, fa.Unit, formatValue(fa.Value), "—", "", "only in A"})
+			rows = append(rows, []string{fa.Workload, fa.Metric, fa.Unit, FormatValue(fa.Value), "—", "", "only in A"})
 			continue
 		}
 		v := verdict(fa.Value, fb.Value, direction(fa.Workload, fa.Metric, fa.Unit))
@@ -128,12 +128,12 @@ func compareRuns(w io.Writer, nameA, nameB string, a, b []jsonFigure) error {
 		if fb.Unit != fa.Unit {
 			unit, v = fa.Unit+" / "+fb.Unit, "units differ"
 		}
-		rows = append(rows, []string{fa.Workload, fa.Metric, unit, formatValue(fa.Value), formatValue(fb.Value),
+		rows = append(rows, []string{fa.Workload, fa.Metric, unit, FormatValue(fa.Value), FormatValue(fb.Value),
 			ratioString(fa.Value, fb.Value), v})
 	}
 	for _, fb := range b {
 		if !inA[key(fb)] {
-			rows = append(rows, []string{fb.Workload, fb.Metric, fb.Unit, "—", formatValue(fb.Value), "", "only in B"})
+			rows = append(rows, []string{fb.Workload, fb.Metric, fb.Unit, "—", FormatValue(fb.Value), "", "only in B"})
 		}
 	}
 	fmt.Fprintf(w, "batpak bench --compare: A = %s, B = %s\n", nameA, nameB)

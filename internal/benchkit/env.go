@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"context"
@@ -48,22 +48,15 @@ type Env struct {
 	// SyncData makes every store sync its segments with fdatasync
 	// (batpak.SyncData), and W0 measure fdatasync instead of fsync.
 	SyncData bool
-
-	// Replicas and SyncAlways configure the JetStream backend's embedded
-	// servers (bench --backend jetstream).
-	Replicas   int
-	SyncAlways bool
-	// RawPublishPerSec is the rate W1raw measured in this run, or 0.
-	RawPublishPerSec float64
 }
 
 // n scales a full-size count, never below floor.
-func (e *Env) n(full, floor int) int {
+func (e *Env) N(full, floor int) int {
 	return max(floor, int(math.Round(float64(full)*e.Scale)))
 }
 
 // tempDir makes a fresh directory for workload id; cleanup removes it.
-func (e *Env) tempDir(id string) (dir string, cleanup func(), err error) {
+func (e *Env) TempDir(id string) (dir string, cleanup func(), err error) {
 	dir, err = os.MkdirTemp(e.Dir, "batpak-bench-"+id+"-")
 	if err != nil {
 		return "", nil, err
@@ -74,8 +67,8 @@ func (e *Env) tempDir(id string) (dir string, cleanup func(), err error) {
 // withStore opens a store with opts in a fresh directory, runs f, closes
 // the store, runs after (if not nil) on the closed store's directory, and
 // removes the directory.
-func (e *Env) withStore(id string, opts []batpak.Option, f func(s *batpak.Store) error, after func(dir string) error) error {
-	dir, cleanup, err := e.tempDir(id)
+func (e *Env) WithStore(id string, opts []batpak.Option, f func(s *batpak.Store) error, after func(dir string) error) error {
+	dir, cleanup, err := e.TempDir(id)
 	if err != nil {
 		return err
 	}
@@ -100,8 +93,8 @@ func (e *Env) withStore(id string, opts []batpak.Option, f func(s *batpak.Store)
 // The common shape of BENCH.md: entity player:{i%1000}, scope room:{i%10},
 // one custom kind, payload {"x": i, "y": 2*i}.
 var (
-	benchKind   = event.MustCustom(1, 1)
-	benchCoords = func() []batpak.Coordinate {
+	Kind   = event.MustCustom(1, 1)
+	coords = func() []batpak.Coordinate {
 		cs := make([]batpak.Coordinate, 1000)
 		for i := range cs {
 			cs[i] = event.MustCoordinate(fmt.Sprintf("player:%d", i), fmt.Sprintf("room:%d", i%10))
@@ -110,16 +103,16 @@ var (
 	}()
 )
 
-func coordOf(i int) batpak.Coordinate { return benchCoords[i%len(benchCoords)] }
+func CoordOf(i int) batpak.Coordinate { return coords[i%len(coords)] }
 
-func payloadOf(i int) any { return map[string]int{"x": i, "y": 2 * i} }
+func PayloadOf(i int) any { return map[string]int{"x": i, "y": 2 * i} }
 
-// latencies records the duration of each operation of a workload.
-type latencies []time.Duration
+// Latencies records the duration of each operation of a workload.
+type Latencies []time.Duration
 
 // percentile returns the p-th percentile (0 < p ≤ 100) by nearest rank.
 // It sorts l.
-func (l latencies) percentile(p float64) time.Duration {
+func (l Latencies) Percentile(p float64) time.Duration {
 	if len(l) == 0 {
 		return 0
 	}
@@ -128,15 +121,15 @@ func (l latencies) percentile(p float64) time.Duration {
 	return l[min(max(rank, 1), len(l))-1]
 }
 
-func (l latencies) figures(id string) []Figure {
+func (l Latencies) Figures(id string) []Figure {
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 	return []Figure{
-		{id, "p50_us", us(l.percentile(50)), "µs"},
-		{id, "p99_us", us(l.percentile(99)), "µs"},
+		{id, "p50_us", us(l.Percentile(50)), "µs"},
+		{id, "p99_us", us(l.Percentile(99)), "µs"},
 	}
 }
 
-func rate(n int, d time.Duration) float64 {
+func Rate(n int, d time.Duration) float64 {
 	if d <= 0 {
 		d = time.Nanosecond
 	}

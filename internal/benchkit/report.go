@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"encoding/json"
@@ -10,41 +10,41 @@ import (
 	"strings"
 )
 
-// target is a bar from the issues' targets (see BENCH.md), printed next to
+// Target is a bar from the issues' targets (see BENCH.md), printed next to
 // the figure it applies to.
-type target struct {
-	atMost bool // the figure must be ≤ value; otherwise ≥
-	value  float64
+type Target struct {
+	AtMost bool // the figure must be ≤ value; otherwise ≥
+	Value  float64
 }
 
-func (t target) String() string {
-	if t.atMost {
-		return "≤ " + formatValue(t.value)
+func (t Target) String() string {
+	if t.AtMost {
+		return "≤ " + FormatValue(t.Value)
 	}
-	return "≥ " + formatValue(t.value)
+	return "≥ " + FormatValue(t.Value)
 }
 
-func (t target) met(v float64) bool {
-	if t.atMost {
-		return v <= t.value
+func (t Target) Met(v float64) bool {
+	if t.AtMost {
+		return v <= t.Value
 	}
-	return v >= t.value
+	return v >= t.Value
 }
 
-// targets are keyed by workload and metric.
-var targets = map[[2]string]target{
-	{"W1", "events_per_sec"}:    {value: 400_000},
-	{"W1p", "events_per_sec"}:   {value: 1_500_000},
-	{"W2", "limit_ratio"}:       {value: 0.8},
-	{"W2x", "events_per_fsync"}: {value: 20},
-	{"W3", "events_per_sec"}:    {value: 1_300_000},
-	{"W1", "bytes_per_event"}:   {atMost: true, value: 120},
-	{"W1", "allocs_per_op_net"}: {atMost: true, value: 2},
+// Targets are keyed by workload and metric.
+var Targets = map[[2]string]Target{
+	{"W1", "events_per_sec"}:    {Value: 400_000},
+	{"W1p", "events_per_sec"}:   {Value: 1_500_000},
+	{"W2", "limit_ratio"}:       {Value: 0.8},
+	{"W2x", "events_per_fsync"}: {Value: 20},
+	{"W3", "events_per_sec"}:    {Value: 1_300_000},
+	{"W1", "bytes_per_event"}:   {AtMost: true, Value: 120},
+	{"W1", "allocs_per_op_net"}: {AtMost: true, Value: 2},
 }
 
-// jsonFigure is one line of --json output; the field order is the
+// JSONFigure is one line of --json output; the field order is the
 // contract's.
-type jsonFigure struct {
+type JSONFigure struct {
 	Workload string  `json:"workload"`
 	Metric   string  `json:"metric"`
 	Value    float64 `json:"value"`
@@ -52,14 +52,14 @@ type jsonFigure struct {
 	Runs     int     `json:"runs"`
 }
 
-func writeJSON(w io.Writer, results []Result) error {
+func WriteJSON(w io.Writer, results []Result) error {
 	enc := json.NewEncoder(w)
 	for _, r := range results {
 		v := r.Median
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s %s: not a finite number: %v", r.Workload, r.Metric, v)
 		}
-		if err := enc.Encode(jsonFigure{r.Workload, r.Metric, roundTo(v, 6), r.Unit, r.Runs}); err != nil {
+		if err := enc.Encode(JSONFigure{r.Workload, r.Metric, roundTo(v, 6), r.Unit, r.Runs}); err != nil {
 			return err
 		}
 	}
@@ -77,17 +77,17 @@ func roundTo(v float64, n int) float64 {
 
 // writeTable prints an aligned table: text columns to the left, the
 // median to the right, and the bar with a verdict where one is known.
-func writeTable(w io.Writer, results []Result) error {
+func WriteTable(w io.Writer, results []Result) error {
 	rows := [][]string{{"workload", "metric", "median", "unit", "target", ""}}
 	for _, r := range results {
 		bar, verdict := "", ""
-		if t, ok := targets[[2]string{r.Workload, r.Metric}]; ok {
+		if t, ok := Targets[[2]string{r.Workload, r.Metric}]; ok {
 			bar, verdict = t.String(), "ok"
-			if !t.met(r.Median) {
+			if !t.Met(r.Median) {
 				verdict = "MISS"
 			}
 		}
-		rows = append(rows, []string{r.Workload, r.Metric, formatValue(r.Median), r.Unit, bar, verdict})
+		rows = append(rows, []string{r.Workload, r.Metric, FormatValue(r.Median), r.Unit, bar, verdict})
 	}
 	writeAligned(w, rows, map[int]bool{2: true}) // the median, right-aligned
 	return nil
@@ -95,7 +95,7 @@ func writeTable(w io.Writer, results []Result) error {
 
 // formatValue prints large figures as grouped integers and small ones
 // with enough digits to be read.
-func formatValue(v float64) string {
+func FormatValue(v float64) string {
 	switch a := math.Abs(v); {
 	case a >= 1000:
 		return groupThousands(strconv.FormatFloat(v, 'f', 0, 64))
@@ -124,7 +124,7 @@ func groupThousands(s string) string {
 	return b.String()
 }
 
-func machine() string {
+func Machine() string {
 	return fmt.Sprintf("%s %s/%s, %d CPUs (GOMAXPROCS %d)",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 }
