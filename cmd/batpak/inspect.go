@@ -154,6 +154,8 @@ type summary struct {
 	// lost.
 	OpenError string          `json:"open_error,omitempty"`
 	Damage    *salvage.Report `json:"damage,omitempty"`
+	// Files and directories open to group or other users.
+	Modes modesReport `json:"modes"`
 }
 
 type kindCount struct {
@@ -182,7 +184,11 @@ type recoveryJSON struct {
 func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error) {
 	s, err := openStore(dir, stderr)
 	if isDamage(err) {
-		return inspectDamaged(ctx, dir, err)
+		sum, err := inspectDamaged(ctx, dir, err)
+		if err == nil {
+			sum.Modes, err = checkModes(dir)
+		}
+		return sum, err
 	}
 	if err != nil {
 		return nil, err
@@ -203,6 +209,9 @@ func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error
 		},
 	}
 	if sum.Segments, err = listSegmentFiles(dir); err != nil {
+		return nil, err
+	}
+	if sum.Modes, err = checkModes(dir); err != nil {
 		return nil, err
 	}
 	for _, f := range sum.Segments {
@@ -325,6 +334,7 @@ func (sum *summary) write(w io.Writer) error {
 	if sum.CompactedSegments > 0 {
 		p("compaction\t%d compacted segment(s), %d event(s) dropped by retention", sum.CompactedSegments, sum.RetentionDropped)
 	}
+	p("modes\t%s", sum.Modes.summary())
 	if err := tw.Flush(); err != nil {
 		return err
 	}

@@ -71,6 +71,11 @@ func verify(ctx context.Context, dir string, forceProgress, all bool, stdout, st
 	if rep.TornTail {
 		fmt.Fprintln(stdout, "note: the last segment ends in a torn tail (a write cut short, or one in progress if a process has the store open); Open truncates a torn tail. Not a problem.")
 	}
+	modes, err := checkModes(dir)
+	if err != nil {
+		return err
+	}
+	modes.writeNote(stdout)
 	if len(rep.UnusedSegments) > 0 {
 		fmt.Fprintf(stdout, "note: %s at the end without a valid header (being created, or cut short by a crash: Open removes it). Not a problem.\n",
 			plural(len(rep.UnusedSegments), "segment file"))
