@@ -2,6 +2,19 @@
 // the disk only through an FS, so tests can swap in a file system that
 // injects errors or simulates a crash by dropping what was never synced.
 //
+// The real file system, OS, works on Linux, macOS and Windows: locking,
+// mapping and directory sync go through golang.org/x/sys in build-tagged
+// files, and where a platform lacks a feature (a writable mapping needs
+// fallocate, so Linux only; Windows has no directory fsync) the store uses
+// the plain write path that MemFS proves (docs/TUNING.md, Platforms).
+//
+// Files and directories are created private (PrivateModes: 0600 and 0700);
+// WithModes returns a view of a file system that creates with other modes,
+// Mode reports what exists and LooseModes lists what grants group or other
+// users more than wanted. PortableName refuses names that some platform
+// cannot hold as a file name (Windows device names such as "con", reserved
+// characters, a trailing dot or space).
+//
 // Four implementations exist: OS (the real one, the default), and for tests
 // the in-memory crash file system (NewMem), the error-injecting wrapper
 // (NewFaulty) and the write-ordering auditor (NewAuditor) in this package. Users may use them to test their own services
