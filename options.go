@@ -34,7 +34,8 @@ type config struct {
 	maxBatchBytes int
 	maxOpenSegs   int
 	fs            vfs.FS
-	modes         vfs.Modes
+	modes         vfs.Modes // what the store's files should have (loose-mode warnings)
+	modesSet      bool      // WithFileMode was given: create with modes
 	inject        func(writer.Point) error
 	errs          []error
 }
@@ -280,7 +281,8 @@ func WithFS(fs vfs.FS) Option {
 // directories, search) bits; only permission bits are allowed. The modes
 // reach the file system through vfs.WithModes (the real one, MemFS, and
 // the test wrappers around them apply them; other file systems choose
-// their own). Open never changes the modes of existing files: it warns
+// their own). Without this option the file system creates with its own
+// modes, which for OS and MemFS are these defaults. Open never changes the modes of existing files: it warns
 // through the logger about those that grant group or other users more
 // (see vfs.LooseModes). On Windows, where access is governed by ACLs, the
 // modes are neither applied nor checked.
@@ -289,7 +291,7 @@ func WithFileMode(files, dirs fs.FileMode) Option {
 		if files&^fs.ModePerm != 0 || dirs&^fs.ModePerm != 0 || files&0o600 != 0o600 || dirs&0o700 != 0o700 {
 			c.invalid("file mode %04o / directory mode %04o: permission bits only, owner rw (files) and rwx (directories)", uint32(files), uint32(dirs))
 		}
-		c.modes = vfs.Modes{File: files, Dir: dirs}
+		c.modes, c.modesSet = vfs.Modes{File: files, Dir: dirs}, true
 	}
 }
 

@@ -95,7 +95,12 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := vfs.CheckNewPath(cfg.fs, dir); err != nil {
 		return nil, fmt.Errorf("batpak: store directory %s: %w", dir, err)
 	}
-	cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
+	// Only a choice of modes wraps the file system: without one it creates
+	// with its own (private for OS and MemFS), and a wrapper a test or a
+	// user passes is used as it is.
+	if cfg.modesSet {
+		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
+	}
 	// The directory's own entry, and those of any parents created with it,
 	// must survive a crash too.
 	if err := vfs.MkdirAllDurable(cfg.fs, dir); err != nil {

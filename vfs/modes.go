@@ -24,6 +24,11 @@ func (m Modes) String() string { return fmt.Sprintf("files %04o, directories %04
 // ModeFS is implemented by file systems that create with chosen modes and
 // report the modes of what exists: OS and MemFS, and the FaultyFS and
 // Auditor wrappers (which pass both on to what they wrap).
+//
+// A wrapper that embeds a *MemFS (or any ModeFS) inherits its WithModes,
+// which returns a view of the embedded file system, not of the wrapper:
+// operations through the view skip the wrapper. A wrapper meant to be
+// used with modes implements WithModes itself, as FaultyFS does.
 type ModeFS interface {
 	FS
 	// WithModes returns the same file system (the same files, locks and
