@@ -3,7 +3,8 @@ package vfs
 import (
 	"errors"
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // SyncData flushes the file's data with fdatasync(2): its contents, and
@@ -17,7 +18,7 @@ func (f osFile) SyncData() error {
 	var serr error
 	if err := rc.Control(func(fd uintptr) {
 		for {
-			if serr = syscall.Fdatasync(int(fd)); !errors.Is(serr, syscall.EINTR) {
+			if serr = unix.Fdatasync(int(fd)); !errors.Is(serr, unix.EINTR) {
 				return
 			}
 		}
