@@ -14,7 +14,8 @@ import (
 )
 
 // ErrDestination is returned when the destination of Run is not a new or
-// empty directory, or is the source itself.
+// empty directory, is the source itself, or would be created under a name
+// that is not portable (the error then also matches vfs.ErrNotPortable).
 var ErrDestination = errors.New("salvage: the destination must be a new or empty directory other than the source")
 
 // ErrResultInvalid is returned if the store Run wrote does not verify:
@@ -123,6 +124,10 @@ func checkDestination(fs vfs.FS, src, dst string) error {
 	names, err := fs.List(dst)
 	switch {
 	case vfs.IsNotExist(err):
+		// The directories Run creates must be portable names, as a store's.
+		if err := vfs.CheckNewPath(fs, dst); err != nil {
+			return fmt.Errorf("%w: %w", ErrDestination, err)
+		}
 		return nil
 	case err != nil:
 		return err
