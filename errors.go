@@ -5,7 +5,6 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/reader"
-	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
 )
@@ -55,7 +54,7 @@ var (
 	// ErrInvalidCoordinate is matched by every *CoordinateError.
 	ErrInvalidCoordinate = event.ErrInvalidCoordinate
 	// ErrSequenceMismatch is matched by every *SequenceMismatchError.
-	ErrSequenceMismatch = writer.ErrSequenceMismatch
+	ErrSequenceMismatch = event.ErrSequenceMismatch
 	// ErrDuplicate is returned when an idempotency key is reused for a
 	// different event (another coordinate, kind or payload), a retried
 	// batch is not the original batch, or a batch mixes seen and new keys.
@@ -68,20 +67,20 @@ var (
 	// nothing of it was written, so a retry is safe.
 	ErrNotWritten = writer.ErrNotWritten
 	// ErrBatchInvalid is matched by every *BatchItemError.
-	ErrBatchInvalid = writer.ErrBatchInvalid
+	ErrBatchInvalid = event.ErrBatchInvalid
 	// ErrSegmentReplaced is returned by reads of a store opened with
 	// OpenReadOnly when a segment it had closed (WithMaxOpenSegments) was
 	// replaced meanwhile by the writing process's Compact: reopen the store.
 	ErrSegmentReplaced = reader.ErrSegmentReplaced
 	// ErrCorrupt is matched by every *CorruptionError.
-	ErrCorrupt = segment.ErrCorrupt
+	ErrCorrupt = event.ErrCorrupt
 	// ErrForeignDir is matched by every *ForeignDirError: Open,
 	// OpenReadOnly and VerifyDir refuse a directory holding files a store
 	// does not make, and create nothing in it.
-	ErrForeignDir = reader.ErrForeignDir
+	ErrForeignDir = event.ErrForeignDir
 	// ErrBatpakRustStore is matched by the *ForeignDirError for a
 	// directory holding a batpak-rust store; `batpak import` converts it.
-	ErrBatpakRustStore = reader.ErrBatpakRustStore
+	ErrBatpakRustStore = event.ErrBatpakRustStore
 )
 
 // Typed errors.
@@ -89,12 +88,12 @@ type (
 	// CoordinateError says which part of a coordinate broke which rule.
 	CoordinateError = event.CoordinateError
 	// SequenceMismatchError reports a failed expected-sequence check.
-	SequenceMismatchError = writer.SequenceMismatchError
+	SequenceMismatchError = event.SequenceMismatchError
 	// BatchItemError names the item that rejected a batch.
-	BatchItemError = writer.BatchItemError
+	BatchItemError = event.BatchItemError
 	// CorruptionError locates damage by segment and offset.
-	CorruptionError = segment.CorruptionError
+	CorruptionError = event.CorruptionError
 	// ForeignDirError names what Open, OpenReadOnly or VerifyDir found in
 	// a directory that is not a batpak store's.
-	ForeignDirError = reader.ForeignDirError
+	ForeignDirError = event.ForeignDirError
 )

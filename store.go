@@ -35,7 +35,7 @@ type Store struct {
 	sup   *supervisor.Supervisor
 	subs  *subscriptions // the fan-out actor, lossy subscriptions, cursors, react loops
 
-	report reader.Report
+	report event.RecoveryReport
 
 	// done closes when the writer has stopped for good (Close, or a crash
 	// past the restart budget); waiting callers then stop waiting.

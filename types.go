@@ -2,7 +2,6 @@ package batpak
 
 import (
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/reader"
 )
 
 // The value types of package event, named here for convenience.
@@ -25,7 +24,7 @@ type (
 	// Limits are a store's codec and payload bound; see Store.Limits.
 	Limits = event.Limits
 	// RecoveryReport says what Open found and repaired.
-	RecoveryReport = reader.Report
+	RecoveryReport = event.RecoveryReport
 )
 
 // Durability modes; see the README's "Durability" section.

@@ -3,13 +3,14 @@ package batpak
 import (
 	"context"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/vfs"
 )
 
 // VerifyReport is what Verify found: counts, and the first problem located
 // by segment and offset (nil if none).
-type VerifyReport = reader.VerifyReport
+type VerifyReport = event.VerifyReport
 
 // Verify checks the store's files: frame CRCs, record structure, global
 // order, batch markers, and every entity's sequences and hash chain. It

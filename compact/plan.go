@@ -93,14 +93,14 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 // stays whole if Retain keeps any of its events and goes whole otherwise.
 // Of the kept events, those Tombstone picks are rewritten as tombstones (a
 // batch keeps its markers and every item; only the picked items lose their
-// payload). Damage is a *segment.CorruptionError naming the segment and
+// payload). Damage is a *event.CorruptionError naming the segment and
 // offset. It reads only data, and calls the rules on the caller's
 // goroutine.
 func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, error) {
 	retain := rules.Retain
 	p := &Segment{info: info, data: data, through: info.File, lost: map[string]struct{}{}}
 	corrupt := func(off int64, cause error) error {
-		return &segment.CorruptionError{Segment: info.File, Offset: off, Lost: int64(len(data)) - off,
+		return &event.CorruptionError{Segment: info.File, Offset: off, Lost: int64(len(data)) - off,
 			Cause: fmt.Errorf("compaction: %w", cause)}
 	}
 	type pend struct {

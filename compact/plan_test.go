@@ -154,9 +154,9 @@ func TestPlanSegmentReportsDamageWhereItIs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.seg()
 			_, err := PlanSegment(b.info(), b.buf, nil)
-			var ce *segment.CorruptionError
+			var ce *event.CorruptionError
 			require.ErrorAs(t, err, &ce)
-			assert.ErrorIs(t, err, segment.ErrCorrupt)
+			assert.ErrorIs(t, err, event.ErrCorrupt)
 			assert.Equal(t, b.file, ce.Segment)
 			assert.Equal(t, b.at(tt.at), ce.Offset)
 			assert.Equal(t, int64(len(b.buf))-b.at(tt.at), ce.Lost)

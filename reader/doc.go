@@ -8,8 +8,8 @@
 // then the footers of sealed segments, then a scan of the frames after
 // them). Damage in the last segment at or past its sync note — or, if the
 // note is damaged, damage with nothing valid after it — is a torn tail: it
-// is cut off and reported (Report.Torn). Damage anywhere else is a
-// *segment.CorruptionError naming the segment and offset; nothing is
+// is cut off and reported (event.RecoveryReport.Torn). Damage anywhere else is a
+// *event.CorruptionError naming the segment and offset; nothing is
 // dropped silently. A trailing segment whose header a crash tore before
 // any frame was written is removed; files an interrupted compaction left
 // are removed. Read-only, nothing is changed, and the last segment is

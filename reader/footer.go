@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/segment"
 )
@@ -31,11 +32,11 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 		first = false
 		frame := data[e.Offset : e.Offset+e.Size]
 		if _, _, err := segment.ReadFrame(frame); err != nil {
-			return &segment.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
+			return &event.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
 		}
 		eid, corr, ok := segment.FrameEventIDs(frame)
 		if !ok {
-			return &segment.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size),
+			return &event.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size),
 				Cause: fmt.Errorf("%w: the footer names a frame that is not an event", segment.ErrBadRecord)}
 		}
 		*pend = append(*pend, index.Pending{
@@ -56,9 +57,9 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 		return 0, false, nil
 	}
 	if err != nil {
-		var ce *segment.CorruptionError
+		var ce *event.CorruptionError
 		if !errors.As(err, &ce) {
-			err = &segment.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
+			err = &event.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
 		}
 		return at, true, err
 	}
@@ -70,7 +71,7 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 		body, _, _ := segment.ReadFrame(data[last.Offset : last.Offset+last.Size])
 		var v segment.EventView
 		if err := segment.ParseEvent(body, &v); err != nil || v.Global != last.Global || v.Sequence != last.Sequence {
-			return at, true, &segment.CorruptionError{Segment: id, Offset: int64(last.Offset), Lost: int64(last.Size),
+			return at, true, &event.CorruptionError{Segment: id, Offset: int64(last.Offset), Lost: int64(last.Size),
 				Cause: fmt.Errorf("%w: the footer's last event is not the one in its frame", segment.ErrBadRecord)}
 		}
 		rec.noteLast(&v)

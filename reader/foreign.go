@@ -1,56 +1,20 @@
 package reader
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
-var (
-	// ErrForeignDir is matched by every *ForeignDirError.
-	ErrForeignDir = errors.New("batpak: not a batpak store directory")
-	// ErrBatpakRustStore is matched by a *ForeignDirError for a directory
-	// holding a store of batpak-rust, the Rust original.
-	ErrBatpakRustStore = errors.New("batpak: the directory holds a batpak-rust store")
-)
-
-// ForeignDirError is returned for a directory that holds files a batpak
-// store does not make: opening it as a store would write a segment, a
-// lock and a checkpoint among someone else's files (and Verify would call
-// it an empty store). Nothing is created or changed in such a directory.
-type ForeignDirError struct {
-	Dir string
-	// BatpakRust is set when the directory holds batpak-rust segments
-	// (NNNNNN.fbat) or its index.ckpt: `batpak import` converts those.
-	BatpakRust bool
-	// Names are the entries that were not recognised (the first few).
-	Names []string
-}
-
-func (e *ForeignDirError) Error() string {
-	if e.BatpakRust {
-		return fmt.Sprintf("batpak: %s holds a batpak-rust store (%s), which batpak-go neither opens nor writes into; "+
-			"convert it with `batpak import %s NEW-DIR`", e.Dir, strings.Join(e.Names, ", "), e.Dir)
-	}
-	return fmt.Sprintf("batpak: %s holds files a batpak store does not make (%s); refusing to use it as a store directory",
-		e.Dir, strings.Join(e.Names, ", "))
-}
-
-// Is makes errors.Is(err, ErrForeignDir) true for every ForeignDirError,
-// and errors.Is(err, ErrBatpakRustStore) for one that found batpak-rust's.
-func (e *ForeignDirError) Is(target error) bool {
-	return target == ErrForeignDir || (target == ErrBatpakRustStore && e.BatpakRust)
-}
-
-// maxForeignNames bounds ForeignDirError.Names.
+// maxForeignNames bounds event.ForeignDirError.Names.
 const maxForeignNames = 5
 
 // CheckDir refuses a directory that is not a batpak store's with a
-// *ForeignDirError: one holding anything IsStoreFile does not recognise.
+// *event.ForeignDirError: one holding anything IsStoreFile does not recognise.
 // A directory that does not exist, or is empty, passes. Open, OpenReadOnly
 // and VerifyDir call it before they create or read anything.
 func CheckDir(fs vfs.FS, dir string) error {
@@ -77,9 +41,9 @@ func CheckDir(fs vfs.FS, dir string) error {
 	}
 	switch {
 	case len(rust) > 0:
-		return &ForeignDirError{Dir: dir, BatpakRust: true, Names: first(rust)}
+		return &event.ForeignDirError{Dir: dir, BatpakRust: true, Names: first(rust)}
 	case len(other) > 0:
-		return &ForeignDirError{Dir: dir, Names: first(other)}
+		return &event.ForeignDirError{Dir: dir, Names: first(other)}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -42,7 +43,7 @@ func TestCheckDir(t *testing.T) {
 	}
 	write("notes.txt")
 	err := CheckDir(mem, "/db")
-	var fe *ForeignDirError
+	var fe *event.ForeignDirError
 	require.ErrorAs(t, err, &fe)
 	assert.False(t, fe.BatpakRust)
 	assert.Equal(t, []string{"notes.txt"}, fe.Names)
@@ -53,7 +54,7 @@ func TestCheckDir(t *testing.T) {
 	err = CheckDir(mem, "/db")
 	require.ErrorAs(t, err, &fe)
 	assert.True(t, fe.BatpakRust, "batpak-rust's files decide the message even beside others")
-	assert.ErrorIs(t, err, ErrBatpakRustStore)
+	assert.ErrorIs(t, err, event.ErrBatpakRustStore)
 	assert.Len(t, fe.Names, maxForeignNames+1, "the first few, then a count")
 	assert.Equal(t, "… 2 more", fe.Names[maxForeignNames])
 }

@@ -77,7 +77,7 @@ func (s *Segments) ReadFrame(e index.Entry) ([]byte, error) {
 }
 
 func corruptAt(e index.Entry, cause error) error {
-	return &segment.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: cause}
+	return &event.CorruptionError{Segment: uint64(e.Segment), Offset: int64(e.Offset), Lost: int64(e.Size), Cause: cause}
 }
 
 // Read returns the event an entry points at. Its coordinate comes from the
@@ -159,7 +159,7 @@ func mismatch(v *segment.EventView, e *index.Entry) error {
 // decode checks the frame of entry e and decodes it into ev, with the
 // coordinate from a names snapshot (where each entity's coordinate was
 // built once, when it was interned); its payload aliases frame. Damage is
-// a *segment.CorruptionError at e.
+// a *event.CorruptionError at e.
 func decode(frame []byte, e *index.Entry, ev *event.StoredEvent, names *index.Names) error {
 	body, _, err := segment.ReadFrame(frame)
 	if err == nil {

@@ -14,64 +14,9 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// Report says what recovery found when a store was opened.
-type Report struct {
-	Segments int           // segment files read
-	Events   int           // events indexed
-	Duration time.Duration // time spent recovering
-	// Torn is set when the last segment ended in a torn tail that was cut off.
-	Torn           bool
-	TornSegment    uint64
-	TruncatedAt    int64 // offset the segment was truncated to
-	TruncatedBytes int64 // bytes cut off
-	TornReason     string
-	DiscardedBatch bool // the torn tail held an uncommitted batch
-	// RemovedSegments lists trailing segment files that held no valid header
-	// (a crash while creating them) and were removed.
-	RemovedSegments []uint64
-	// Checkpoint is set when the index was restored from the checkpoint and
-	// only the frames after its watermark were scanned.
-	Checkpoint bool
-	// CheckpointIgnored says why a checkpoint present was not used (the
-	// index was rebuilt by scanning instead).
-	CheckpointIgnored string
-	// CompactionLeftovers lists files an interrupted compaction left, which
-	// recovery removed (or, read-only, ignored): an output never renamed
-	// into place, or segments an output in place already replaces.
-	CompactionLeftovers []string
-	// CompactedSegments counts the segments written by compaction, and
-	// RetentionDropped the events their records say retention dropped.
-	CompactedSegments int
-	RetentionDropped  uint64
-	// Footers counts the sealed segments indexed from their footers rather
-	// than by decoding their frames.
-	Footers int
-}
-
-func (r Report) String() string {
-	s := fmt.Sprintf("%d segments, %d events, recovered in %v", r.Segments, r.Events, r.Duration.Round(time.Microsecond))
-	if r.Torn {
-		s += fmt.Sprintf("; torn tail of segment %016x cut at offset %d (%d bytes): %s",
-			r.TornSegment, r.TruncatedAt, r.TruncatedBytes, r.TornReason)
-	}
-	if len(r.RemovedSegments) > 0 {
-		s += fmt.Sprintf("; removed %d empty trailing segment(s)", len(r.RemovedSegments))
-	}
-	if r.Checkpoint {
-		s += "; index restored from the checkpoint"
-	}
-	if r.CheckpointIgnored != "" {
-		s += "; checkpoint ignored: " + r.CheckpointIgnored
-	}
-	if len(r.CompactionLeftovers) > 0 {
-		s += fmt.Sprintf("; removed %d file(s) left by an interrupted compaction", len(r.CompactionLeftovers))
-	}
-	return s
-}
-
 // Recovered is the outcome of Recover.
 type Recovered struct {
-	Report   Report
+	Report   event.RecoveryReport
 	Index    *index.Index
 	Segments *Segments
 	// The log's end, for the writer; LastFile is open read-write unless
@@ -102,7 +47,7 @@ type Options struct {
 
 // Recover rebuilds the index of the store in dir by scanning every segment.
 // A torn tail of the last segment is truncated (unless ReadOnly) and
-// reported; damage anywhere else is a *segment.CorruptionError.
+// reported; damage anywhere else is a *event.CorruptionError.
 func Recover(opts Options) (rec *Recovered, err error) {
 	began := time.Now()
 	rec = &Recovered{Index: index.New(), Segments: NewSegments()}
@@ -272,10 +217,10 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 	}
 	h, err := segment.DecodeHeader(data)
 	if err != nil {
-		return &segment.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)), Cause: err}
+		return &event.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)), Cause: err}
 	}
 	if h.ID != id {
-		return &segment.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)),
+		return &event.CorruptionError{Segment: id, Offset: 0, Lost: int64(len(data)),
 			Cause: fmt.Errorf("%w: header names segment %016x", segment.ErrBadRecord, h.ID)}
 	}
 	synced := syncedTo(data, last)
@@ -311,7 +256,7 @@ func (rec *Recovered) scanSegment(opts Options, id uint64, f vfs.File, from int6
 		return err
 	}
 	if res.Torn && !last {
-		return &segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
+		return &event.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
 			Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)}
 	}
 	*pend = rec.handOver(*pend)

@@ -19,8 +19,8 @@ type recovered struct {
 	discardedBatch bool
 	removed        []uint64
 	leftovers      []string
-	corrupt        *segment.CorruptionError // Segment and Offset; nil if none
-	files          map[string]int64         // the directory afterwards: name → size
+	corrupt        *event.CorruptionError // Segment and Offset; nil if none
+	files          map[string]int64       // the directory afterwards: name → size
 }
 
 // flip damages one byte of data at off.
@@ -82,7 +82,7 @@ func TestRecoveryDecisions(t *testing.T) {
 			s.synced(-1)
 			flip(s.data, bad+segment.FrameHeaderSize+3)
 			writeFile(t, fs, name(1), s.data)
-			return recovered{corrupt: &segment.CorruptionError{Segment: 1, Offset: bad}}
+			return recovered{corrupt: &event.CorruptionError{Segment: 1, Offset: bad}}
 		},
 	}, {
 		name: "without a valid note, damage followed by a valid frame is corruption",
@@ -95,7 +95,7 @@ func TestRecoveryDecisions(t *testing.T) {
 			flip(s.data, segment.SyncNoteOffset+2)
 			flip(s.data, bad+segment.FrameHeaderSize+3)
 			writeFile(t, fs, name(1), s.data)
-			return recovered{corrupt: &segment.CorruptionError{Segment: 1, Offset: bad}}
+			return recovered{corrupt: &event.CorruptionError{Segment: 1, Offset: bad}}
 		},
 	}, {
 		name: "without a valid note, damage with nothing valid after it is a torn tail",
@@ -144,7 +144,7 @@ func TestRecoveryDecisions(t *testing.T) {
 			s2.event("a", kindA, "3")
 			writeFile(t, fs, name(1), s1.data[:s1.end()-3])
 			writeFile(t, fs, name(2), s2.synced(-1).data)
-			return recovered{corrupt: &segment.CorruptionError{Segment: 1, Offset: bad}}
+			return recovered{corrupt: &event.CorruptionError{Segment: 1, Offset: bad}}
 		},
 	}, {
 		name: "a last segment whose header a crash tore, with nothing after it, is removed",
@@ -169,7 +169,7 @@ func TestRecoveryDecisions(t *testing.T) {
 			flip(s2.data, 3)
 			writeFile(t, fs, name(1), s1.data)
 			writeFile(t, fs, name(2), s2.synced(-1).data)
-			return recovered{corrupt: &segment.CorruptionError{Segment: 2, Offset: 0}}
+			return recovered{corrupt: &event.CorruptionError{Segment: 2, Offset: 0}}
 		},
 	}, {
 		name: "a compaction output never renamed into place is removed",
@@ -235,10 +235,10 @@ func TestRecoveryDecisions(t *testing.T) {
 			rec, err := Recover(Options{FS: fs, Dir: testDir, ReadOnly: tc.readOnly})
 			var got recovered
 			if err != nil {
-				var ce *segment.CorruptionError
+				var ce *event.CorruptionError
 				require.True(t, errors.As(err, &ce), "recovery failed with %v, not a corruption error", err)
-				require.ErrorIs(t, err, segment.ErrCorrupt)
-				got.corrupt = &segment.CorruptionError{Segment: ce.Segment, Offset: ce.Offset}
+				require.ErrorIs(t, err, event.ErrCorrupt)
+				got.corrupt = &event.CorruptionError{Segment: ce.Segment, Offset: ce.Offset}
 			} else {
 				defer rec.Segments.Close()
 				for e := range rec.Index.Query(event.AllEvents(), 0) {

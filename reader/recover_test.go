@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 const dir = "/store"
 
 // entries recovers the store in fs and lists its index.
-func entries(t *testing.T, fs *vfs.MemFS) ([]index.Entry, reader.Report) {
+func entries(t *testing.T, fs *vfs.MemFS) ([]index.Entry, event.RecoveryReport) {
 	t.Helper()
 	rec, err := reader.Recover(reader.Options{FS: fs, Dir: dir, ReadOnly: true})
 	if err != nil {

@@ -59,7 +59,7 @@ func (r *RunReader) Release() {
 // call, so reading allocates nothing per event. Events compaction dropped
 // since es were taken are skipped, as a read begun after it would. An
 // error of fn stops the read and is returned as it is; damage is a
-// *segment.CorruptionError naming the segment and offset.
+// *event.CorruptionError naming the segment and offset.
 func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) error {
 	names := r.x.Names() // taken after es: it resolves them all
 	for len(es) > 0 {
@@ -95,7 +95,7 @@ func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) er
 // and their payloads another, so keeping one keeps its part's alive, and
 // never more than about a span of payloads. It returns how many entries
 // it read before an error, and that error; damage is a
-// *segment.CorruptionError naming the segment and offset.
+// *event.CorruptionError naming the segment and offset.
 func (r *RunReader) Fill(es []index.Entry, dst []*event.StoredEvent) (int, error) {
 	names := r.x.Names() // taken after es: it resolves them all
 	done := 0

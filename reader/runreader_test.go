@@ -267,7 +267,7 @@ func TestRunReaderAllocations(t *testing.T) {
 
 // TestRunReaderLocatesDamage: a frame that fails its CRC, or holds another
 // event than its entry's (another global sequence, entity sequence or
-// kind), is a *segment.CorruptionError naming the segment and the offset
+// kind), is a *event.CorruptionError naming the segment and the offset
 // the entry points at. Fill returns the events before it; Each has handed
 // them out.
 func TestRunReaderLocatesDamage(t *testing.T) {
@@ -301,12 +301,12 @@ func TestRunReaderLocatesDamage(t *testing.T) {
 				dst := make([]*event.StoredEvent, len(all))
 				n, err := r.Fill(all, dst)
 				assert.Equal(t, 3, n, "events read before the damage")
-				var ce *segment.CorruptionError
+				var ce *event.CorruptionError
 				require.True(t, errors.As(err, &ce), "Fill: %v", err)
 				assert.Equal(t, uint64(7), ce.Segment)
 				assert.Equal(t, int64(bad.Offset), ce.Offset)
 				assert.Contains(t, ce.Error(), tc.cause)
-				require.ErrorIs(t, err, segment.ErrCorrupt)
+				require.ErrorIs(t, err, event.ErrCorrupt)
 
 				seen := 0
 				err = r.Each(all, func(*event.StoredEvent) error { seen++; return nil })

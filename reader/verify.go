@@ -7,47 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
-
-// VerifyReport is what Verify found.
-type VerifyReport struct {
-	Segments       int
-	Events         int
-	Entities       int
-	Bytes          int64
-	ChainsVerified int // events whose hash link was checked
-	// ChainRestarts counts events whose predecessors were dropped by
-	// retention (compaction): their link cannot be checked, and the chain
-	// is verified again from them on.
-	ChainRestarts int
-	// Tombstones counts tombstones written by compaction (CompactOptions.
-	// Tombstone) whose own hash was taken as stored: it covers the payload
-	// they no longer hold. The entity's next event is checked against it as
-	// against any predecessor.
-	Tombstones int
-	// Footers counts the segment footers checked against their segments.
-	Footers  int
-	Duration time.Duration
-	// TornTail is set when the last segment ends in a torn tail (which Open
-	// would truncate); it is not a problem. On a store another process is
-	// writing, it may be a frame still being written.
-	TornTail bool
-	// UnusedSegments lists trailing segment files with no valid header and
-	// nothing after it: one a writer is creating, or whose creation a crash
-	// cut short (Open removes those). They hold no event; not a problem.
-	UnusedSegments []uint64
-	// Problem is the first damage found, nil if none. Verify stops there
-	// unless VerifyOptions.All is set.
-	Problem error
-	// Problems lists every problem found, in log order: with
-	// VerifyOptions.All, all of them; otherwise the first (as Problem).
-	Problems []error
-}
-
-// OK reports whether no problem was found.
-func (r VerifyReport) OK() bool { return r.Problem == nil }
 
 // VerifyOptions tune VerifyWith.
 type VerifyOptions struct {
@@ -61,13 +24,6 @@ type VerifyOptions struct {
 	// problem and the next one is checked; a segment's footer is compared
 	// with its frames only where the frames had no problem.
 	All bool
-}
-
-func (r *VerifyReport) add(err error) {
-	if r.Problem == nil {
-		r.Problem = err
-	}
-	r.Problems = append(r.Problems, err)
 }
 
 // ErrChainBroken marks an event that does not hash over its predecessor,
@@ -90,14 +46,14 @@ type chainState struct {
 // not yet synced, which a reader opened read-only does not show): they
 // are the store's if no power loss intervenes, and damage there is a torn
 // tail, not a problem.
-func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, total int64)) (VerifyReport, error) {
+func Verify(ctx context.Context, fs vfs.FS, dir string, progress func(done, total int64)) (event.VerifyReport, error) {
 	return VerifyWith(ctx, fs, dir, VerifyOptions{Progress: progress})
 }
 
 // VerifyWith is Verify with options: see VerifyOptions.
-func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) (VerifyReport, error) {
+func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) (event.VerifyReport, error) {
 	began := time.Now()
-	var rep VerifyReport
+	var rep event.VerifyReport
 	var missing []uint64
 	if err := CheckDir(fs, dir); err != nil {
 		return rep, err
@@ -143,7 +99,7 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 			return rep, err
 		}
 		for len(missing) > 0 && missing[0] < id {
-			rep.add(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, missing[0]))
+			rep.AddProblem(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, missing[0]))
 			missing = missing[1:]
 		}
 		data, err := readSegment(fs, dir, id)
@@ -154,7 +110,7 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 		rep.Bytes += int64(len(data))
 		problems := len(rep.Problems)
 		if _, err := segment.DecodeHeader(data); err != nil {
-			rep.add(&segment.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err})
+			rep.AddProblem(&event.CorruptionError{Segment: id, Lost: int64(len(data)), Cause: err})
 			if !opts.All {
 				break
 			}
@@ -174,13 +130,13 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 				chains[string(v.Entity)] = c
 			}
 			bad := func(format string, args ...any) error {
-				err := fmt.Errorf("%w: %w", ErrChainBroken, &segment.CorruptionError{
+				err := fmt.Errorf("%w: %w", ErrChainBroken, &event.CorruptionError{
 					Segment: id, Offset: off, Lost: int64(size), Cause: fmt.Errorf(format, args...)})
 				if !opts.All {
 					return err
 				}
 				// Go on from this event, as the start of its entity's chain.
-				rep.add(err)
+				rep.AddProblem(err)
 				c.next, c.hash, c.global = v.Sequence+1, v.Hash, v.Global
 				return nil
 			}
@@ -209,21 +165,21 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 			c.next, c.hash, c.global = v.Sequence+1, v.Hash, v.Global
 			return nil
 		}
-		res, err := scanAll(data, id, lastGlobal, syncedTo(data, i == len(ids)-1), opts.All, visit, rep.add)
+		res, err := scanAll(data, id, lastGlobal, syncedTo(data, i == len(ids)-1), opts.All, visit, rep.AddProblem)
 		if err != nil {
-			rep.add(err)
+			rep.AddProblem(err)
 			break
 		}
 		if res.FooterAt > 0 && len(rep.Problems) == problems {
 			if err := checkFooter(id, data, seen); err == nil {
 				rep.Footers++
-			} else if rep.add(err); !opts.All {
+			} else if rep.AddProblem(err); !opts.All {
 				break
 			}
 		}
 		if res.Torn {
 			if i != len(ids)-1 {
-				rep.add(&segment.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
+				rep.AddProblem(&event.CorruptionError{Segment: id, Offset: res.End, Lost: int64(len(data)) - res.End,
 					Cause: fmt.Errorf("%w: a sealed segment ends in damage: %s", segment.ErrBadRecord, res.TornReason)})
 				if !opts.All {
 					break
@@ -238,7 +194,7 @@ func VerifyWith(ctx context.Context, fs vfs.FS, dir string, opts VerifyOptions) 
 		}
 	}
 	for _, id := range missing { // after the last segment present: only with a damaged listing
-		rep.add(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, id))
+		rep.AddProblem(fmt.Errorf("%w: segment %016x is missing", ErrMissingSegment, id))
 	}
 	rep.Entities = len(chains)
 	rep.Duration = time.Since(began)
@@ -273,13 +229,13 @@ func checkFooter(id uint64, data []byte, seen []segment.FooterEntry) error {
 		if f != nil {
 			at = f.At
 		}
-		return &segment.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
+		return &event.CorruptionError{Segment: id, Offset: at, Lost: int64(len(data)) - at, Cause: err}
 	}
 	return nil
 }
 
 // scanAll scans a segment's frames. With all, it goes on after damage:
-// each *segment.CorruptionError is passed to problem and the scan resumes
+// each *event.CorruptionError is passed to problem and the scan resumes
 // at the next intact frame (the end of the bytes the error says are
 // lost), numbering on from the last event read. Without all, the first
 // error ends the scan and is returned.
@@ -287,7 +243,7 @@ func scanAll(data []byte, id, lastGlobal uint64, synced int64, all bool, visit s
 	from := int64(segment.HeaderSize)
 	for {
 		res, err := segment.Scan(data, id, from, lastGlobal, synced, visit)
-		var ce *segment.CorruptionError
+		var ce *event.CorruptionError
 		if err == nil || !all || !errors.As(err, &ce) || ce.Lost <= 0 {
 			return res, err
 		}

@@ -72,7 +72,7 @@ func flipInFrame(t *testing.T, mem *vfs.MemFS, name string, nth int) int64 {
 func offsets(t *testing.T, problems []error) []string {
 	var out []string
 	for _, p := range problems {
-		var ce *segment.CorruptionError
+		var ce *event.CorruptionError
 		if errors.As(p, &ce) {
 			out = append(out, fmt.Sprintf("%016x@%d", ce.Segment, ce.Offset))
 		} else {

@@ -5,7 +5,7 @@
 // range of each damaged region, how many events it held and which
 // entities they belonged to, and how precise each of those figures is.
 //
-// A store that Open refuses (a *segment.CorruptionError, a missing
+// A store that Open refuses (a *event.CorruptionError, a missing
 // segment file) is left as it is: Run reads it read-only, never taking
 // its lock, and writes the rescued events into a new store directory,
 // which verifies and opens normally. Walk reads the same events without

@@ -3,6 +3,8 @@ package segment
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/batpak-go/batpak/event"
 )
 
 // Visit receives each committed event of a scan: its frame's offset in the
@@ -52,7 +54,7 @@ const maxResyncWork = 256 << 20
 //
 // syncedTo says how far the bytes are known to have been synced (see
 // SyncNoteOffset), or is negative if that is unknown. A bad record before
-// syncedTo is corruption, returned as a *CorruptionError: those bytes were
+// syncedTo is corruption, returned as a *event.CorruptionError: those bytes were
 // acknowledged. A bad record at or past it is a torn tail (Torn set, no
 // error) — or the clean end of the log if every byte from it is zero. When
 // syncedTo is unknown, a bad record followed by a valid frame is
@@ -271,7 +273,7 @@ func (s *scanner) corruption(segID uint64, off int64, cause error) error {
 	if found {
 		lost = next - off
 	}
-	return &CorruptionError{Segment: segID, Offset: off, Lost: lost, Cause: cause}
+	return &event.CorruptionError{Segment: segID, Offset: off, Lost: lost, Cause: cause}
 }
 
 // nextValidFrame looks for the first offset at or after from holding a frame

@@ -3,6 +3,8 @@ package segment
 import (
 	"errors"
 	"testing"
+
+	"github.com/batpak-go/batpak/event"
 )
 
 // buildSegment returns segment bytes holding n single events, then (if
@@ -98,8 +100,8 @@ func TestScanCorruptionBeforeValidFrames(t *testing.T) {
 	data, offsets := buildSegment(4, 0)
 	data[offsets[1]+12] ^= 0x40 // inside the second frame's body
 	_, _, err := scanCount(t, data)
-	var ce *CorruptionError
-	if !errors.As(err, &ce) || ce.Offset != int64(offsets[1]) || ce.Lost != int64(offsets[2]-offsets[1]) || !errors.Is(err, ErrCorrupt) {
+	var ce *event.CorruptionError
+	if !errors.As(err, &ce) || ce.Offset != int64(offsets[1]) || ce.Lost != int64(offsets[2]-offsets[1]) || !errors.Is(err, event.ErrCorrupt) {
 		t.Fatalf("want corruption at %d losing %d bytes, got %v", offsets[1], offsets[2]-offsets[1], err)
 	}
 }
@@ -133,7 +135,7 @@ func TestScanRejectsStaleFrame(t *testing.T) {
 	}
 	// With a valid frame after it, the same stale frame is corruption.
 	more, _ := AppendEvent(nil, sampleRecord(9), true, [32]byte{})
-	if _, _, err := scanCount(t, append(data, more...)); !errors.Is(err, ErrCorrupt) {
+	if _, _, err := scanCount(t, append(data, more...)); !errors.Is(err, event.ErrCorrupt) {
 		t.Fatalf("stale frame before a valid one: %v", err)
 	}
 }
@@ -152,7 +154,7 @@ func TestScanWithKnownSyncedExtent(t *testing.T) {
 
 	flipped := append([]byte(nil), data...)
 	flipped[len(flipped)-1] ^= 0x01
-	if _, err := scanSynced(flipped, int64(len(data))); !errors.Is(err, ErrCorrupt) {
+	if _, err := scanSynced(flipped, int64(len(data))); !errors.Is(err, event.ErrCorrupt) {
 		t.Fatalf("damaged final record before the note: %v", err)
 	}
 	if res, err := scanSynced(flipped, lastFrame); err != nil || !res.Torn || res.End != lastFrame {
@@ -161,7 +163,7 @@ func TestScanWithKnownSyncedExtent(t *testing.T) {
 
 	zeroed := append([]byte(nil), data...)
 	clear(zeroed[offsets[3]:])
-	if _, err := scanSynced(zeroed, int64(len(data))); !errors.Is(err, ErrCorrupt) {
+	if _, err := scanSynced(zeroed, int64(len(data))); !errors.Is(err, event.ErrCorrupt) {
 		t.Fatalf("synced bytes read back as zeros: %v", err)
 	}
 
@@ -170,7 +172,7 @@ func TestScanWithKnownSyncedExtent(t *testing.T) {
 	if res, err := scanSynced(hole, int64(offsets[2])); err != nil || !res.Torn || res.End != int64(offsets[2]) {
 		t.Fatalf("hole past the note: %+v %v", res, err)
 	}
-	if _, err := scanSynced(hole, -1); !errors.Is(err, ErrCorrupt) {
+	if _, err := scanSynced(hole, -1); !errors.Is(err, event.ErrCorrupt) {
 		t.Fatalf("hole with an unknown synced extent and a valid frame after it: %v", err)
 	}
 }

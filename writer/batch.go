@@ -93,21 +93,21 @@ func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 			n = t.next
 		}
 		if it.Opts.ExpectSequence && it.Opts.ExpectedSequence != n {
-			return plan, 0, &BatchItemError{Item: i, Err: &SequenceMismatchError{
+			return plan, 0, &event.BatchItemError{Item: i, Err: &event.SequenceMismatchError{
 				Entity: entity, Expected: it.Opts.ExpectedSequence, Actual: n}}
 		}
 		switch it.Cause.Kind {
 		case event.CauseNone:
 		case event.CauseByItem:
 			if it.Cause.Index < 0 || it.Cause.Index >= i {
-				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf(
-					"%w: cause item %d is not an earlier item", ErrBatchInvalid, it.Cause.Index)}
+				return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf(
+					"%w: cause item %d is not an earlier item", event.ErrBatchInvalid, it.Cause.Index)}
 			}
 		case event.CauseByLatestOf:
 			j, ok := lastItem[it.Cause.Entity]
 			if !ok {
-				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf(
-					"%w: no earlier item of entity %q to be caused by", ErrBatchInvalid, it.Cause.Entity)}
+				return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf(
+					"%w: no earlier item of entity %q to be caused by", event.ErrBatchInvalid, it.Cause.Entity)}
 			}
 			if plan.latest == nil {
 				plan.latest = map[int]int{}
@@ -115,10 +115,10 @@ func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 			plan.latest[i] = j
 		case event.CauseByID:
 			if it.Cause.ID.IsZero() {
-				return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf("%w: explicit cause is the zero id", ErrBatchInvalid)}
+				return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: explicit cause is the zero id", event.ErrBatchInvalid)}
 			}
 		default:
-			return plan, 0, &BatchItemError{Item: i, Err: fmt.Errorf("%w: unknown cause kind %d", ErrBatchInvalid, it.Cause.Kind)}
+			return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: unknown cause kind %d", event.ErrBatchInvalid, it.Cause.Kind)}
 		}
 		next[entity] = n + 1
 		lastItem[entity] = i

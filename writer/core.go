@@ -280,7 +280,7 @@ func (c *core) appendOne(r *Request) bool {
 		return true
 	}
 	if it.Opts.ExpectSequence && it.Opts.ExpectedSequence != t.next {
-		c.answer(r, &SequenceMismatchError{Entity: it.Coord.Entity(), Expected: it.Opts.ExpectedSequence, Actual: t.next})
+		c.answer(r, &event.SequenceMismatchError{Entity: it.Coord.Entity(), Expected: it.Opts.ExpectedSequence, Actual: t.next})
 		return true
 	}
 	if !c.fits(segment.EncodedEventSize(&segment.EventRecord{

@@ -168,7 +168,7 @@ func TestCoreDrainsToFramesAndReceipts(t *testing.T) {
 			name:   "expected sequences count earlier appends of the same drain",
 			before: []*Request{onWrite("a", event.AppendOptions{}, "0")},
 			drain:  []*Request{onWrite("a", event.Expect(1), "1"), onWrite("a", event.Expect(2), "2"), onWrite("a", event.Expect(2), "stale")},
-			want:   []outcome{ok(gs(2), gs(1)), ok(gs(3), gs(2)), refused(ErrSequenceMismatch)},
+			want:   []outcome{ok(gs(2), gs(1)), ok(gs(3), gs(2)), refused(event.ErrSequenceMismatch)},
 			frames: []byte{E, E}, events: 3,
 		},
 		{
@@ -191,7 +191,7 @@ func TestCoreDrainsToFramesAndReceipts(t *testing.T) {
 				}, event.Durable),
 				onWrite("x", event.AppendOptions{}, "after"),
 			},
-			want:   []outcome{ok(gs(1), gs(0)), refused(ErrSequenceMismatch), ok(gs(2), gs(1))},
+			want:   []outcome{ok(gs(1), gs(0)), refused(event.ErrSequenceMismatch), ok(gs(2), gs(1))},
 			frames: []byte{E, E}, events: 2,
 		},
 		{
@@ -200,14 +200,14 @@ func TestCoreDrainsToFramesAndReceipts(t *testing.T) {
 				item("a", "1", event.AppendOptions{}, event.CauseItem(1)),
 				item("a", "2", event.AppendOptions{}, event.Cause{}),
 			}, event.Durable)},
-			want: []outcome{refused(ErrBatchInvalid)}, events: 0,
+			want: []outcome{refused(event.ErrBatchInvalid)}, events: 0,
 		},
 		{
 			name: "a cause of an unknown kind is refused",
 			drain: []*Request{NewBatch([]Item{
 				item("a", "1", event.AppendOptions{}, event.Cause{Kind: 9}),
 			}, event.Durable)},
-			want: []outcome{refused(ErrBatchInvalid)}, events: 0,
+			want: []outcome{refused(event.ErrBatchInvalid)}, events: 0,
 		},
 		{
 			name:   "a key repeated in one drain is replayed, not written twice",

@@ -54,15 +54,15 @@ func (c *core) batchImported(r *Request) (replayed bool, err error) {
 	for i := range r.items {
 		it := &r.items[i]
 		if it.Import == nil {
-			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: an imported batch mixes in an item that is not imported", ErrBatchInvalid)}
+			return false, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: an imported batch mixes in an item that is not imported", event.ErrBatchInvalid)}
 		}
 		if j, dup := inBatch[it.Import.ID]; dup {
-			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: id %v repeats item %d", ErrDuplicate, it.Import.ID, j)}
+			return false, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: id %v repeats item %d", ErrDuplicate, it.Import.ID, j)}
 		}
 		inBatch[it.Import.ID] = i
 		rc, found, err := c.importedSeen(it)
 		if err != nil {
-			return false, &BatchItemError{Item: i, Err: err}
+			return false, &event.BatchItemError{Item: i, Err: err}
 		}
 		if found {
 			prev = append(prev, rc)
@@ -77,7 +77,7 @@ func (c *core) batchImported(r *Request) (replayed bool, err error) {
 		c.replay(r, prev...)
 		return true, nil
 	}
-	return false, &BatchItemError{Item: firstNew, Err: fmt.Errorf(
+	return false, &event.BatchItemError{Item: firstNew, Err: fmt.Errorf(
 		"%w: %d of %d imported ids are already in the store; an atomic batch is there whole or not at all", ErrDuplicate, len(prev), len(r.items))}
 }
 

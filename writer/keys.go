@@ -153,7 +153,7 @@ func (c *core) batchKeys(r *Request) (replayed bool, err error) {
 		}
 		withKey++
 		if j, dup := inBatch[key]; dup {
-			return false, &BatchItemError{Item: i, Err: fmt.Errorf("%w: key %q repeats item %d", ErrDuplicate, key, j)}
+			return false, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: key %q repeats item %d", ErrDuplicate, key, j)}
 		}
 		inBatch[key] = i
 		p, found, err := c.lookupKey(key)
@@ -162,7 +162,7 @@ func (c *core) batchKeys(r *Request) (replayed bool, err error) {
 		}
 		if found {
 			if err := c.sameEvent(key, &p, &r.items[i]); err != nil {
-				return false, &BatchItemError{Item: i, Err: err}
+				return false, &event.BatchItemError{Item: i, Err: err}
 			}
 			prev = append(prev, p)
 		} else if firstNew < 0 {
@@ -183,7 +183,7 @@ func (c *core) batchKeys(r *Request) (replayed bool, err error) {
 		c.replay(r, receipts...)
 		return true, nil
 	}
-	return false, &BatchItemError{Item: firstNew, Err: fmt.Errorf(
+	return false, &event.BatchItemError{Item: firstNew, Err: fmt.Errorf(
 		"%w: %d of %d keyed items were already appended; a retry must repeat the whole batch", ErrDuplicate, len(prev), withKey)}
 }
 
@@ -200,7 +200,7 @@ func (c *core) sameBatch(prev []seenKey) error {
 	first := prev[0].receipt.Global
 	for i := range prev {
 		if prev[i].receipt.Global != first+uint64(i) {
-			return &BatchItemError{Item: i, Err: fmt.Errorf(
+			return &event.BatchItemError{Item: i, Err: fmt.Errorf(
 				"%w: the keys were first used by other appends or in another order (item %d was global %d, item 0 global %d); a retry must repeat the original batch",
 				ErrDuplicate, i, prev[i].receipt.Global, first)}
 		}
@@ -216,7 +216,7 @@ func (c *core) sameBatch(prev []seenKey) error {
 		}
 	}
 	if !whole {
-		return &BatchItemError{Item: 0, Err: fmt.Errorf(
+		return &event.BatchItemError{Item: 0, Err: fmt.Errorf(
 			"%w: the keys were first used by appends other than one batch of these %d items; a retry must repeat the original batch",
 			ErrDuplicate, len(prev))}
 	}

@@ -102,7 +102,7 @@ func TestBatchRetryMustRepeatTheOriginalBatch(t *testing.T) {
 				h.process(r)
 				err := answer(t, r).Err
 				require.ErrorIs(t, err, ErrDuplicate, name)
-				require.ErrorIs(t, err, ErrBatchInvalid, name)
+				require.ErrorIs(t, err, event.ErrBatchInvalid, name)
 			}
 			h.run(exact, one)
 			o := answer(t, orig)

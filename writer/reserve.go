@@ -8,7 +8,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/batpak-go/batpak/segment"
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -44,7 +44,7 @@ func ReadReservation(fs vfs.FS, dir string) (uint64, error) {
 		return 0, err
 	}
 	if [4]byte(b[:4]) != reserveMagic || crc32.Checksum(b[:12], crcTable) != binary.LittleEndian.Uint32(b[12:]) {
-		return 0, fmt.Errorf("%w: sequence reservation file %s is damaged", segment.ErrCorrupt, reserveFile)
+		return 0, fmt.Errorf("%w: sequence reservation file %s is damaged", event.ErrCorrupt, reserveFile)
 	}
 	return binary.LittleEndian.Uint64(b[4:]), nil
 }

@@ -168,7 +168,7 @@ func TestSequencesChainsAndCAS(t *testing.T) {
 	}
 	r := single("a", event.OnWrite, event.Expect(1))
 	h.run(r)
-	var sm *SequenceMismatchError
+	var sm *event.SequenceMismatchError
 	if err := answer(t, r).Err; !errors.As(err, &sm) || sm.Expected != 1 || sm.Actual != 3 {
 		t.Fatalf("CAS: %v", err)
 	}
@@ -216,8 +216,8 @@ func TestBatchRejectedWholeWritesNothing(t *testing.T) {
 		{Coord: c, Kind: kind, Payload: []byte("3"), Opts: event.Expect(1)}, // stale: 2 is next
 	}, event.Durable)
 	h.run(r)
-	var bie *BatchItemError
-	if err := answer(t, r).Err; !errors.As(err, &bie) || bie.Item != 2 || !errors.Is(err, ErrSequenceMismatch) {
+	var bie *event.BatchItemError
+	if err := answer(t, r).Err; !errors.As(err, &bie) || bie.Item != 2 || !errors.Is(err, event.ErrSequenceMismatch) {
 		t.Fatalf("batch: %v", err)
 	}
 	if h.idx.Len() != 0 || h.w.seg.end != segment.HeaderSize {
