@@ -34,7 +34,7 @@ func TestAppendBatchReturnsReceiptsInItemOrder(t *testing.T) {
 	}
 	wantSeq := []uint64{1, 0, 2, 0}
 	for i, r := range rs {
-		if r.Global != pre.Global+1+uint64(i) || r.Sequence() != wantSeq[i] || r.Coordinate != items[i].Coord || r.Kind != items[i].Kind || r.Replayed {
+		if r.Global != pre.Global+1+uint64(i) || r.Sequence != wantSeq[i] || r.Coordinate != items[i].Coord || r.Kind != items[i].Kind || r.Replayed {
 			t.Fatalf("receipt %d: %+v", i, r)
 		}
 	}
@@ -115,8 +115,8 @@ func TestBatchExpectedSequencesCountEarlierItems(t *testing.T) {
 	if err != nil {
 		t.Fatalf("batch whose expectations count its own earlier items: %v", err)
 	}
-	if rs[0].Sequence() != 2 || rs[2].Sequence() != 3 || rs[3].Sequence() != 1 {
-		t.Fatalf("sequences %d %d %d", rs[0].Sequence(), rs[2].Sequence(), rs[3].Sequence())
+	if rs[0].Sequence != 2 || rs[2].Sequence != 3 || rs[3].Sequence != 1 {
+		t.Fatalf("sequences %d %d %d", rs[0].Sequence, rs[2].Sequence, rs[3].Sequence)
 	}
 	// Expecting the entity as it was before the batch fails on the second item.
 	_, err = s.AppendBatch(bg, []batpak.BatchItem{
@@ -182,11 +182,11 @@ func TestFailingItemRejectsTheWholeBatch(t *testing.T) {
 			}
 			// The entities' sequences did not move.
 			na, nb := countOf(t, s, "a"), countOf(t, s, "b")
-			if r := mustAppend(t, s, a, kindMoved, payload{}); r.Sequence() != uint64(na) {
-				t.Fatalf("a's next sequence is %d after a rejected batch, want %d", r.Sequence(), na)
+			if r := mustAppend(t, s, a, kindMoved, payload{}); r.Sequence != uint64(na) {
+				t.Fatalf("a's next sequence is %d after a rejected batch, want %d", r.Sequence, na)
 			}
-			if r := mustAppend(t, s, b, kindMoved, payload{}); r.Sequence() != uint64(nb) {
-				t.Fatalf("b's next sequence is %d after a rejected batch, want %d", r.Sequence(), nb)
+			if r := mustAppend(t, s, b, kindMoved, payload{}); r.Sequence != uint64(nb) {
+				t.Fatalf("b's next sequence is %d after a rejected batch, want %d", r.Sequence, nb)
 			}
 		})
 	}

@@ -73,10 +73,10 @@ func TestWalkAncestorsWalksBackWithALimit(t *testing.T) {
 			if ev.Coordinate != a {
 				t.Fatalf("walk left the entity: %v", ev.Coordinate)
 			}
-			if !receiptMatches(ra[ev.Position.Sequence], ev) {
-				t.Fatalf("walk yielded a wrong event at sequence %d", ev.Position.Sequence)
+			if !receiptMatches(ra[ev.Sequence], ev) {
+				t.Fatalf("walk yielded a wrong event at sequence %d", ev.Sequence)
 			}
-			seqs = append(seqs, ev.Position.Sequence)
+			seqs = append(seqs, ev.Sequence)
 		}
 		return seqs
 	}
@@ -119,7 +119,7 @@ func TestWithoutHashChainHashesAreZero(t *testing.T) {
 	}
 	for _, ev := range collect(t, s.Stream(bg, "a")) {
 		if ev.Hash != (event.HashChain{}) {
-			t.Fatalf("sequence %d: hash %+v without hash chains", ev.Position.Sequence, ev.Hash)
+			t.Fatalf("sequence %d: hash %+v without hash chains", ev.Sequence, ev.Hash)
 		}
 	}
 	n := 0
@@ -327,7 +327,7 @@ func TestWalkAncestorsReportsABrokenChain(t *testing.T) {
 			walkErr = err
 			break
 		}
-		walked = append(walked, ev.Position.Sequence)
+		walked = append(walked, ev.Sequence)
 	}
 	if !errors.Is(walkErr, batpak.ErrChainBroken) || !errors.As(walkErr, &ce) {
 		t.Fatalf("walk over a rewritten event yielded %v after %v; want ErrChainBroken with a *CorruptionError", walkErr, walked)

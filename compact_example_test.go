@@ -90,7 +90,7 @@ func ExampleStore_Compact_tombstone() {
 	}
 	fmt.Printf("tombstoned some: %v, dropped: %d\n", rep.Tombstoned > 0, rep.EventsDropped)
 	fmt.Printf("first event: tombstone %v, sequence %d, payload %d bytes\n",
-		ev.Kind == event.KindTombstone, ev.Position.Sequence, len(ev.Payload))
+		ev.Kind == event.KindTombstone, ev.Sequence, len(ev.Payload))
 	check, err := store.Verify(ctx)
 	if err != nil {
 		log.Fatal(err)
@@ -146,7 +146,7 @@ func ExampleWithMaxOpenSegments() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("read back:", ev.Position.Sequence, "segments:", store.Stats().Segments > 2)
+	fmt.Println("read back:", ev.Sequence, "segments:", store.Stats().Segments > 2)
 	// Output:
 	// read back: 0 segments: true
 }

@@ -279,8 +279,8 @@ func concurrentCompactions(t *testing.T, s *Store) {
 				if err != nil {
 					return err
 				}
-				if prev != nil && (ev.Position.Sequence != prev.Position.Sequence+1 || ev.Hash.Prev != prev.Hash.Self) {
-					return fmt.Errorf("stream %s: seq %d after %d, linked %v", entity, ev.Position.Sequence, prev.Position.Sequence, ev.Hash.Prev == prev.Hash.Self)
+				if prev != nil && (ev.Sequence != prev.Sequence+1 || ev.Hash.Prev != prev.Hash.Self) {
+					return fmt.Errorf("stream %s: seq %d after %d, linked %v", entity, ev.Sequence, prev.Sequence, ev.Hash.Prev == prev.Hash.Self)
 				}
 				prev, n = ev, n+1
 			}

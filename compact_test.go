@@ -39,7 +39,7 @@ func compactWorkload(t *testing.T, s *Store, tag string, n int) []written {
 	var out []written
 	add := func(r Receipt, key string, batch int) {
 		out = append(out, written{id: r.ID, global: r.Global, entity: r.Coordinate.Entity(), coord: r.Coordinate,
-			seq: r.Position.Sequence, key: key, batch: batch})
+			seq: r.Sequence, key: key, batch: batch})
 	}
 	for i := range 12 {
 		for _, e := range []string{"old", "gone"} {
@@ -89,7 +89,7 @@ func compactWorkload(t *testing.T, s *Store, tag string, n int) []written {
 // other event of e5, the first five of e7, the newest three of "old" and
 // all of "gone".
 func compactRetain(ev *StoredEvent) bool {
-	seq := ev.Position.Sequence
+	seq := ev.Sequence
 	switch ev.Coordinate.Entity() {
 	case "e3", "gone":
 		return false
@@ -185,7 +185,7 @@ func checkCompacted(t *testing.T, s *Store, ws []written, keep map[uint64]bool, 
 			if err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, ev.Position.Sequence)
+			got = append(got, ev.Sequence)
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("stream %s: sequences %v, want %v", entity, got, want)
@@ -252,7 +252,7 @@ func TestCompactKeepsExactlyRetainedEventsByteIdentical(t *testing.T) {
 			t.Fatalf("retry of dropped key %s: %+v %v", w.key, r, err)
 		}
 		if !r.Replayed {
-			ws = append(ws, written{id: r.ID, global: r.Global, entity: w.entity, coord: w.coord, seq: r.Position.Sequence})
+			ws = append(ws, written{id: r.ID, global: r.Global, entity: w.entity, coord: w.coord, seq: r.Sequence})
 		}
 	}
 	// An entity whose newest events were dropped continues after its newest
@@ -309,7 +309,7 @@ func appendSeq(t *testing.T, s *Store, entity string) written {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return written{id: r.ID, global: r.Global, entity: entity, coord: r.Coordinate, seq: r.Position.Sequence}
+	return written{id: r.ID, global: r.Global, entity: entity, coord: r.Coordinate, seq: r.Sequence}
 }
 
 func TestCompactTwiceAndMergeOnly(t *testing.T) {

@@ -95,7 +95,7 @@ func TestCompactTombstoneKeepsEveryEventInPlace(t *testing.T) {
 		assert.Len(t, collect(t, s.ByFact(bg, kindMoved)), len(written)-tombs+appended)
 		stream := collect(t, s.Stream(bg, "user:1"))
 		for i, ev := range stream {
-			assert.Equal(t, uint64(i), ev.Position.Sequence, "the stream keeps every sequence")
+			assert.Equal(t, uint64(i), ev.Sequence, "the stream keeps every sequence")
 		}
 		vr, err := s.Verify(bg)
 		require.NoError(t, err)

@@ -78,7 +78,7 @@ func ExampleStore_Append() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%s: sequence %d, global %d\n", r.Coordinate, r.Sequence(), r.Global)
+		fmt.Printf("%s: sequence %d, global %d\n", r.Coordinate, r.Sequence, r.Global)
 	}
 
 	// An expected sequence makes an append conditional.

@@ -127,8 +127,8 @@ func checkLog(t testing.TB, s *batpak.Store, evs []*batpak.StoredEvent, chained 
 		}
 		seen[ev.ID] = true
 		entity := ev.Coordinate.Entity()
-		if ev.Position.Sequence != next[entity] {
-			t.Fatalf("entity %q: sequence %d where %d was due (global %d)", entity, ev.Position.Sequence, next[entity], ev.Global)
+		if ev.Sequence != next[entity] {
+			t.Fatalf("entity %q: sequence %d where %d was due (global %d)", entity, ev.Sequence, next[entity], ev.Global)
 		}
 		next[entity]++
 	}
@@ -142,10 +142,10 @@ func checkLog(t testing.TB, s *batpak.Store, evs []*batpak.StoredEvent, chained 
 				t.Fatalf("Stream(%q): %v", entity, err)
 			}
 			if ev.Hash.Self == ([32]byte{}) {
-				t.Fatalf("entity %q sequence %d: zero chain hash", entity, ev.Position.Sequence)
+				t.Fatalf("entity %q sequence %d: zero chain hash", entity, ev.Sequence)
 			}
 			if ev.Hash.Prev != prev {
-				t.Fatalf("entity %q sequence %d: Hash.Prev %x, predecessor's Self %x", entity, ev.Position.Sequence, ev.Hash.Prev[:4], prev[:4])
+				t.Fatalf("entity %q sequence %d: Hash.Prev %x, predecessor's Self %x", entity, ev.Sequence, ev.Hash.Prev[:4], prev[:4])
 			}
 			prev = ev.Hash.Self
 		}

@@ -57,11 +57,11 @@ func TestImporterKeepsIDsAndClockReadings(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rs, 2)
 	assert.Equal(t, []uint64{1, 2, 3}, []uint64{ra.Global, rs[0].Global, rs[1].Global})
-	assert.Equal(t, []uint64{0, 1, 0}, []uint64{ra.Position.Sequence, rs[0].Position.Sequence, rs[1].Position.Sequence})
+	assert.Equal(t, []uint64{0, 1, 0}, []uint64{ra.Sequence, rs[0].Sequence, rs[1].Sequence})
 
 	mine := mustAppend(t, s, coord(t, "player:1", "room:1"), kindMoved, payload{N: 3})
 	assert.Positive(t, mine.ID.Compare(a.ID), "the store's own id sorts after every imported id")
-	assert.Equal(t, uint64(2), mine.Position.Sequence, "after a and b")
+	assert.Equal(t, uint64(2), mine.Sequence, "after a and b")
 
 	check := func(s *batpak.Store) {
 		t.Helper()

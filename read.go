@@ -42,7 +42,7 @@ func (s *Store) readEntry(e index.Entry) (*StoredEvent, error) {
 // fillPrev sets Hash.Prev of ev, the event of entry e, from its entity's
 // previous event, reading its frame into scratch if that is large enough.
 func (s *Store) fillPrev(e index.Entry, ev *StoredEvent, scratch []byte) error {
-	if ev.Position.Sequence == 0 || ev.Hash.Self == ([32]byte{}) {
+	if ev.Sequence == 0 || ev.Hash.Self == ([32]byte{}) {
 		return nil
 	}
 	pe, ok := s.idx.Previous(e)
@@ -139,14 +139,14 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 				yield(nil, err)
 				return
 			}
-			if !yield(ev, nil) || ev.Position.Sequence == 0 {
+			if !yield(ev, nil) || ev.Sequence == 0 {
 				return
 			}
 			if err := s.readable(ctx); err != nil {
 				yield(nil, err)
 				return
 			}
-			e, ok := s.idx.StreamEntry(entity, ev.Position.Sequence-1)
+			e, ok := s.idx.StreamEntry(entity, ev.Sequence-1)
 			if !ok {
 				return // the chain's start was dropped by retention
 			}
@@ -161,10 +161,10 @@ func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*
 // verifyOwnHash checks ev's stored hash against its body and its
 // predecessor's hash (ev.Hash.Prev, zero for an entity's first event).
 func (s *Store) verifyOwnHash(ev *StoredEvent) error {
-	if ev.Hash.Self == ([32]byte{}) || (ev.Position.Sequence > 0 && ev.Hash.Prev == ([32]byte{})) {
+	if ev.Hash.Self == ([32]byte{}) || (ev.Sequence > 0 && ev.Hash.Prev == ([32]byte{})) {
 		return nil // no chain, or its predecessor is gone: nothing to check against
 	}
-	e, ok := s.idx.StreamEntry(ev.Coordinate.Entity(), ev.Position.Sequence)
+	e, ok := s.idx.StreamEntry(ev.Coordinate.Entity(), ev.Sequence)
 	if !ok {
 		return fmt.Errorf("%w: %v vanished from the index", ErrNotFound, ev.ID)
 	}
@@ -252,12 +252,12 @@ func (q *query) run(src entrySource) {
 // yielded just before when that is its predecessor, else read.
 func (q *query) link(e index.Entry, ev *StoredEvent) error {
 	var err error
-	if ev.Position.Sequence > 0 && ev.Position.Sequence == q.prevSeq+1 && q.prev != ([32]byte{}) {
+	if ev.Sequence > 0 && ev.Sequence == q.prevSeq+1 && q.prev != ([32]byte{}) {
 		ev.Hash.Prev = q.prev
 	} else {
 		err = q.s.fillPrev(e, ev, nil)
 	}
-	q.prev, q.prevSeq = ev.Hash.Self, ev.Position.Sequence
+	q.prev, q.prevSeq = ev.Hash.Self, ev.Sequence
 	return err
 }
 

@@ -46,8 +46,8 @@ func TestQueryBlocksSpanSegmentsAndLargeFrames(t *testing.T) {
 	}
 	stream := collect(t, s.Stream(ctx, "e1"))
 	for i := 1; i < len(stream); i++ {
-		if stream[i].Hash.Prev != stream[i-1].Hash.Self || stream[i].Position.Sequence != uint64(i) {
-			t.Fatalf("stream event %d: sequence %d, not linked to its predecessor", i, stream[i].Position.Sequence)
+		if stream[i].Hash.Prev != stream[i-1].Hash.Self || stream[i].Sequence != uint64(i) {
+			t.Fatalf("stream event %d: sequence %d, not linked to its predecessor", i, stream[i].Sequence)
 		}
 	}
 	// Leaving early, at any point of a block, is allowed.

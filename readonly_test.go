@@ -57,7 +57,7 @@ func TestReadOnlyFollowsWriter(t *testing.T) {
 		t.Fatalf("refresh: %d new, %v, %d segments", n, err, ro.Stats().Segments)
 	}
 	ev, err := ro.Get(ctx, last.ID)
-	if err != nil || ev.Position.Sequence != 109 {
+	if err != nil || ev.Sequence != 109 {
 		t.Fatalf("get through read-only: %v", err)
 	}
 	if err := ro.Close(); err != nil {

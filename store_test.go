@@ -27,8 +27,8 @@ func TestRoundTripThroughEveryReadPath(t *testing.T) {
 	r3 := mustAppend(t, s, aliceHall, kindMoved, payload{Producer: 1, N: 3, Note: "hall"})
 	r4 := mustAppend(t, s, bob, kindMoved, payload{Producer: 2, N: 4})
 
-	if r1.Sequence() != 0 || r3.Sequence() != 1 || r2.Sequence() != 0 || r4.Sequence() != 1 {
-		t.Fatalf("per-entity sequences %d %d %d %d, want 0 0 1 1", r1.Sequence(), r2.Sequence(), r3.Sequence(), r4.Sequence())
+	if r1.Sequence != 0 || r3.Sequence != 1 || r2.Sequence != 0 || r4.Sequence != 1 {
+		t.Fatalf("per-entity sequences %d %d %d %d, want 0 0 1 1", r1.Sequence, r2.Sequence, r3.Sequence, r4.Sequence)
 	}
 	if r1.Global != 1 || r2.Global != 2 || r3.Global != 3 || r4.Global != 4 {
 		t.Fatalf("globals %d %d %d %d, want 1..4", r1.Global, r2.Global, r3.Global, r4.Global)
@@ -337,8 +337,8 @@ func TestCloseWaitsForPendingTickets(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ticket %d after Close: %v", i, err)
 		}
-		if r.Sequence() != uint64(i) {
-			t.Fatalf("ticket %d got sequence %d", i, r.Sequence())
+		if r.Sequence != uint64(i) {
+			t.Fatalf("ticket %d got sequence %d", i, r.Sequence)
 		}
 	}
 	s2 := openStore(t, s.Dir())
@@ -352,7 +352,7 @@ func TestExpectedSequenceMismatchNamesEntityExpectedAndActual(t *testing.T) {
 	c := coord(t, "account:1", "bank")
 
 	r, err := s.AppendWithOptions(bg, c, kindMoved, payload{N: 0}, event.Expect(0))
-	if err != nil || r.Sequence() != 0 {
+	if err != nil || r.Sequence != 0 {
 		t.Fatalf("Expect(0) on a new entity: %v, %v", r, err)
 	}
 	mustAppend(t, s, c, kindMoved, payload{N: 1})
@@ -371,7 +371,7 @@ func TestExpectedSequenceMismatchNamesEntityExpectedAndActual(t *testing.T) {
 		}
 	}
 	r, err = s.AppendWithOptions(bg, c, kindMoved, payload{N: 2}, event.Expect(2))
-	if err != nil || r.Sequence() != 2 {
+	if err != nil || r.Sequence != 2 {
 		t.Fatalf("Expect(2): %v, %v", r, err)
 	}
 	if n := s.Stats().Events; n != 3 {
@@ -524,8 +524,8 @@ func TestSubmitTicketsKeepSubmissionOrderAndWaitTwice(t *testing.T) {
 		if r1 != r2 || len(rs) != 1 || rs[0] != r1 {
 			t.Fatalf("ticket %d: Wait twice gave %+v and %+v, WaitAll %+v", i, r1, r2, rs)
 		}
-		if r1.Sequence() != uint64(i) {
-			t.Fatalf("ticket %d has sequence %d: submission order not kept", i, r1.Sequence())
+		if r1.Sequence != uint64(i) {
+			t.Fatalf("ticket %d has sequence %d: submission order not kept", i, r1.Sequence)
 		}
 		if i < n-1 && r1.Global >= prev.Global {
 			t.Fatalf("ticket %d has global %d, the next one %d", i, r1.Global, prev.Global)

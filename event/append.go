@@ -72,7 +72,8 @@ type Receipt struct {
 	Coordinate  Coordinate
 	Kind        EventKind
 	Global      uint64   // global sequence
-	Position    Position // clock reading and per-entity sequence
+	Sequence    uint64   // per-entity sequence
+	Position    Position // clock reading
 	Timestamp   int64    // microseconds since the Unix epoch
 	Correlation ID
 	Causation   ID
@@ -81,6 +82,3 @@ type Receipt struct {
 	// this receipt is that append's, with nothing written now.
 	Replayed bool
 }
-
-// Sequence is the event's per-entity sequence.
-func (r Receipt) Sequence() uint64 { return r.Position.Sequence }

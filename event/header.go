@@ -4,14 +4,13 @@ import (
 	"fmt"
 )
 
-// Position is where an event sits in time and in its entity's stream: a
-// hybrid logical clock reading (wall milliseconds plus a logical counter
-// that orders events within one millisecond or across a clock step back)
-// and the per-entity sequence, which starts at 0 for an entity's first event.
+// Position is where an event sits in time: a hybrid logical clock reading
+// (wall milliseconds plus a logical counter that orders events within one
+// millisecond or across a clock step back). Where it sits in its entity's
+// stream is its Sequence, beside its Global sequence.
 type Position struct {
-	WallMS   uint64
-	Counter  uint32
-	Sequence uint64
+	WallMS  uint64
+	Counter uint32
 }
 
 // Compare orders positions by their clock reading.
@@ -29,7 +28,7 @@ func (p Position) Compare(o Position) int {
 	return 0
 }
 
-func (p Position) String() string { return fmt.Sprintf("%d.%d#%d", p.WallMS, p.Counter, p.Sequence) }
+func (p Position) String() string { return fmt.Sprintf("%d.%d", p.WallMS, p.Counter) }
 
 // HLC is a hybrid logical clock. Tick never returns a reading at or below a
 // previous one, whatever the wall clock does. Not safe for concurrent use.
@@ -69,11 +68,12 @@ type HashChain struct {
 // coordinate and payload.
 type Header struct {
 	ID          ID
-	Correlation ID    // the workflow this event belongs to; its own ID unless set
-	Causation   ID    // the event that caused this one; zero if none
-	Timestamp   int64 // microseconds since the Unix epoch, from the store's clock
-	Position    Position
-	Global      uint64 // global sequence: 1 for the store's first event, strictly increasing in commit order
+	Correlation ID       // the workflow this event belongs to; its own ID unless set
+	Causation   ID       // the event that caused this one; zero if none
+	Timestamp   int64    // microseconds since the Unix epoch, from the store's clock
+	Position    Position // clock reading
+	Global      uint64   // global sequence: 1 for the store's first event, strictly increasing in commit order
+	Sequence    uint64   // per-entity sequence: 0 for the entity's first event, then 1, 2, …
 	Kind        EventKind
 	Flags       uint16 // FlagRequiresAck, FlagTransactional, FlagReplay; the other bits are the caller's
 	PayloadSize uint32

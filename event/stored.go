@@ -156,6 +156,6 @@ type Notification struct {
 func (e *StoredEvent) Notification() Notification {
 	return Notification{
 		ID: e.ID, Correlation: e.Correlation, Causation: e.Causation,
-		Coordinate: e.Coordinate, Kind: e.Kind, Global: e.Global, Sequence: e.Position.Sequence,
+		Coordinate: e.Coordinate, Kind: e.Kind, Global: e.Global, Sequence: e.Sequence,
 	}
 }

@@ -14,7 +14,7 @@ type Appender interface {
 }
 
 // Committed is what a successful Commit returns: the payload, the store's
-// receipt for the event (embedded, so c.ID, c.Sequence(), c.Global and
+// receipt for the event (embedded, so c.ID, c.Sequence, c.Global and
 // c.Hash are at hand) and the audit record written with it.
 type Committed[T any] struct {
 	event.Receipt

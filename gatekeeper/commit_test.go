@@ -59,7 +59,7 @@ func TestCommitAppendsThePayloadWithTheGatesPassed(t *testing.T) {
 		t.Fatalf("store has %d events, want 1", len(evs))
 	}
 	e := evs[0]
-	if c.Payload != w || c.ID != e.ID || c.Sequence() != 0 || c.Hash != e.Hash.Self || c.Kind != testKind {
+	if c.Payload != w || c.ID != e.ID || c.Sequence != 0 || c.Hash != e.Hash.Self || c.Kind != testKind {
 		t.Errorf("Committed %+v does not describe stored event %+v", c, e.Header)
 	}
 	if c.Audit.Bypassed() || !slices.Equal(c.Audit.Gates, []string{"positive", "limit"}) {

@@ -23,7 +23,7 @@
 //		var d *gatekeeper.Denial // errors.As(err, &d): d.Gate, d.Code, d.Message, d.Context
 //		return err
 //	}
-//	c, err := gatekeeper.Commit(ctx, store, r) // c.ID, c.Sequence(), c.Hash, c.Audit
+//	c, err := gatekeeper.Commit(ctx, store, r) // c.ID, c.Sequence, c.Hash, c.Audit
 //
 // Gates are not an actor: they are plain functions run on the caller's
 // goroutine before anything is sent to the store. A gate set is immutable

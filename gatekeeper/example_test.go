@@ -67,7 +67,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("committed %+v at sequence %d, gates passed: %v\n", c.Payload, c.Sequence(), c.Audit.Gates)
+	fmt.Printf("committed %+v at sequence %d, gates passed: %v\n", c.Payload, c.Sequence, c.Audit.Gates)
 
 	// The receipt is spent.
 	_, err = gatekeeper.Commit(ctx, store, r)
@@ -130,7 +130,7 @@ func ExampleBypass() {
 			continue
 		}
 		if a.Bypassed() {
-			fmt.Printf("#%d bypassed by %s (%s): %s; skipped %v\n", e.Position.Sequence,
+			fmt.Printf("#%d bypassed by %s (%s): %s; skipped %v\n", e.Sequence,
 				a.Bypass.By, a.Bypass.Reason, a.Bypass.Justification, a.Bypass.GatesSkipped)
 		}
 	}

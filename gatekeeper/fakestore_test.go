@@ -74,11 +74,11 @@ func (s *fakeStore) AppendWithOptions(ctx context.Context, coord event.Coordinat
 		Header: event.Header{
 			ID:        event.NewID(),
 			Timestamp: now.UnixMicro(),
-			Position:  event.Position{WallMS: uint64(now.UnixMilli()), Sequence: seq},
-			Global:    uint64(len(s.events) + 1),
-			Kind:      kind,
-			Flags:     opts.Flags,
-			Hash:      event.HashChain{Prev: prev, Self: sha256.Sum256(append(prev[:], b...))},
+			Position:  event.Position{WallMS: uint64(now.UnixMilli())}, Sequence: seq,
+			Global: uint64(len(s.events) + 1),
+			Kind:   kind,
+			Flags:  opts.Flags,
+			Hash:   event.HashChain{Prev: prev, Self: sha256.Sum256(append(prev[:], b...))},
 		},
 		Coordinate:     coord,
 		IdempotencyKey: opts.IdempotencyKey,
@@ -93,7 +93,7 @@ func (s *fakeStore) AppendWithOptions(ctx context.Context, coord event.Coordinat
 	s.events = append(s.events, e)
 	s.byEntity[coord.Entity()] = append(stream, e)
 	r := event.Receipt{
-		ID: e.ID, Coordinate: coord, Kind: kind, Global: e.Global, Position: e.Position,
+		ID: e.ID, Coordinate: coord, Kind: kind, Global: e.Global, Sequence: e.Sequence, Position: e.Position,
 		Timestamp: e.Timestamp, Correlation: e.Correlation, Causation: e.Causation, Hash: e.Hash.Self,
 	}
 	if opts.IdempotencyKey != "" {

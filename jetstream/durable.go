@@ -237,7 +237,7 @@ func (c *NamedCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, e
 		if open {
 			c.open = id
 		}
-		if c.region.Matches(d.ev.Coordinate, d.ev.Kind, d.ev.Position.Sequence) {
+		if c.region.Matches(d.ev.Coordinate, d.ev.Kind, d.ev.Sequence) {
 			c.held, c.heldBat = append(c.held, d.ev), append(c.heldBat, id)
 		}
 	}

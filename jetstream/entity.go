@@ -83,7 +83,7 @@ func (s *Store) load(ctx context.Context, entity string, st *entityState, leader
 	if err != nil {
 		return err
 	}
-	st.known, st.last, st.next, st.hash = true, m.Seq, d.ev.Position.Sequence+1, d.ev.Hash.Self
+	st.known, st.last, st.next, st.hash = true, m.Seq, d.ev.Sequence+1, d.ev.Hash.Self
 	return nil
 }
 

@@ -84,7 +84,7 @@ func (d *draft) seal(prev [32]byte, base uint64, check bool, entSubj string) *na
 func (d *draft) receipt(seq uint64) batpak.Receipt {
 	return batpak.Receipt{
 		ID: d.rec.ID, Coordinate: d.coord, Kind: d.rec.Kind, Global: seq,
-		Position:  event.Position{WallMS: d.rec.WallMS, Counter: d.rec.Counter, Sequence: d.rec.Sequence},
+		Position: event.Position{WallMS: d.rec.WallMS, Counter: d.rec.Counter}, Sequence: d.rec.Sequence,
 		Timestamp: d.rec.Timestamp, Correlation: d.rec.Correlation, Causation: d.rec.Causation, Hash: d.self,
 	}
 }
@@ -116,7 +116,7 @@ func decode(seq uint64, data []byte) (decoded, error) {
 // receiptOf is the receipt of a stored event.
 func receiptOf(ev *event.StoredEvent) batpak.Receipt {
 	return batpak.Receipt{
-		ID: ev.ID, Coordinate: ev.Coordinate, Kind: ev.Kind, Global: ev.Global, Position: ev.Position,
+		ID: ev.ID, Coordinate: ev.Coordinate, Kind: ev.Kind, Global: ev.Global, Sequence: ev.Sequence, Position: ev.Position,
 		Timestamp: ev.Timestamp, Correlation: ev.Correlation, Causation: ev.Causation, Hash: ev.Hash.Self,
 	}
 }

@@ -167,7 +167,7 @@ func (s *Store) eachMsg(ctx context.Context, r batpak.Region, after, through uin
 		}
 		ev := d.ev
 		if exact {
-			seq := ev.Position.Sequence
+			seq := ev.Sequence
 			switch {
 			case seq == 0:
 				chained, prevHash = true, [32]byte{}
@@ -182,7 +182,7 @@ func (s *Store) eachMsg(ctx context.Context, r batpak.Region, after, through uin
 			}
 			chained, prevSeq, prevHash = true, seq, ev.Hash.Self
 		}
-		if !r.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence) {
+		if !r.Matches(ev.Coordinate, ev.Kind, ev.Sequence) {
 			return nil
 		}
 		return fn(ev, m.hdr)

@@ -53,13 +53,13 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 			t = &tail{}
 			tails[ent] = t
 		}
-		if ev.Position.Sequence != t.next {
+		if ev.Sequence != t.next {
 			rep.Problem = fmt.Errorf("%w: entity %q has sequence %d at global %d, want %d",
-				batpak.ErrChainBroken, ent, ev.Position.Sequence, ev.Global, t.next)
+				batpak.ErrChainBroken, ent, ev.Sequence, ev.Global, t.next)
 			return errStop
 		}
 		if !segment.VerifyHash(d.body, t.hash) {
-			rep.Problem = &chainError{entity: ent, seq: ev.Position.Sequence, global: ev.Global}
+			rep.Problem = &chainError{entity: ent, seq: ev.Sequence, global: ev.Global}
 			return errStop
 		}
 		t.next++

@@ -122,7 +122,7 @@ func clusterOp(ctx context.Context, t *testing.T, s *jetstream.Store, got *acked
 		c := coord()
 		var next uint64
 		if ev, err := s.Latest(ctx, c.Entity()); err == nil {
-			next = ev.Position.Sequence + 1
+			next = ev.Sequence + 1
 		} else if !errors.Is(err, batpak.ErrNotFound) {
 			if !tolerable(err) {
 				t.Errorf("latest: %v", err)
@@ -132,8 +132,8 @@ func clusterOp(ctx context.Context, t *testing.T, s *jetstream.Store, got *acked
 		r, err := s.AppendWithOptions(ctx, c, kindStep, i, event.Expect(next))
 		switch {
 		case err == nil:
-			if r.Sequence() != next {
-				t.Errorf("conditional append at %d got sequence %d", next, r.Sequence())
+			if r.Sequence != next {
+				t.Errorf("conditional append at %d got sequence %d", next, r.Sequence)
 			}
 			got.add(t, r)
 		case errors.Is(err, batpak.ErrSequenceMismatch), tolerable(err):
@@ -231,8 +231,8 @@ func verifyCluster(ctx context.Context, t *testing.T, s *jetstream.Store, got *a
 			t.Errorf("acknowledged event %v (global %d) is missing", id, r.Global)
 			continue
 		}
-		if ev.Global != r.Global || ev.Position.Sequence != r.Sequence() || ev.Hash.Self != r.Hash {
-			t.Errorf("event %v stored at %d seq %d, acknowledged at %d seq %d", id, ev.Global, ev.Position.Sequence, r.Global, r.Sequence())
+		if ev.Global != r.Global || ev.Sequence != r.Sequence || ev.Hash.Self != r.Hash {
+			t.Errorf("event %v stored at %d seq %d, acknowledged at %d seq %d", id, ev.Global, ev.Sequence, r.Global, r.Sequence)
 		}
 	}
 	for k, id := range got.keys {

@@ -50,7 +50,7 @@ func Example() {
 		panic(err)
 	}
 	to, _ := batpak.Decode[string](ev)
-	fmt.Println(r.Global, r.Sequence(), ev.Coordinate, to)
+	fmt.Println(r.Global, r.Sequence, ev.Coordinate, to)
 
 	// Optimistic concurrency: alice has one event, not three.
 	_, err = es.AppendWithOptions(ctx, alice, moved, "crypt", event.Expect(3))
@@ -185,6 +185,6 @@ func ExampleStartCluster() {
 	}
 	c.StreamLeader(store.StreamName()).Shutdown() // a new leader is elected
 	r, err := store.Append(ctx, alice, moved, "crypt")
-	fmt.Println(r.Sequence(), err)
+	fmt.Println(r.Sequence, err)
 	// Output: 1 <nil>
 }

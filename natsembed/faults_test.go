@@ -40,8 +40,8 @@ func TestLostAcknowledgements(t *testing.T) {
 		if err != nil {
 			t.Fatalf("append %d: %v", i, err)
 		}
-		if r.Sequence() != uint64(i/3) {
-			t.Fatalf("append %d: sequence %d, want %d", i, r.Sequence(), i/3)
+		if r.Sequence != uint64(i/3) {
+			t.Fatalf("append %d: sequence %d, want %d", i, r.Sequence, i/3)
 		}
 		record(r)
 	}

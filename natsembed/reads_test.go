@@ -76,8 +76,8 @@ func TestLongQueries(t *testing.T) {
 		t.Fatalf("Stream read %d events, want %d", len(ents), longReadEvents/3)
 	}
 	for i, ev := range ents {
-		if ev.Position.Sequence != uint64(i) {
-			t.Fatalf("Stream event %d has sequence %d", i, ev.Position.Sequence)
+		if ev.Sequence != uint64(i) {
+			t.Fatalf("Stream event %d has sequence %d", i, ev.Sequence)
 		}
 		if i > 0 && ev.Hash.Prev != ents[i-1].Hash.Self {
 			t.Fatalf("Stream event %d: chain not checked against its predecessor", i)

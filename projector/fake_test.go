@@ -37,7 +37,7 @@ func (l *memLog) append(entity string, kind event.EventKind, payload []byte) uin
 	seq := l.seqs[entity]
 	l.seqs[entity] = seq + 1
 	ev := event.StoredEvent{
-		Header:     event.Header{Global: g, Kind: kind, Position: event.Position{Sequence: seq}},
+		Header:     event.Header{Global: g, Kind: kind, Sequence: seq},
 		Coordinate: event.MustCoordinate(entity, "scope"),
 		Payload:    payload,
 	}
@@ -76,7 +76,7 @@ func (l *memLog) Scan(ctx context.Context, r event.Region, after, through uint64
 			return err
 		}
 		ev := evs[i] // a copy: fn must not keep it
-		if !r.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence) {
+		if !r.Matches(ev.Coordinate, ev.Kind, ev.Sequence) {
 			continue
 		}
 		l.mu.Lock()

@@ -19,10 +19,10 @@ func (*steps) Projection() Spec {
 }
 
 func (s *steps) Apply(ev *event.StoredEvent) error {
-	if ev.Position.Sequence == 13 {
+	if ev.Sequence == 13 {
 		return errors.New("unlucky")
 	}
-	s.Sum += ev.Position.Sequence
+	s.Sum += ev.Sequence
 	s.Ops++
 	return nil
 }
@@ -30,7 +30,7 @@ func (s *steps) Apply(ev *event.StoredEvent) error {
 func stepEvents(from, to uint64) []*event.StoredEvent {
 	var evs []*event.StoredEvent
 	for seq := from; seq <= to; seq++ {
-		evs = append(evs, &event.StoredEvent{Header: event.Header{Global: seq + 1, Kind: kindStep, Position: event.Position{Sequence: seq}}})
+		evs = append(evs, &event.StoredEvent{Header: event.Header{Global: seq + 1, Kind: kindStep, Sequence: seq}})
 	}
 	return evs
 }

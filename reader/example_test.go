@@ -43,7 +43,7 @@ func ExampleRunReader_Each() {
 	defer r.Release()
 	err = r.Each(es, func(ev *event.StoredEvent) error {
 		// ev and its payload are reused: copy what you keep.
-		fmt.Printf("%d %v #%d %s\n", ev.Global, ev.Coordinate, ev.Position.Sequence, ev.Payload)
+		fmt.Printf("%d %v #%d %s\n", ev.Global, ev.Coordinate, ev.Sequence, ev.Payload)
 		return nil
 	})
 	fmt.Println(err)

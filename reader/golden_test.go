@@ -73,7 +73,7 @@ func TestGoldenDecode(t *testing.T) {
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, ev := range dst {
-		fmt.Fprintf(&b, "event %d %s sequence %d kind %v\n", ev.Global, ev.Coordinate, ev.Position.Sequence, ev.Kind)
+		fmt.Fprintf(&b, "event %d %s sequence %d kind %v\n", ev.Global, ev.Coordinate, ev.Sequence, ev.Kind)
 		fmt.Fprintf(&b, "  id %v correlation %v causation %v\n", ev.ID, ev.Correlation, ev.Causation)
 		fmt.Fprintf(&b, "  timestamp %d position %v flags %#04x codec %v idempotency %q\n",
 			ev.Timestamp, ev.Position, ev.Flags, ev.Codec, ev.IdempotencyKey)

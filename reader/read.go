@@ -133,8 +133,8 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 	// barrier (a whole-struct copy measured slower on W5's streams).
 	ev.Header = event.Header{
 		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Timestamp: v.Timestamp,
-		Position: event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence},
-		Global:   v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
+		Position: event.Position{WallMS: v.WallMS, Counter: v.Counter}, Sequence: v.Sequence,
+		Global: v.Global, Kind: v.Kind, Flags: v.Flags, PayloadSize: uint32(len(v.Payload)),
 		Hash: event.HashChain{Self: v.Hash},
 	}
 	ev.Coordinate = coord
@@ -259,7 +259,7 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 // needsPrev reports whether ev links to a predecessor: it has a chain
 // hash and is not its entity's first event.
 func needsPrev(ev *event.StoredEvent) bool {
-	return ev.Position.Sequence > 0 && ev.Hash.Self != ([32]byte{})
+	return ev.Sequence > 0 && ev.Hash.Self != ([32]byte{})
 }
 
 // eventRoom is an event and room for its frame in one allocation; what

@@ -391,7 +391,7 @@ func (rec *Recovered) intern(b []byte) string {
 // and clock.
 func (rec *Recovered) noteLast(v *segment.EventView) {
 	rec.LastID = v.ID
-	rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter, Sequence: v.Sequence}
+	rec.LastPos = event.Position{WallMS: v.WallMS, Counter: v.Counter}
 }
 
 // syncedTo is how far a segment's bytes are known to be synced: a sealed

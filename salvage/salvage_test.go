@@ -101,7 +101,7 @@ var damageCases = []damageCase{
 			ev := src.events[rep.Damage[0].Globals[0]-1]
 			assert.Equal(t, []string{ev.Coordinate.Entity()}, rep.Damage[0].Entities)
 			require.Len(t, rep.Gaps, 1)
-			assert.Equal(t, salvage.Gap{Entity: ev.Coordinate.Entity(), From: ev.Position.Sequence, To: ev.Position.Sequence,
+			assert.Equal(t, salvage.Gap{Entity: ev.Coordinate.Entity(), From: ev.Sequence, To: ev.Sequence,
 				After: rep.Gaps[0].After, Before: rep.Gaps[0].Before}, rep.Gaps[0])
 		}},
 	{name: "bit flip in a frame's length", checkpoint: true,
@@ -456,12 +456,12 @@ func checkGoesOn(t *testing.T, dst string, kept []*batpak.StoredEvent, rep *salv
 	require.NoError(t, err)
 	lastSeq := map[string]uint64{}
 	for _, ev := range kept {
-		lastSeq[ev.Coordinate.Entity()] = ev.Position.Sequence
+		lastSeq[ev.Coordinate.Entity()] = ev.Sequence
 	}
 	for e, seq := range lastSeq {
 		r, err := s.Append(bg, event.MustCoordinate(e, "room:1"), kindMoved, pl(999))
 		require.NoError(t, err)
-		require.Equal(t, seq+1, r.Position.Sequence, "entity %s", e)
+		require.Equal(t, seq+1, r.Sequence, "entity %s", e)
 		require.Greater(t, r.Global, rep.LastGlobal)
 	}
 	vr, err := s.Verify(bg)

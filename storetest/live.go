@@ -153,7 +153,7 @@ func (s *suite) subscription(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Recv: %v", err)
 		}
-		if n.ID != r.ID || n.Global != r.Global || n.Sequence != r.Sequence() || n.Coordinate != r.Coordinate ||
+		if n.ID != r.ID || n.Global != r.Global || n.Sequence != r.Sequence || n.Coordinate != r.Coordinate ||
 			n.Kind != r.Kind || n.Correlation != r.Correlation {
 			t.Fatalf("notification %+v, want receipt %+v", n, r)
 		}

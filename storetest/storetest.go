@@ -156,7 +156,7 @@ func equalU64(a, b []uint64) bool {
 // sameEvent checks that ev is the event r acknowledged.
 func sameEvent(t *testing.T, what string, ev *batpak.StoredEvent, r batpak.Receipt) {
 	t.Helper()
-	if ev.ID != r.ID || ev.Global != r.Global || ev.Position.Sequence != r.Sequence() ||
+	if ev.ID != r.ID || ev.Global != r.Global || ev.Sequence != r.Sequence ||
 		ev.Coordinate != r.Coordinate || ev.Kind != r.Kind || ev.Correlation != r.Correlation ||
 		ev.Causation != r.Causation {
 		t.Fatalf("%s: event %+v does not match receipt %+v", what, ev.Header, r)

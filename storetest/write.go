@@ -21,8 +21,8 @@ func (s *suite) sequences(t *testing.T) {
 		seq uint64
 	}{{a, 0}, {b, 0}, {a, 1}, {a2, 2}, {b, 1}, {a, 3}} {
 		r := mustAppend(t, st, step.c, KindMoved, Moved{N: i})
-		if r.Sequence() != step.seq {
-			t.Fatalf("append %d to %v: sequence %d, want %d", i, step.c, r.Sequence(), step.seq)
+		if r.Sequence != step.seq {
+			t.Fatalf("append %d to %v: sequence %d, want %d", i, step.c, r.Sequence, step.seq)
 		}
 		if r.Global <= last {
 			t.Fatalf("append %d: global %d not above the previous %d", i, r.Global, last)
@@ -34,8 +34,8 @@ func (s *suite) sequences(t *testing.T) {
 	}
 	evs := collect(t, st.Stream(bg, "player:alice"))
 	for i, ev := range evs {
-		if ev.Position.Sequence != uint64(i) {
-			t.Fatalf("alice's stream: event %d has sequence %d", i, ev.Position.Sequence)
+		if ev.Sequence != uint64(i) {
+			t.Fatalf("alice's stream: event %d has sequence %d", i, ev.Sequence)
 		}
 	}
 	if len(evs) != 4 {
@@ -58,8 +58,8 @@ func (s *suite) expectedSequence(t *testing.T) {
 		t.Fatalf("mismatch %+v: want entity account:1, expected 0, actual 1", *mm)
 	}
 	r, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 3}, event.Expect(1))
-	if err != nil || r.Sequence() != 1 {
-		t.Fatalf("Expect(1): %v, sequence %d", err, r.Sequence())
+	if err != nil || r.Sequence != 1 {
+		t.Fatalf("Expect(1): %v, sequence %d", err, r.Sequence)
 	}
 	if n := len(collect(t, st.Stream(bg, "account:1"))); n != 2 {
 		t.Fatalf("account:1 has %d events after one refused append, want 2", n)
@@ -78,7 +78,7 @@ func (s *suite) idempotency(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if !again.Replayed || again.ID != first.ID || again.Global != first.Global || again.Sequence() != first.Sequence() {
+	if !again.Replayed || again.ID != first.ID || again.Global != first.Global || again.Sequence != first.Sequence {
 		t.Fatalf("retry receipt %+v, want the original %+v with Replayed", again, first)
 	}
 	if n := len(collect(t, st.Stream(bg, "order:7"))); n != 1 {
@@ -113,8 +113,8 @@ func (s *suite) batch(t *testing.T) {
 	}
 	wantSeq := []uint64{1, 0, 2, 1}
 	for i, r := range rs {
-		if r.Sequence() != wantSeq[i] {
-			t.Fatalf("item %d: sequence %d, want %d", i, r.Sequence(), wantSeq[i])
+		if r.Sequence != wantSeq[i] {
+			t.Fatalf("item %d: sequence %d, want %d", i, r.Sequence, wantSeq[i])
 		}
 		if i > 0 && r.Global <= rs[i-1].Global {
 			t.Fatalf("receipts out of order: %v", receiptGlobals(rs...))
@@ -161,7 +161,7 @@ func (s *suite) batchAllOrNothing(t *testing.T) {
 	}
 	// The next batch numbers on as if the rejected one never happened.
 	rs, err := st.AppendBatch(bg, []batpak.BatchItem{{Coord: bob, Kind: KindMoved, Payload: Moved{}, Options: event.Expect(1)}})
-	if err != nil || rs[0].Sequence() != 1 {
+	if err != nil || rs[0].Sequence != 1 {
 		t.Fatalf("batch after a rejected one: %v", err)
 	}
 	// Idempotent batch: a retry returns the original receipts.

@@ -68,7 +68,7 @@ func (f *fakeLog) commitBatch(entities ...string) {
 		f.seqs[entity]++
 		id := event.NewID()
 		ev := &event.StoredEvent{Coordinate: event.MustCoordinate(entity, "room:1")}
-		ev.ID, ev.Correlation, ev.Kind, ev.Global, ev.Position.Sequence = id, id, kindA, f.last, seq
+		ev.ID, ev.Correlation, ev.Kind, ev.Global, ev.Sequence = id, id, kindA, f.last, seq
 		f.evs[f.last] = ev
 		f.spans[f.last] = sp
 		pend[i] = index.Pending{ID: id, Entity: entity, Scope: "room:1", Kind: kindA, Global: f.last, Sequence: seq}
@@ -108,7 +108,7 @@ func (f *fakeLog) commit(n int, entity, scope string, kind event.EventKind) []ev
 		f.seqs[entity]++
 		id := event.NewID()
 		ev := &event.StoredEvent{Coordinate: coord}
-		ev.ID, ev.Correlation, ev.Kind, ev.Global, ev.Position.Sequence = id, id, kind, f.last, seq
+		ev.ID, ev.Correlation, ev.Kind, ev.Global, ev.Sequence = id, id, kind, f.last, seq
 		f.evs[f.last] = ev
 		pend[i] = index.Pending{ID: id, Entity: entity, Scope: scope, Kind: kind, Global: f.last, Sequence: seq}
 		notes[i] = ev.Notification()

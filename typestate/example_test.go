@@ -22,7 +22,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(opened, "after event", rc.Sequence())
+	fmt.Println(opened, "after event", rc.Sequence)
 
 	// Applying unlock to opened, or open to door, would not compile.
 	// A stale handle compiles but is refused by the store:
@@ -75,7 +75,7 @@ func ExampleHistory() {
 			return
 		}
 		_, key, _ := typestate.Decode[Key](step.Event)
-		fmt.Printf("#%d %s -> %s with the %s key\n", step.Event.Position.Sequence, step.From, step.To, key.ID)
+		fmt.Printf("#%d %s -> %s with the %s key\n", step.Event.Sequence, step.From, step.To, key.ID)
 	}
 	// Output:
 	// #0 locked -> closed with the brass key

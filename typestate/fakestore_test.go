@@ -43,12 +43,12 @@ func (s *fakeStore) AppendWithOptions(ctx context.Context, coord event.Coordinat
 	e := &event.StoredEvent{
 		Header: event.Header{
 			ID: event.NewID(), Global: s.global, Kind: kind, Flags: opts.Flags,
-			Causation: opts.Causation, Position: event.Position{Sequence: seq},
+			Causation: opts.Causation, Sequence: seq,
 		},
 		Coordinate: coord, IdempotencyKey: opts.IdempotencyKey, Codec: codec, Payload: b,
 	}
 	s.byEntity[coord.Entity()] = append(stream, e)
-	return event.Receipt{ID: e.ID, Coordinate: coord, Kind: kind, Global: e.Global, Position: e.Position}, nil
+	return event.Receipt{ID: e.ID, Coordinate: coord, Kind: kind, Global: e.Global, Sequence: e.Sequence, Position: e.Position}, nil
 }
 
 func (s *fakeStore) Stream(ctx context.Context, entity string) iter.Seq2[*event.StoredEvent, error] {

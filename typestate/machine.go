@@ -84,5 +84,5 @@ func ApplyTransition[From, To State, P any](ctx context.Context, st Appender, m 
 	if err != nil {
 		return Machine[To]{}, event.Receipt{}, err
 	}
-	return Machine[To]{coord: m.coord, next: rc.Sequence() + 1}, rc, nil
+	return Machine[To]{coord: m.coord, next: rc.Sequence + 1}, rc, nil
 }

@@ -143,7 +143,7 @@ func Load(ctx context.Context, st Streamer, coord event.Coordinate) (Snapshot, e
 		if err != nil {
 			return Snapshot{}, err
 		}
-		snap.next = e.Position.Sequence + 1
+		snap.next = e.Sequence + 1
 		s, err := ReadStep(e)
 		if errors.Is(err, ErrNotTransition) {
 			continue
@@ -152,7 +152,7 @@ func Load(ctx context.Context, st Streamer, coord event.Coordinate) (Snapshot, e
 			return Snapshot{}, err
 		}
 		if snap.steps > 0 && s.From != snap.state {
-			return Snapshot{}, &ChainError{Entity: coord.Entity(), Sequence: e.Position.Sequence, Want: snap.state, Got: s.From}
+			return Snapshot{}, &ChainError{Entity: coord.Entity(), Sequence: e.Sequence, Want: snap.state, Got: s.From}
 		}
 		snap.state = s.To
 		snap.steps++

@@ -18,8 +18,8 @@ func TestApplyTransitionRecordsEdgesAndAdvancesTheHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.Sequence() != 0 || rc.Kind != kindUnlocked || closed.Next() != 1 || closed.State() != "closed" {
-		t.Fatalf("after unlock: receipt #%d %v, handle %v", rc.Sequence(), rc.Kind, closed)
+	if rc.Sequence != 0 || rc.Kind != kindUnlocked || closed.Next() != 1 || closed.State() != "closed" {
+		t.Fatalf("after unlock: receipt #%d %v, handle %v", rc.Sequence, rc.Kind, closed)
 	}
 	opened, _, err := typestate.ApplyTransition(ctx, st, closed, open())
 	if err != nil {

@@ -325,7 +325,7 @@ func (c *core) stage(it *Item, t *tail, causation, correlation event.ID, batch s
 	size := uint32(c.end + int64(len(c.buf)) - off)
 	*rcpt = event.Receipt{
 		ID: id, Coordinate: it.Coord, Kind: it.Kind, Global: rec.Global,
-		Position:  event.Position{WallMS: wall, Counter: counter, Sequence: t.next},
+		Position: event.Position{WallMS: wall, Counter: counter}, Sequence: t.next,
 		Timestamp: us, Correlation: correlation, Causation: causation, Hash: self,
 	}
 	c.cur.pend = append(c.cur.pend, index.Pending{

@@ -273,7 +273,7 @@ func TestCoreDrainsToFramesAndReceipts(t *testing.T) {
 				require.Len(t, res.Receipts, len(w.globals), "request %d", i)
 				for j, rc := range res.Receipts {
 					assert.Equal(t, w.globals[j], rc.Global, "request %d receipt %d global", i, j)
-					assert.Equal(t, w.seqs[j], rc.Sequence(), "request %d receipt %d sequence", i, j)
+					assert.Equal(t, w.seqs[j], rc.Sequence, "request %d receipt %d sequence", i, j)
 					assert.Equal(t, w.replayed, rc.Replayed, "request %d receipt %d replayed", i, j)
 				}
 			}
@@ -381,7 +381,7 @@ func TestCoreRotationDecisions(t *testing.T) {
 	for i, req := range reqs {
 		res := answer(t, req)
 		require.NoError(t, res.Err)
-		assert.Equal(t, uint64(i), res.Receipts[0].Sequence())
+		assert.Equal(t, uint64(i), res.Receipts[0].Sequence)
 	}
 
 	// A batch moves whole to the next segment.
@@ -459,7 +459,7 @@ func TestCoreRederiveAfterACrash(t *testing.T) {
 	require.NoError(t, res.Err)
 	assert.False(t, res.Receipts[0].Replayed, "the lost append was never written")
 	assert.Equal(t, uint64(3), res.Receipts[0].Global)
-	assert.Equal(t, uint64(1), res.Receipts[0].Sequence(), "the tail reloads from the index")
+	assert.Equal(t, uint64(1), res.Receipts[0].Sequence, "the tail reloads from the index")
 	replay := onWrite("a", key("k"), "1")
 	r.run(replay)
 	assert.True(t, answer(t, replay).Receipts[0].Replayed, "published keys are found in the index")

@@ -49,7 +49,7 @@ func Example() {
 		if res, err = actor.Await(ctx, r.Reply(), done); err == nil {
 			if err = res.Err; err == nil {
 				rc := res.Receipts[0] // copy out before Release
-				fmt.Println("global", rc.Global, "sequence", rc.Sequence(), "visible", idx.Len())
+				fmt.Println("global", rc.Global, "sequence", rc.Sequence, "visible", idx.Len())
 			}
 			r.Release() // only once the reply has arrived
 		}

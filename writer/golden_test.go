@@ -56,7 +56,7 @@ func TestDrainGolden(t *testing.T) {
 		require.NoError(t, res.Err, "request %d", i)
 		for _, rc := range res.Receipts {
 			fmt.Fprintf(&out, "request %d: global %d, %s sequence %d, id %s, causation %s, hash %x, replayed %v\n",
-				i, rc.Global, rc.Coordinate.Entity(), rc.Sequence(), rc.ID, rc.Causation, rc.Hash[:8], rc.Replayed)
+				i, rc.Global, rc.Coordinate.Entity(), rc.Sequence, rc.ID, rc.Causation, rc.Hash[:8], rc.Replayed)
 		}
 	}
 

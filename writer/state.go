@@ -70,7 +70,7 @@ func (c *core) loadTail(entity string) (*tail, error) {
 func ReceiptOf(e *event.StoredEvent) event.Receipt {
 	return event.Receipt{
 		ID: e.ID, Coordinate: e.Coordinate, Kind: e.Kind, Global: e.Global,
-		Position: e.Position, Timestamp: e.Timestamp, Correlation: e.Correlation,
+		Sequence: e.Sequence, Position: e.Position, Timestamp: e.Timestamp, Correlation: e.Correlation,
 		Causation: e.Causation, Hash: e.Hash.Self, Replayed: true,
 	}
 }

@@ -161,7 +161,7 @@ func TestSequencesChainsAndCAS(t *testing.T) {
 		r := single("a", event.OnWrite, event.Expect(uint64(i)))
 		h.run(r)
 		res := answer(t, r)
-		if res.Err != nil || res.Receipts[0].Sequence() != uint64(i) {
+		if res.Err != nil || res.Receipts[0].Sequence != uint64(i) {
 			t.Fatalf("append %d: %v", i, res.Err)
 		}
 		last = res.Receipts[0]

@@ -176,14 +176,14 @@ func parseKind(s string) (batpak.EventKind, error) {
 // matchAll applies every filter to ev, the region's included: for events
 // read without the store's queries (from a damaged store).
 func (f *eventFilter) matchAll(ev *batpak.StoredEvent) bool {
-	return f.region.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence) && f.match(ev)
+	return f.region.Matches(ev.Coordinate, ev.Kind, ev.Sequence) && f.match(ev)
 }
 
 // match applies the checks the query cannot (with --correlation, all of
 // them: that query is by correlation alone).
 func (f *eventFilter) match(ev *batpak.StoredEvent) bool {
 	r := f.region
-	return (!f.hasCorrelID || r.Matches(ev.Coordinate, ev.Kind, ev.Position.Sequence)) &&
+	return (!f.hasCorrelID || r.Matches(ev.Coordinate, ev.Kind, ev.Sequence)) &&
 		(f.from == 0 || ev.Timestamp >= f.from) &&
 		(f.to == 0 || ev.Timestamp < f.to) &&
 		(!f.hasCorrelID || ev.Correlation == f.correlated)
@@ -234,7 +234,7 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 	if p.json {
 		je := jsonEvent{
 			Global: ev.Global, ID: ev.ID.String(), Entity: ev.Coordinate.Entity(), Scope: ev.Coordinate.Scope(),
-			Sequence: ev.Position.Sequence, Kind: kindString(ev.Kind), Time: timeString(ev.Timestamp),
+			Sequence: ev.Sequence, Kind: kindString(ev.Kind), Time: timeString(ev.Timestamp),
 			Correlation: ev.Correlation.String(), IdempotencyKey: ev.IdempotencyKey, Flags: ev.Flags,
 			Codec: ev.Codec.String(), Payload: payload,
 		}
@@ -259,7 +259,7 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s seq=%d kind=%s id=%s", ev.Global, timeString(ev.Timestamp), ev.Coordinate,
-		ev.Position.Sequence, kindString(ev.Kind), ev.ID)
+		ev.Sequence, kindString(ev.Kind), ev.ID)
 	if ev.Correlation != ev.ID {
 		fmt.Fprintf(&b, " corr=%s", ev.Correlation)
 	}

@@ -194,7 +194,7 @@ func (g *workflow) writeDOT(w *bytes.Buffer) {
 // goes), the coordinate, global and per-entity sequence, the payload's
 // summary and the id's tail.
 func (g *workflow) label(ev *batpak.StoredEvent) string {
-	l := fmt.Sprintf("%s  %s\n#%d  seq %d\n", kindString(ev.Kind), ev.Coordinate, ev.Global, ev.Position.Sequence)
+	l := fmt.Sprintf("%s  %s\n#%d  seq %d\n", kindString(ev.Kind), ev.Coordinate, ev.Global, ev.Sequence)
 	if s := g.summaries[ev.ID]; s != "" {
 		l += s + "\n"
 	}

@@ -63,7 +63,7 @@ func run(out *os.File) error {
 		return err
 	}
 	for _, r := range receipts {
-		fmt.Fprintf(out, "committed %-18s seq %d global %d\n", r.Coordinate.Entity(), r.Sequence(), r.Global)
+		fmt.Fprintf(out, "committed %-18s seq %d global %d\n", r.Coordinate.Entity(), r.Sequence, r.Global)
 	}
 	fmt.Fprintf(out, "deposit caused by withdrawal: %t\n", receipts[1].Causation == receipts[0].ID)
 

@@ -199,7 +199,7 @@ func tell(ctx context.Context, st batpak.EventStore, coord event.Coordinate, w i
 			gold = x.Gold
 			what = fmt.Sprintf("escaped with %d gold", x.Gold)
 		}
-		fmt.Fprintf(w, "#%d %-9s -> %-9s %s\n", e.Position.Sequence, step.From, step.To, what)
+		fmt.Fprintf(w, "#%d %-9s -> %-9s %s\n", e.Sequence, step.From, step.To, what)
 	}
 	fmt.Fprintf(w, "score: %d xp, %d gold\n", xp, gold)
 	return nil

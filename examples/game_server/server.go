@@ -191,7 +191,7 @@ func (s *server) move(ctx context.Context, player string, pick func(from string)
 		if err != nil {
 			return batpak.Receipt{}, err
 		}
-		if latest.Position.Sequence+1 < behind {
+		if latest.Sequence+1 < behind {
 			// The move that won is acknowledged but not yet visible (in
 			// Durable mode readers see an event once its fsync is done):
 			// back off briefly instead of retrying on a stale read.
@@ -211,7 +211,7 @@ func (s *server) move(ctx context.Context, player string, pick func(from string)
 		if err != nil {
 			return batpak.Receipt{}, err
 		}
-		next := latest.Position.Sequence + 1
+		next := latest.Sequence + 1
 		r, err := s.store.AppendWithOptions(ctx, coord, Moved, Move{From: m.To, To: to}, event.Expect(next))
 		var mismatch *batpak.SequenceMismatchError
 		if errors.As(err, &mismatch) {

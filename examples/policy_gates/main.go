@@ -52,7 +52,7 @@ func run(ctx context.Context, dir string, w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "alice withdrew %d at #%d, gates passed: %v\n", c.Payload.Amount, c.Sequence(), c.Audit.Gates)
+	fmt.Fprintf(w, "alice withdrew %d at #%d, gates passed: %v\n", c.Payload.Amount, c.Sequence, c.Audit.Gates)
 
 	fmt.Fprintln(w, "\n== a receipt commits once")
 	_, err = gatekeeper.Commit(ctx, st, r)

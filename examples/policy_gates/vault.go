@@ -43,7 +43,7 @@ func loadVault(ctx context.Context, st batpak.EventStore) (vault, error) {
 		if err != nil {
 			return vault{}, err
 		}
-		v.Next = e.Position.Sequence + 1
+		v.Next = e.Sequence + 1
 		switch e.Kind {
 		case kindDeposited:
 			d, _, err := gatekeeper.Decode[deposit](e)
@@ -90,7 +90,7 @@ func audit(ctx context.Context, st batpak.EventStore, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "#%d %s\n", e.Position.Sequence, what)
+		fmt.Fprintf(w, "#%d %s\n", e.Sequence, what)
 		if a.Bypassed() {
 			fmt.Fprintf(w, "   BYPASS by %s (%s): %s\n   gates skipped: %v\n",
 				a.Bypass.By, a.Bypass.Reason, a.Bypass.Justification, a.Bypass.GatesSkipped)

@@ -40,7 +40,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("appended %s: sequence %d, global %d\n", r.Coordinate, r.Sequence(), r.Global)
+		fmt.Printf("appended %s: sequence %d, global %d\n", r.Coordinate, r.Sequence, r.Global)
 	}
 
 	for ev, err := range store.Stream(ctx, "player:alice") {
@@ -51,8 +51,8 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("#%d %s -> %s (chain ok: %t)\n", ev.Position.Sequence, m.From, m.To,
-			ev.Position.Sequence == 0 || ev.Hash.Prev != [32]byte{})
+		fmt.Printf("#%d %s -> %s (chain ok: %t)\n", ev.Sequence, m.From, m.To,
+			ev.Sequence == 0 || ev.Hash.Prev != [32]byte{})
 	}
 	if err := store.Close(); err != nil {
 		log.Fatal(err)

@@ -38,7 +38,7 @@ func mixedCompactWorkload(t *testing.T, s *batpak.Store, tag string, n int) []wr
 	var out []written
 	add := func(r batpak.Receipt, key string, batch int) {
 		out = append(out, written{id: r.ID, global: r.Global, entity: r.Coordinate.Entity(), coord: r.Coordinate,
-			seq: r.Position.Sequence, key: key, batch: batch})
+			seq: r.Sequence, key: key, batch: batch})
 	}
 	for i := range 12 {
 		for _, e := range []string{"old", "gone"} {
@@ -84,7 +84,7 @@ func mixedCompactWorkload(t *testing.T, s *batpak.Store, tag string, n int) []wr
 // other event of e5, the first five of e7, the newest three of "old" and
 // all of "gone".
 func mixedRetain(ev *batpak.StoredEvent) bool {
-	seq := ev.Position.Sequence
+	seq := ev.Sequence
 	switch ev.Coordinate.Entity() {
 	case "e3", "gone":
 		return false

@@ -197,7 +197,7 @@ func casAppend(s *batpak.Store, c batpak.Coordinate, p payload, conflicts *atomi
 		latest, err := s.Latest(bg, c.Entity())
 		switch {
 		case err == nil:
-			next = latest.Position.Sequence + 1
+			next = latest.Sequence + 1
 		case !errors.Is(err, batpak.ErrNotFound):
 			return err
 		}
@@ -218,8 +218,8 @@ func casAppend(s *batpak.Store, c batpak.Coordinate, p payload, conflicts *atomi
 		if err != nil {
 			return err
 		}
-		if r.Sequence() != next {
-			return fmt.Errorf("expected sequence %d, got %d", next, r.Sequence())
+		if r.Sequence != next {
+			return fmt.Errorf("expected sequence %d, got %d", next, r.Sequence)
 		}
 		ack(r)
 		return nil

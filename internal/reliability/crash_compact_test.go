@@ -149,7 +149,7 @@ func allWritten(t *testing.T, rec *reader.Recovered) []written {
 		ev, err := rec.Segments.Read(rec.Index, e)
 		require.NoError(t, err, "reading global %d", e.Global)
 		ws = append(ws, written{id: ev.ID, global: ev.Global, entity: ev.Coordinate.Entity(),
-			coord: ev.Coordinate, seq: ev.Position.Sequence})
+			coord: ev.Coordinate, seq: ev.Sequence})
 	}
 	// Batches: the index does not say which events were batched; the
 	// frames do. Mark them from the segment bytes.

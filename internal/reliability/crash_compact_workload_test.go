@@ -147,10 +147,10 @@ func checkCompactedImage(t *testing.T, img vfs.FS, kept []batpak.Receipt, batche
 			return fmt.Errorf("sequence reuse: global %d after %d", ev.Global, evs[i-1].Global)
 		}
 		e := ev.Coordinate.Entity()
-		if seq, ok := last[e]; ok && ev.Position.Sequence <= seq {
-			return fmt.Errorf("sequence reuse: entity %q sequence %d after %d", e, ev.Position.Sequence, seq)
+		if seq, ok := last[e]; ok && ev.Sequence <= seq {
+			return fmt.Errorf("sequence reuse: entity %q sequence %d after %d", e, ev.Sequence, seq)
 		}
-		last[e] = ev.Position.Sequence
+		last[e] = ev.Sequence
 	}
 	rep, err := s.Verify(bg)
 	if err != nil || !rep.OK() {
@@ -163,8 +163,8 @@ func checkCompactedImage(t *testing.T, img vfs.FS, kept []batpak.Receipt, batche
 	if len(evs) > 0 && r.Global <= evs[len(evs)-1].Global {
 		return fmt.Errorf("sequence reuse: global %d after recovery", r.Global)
 	}
-	if seq, ok := last["b"]; ok && r.Sequence() != seq+1 {
-		return fmt.Errorf("sequence reuse: entity b continued at %d after %d", r.Sequence(), seq)
+	if seq, ok := last["b"]; ok && r.Sequence != seq+1 {
+		return fmt.Errorf("sequence reuse: entity b continued at %d after %d", r.Sequence, seq)
 	}
 	return nil
 }

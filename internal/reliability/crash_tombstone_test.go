@@ -55,7 +55,7 @@ func TestTombstoneCompactionCrashAtEveryOperationLosesNothing(t *testing.T) {
 		require.NoError(t, err)
 		for _, r := range rs {
 			written = append(written, r)
-			wants[r.ID] = want{global: r.Global, entity: r.Coordinate.Entity(), seq: r.Position.Sequence, payload: p}
+			wants[r.ID] = want{global: r.Global, entity: r.Coordinate.Entity(), seq: r.Sequence, payload: p}
 		}
 	}
 	require.NoError(t, s.Close())
@@ -85,8 +85,8 @@ func TestTombstoneCompactionCrashAtEveryOperationLosesNothing(t *testing.T) {
 			switch {
 			case !ok:
 				return 0, fmt.Errorf("event %v was never written", ev.ID)
-			case ev.Global != w.global || ev.Coordinate.Entity() != w.entity || ev.Position.Sequence != w.seq:
-				return 0, fmt.Errorf("event %v moved: global %d seq %d, want %d %d", ev.ID, ev.Global, ev.Position.Sequence, w.global, w.seq)
+			case ev.Global != w.global || ev.Coordinate.Entity() != w.entity || ev.Sequence != w.seq:
+				return 0, fmt.Errorf("event %v moved: global %d seq %d, want %d %d", ev.ID, ev.Global, ev.Sequence, w.global, w.seq)
 			case ev.Kind == event.KindTombstone:
 				if w.entity != "user:0" || len(ev.Payload) != 0 {
 					return 0, fmt.Errorf("event %v of %s is a tombstone with %d payload bytes", ev.ID, w.entity, len(ev.Payload))

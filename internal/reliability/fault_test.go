@@ -165,8 +165,8 @@ func TestStorageFaultStopsWritesForGood(t *testing.T) {
 			}
 			checkLog(t, s2, evs, true)
 			r := mustAppend(t, s2, c, kindMoved, payload{N: 100})
-			if want := uint64(len(collect(t, s2.Stream(bg, "e"))) - 1); r.Sequence() != want {
-				t.Fatalf("reopened: append got sequence %d, want %d", r.Sequence(), want)
+			if want := uint64(len(collect(t, s2.Stream(bg, "e"))) - 1); r.Sequence != want {
+				t.Fatalf("reopened: append got sequence %d, want %d", r.Sequence, want)
 			}
 			closeStore(t, s2)
 		})

@@ -117,8 +117,8 @@ func TestReopenRestoresEventsChainsAndSequences(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := mustAppend(t, s, coord(t, "player:alice", "room:hall"), kindMoved, payload{N: 100})
-	if r.Global != last.Global+1 || r.Sequence() != alice.Position.Sequence+1 {
-		t.Fatalf("after reopening: global %d sequence %d; want %d and %d", r.Global, r.Sequence(), last.Global+1, alice.Position.Sequence+1)
+	if r.Global != last.Global+1 || r.Sequence != alice.Sequence+1 {
+		t.Fatalf("after reopening: global %d sequence %d; want %d and %d", r.Global, r.Sequence, last.Global+1, alice.Sequence+1)
 	}
 	if r.ID.Compare(last.ID) <= 0 || r.Position.Compare(last.Position) <= 0 {
 		t.Fatal("after reopening: the new event's id or clock reading is not after the last one's")
@@ -148,8 +148,8 @@ func TestReopenWithClockSteppedBackNeverReusesIDsOrPositions(t *testing.T) {
 		if r.Position.Compare(last.Position) <= 0 {
 			t.Fatalf("append %d after a clock step back: clock reading %v not after %v", i, r.Position, last.Position)
 		}
-		if r.Global != last.Global+1 || r.Sequence() != last.Sequence()+1 {
-			t.Fatalf("append %d: global %d sequence %d after %d/%d", i, r.Global, r.Sequence(), last.Global, last.Sequence())
+		if r.Global != last.Global+1 || r.Sequence != last.Sequence+1 {
+			t.Fatalf("append %d: global %d sequence %d after %d/%d", i, r.Global, r.Sequence, last.Global, last.Sequence)
 		}
 		last = r
 	}
@@ -267,14 +267,14 @@ func truncateSweep(t *testing.T, fsys vfs.FS, dir string, copyFS func() (vfs.FS,
 		latestA, err := s.Latest(bg, "a")
 		wantSeq := uint64(0)
 		if err == nil {
-			wantSeq = latestA.Position.Sequence + 1
+			wantSeq = latestA.Sequence + 1
 		}
 		r, err := s.Append(bg, coord(t, "a", "s"), kindMoved, payload{N: -1})
 		if err != nil {
 			fail("append after recovery: %v", err)
 		}
-		if r.Sequence() != wantSeq || (len(evs) > 0 && r.Global <= evs[len(evs)-1].Global) {
-			fail("append after recovery got sequence %d global %d", r.Sequence(), r.Global)
+		if r.Sequence != wantSeq || (len(evs) > 0 && r.Global <= evs[len(evs)-1].Global) {
+			fail("append after recovery got sequence %d global %d", r.Sequence, r.Global)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatalf("cut at %d: Close: %v", cut, err)

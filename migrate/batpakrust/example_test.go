@@ -56,7 +56,7 @@ func ExampleImport() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("player:1 #%d x=%d\n", ev.Position.Sequence, m.X)
+		fmt.Printf("player:1 #%d x=%d\n", ev.Sequence, m.X)
 	}
 	// Output:
 	// imported 4 events of 2 entities, 1 batch

@@ -117,7 +117,7 @@ func (out *ImportReport) write(ctx context.Context, im *batpak.Importer, u Unit)
 		} else {
 			out.Imported++
 		}
-		if r.Position.Sequence != u.Events[i].Sequence {
+		if r.Sequence != u.Events[i].Sequence {
 			out.Renumbered++
 		}
 	}

@@ -124,7 +124,7 @@ func TestImportFixtureKeepsEveryManifestField(t *testing.T) {
 		assert.Equal(t, uint16(want.Flags), ev.Flags, msg)
 		assert.Equal(t, want.Entity, ev.Coordinate.Entity(), msg)
 		assert.Equal(t, want.Scope, ev.Coordinate.Scope(), msg)
-		assert.Equal(t, want.Sequence, ev.Position.Sequence, msg)
+		assert.Equal(t, want.Sequence, ev.Sequence, msg)
 		assert.Equal(t, want.GlobalPosition+1, ev.Global, msg)
 		assert.Equal(t, want.TimestampUS, ev.Timestamp, msg)
 		assert.Equal(t, want.WallMS, ev.Position.WallMS, msg)
