@@ -10,18 +10,14 @@ import (
 // EventStore is the facade both backends give: the embedded store (*Store,
 // the default) and the replicated NATS JetStream backend (module
 // github.com/batpak-go/batpak/jetstream). Code written against it runs on
-// either; the package storetest checks that a backend behaves as this
-// documentation says.
+// either, and so do Project, the watches and NewProjector; the package
+// storetest checks that a backend behaves as this documentation says.
 //
 // The operations keep the meaning *Store documents for its methods of the
-// same name. Where *Store returns a concrete type of a core package (a
-// *subscriber.Cursor, a *subscriber.Lossy), EventStore returns the small
-// interface that type satisfies, through methods with their own names
-// (OpenEventCursor, OpenNamedCursor, Subscribe), so *Store keeps its API.
-// Errors are the package's sentinels and typed errors on either backend:
-// ErrClosed after Close, ErrNotFound, *SequenceMismatchError,
-// *BatchItemError, ErrDuplicate, ErrEmptyBatch, ErrBatchTooLarge,
-// ErrInvalidKind, ErrPayloadTooLarge.
+// same name, with the same signatures. Errors are the package's sentinels
+// and typed errors on either backend: ErrClosed after Close, ErrNotFound,
+// *SequenceMismatchError, *BatchItemError, ErrDuplicate, ErrEmptyBatch,
+// ErrBatchTooLarge, ErrInvalidKind, ErrPayloadTooLarge.
 type EventStore interface {
 	// Append appends an event and returns its receipt once acknowledged.
 	Append(ctx context.Context, coord Coordinate, kind EventKind, payload any) (Receipt, error)
@@ -56,19 +52,20 @@ type EventStore interface {
 	// ByFact yields the events of one kind in global order.
 	ByFact(ctx context.Context, kind EventKind) iter.Seq2[*StoredEvent, error]
 
-	// OpenEventCursor opens a guaranteed-delivery cursor on region: every
-	// event with a global sequence above from, once, in global order.
-	OpenEventCursor(region Region, from uint64) (EventCursor, error)
-	// OpenNamedCursor opens the durable cursor called name: it resumes after
+	// Cursor opens a guaranteed-delivery cursor on region: every event
+	// with a global sequence above from, once, in global order.
+	Cursor(region Region, from uint64) (Cursor, error)
+	// DurableCursor opens the durable cursor called name: it resumes after
 	// the position last acknowledged, across Close and reopen.
-	OpenNamedCursor(name string, region Region) (NamedCursor, error)
+	DurableCursor(name string, region Region) (DurableCursor, error)
 	// Subscribe opens a lossy subscription to the notifications of region's
 	// events that commit after it returns, buffering up to capacity.
 	Subscribe(region Region, capacity int) (Subscription, error)
 
-	// ProjectionLog is the store as package projector reads it; pass it to
-	// projector.Project, projector.NewWatch and friends.
-	ProjectionLog() projector.Log
+	// ProjectionLog is the store as package projector reads and follows
+	// it: what Project, the watches and NewProjector use, for callers of
+	// package projector directly.
+	ProjectionLog() projector.Source
 	// Sync returns once everything acknowledged so far is on stable storage
 	// (as the backend defines it).
 	Sync(ctx context.Context) error
@@ -76,77 +73,74 @@ type EventStore interface {
 	Close() error
 }
 
-// EventCursor is a pull subscription with guaranteed delivery, in global
-// order, without gaps or duplicates. *subscriber.Cursor implements it.
-type EventCursor interface {
-	// Next returns the next event, waiting until one is committed, ctx
-	// ends or the cursor or store is closed.
+// Cursor is a pull subscription with guaranteed delivery: every event of
+// its region, in global order, without gaps or duplicates, read on the
+// caller's goroutine. Its calls are serialised: a Cursor is for one
+// consumer, but may be passed between goroutines.
+type Cursor interface {
+	// Next returns the next event, at once if one is visible, else waiting
+	// until one is, ctx ends, or the cursor (ErrSubscriptionClosed) or the
+	// store (ErrClosed) is closed. A read error is returned as it is, and
+	// the next call tries the same event again.
 	Next(ctx context.Context) (*StoredEvent, error)
-	// NextBatch returns up to max events (max <= 0: a default), waiting as
-	// Next does for the first.
+	// NextBatch returns what is visible, up to max events (max <= 0: 256),
+	// waiting as Next does only while nothing is. It never splits an atomic
+	// batch: a call that would end inside one ends before it, and a batch
+	// that starts the call and alone has more than max events of the
+	// region comes whole. A consumer that applies each call's events
+	// together never shows part of a batch.
 	NextBatch(ctx context.Context, max int) ([]*StoredEvent, error)
-	// Position is the global sequence of the last event returned, the
-	// place to resume from.
+	// All yields the events one by one, history first and then live as
+	// they become visible, with no gap and no duplicate between the two:
+	// the catch-up subscription. It ends with the error that stopped it
+	// (ctx ending, Close, the store closing) yielded last, or when the loop
+	// breaks.
+	All(ctx context.Context) iter.Seq2[*StoredEvent, error]
+	// Position is the global sequence of the last event returned (or the
+	// starting position): a cursor opened there resumes right after it.
 	Position() uint64
-	// Close ends the cursor.
+	// Close ends the cursor; it is idempotent.
 	Close() error
 }
 
-// NamedCursor is a durable EventCursor whose acknowledged position survives
-// Close and restarts: delivery is at-least-once. *subscriber.DurableCursor
-// implements it.
-type NamedCursor interface {
-	EventCursor
+// DurableCursor is a named Cursor whose acknowledged position is kept by
+// the store and survives Close, restarts and crashes: opened again under
+// its name, it resumes right after the last Ack. Delivery is
+// at-least-once: events delivered but not acknowledged are delivered
+// again. One cursor of a name may be open at a time (ErrCursorInUse).
+type DurableCursor interface {
+	Cursor
 	// Name is the cursor's name.
 	Name() string
-	// Ack records that every event up to and including pos is handled.
+	// Ack records, durably before it returns, that every event up to and
+	// including pos is handled. pos must not be past Position
+	// (ErrAckAhead); acknowledging at or below Acked does nothing.
 	Ack(ctx context.Context, pos uint64) error
 	// Acked is the last acknowledged position.
 	Acked() uint64
 }
 
-// Subscription is a lossy push subscription: a full buffer drops
-// notifications and counts them, never slowing writers. *subscriber.Lossy
-// implements it.
+// Subscription is a lossy push subscription: the notifications of its
+// region's events as they commit, buffered up to its capacity. A full
+// buffer drops notifications and counts them; a slow or abandoned
+// subscriber never slows the writers. For guaranteed delivery use a
+// Cursor. A Subscription is safe for concurrent use.
 type Subscription interface {
 	// Recv returns the next notification, waiting until one arrives, ctx
-	// ends or the subscription or store is closed.
+	// ends, or the subscription (ErrSubscriptionClosed) or the store
+	// (ErrClosed) is closed; what was buffered is returned first.
 	Recv(ctx context.Context) (Notification, error)
+	// C returns a channel delivering the notifications, for range loops
+	// and selects; it is closed when the subscription or the store is.
+	// Use either C or Recv, not both.
+	C() <-chan Notification
+	// Len is the number of notifications buffered now.
+	Len() int
 	// Dropped counts the notifications lost to a full buffer.
 	Dropped() uint64
-	// Close ends the subscription.
+	// Close ends the subscription; it is idempotent.
 	Close() error
 }
 
 // Compile-time proof that the embedded store is an EventStore.
 var _ EventStore = (*Store)(nil)
-
-// OpenEventCursor is Cursor returned as an EventCursor, for code written
-// against EventStore.
-func (s *Store) OpenEventCursor(region Region, from uint64) (EventCursor, error) {
-	c, err := s.Cursor(region, from)
-	if err != nil {
-		return nil, err // never a typed nil inside the interface
-	}
-	return c, nil
-}
-
-// OpenNamedCursor is OpenCursor returned as a NamedCursor, for code written
-// against EventStore.
-func (s *Store) OpenNamedCursor(name string, region Region) (NamedCursor, error) {
-	c, err := s.OpenCursor(name, region)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// Subscribe is SubscribeLossy returned as a Subscription, for code written
-// against EventStore.
-func (s *Store) Subscribe(region Region, capacity int) (Subscription, error) {
-	l, err := s.SubscribeLossy(region, capacity)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}

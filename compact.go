@@ -2,7 +2,6 @@ package batpak
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/batpak-go/batpak/compact"
@@ -91,62 +90,32 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	s.maint.Lock()
 	defer s.maint.Unlock()
 	began := time.Now()
-	live := s.segs.Live()
-	if len(live) < 2 {
-		return rep, nil // only the active segment
+	res, err := compact.Run(ctx, compact.Store{
+		Files:    compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.clock},
+		Segments: s.segs, Index: s.idx, Sync: s.Sync,
+	}, compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}, opts.TargetSize)
+	rep.SegmentsRead = res.Read
+	if out := res.Rewritten; out != nil {
+		rep.SegmentsWritten, rep.SegmentsRemoved = out.SegmentsWritten, out.SegmentsRemoved
+		rep.EventsKept, rep.EventsDropped, rep.Tombstoned = out.EventsKept, out.EventsDropped, out.Tombstoned
+		rep.BytesBefore, rep.BytesAfter = out.BytesBefore, out.BytesAfter
+		if out.Committed() > 0 {
+			s.compacted.Store(true)
+			s.forget(context.WithoutCancel(ctx), out)
+		}
 	}
-	sealed := live[:len(live)-1] // the newest is the writer's
-	// Every event of a sealed segment was written before the next segment
-	// was created; after this barrier each is in the index too.
-	if err := s.Sync(ctx); err != nil {
+	if err != nil || rep.SegmentsRead == 0 {
 		return rep, err
 	}
-	plan, err := compact.Read(ctx, s.segs, sealed, compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}, opts.TargetSize)
-	if err != nil {
-		return rep, err
-	}
-	// The replaced segments close when this Compact lets go of them.
-	defer plan.Release()
-	rep.SegmentsRead = len(plan.Segments)
-	if len(plan.Groups) == 0 {
-		s.noteCompaction(&rep, began)
-		return rep, nil
-	}
-	out, err := compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.clock}.Rewrite(ctx, plan.Groups)
-	rep.SegmentsWritten, rep.SegmentsRemoved = out.SegmentsWritten, out.SegmentsRemoved
-	rep.EventsKept, rep.EventsDropped, rep.Tombstoned = out.EventsKept, out.EventsDropped, out.Tombstoned
-	rep.BytesBefore, rep.BytesAfter = out.BytesBefore, out.BytesAfter
-	// What is on disk now must be what readers see, even if a later group
-	// failed: apply every group committed.
-	s.applyCompaction(ctx, out)
-	if err != nil {
-		return rep, fmt.Errorf("batpak: compaction: %w", err)
-	}
-	s.noteCompaction(&rep, began)
+	rep.Duration, rep.Finished = time.Since(began), s.cfg.clock()
+	last := rep
+	s.lastCompaction.Store(&last)
 	return rep, nil
 }
 
-func (s *Store) noteCompaction(rep *CompactReport, began time.Time) {
-	rep.Duration = time.Since(began)
-	rep.Finished = s.cfg.clock()
-	last := *rep
-	s.lastCompaction.Store(&last)
-}
-
-// applyCompaction makes the groups the rewrite committed what readers see
-// (compact.Rewritten.Apply), then has the writer forget what it cached of
-// dropped events.
-func (s *Store) applyCompaction(ctx context.Context, out *compact.Rewritten) {
-	if out.Committed() == 0 {
-		return
-	}
-	// What is on disk is done: finish even if ctx has ended meanwhile.
-	ctx = context.WithoutCancel(ctx)
-	// Before the index rewrite, a barrier: the writer prunes the
-	// idempotency keys it cached for published events, so none of a
-	// dropped event lingers.
-	out.Apply(s.segs, s.idx, func() { _ = s.Sync(ctx) })
-	s.compacted.Store(true)
+// forget has the writer forget what it cached of the entities that lost
+// events to a compaction (their tails and idempotency keys).
+func (s *Store) forget(ctx context.Context, out *compact.Rewritten) {
 	lost, through := out.Lost()
 	if len(lost) == 0 {
 		return

@@ -1,11 +1,5 @@
 package batpak
 
-import (
-	"sync"
-
-	"github.com/batpak-go/batpak/subscriber"
-)
-
 // Diagnostics is a fuller picture of the store than Stats, for operators
 // and the `batpak inspect` command. Taking it costs a few locks and a
 // stat of each segment file; it does not read the log.
@@ -59,34 +53,13 @@ func (s *Store) Diagnostics() Diagnostics {
 	}
 	d.Bytes, d.RetiredSegments = s.segs.SizeInfo(active)
 	d.Bytes += activeEnd
-	d.LossySubscriptions, d.Dropped = s.lossy.totals()
+	if s.hub != nil {
+		d.LossySubscriptions, d.Dropped = s.hub.LossyTotals()
+	}
 	d.OpenSegments, d.Evictions, d.Reopens = s.segs.BudgetStats()
 	if r := s.lastCompaction.Load(); r != nil {
 		c := *r
 		d.LastCompaction = &c
 	}
 	return d
-}
-
-// lossyRegistry remembers the lossy subscriptions opened, to total their
-// drops. A subscription's counter outlives its Close, so the total never
-// goes down.
-type lossyRegistry struct {
-	mu   sync.Mutex
-	subs []*subscriber.Lossy // guarded by mu
-}
-
-func (r *lossyRegistry) add(l *subscriber.Lossy) {
-	r.mu.Lock()
-	r.subs = append(r.subs, l)
-	r.mu.Unlock()
-}
-
-func (r *lossyRegistry) totals() (n int, dropped uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, l := range r.subs {
-		dropped += l.Dropped()
-	}
-	return len(r.subs), dropped
 }

@@ -15,7 +15,7 @@ func TestDiagnosticsCountsTheLogCompactionAndDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	sub, err := s.SubscribeLossy(event.AllEvents(), 1)
+	sub, err := s.Subscribe(event.AllEvents(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

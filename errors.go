@@ -5,6 +5,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/reader"
+	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
 )
@@ -81,6 +82,22 @@ var (
 	// ErrBatpakRustStore is matched by the *ForeignDirError for a
 	// directory holding a batpak-rust store; `batpak import` converts it.
 	ErrBatpakRustStore = event.ErrBatpakRustStore
+
+	// ErrSubscriptionClosed is returned by a Cursor or Subscription after
+	// its own Close.
+	ErrSubscriptionClosed = subscriber.ErrClosed
+	// ErrInvalidCursorName is returned by DurableCursor for a name that is
+	// empty, longer than 128 bytes, starts with '.' or holds anything but
+	// ASCII letters, digits, '.', '_' and '-'.
+	ErrInvalidCursorName = subscriber.ErrInvalidCursorName
+	// ErrCursorInUse is returned by DurableCursor for a name already open.
+	ErrCursorInUse = subscriber.ErrCursorInUse
+	// ErrCursorCorrupt is matched by the error DurableCursor returns when
+	// a cursor's position file fails its checks. Nothing is overwritten:
+	// move the file away (its path is in the message) to start afresh.
+	ErrCursorCorrupt = subscriber.ErrCursorCorrupt
+	// ErrAckAhead is returned by Ack for a position not yet delivered.
+	ErrAckAhead = subscriber.ErrAckAhead
 )
 
 // Typed errors.

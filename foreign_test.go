@@ -162,7 +162,7 @@ func TestEntryPointsAcceptEveryFileTheStoreMakes(t *testing.T) {
 	for range 8 {
 		mustAppend(t, s, c, kindMoved, big) // several segments
 	}
-	cur, err := s.OpenCursor("reader", batpak.Region{})
+	cur, err := s.DurableCursor("reader", batpak.Region{})
 	require.NoError(t, err)
 	ev, err := cur.Next(bg)
 	require.NoError(t, err)

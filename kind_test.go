@@ -9,7 +9,6 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/supervisor"
 )
 
 // reservedKinds are kinds of the reserved categories: kind 0, the edges of
@@ -88,7 +87,7 @@ func TestReactLoopCannotAppendLibraryKinds(t *testing.T) {
 	ctx := subGuard(t)
 	loop, err := s.ReactLoop(ctx, event.AllEvents().WithKind(subKind), func(_ context.Context, ev *batpak.StoredEvent) ([]batpak.BatchItem, error) {
 		return []batpak.BatchItem{{Coord: ev.Coordinate, Kind: event.KindAck, Payload: 1}}, nil
-	}, batpak.ReactRestart(supervisor.Never()))
+	}, batpak.ReactRestart(batpak.RestartPolicy{}))
 	require.NoError(t, err)
 	_, err = s.Append(ctx, event.MustCoordinate("x", "y"), subKind, 1)
 	require.NoError(t, err)

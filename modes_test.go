@@ -35,7 +35,7 @@ func useStore(t *testing.T, fsys vfs.FS, dir, snap string, opts ...batpak.Option
 	defer func() { require.NoError(t, s.Close()) }()
 	r, err := s.Append(ctx, event.MustCoordinate("player:alice", "room:hall"), event.MustCustom(1, 1), []byte("x"))
 	require.NoError(t, err)
-	c, err := s.OpenCursor("reader", event.AllEvents())
+	c, err := s.DurableCursor("reader", event.AllEvents())
 	require.NoError(t, err)
 	_, err = c.Next(ctx)
 	require.NoError(t, err)
@@ -163,7 +163,7 @@ func TestNamesThatBecomeFilesMustBePortable(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, s.Close()) }()
 	for _, name := range []string{"nul", "CON", "com1", "lpt9.log", "aux.tmp", "cursor."} {
-		_, err := s.OpenCursor(name, event.AllEvents())
+		_, err := s.DurableCursor(name, event.AllEvents())
 		assert.ErrorIs(t, err, subscriber.ErrInvalidCursorName, name)
 		assert.ErrorIs(t, err, batpak.ErrNotPortable, name)
 	}

@@ -23,7 +23,7 @@ type config struct {
 	groupWait     time.Duration
 	mailbox       int
 	maxDrain      int
-	restart       supervisor.Policy
+	restart       RestartPolicy
 	drainLimit    int
 	clock         func() time.Time
 	hashChain     bool
@@ -36,7 +36,7 @@ type config struct {
 	fs            vfs.FS
 	modes         vfs.Modes // what the store's files should have (loose-mode warnings)
 	modesSet      bool      // WithFileMode was given: create with modes
-	inject        func(writer.Point) error
+	inject        func(InjectionPoint) error
 	errs          []error
 }
 
@@ -49,7 +49,7 @@ func defaultConfig() config {
 		groupWait:     250 * time.Microsecond,
 		mailbox:       4096,
 		maxDrain:      1024,
-		restart:       supervisor.Bounded{MaxRestarts: 3, Within: time.Minute},
+		restart:       RestartPolicy{MaxRestarts: 3, Within: time.Minute},
 		drainLimit:    1 << 20,
 		clock:         time.Now,
 		hashChain:     true,
@@ -191,13 +191,36 @@ func WithMaxDrain(n int) Option {
 	}
 }
 
+// RestartPolicy says how often a crashed actor is restarted: at most
+// MaxRestarts times in any window of length Within (Within <= 0: over the
+// store's whole life). A failure past it escalates: the store fails stop
+// if it was the writer or the fsync actor, a react loop ends (ReactLoop).
+// The zero RestartPolicy never restarts.
+type RestartPolicy struct {
+	MaxRestarts int
+	Within      time.Duration
+}
+
+// supervised is p as the supervisor takes it.
+func (p RestartPolicy) supervised() supervisor.Policy {
+	return supervisor.Bounded{MaxRestarts: p.MaxRestarts, Within: p.Within}
+}
+
+func (p RestartPolicy) check() error {
+	if p.MaxRestarts < 0 {
+		return fmt.Errorf("%w: restart policy of %d restarts", ErrInvalidOption, p.MaxRestarts)
+	}
+	return nil
+}
+
 // WithRestartPolicy sets how often a crashed writer or fsync actor is
-// restarted (default Bounded{MaxRestarts: 3, Within: time.Minute}).
-// Past the budget the store fails stop.
-func WithRestartPolicy(p supervisor.Policy) Option {
+// restarted (default RestartPolicy{MaxRestarts: 3, Within: time.Minute}).
+// Past the budget the store fails stop. It is also the default of react
+// loops (ReactRestart) and live projections (NewProjector).
+func WithRestartPolicy(p RestartPolicy) Option {
 	return func(c *config) {
-		if p == nil {
-			c.invalid("nil restart policy")
+		if err := p.check(); err != nil {
+			c.errs = append(c.errs, err)
 		}
 		c.restart = p
 	}
@@ -295,9 +318,33 @@ func WithFileMode(files, dirs fs.FileMode) Option {
 	}
 }
 
-// WithInjection calls fn at named points of the write path; an error it
-// returns fails the store as a storage error would, and a panic in it
-// crashes the actor. For fault-injection tests only.
-func WithInjection(fn func(writer.Point) error) Option {
+// InjectionPoint names a place on the write path where the function given
+// to WithInjection is called.
+type InjectionPoint string
+
+// The injection points, on the writer's goroutine unless said otherwise.
+const (
+	InjectBeforeWrite   InjectionPoint = "before-write"   // before a drained group is written
+	InjectBatchBegin    InjectionPoint = "batch-begin"    // before a batch's BEGIN marker is encoded
+	InjectBatchItem     InjectionPoint = "batch-item"     // before each item of a batch is encoded
+	InjectBatchCommit   InjectionPoint = "batch-commit"   // before a batch's COMMIT marker is encoded
+	InjectBeforeHandoff InjectionPoint = "before-handoff" // before written bytes go to the fsync actor
+	InjectBeforeFsync   InjectionPoint = "before-fsync"   // the fsync actor, before it syncs
+	InjectBeforePublish InjectionPoint = "before-publish" // the fsync actor, before synced events become visible
+	InjectRotate        InjectionPoint = "rotate"         // before the active segment is sealed and a new one started
+)
+
+// writerInject is the injection function as the writer calls it.
+func (c *config) writerInject() func(writer.Point) error {
+	if c.inject == nil {
+		return nil
+	}
+	return func(p writer.Point) error { return c.inject(InjectionPoint(p)) }
+}
+
+// WithInjection calls fn at the injection points of the write path; an
+// error it returns fails the store as a storage error would, and a panic
+// in it crashes the actor. For fault-injection tests only.
+func WithInjection(fn func(InjectionPoint) error) Option {
 	return func(c *config) { c.inject = fn }
 }

@@ -1,13 +1,12 @@
 package batpak
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/projector"
 )
 
@@ -51,41 +50,54 @@ func WakeBuffer(n int) ProjectOption {
 
 // Project folds entity's events into a T and returns it. Events of kinds
 // the projection does not list are skipped without being read. An entity
-// with no events projects to the initial state.
+// with no events projects to the initial state. It works on either
+// backend (EventStore), reading through its ProjectionLog.
 //
 //	n, err := batpak.Project[Counter](ctx, store, "counter:1", batpak.Consistent)
 //
 // With a cache (FromCache) a cached state is brought up to date by applying
 // only the newer events, if the projection is Incremental; MaybeStale(d)
-// accepts a cached state up to d old without reading the log at all.
-func Project[T any, P projector.EventSourced[T]](ctx context.Context, s *Store, entity string, fresh Freshness, opts ...ProjectOption) (T, error) {
+// accepts a cached state up to d old without reading the log at all (by
+// the clock of the store's WithClock, on the embedded store).
+func Project[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, entity string, fresh Freshness, opts ...ProjectOption) (T, error) {
 	if err := event.ValidatePart("entity", entity); err != nil {
 		var zero T
 		return zero, err
 	}
-	return project[T, P](ctx, s, projector.Entity(entity), fresh, opts)
+	return project[T, P](ctx, es, projector.Entity(entity), fresh, opts)
 }
 
 // ProjectRegion folds every event of r, in global order, into a T: a read
 // model across many entities. It is cached like Project, keyed by the region.
-func ProjectRegion[T any, P projector.EventSourced[T]](ctx context.Context, s *Store, r Region, fresh Freshness, opts ...ProjectOption) (T, error) {
-	return project[T, P](ctx, s, projector.Over(r), fresh, opts)
+func ProjectRegion[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, r Region, fresh Freshness, opts ...ProjectOption) (T, error) {
+	return project[T, P](ctx, es, projector.Over(r), fresh, opts)
 }
 
-func project[T any, P projector.EventSourced[T]](ctx context.Context, s *Store, sub projector.Subject, fresh Freshness, opts []ProjectOption) (T, error) {
+func project[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, sub projector.Subject, fresh Freshness, opts []ProjectOption) (T, error) {
 	var pc projectConfig
 	for _, o := range opts {
 		o(&pc)
 	}
 	var zero T
-	if err := s.readable(ctx); err != nil {
+	now, err := projectionClock(ctx, es)
+	if err != nil {
 		return zero, err
 	}
-	res, err := projector.Project[T, P](ctx, s.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: s.cfg.clock})
+	res, err := projector.Project[T, P](ctx, es.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: now})
 	if err != nil {
 		return zero, err
 	}
 	return res.State, nil
+}
+
+// projectionClock checks that es can be read, and returns the clock its
+// projections take their time from: the embedded store's (WithClock),
+// else nil (time.Now).
+func projectionClock(ctx context.Context, es EventStore) (func() time.Time, error) {
+	if s, ok := es.(*Store); ok {
+		return s.cfg.clock, s.readable(ctx)
+	}
+	return nil, ctx.Err()
 }
 
 // WatchProjection returns a watch of entity's projected state: its Next
@@ -99,24 +111,25 @@ func project[T any, P projector.EventSourced[T]](ctx context.Context, s *Store, 
 //	w, err := batpak.WatchProjection[Counter](store, "counter:1")
 //	defer w.Close()
 //	for u, err := range w.All(ctx) { ... u.State, u.Watermark ... }
-func WatchProjection[T any, P projector.EventSourced[T]](s *Store, entity string, opts ...ProjectOption) (*projector.Watch[T], error) {
+func WatchProjection[T any, P projector.EventSourced[T]](es EventStore, entity string, opts ...ProjectOption) (*projector.Watch[T], error) {
 	if err := event.ValidatePart("entity", entity); err != nil {
 		return nil, err
 	}
-	return watch[T, P](s, projector.Entity(entity), opts)
+	return watch[T, P](es, projector.Entity(entity), opts)
 }
 
 // WatchRegion is WatchProjection for a read model folded over region.
-func WatchRegion[T any, P projector.EventSourced[T]](s *Store, r Region, opts ...ProjectOption) (*projector.Watch[T], error) {
-	return watch[T, P](s, projector.Over(r), opts)
+func WatchRegion[T any, P projector.EventSourced[T]](es EventStore, r Region, opts ...ProjectOption) (*projector.Watch[T], error) {
+	return watch[T, P](es, projector.Over(r), opts)
 }
 
-func watch[T any, P projector.EventSourced[T]](s *Store, sub projector.Subject, opts []ProjectOption) (*projector.Watch[T], error) {
+func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subject, opts []ProjectOption) (*projector.Watch[T], error) {
 	pc := projectConfig{wake: 16}
 	for _, o := range opts {
 		o(&pc)
 	}
-	if err := s.live(); err != nil {
+	now, err := projectionClock(context.Background(), es)
+	if err != nil {
 		return nil, err
 	}
 	// Subscribe before the first read, so no event falls between them.
@@ -125,11 +138,11 @@ func watch[T any, P projector.EventSourced[T]](s *Store, sub projector.Subject, 
 	if kinds := P(&zero).Projection().Kinds; len(kinds) > 0 && r.Kinds.IsAny() {
 		r = r.WithKinds(event.KindSet(kinds...))
 	}
-	wake, err := s.SubscribeLossy(r, pc.wake)
+	wake, err := es.Subscribe(r, pc.wake)
 	if err != nil {
 		return nil, err
 	}
-	w, err := projector.NewWatch[T, P](s.ProjectionLog(), sub, wake, projector.Options{Cache: pc.cache, Now: s.cfg.clock})
+	w, err := projector.NewWatch[T, P](es.ProjectionLog(), sub, wake, projector.Options{Cache: pc.cache, Now: now})
 	if err != nil {
 		wake.Close()
 		return nil, err
@@ -137,12 +150,12 @@ func watch[T any, P projector.EventSourced[T]](s *Store, sub projector.Subject, 
 	return w, nil
 }
 
-// NewProjector starts the projection actor's host over s: live
+// NewProjector starts the projection actor's host over es: live
 // projections registered with projector.Register are built from the log,
 // then kept up to date by a cursor as events commit, each under the
 // projector's supervisor, which rebuilds a crashed one from the log
-// (policy: opts.Policy, default the store's WithRestartPolicy). Its
-// WaitApplied gives read-your-writes:
+// (policy: opts.Policy; on the embedded store its WithRestartPolicy and
+// logger are the defaults). Its WaitApplied gives read-your-writes:
 //
 //	p, err := batpak.NewProjector(store, projector.HostOptions{})
 //	defer p.Close()
@@ -154,47 +167,31 @@ func watch[T any, P projector.EventSourced[T]](s *Store, sub projector.Subject, 
 // Close the projector before the store; if the store closes first, its
 // projections stop (their reads return projector.ErrStopped) and Close
 // only joins them.
-func NewProjector(s *Store, opts projector.HostOptions) (*projector.Projector, error) {
-	if err := s.live(); err != nil {
-		return nil, err
+func NewProjector(es EventStore, opts projector.HostOptions) (*projector.Projector, error) {
+	if s, ok := es.(*Store); ok {
+		if _, err := s.liveHub(); err != nil {
+			return nil, err
+		}
+		opts.Logger = cmp.Or(opts.Logger, s.log)
+		if opts.Policy == nil {
+			opts.Policy = s.cfg.restart.supervised()
+		}
 	}
-	if opts.Logger == nil {
-		opts.Logger = s.log
-	}
-	if opts.Policy == nil {
-		opts.Policy = s.cfg.restart
-	}
-	return projector.New(storeLog{s}, opts)
+	return projector.New(es.ProjectionLog(), opts)
 }
 
-// live checks that s can run live projections: open, with subscriptions.
-func (s *Store) live() error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if s.subs == nil {
-		return fmt.Errorf("%w: live projections need a writable store", ErrReadOnly)
-	}
-	return nil
-}
-
-// ProjectionLog is the store seen as a projector.Log: its visible head and
-// a scan of a region's events through the reader's run decoder. It is
-// what Project uses, exposed for callers of package projector directly.
-func (s *Store) ProjectionLog() projector.Log { return storeLog{s} }
+// ProjectionLog is the store seen as a projector.Source: its visible head,
+// a scan of a region's events through the reader's run decoder, and
+// cursors to follow it. It is what Project, the watches and NewProjector
+// use, exposed for callers of package projector directly.
+func (s *Store) ProjectionLog() projector.Source { return storeLog{s} }
 
 type storeLog struct{ s *Store }
 
 func (l storeLog) Head() uint64 { return l.s.idx.LastGlobal() }
 
-// The rest of projector.Source, for live projections.
-
 func (l storeLog) Follow(r event.Region, from uint64) (projector.Feed, error) {
-	c, err := l.s.Cursor(r, from)
-	if err != nil {
-		return nil, err // not a typed nil in the interface
-	}
-	return c, nil
+	return l.s.Cursor(r, from)
 }
 
 func (l storeLog) WaitVisible(ctx context.Context, pos uint64) error {
@@ -213,50 +210,23 @@ func (l storeLog) Final(err error) bool {
 	}
 }
 
-// scanBlock is how many entries a projection takes from the index at a
-// time; the reader groups them into runs.
-const scanBlock = 1024
-
 // Scan reads the events of region r with a global sequence above after
-// and at most through, calling fn with each: one event reused from call
-// to call (see reader.RunReader.Each), so a projection allocates nothing
-// per event. Events compaction dropped since the entries were taken are
-// skipped.
+// and at most through, calling fn with each (see reader.Segments.Scan):
+// one event reused from call to call, so a projection allocates nothing
+// per event. An error of fn is returned as it is.
 func (l storeLog) Scan(ctx context.Context, r event.Region, after, through uint64, fn func(*event.StoredEvent) error) error {
 	s := l.s
 	if err := s.readable(ctx); err != nil {
 		return err
 	}
-	rr := s.segs.Runs(s.idx)
-	defer rr.Release()
-	sc := s.idx.Scan(r, after)
-	var es [scanBlock]index.Entry
-	for {
-		n := sc.Next(es[:])
-		last := n > 0 && es[n-1].Global >= through
-		for n > 0 && es[n-1].Global > through {
-			n--
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := s.readable(ctx); err != nil {
-			return err
-		}
-		fnFailed := false
-		err := rr.Each(es[:n], func(ev *event.StoredEvent) error {
-			err := fn(ev)
-			fnFailed = err != nil
-			return err
-		})
-		if err != nil {
-			if fnFailed {
-				return err // fn's own, as it is
-			}
-			return s.readErr(err)
-		}
-		if last {
-			return nil
-		}
+	fnFailed := false
+	err := s.segs.Scan(s.idx, r, after, through, func() error { return s.readable(ctx) }, func(ev *event.StoredEvent) error {
+		err := fn(ev)
+		fnFailed = err != nil
+		return err
+	})
+	if fnFailed {
+		return err // fn's own, as it is
 	}
+	return s.readErr(err)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/supervisor"
 )
 
 func TestReactLoopAppendsReactionsAndRestartsAfterAPanic(t *testing.T) {
@@ -24,7 +23,7 @@ func TestReactLoopAppendsReactionsAndRestartsAfterAPanic(t *testing.T) {
 			panic("reactor bug")
 		}
 		return []batpak.BatchItem{{Coord: ev.Coordinate, Kind: subKindDone, Payload: it}}, nil
-	}, batpak.ReactRestart(supervisor.Bounded{MaxRestarts: 3}))
+	}, batpak.ReactRestart(batpak.RestartPolicy{MaxRestarts: 3}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +67,7 @@ func TestReactLoopThatKeepsFailingEndsWithoutStoppingTheStore(t *testing.T) {
 	bad := errors.New("cannot react")
 	loop, err := s.ReactLoop(ctx, event.AllEvents(), func(context.Context, *batpak.StoredEvent) ([]batpak.BatchItem, error) {
 		return nil, bad
-	}, batpak.ReactRestart(supervisor.Once()))
+	}, batpak.ReactRestart(batpak.RestartPolicy{MaxRestarts: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}

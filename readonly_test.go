@@ -39,7 +39,7 @@ func TestReadOnlyFollowsWriter(t *testing.T) {
 	if _, err := ro.Cursor(event.AllEvents(), 0); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("cursor on read-only: %v", err)
 	}
-	if _, err := ro.SubscribeLossy(event.AllEvents(), 8); !errors.Is(err, ErrReadOnly) {
+	if _, err := ro.Subscribe(event.AllEvents(), 8); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("subscription on read-only: %v", err)
 	}
 	if err := ro.WaitVisible(ctx, 1); !errors.Is(err, ErrReadOnly) {

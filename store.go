@@ -13,6 +13,7 @@ import (
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/reader"
+	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
 	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
@@ -33,7 +34,8 @@ type Store struct {
 	w     *writer.Writer
 	fsync *writer.Fsync
 	sup   *supervisor.Supervisor
-	subs  *subscriptions // the fan-out actor, lossy subscriptions, cursors, react loops
+	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
+	react *subscriber.Reactors // react loops; nil read-only
 
 	report event.RecoveryReport
 
@@ -60,7 +62,6 @@ type Store struct {
 	// checkpoint is then written from a rebuilt copy (see writeCheckpoint).
 	compacted      atomic.Bool
 	lastCompaction atomic.Pointer[CompactReport]
-	lossy          lossyRegistry // for Diagnostics
 
 	// A read-only store (OpenReadOnly) has no writer and no supervisor.
 	readOnly  bool
@@ -158,7 +159,8 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
 		done: make(chan struct{}),
 	}
-	s.subs = newSubscriptions(s)
+	s.hub = newHub(s)
+	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
@@ -171,8 +173,8 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		ReadSegment: rec.Segments.ReadAt,
 		BeginsBatch: rec.Segments.BeginsBatch,
 		OnSegment:   rec.Segments.Add,
-		OnPublish:   s.subs.hub.Publish,
-		Inject:      cfg.inject,
+		OnPublish:   s.hub.Publish,
+		Inject:      cfg.writerInject(),
 	}, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
@@ -192,9 +194,9 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	// first, the fsync actor syncs what it handed over, and the fan-out
 	// actor delivers the last publications.
 	if err := errors.Join(
-		s.sup.Add("fanout", s.subs.hub.Fanout(), cfg.restart),
-		s.sup.Add("fsync", s.fsync, cfg.restart),
-		s.sup.Add("writer", s.w, cfg.restart),
+		s.sup.Add("fanout", s.hub.Fanout(), cfg.restart.supervised()),
+		s.sup.Add("fsync", s.fsync, cfg.restart.supervised()),
+		s.sup.Add("writer", s.w, cfg.restart.supervised()),
 		s.sup.Start(),
 	); err != nil {
 		s.sup.Stop(context.Background())
@@ -238,7 +240,7 @@ func (s *Store) Close() error {
 			s.closeErr = s.segs.Close()
 			return
 		}
-		rerr := s.subs.stopLoops() // react loops append: stop them while the writer runs
+		rerr := s.react.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
@@ -249,7 +251,7 @@ func (s *Store) Close() error {
 			err = s.writeCheckpoint()
 		}
 		s.doneOnce.Do(func() { close(s.done) })
-		s.subs.hub.Close() // end lossy subscriptions once the fan-out has delivered
+		s.hub.Close() // end lossy subscriptions once the fan-out has delivered
 		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.lock.Close())
 	})
 	return s.closeErr
@@ -295,4 +297,24 @@ func (s *Store) failure() error {
 		return nil
 	}
 	return s.w.Failure()
+}
+
+// writeCheckpoint saves the index on a clean close, so the next Open
+// restores it and scans only what was written after. Close calls it after
+// every actor has stopped and the log is synced; a store that failed stop
+// writes none (the next Open rebuilds by scanning).
+func (s *Store) writeCheckpoint() error {
+	if !index.CheckpointsSupported || s.failure() != nil {
+		return nil
+	}
+	seg, end := s.w.Tail()
+	x := s.idx
+	if s.compacted.Load() {
+		// After a compaction the index may name segments by in-memory ids
+		// and keep numbers of entities with no event left: checkpoint a
+		// copy numbered as a scan of the files would number it.
+		x = x.Rebuilt(func(id uint32) uint32 { return uint32(s.segs.FileID(id)) })
+	}
+	b := x.MarshalCheckpoint(index.Watermark{Segment: seg, Offset: end, LastGlobal: s.idx.LastGlobal()})
+	return reader.WriteCheckpoint(s.cfg.fs, s.dir, b)
 }

@@ -220,7 +220,7 @@ func TestOpenRejectsInvalidOptions(t *testing.T) {
 		{"ZeroMailbox", batpak.WithMailbox(0)},
 		{"HugeMailbox", batpak.WithMailbox(1<<20 + 1)},
 		{"ZeroMaxDrain", batpak.WithMaxDrain(0)},
-		{"NilRestartPolicy", batpak.WithRestartPolicy(nil)},
+		{"NegativeRestarts", batpak.WithRestartPolicy(batpak.RestartPolicy{MaxRestarts: -1})},
 		{"NegativeDrainLimit", batpak.WithShutdownDrainLimit(-1)},
 		{"NilClock", batpak.WithClock(nil)},
 		{"UnknownCodec", batpak.WithCodec(batpak.Codec(7))},

@@ -10,7 +10,6 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/subscriber"
 )
 
 // w7Submit appends events [from, from+n) of the common shape with
@@ -51,13 +50,13 @@ func benchW7(b *testing.B, subs int, opts ...batpak.Option) {
 	}
 	defer s.Close()
 	elapsed := make([]time.Duration, subs)
-	ls := make([]*subscriber.Lossy, subs)
+	ls := make([]batpak.Subscription, subs)
 	var wg sync.WaitGroup
 	start := make(chan time.Time)
 	for k := range subs {
 		// A capacity large enough that nothing is lost, as W7 asks; the
 		// buffer costs memory only for what it holds.
-		ls[k], err = s.SubscribeLossy(event.AllEvents(), max(events, 1))
+		ls[k], err = s.Subscribe(event.AllEvents(), max(events, 1))
 		if err != nil {
 			b.Fatal(err)
 		}

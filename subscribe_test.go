@@ -13,9 +13,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/vfs"
-	"github.com/batpak-go/batpak/writer"
 )
 
 // Tests of subscriptions, cursors, catch-up, durable cursors and react
@@ -88,15 +86,15 @@ func TestStalledSubscriberNeverHoldsUpTheWriterAndItsDropsAreCountedExactly(t *t
 	s := subOpen(t, t.TempDir())
 	ctx := subGuard(t)
 	const n, capacity = 5000, 16
-	stalled, err := s.SubscribeLossy(event.AllEvents(), capacity) // never read
+	stalled, err := s.Subscribe(event.AllEvents(), capacity) // never read
 	if err != nil {
 		t.Fatal(err)
 	}
-	abandoned, err := s.SubscribeLossy(event.ForScope("room:3"), 1) // never read, never closed
+	abandoned, err := s.Subscribe(event.ForScope("room:3"), 1) // never read, never closed
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, err := s.SubscribeLossy(event.AllEvents(), n)
+	reader, err := s.Subscribe(event.AllEvents(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +146,7 @@ func TestCursorsUnderConcurrentAppendsAndBatchesSeeEveryEventOnceInOrder(t *test
 		gs   []uint64
 	}
 	results := make(chan result, 4)
-	consume := func(name string, read func(c *subscriber.Cursor, left int) ([]*event.StoredEvent, error)) {
+	consume := func(name string, read func(c batpak.Cursor, left int) ([]*event.StoredEvent, error)) {
 		c, err := s.Cursor(event.AllEvents(), 0)
 		if err != nil {
 			t.Error(err)
@@ -169,13 +167,13 @@ func TestCursorsUnderConcurrentAppendsAndBatchesSeeEveryEventOnceInOrder(t *test
 		results <- result{name, gs}
 	}
 	wg.Go(func() {
-		consume("Next", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) {
+		consume("Next", func(c batpak.Cursor, _ int) ([]*event.StoredEvent, error) {
 			ev, err := c.Next(ctx)
 			return []*event.StoredEvent{ev}, err
 		})
 	})
 	wg.Go(func() {
-		consume("NextBatch", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) { return c.NextBatch(ctx, 64) })
+		consume("NextBatch", func(c batpak.Cursor, _ int) ([]*event.StoredEvent, error) { return c.NextBatch(ctx, 64) })
 	})
 	wg.Go(func() {
 		// Batches are visible whole: once a batch's first item is read, the
@@ -183,7 +181,7 @@ func TestCursorsUnderConcurrentAppendsAndBatchesSeeEveryEventOnceInOrder(t *test
 		// for events that need no waiting.
 		ended, cancel := context.WithCancel(ctx)
 		cancel()
-		consume("whole batches", func(c *subscriber.Cursor, _ int) ([]*event.StoredEvent, error) {
+		consume("whole batches", func(c batpak.Cursor, _ int) ([]*event.StoredEvent, error) {
 			ev, err := c.Next(ctx)
 			if err != nil {
 				return nil, err
@@ -299,7 +297,7 @@ func TestDurableCursorResumesAtTheAcknowledgedPositionAfterCloseAndAfterACrash(t
 	ctx := subGuard(t)
 	subAppendPipelined(t, ctx, s, 20)
 
-	d, err := s.OpenCursor("billing", event.AllEvents())
+	d, err := s.DurableCursor("billing", event.AllEvents())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +322,7 @@ func TestDurableCursorResumesAtTheAcknowledgedPositionAfterCloseAndAfterACrash(t
 
 	for name, fsys := range map[string]vfs.FS{"after Close": fs, "after a crash": crashed} {
 		s2 := subOpen(t, dir, batpak.WithFS(fsys))
-		d2, err := s2.OpenCursor("billing", event.AllEvents())
+		d2, err := s2.DurableCursor("billing", event.AllEvents())
 		if err != nil {
 			t.Fatalf("%s: OpenCursor: %v", name, err)
 		}
@@ -342,7 +340,7 @@ func TestDurableCursorResumesAtTheAcknowledgedPositionAfterCloseAndAfterACrash(t
 func TestCorruptDurableCursorFileIsAClearError(t *testing.T) {
 	fs := vfs.NewMem()
 	s := subOpen(t, "/db", batpak.WithFS(fs))
-	d, err := s.OpenCursor("c1", event.AllEvents())
+	d, err := s.DurableCursor("c1", event.AllEvents())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,10 +354,10 @@ func TestCorruptDurableCursorFileIsAClearError(t *testing.T) {
 	}
 	f.WriteAt([]byte("not a cursor file at all"), 0)
 	f.Close()
-	if _, err := s.OpenCursor("c2", event.AllEvents()); !errors.Is(err, subscriber.ErrCursorCorrupt) {
+	if _, err := s.DurableCursor("c2", event.AllEvents()); !errors.Is(err, batpak.ErrCursorCorrupt) {
 		t.Fatalf("OpenCursor over garbage: %v, want ErrCursorCorrupt", err)
 	}
-	if _, err := s.OpenCursor("../escape", event.AllEvents()); !errors.Is(err, subscriber.ErrInvalidCursorName) {
+	if _, err := s.DurableCursor("../escape", event.AllEvents()); !errors.Is(err, batpak.ErrInvalidCursorName) {
 		t.Fatalf("OpenCursor with a path in the name: %v", err)
 	}
 }
@@ -367,7 +365,7 @@ func TestCorruptDurableCursorFileIsAClearError(t *testing.T) {
 func TestEveryWaitEndsWithErrClosedWhenTheStoreCloses(t *testing.T) {
 	s := subOpen(t, t.TempDir())
 	ctx := subGuard(t)
-	lossy, _ := s.SubscribeLossy(event.AllEvents(), 4)
+	lossy, _ := s.Subscribe(event.AllEvents(), 4)
 	cur, _ := s.Cursor(event.AllEvents(), 0)
 	errs := make(chan error, 4)
 	go func() { _, err := lossy.Recv(ctx); errs <- err }()
@@ -386,13 +384,13 @@ func TestEveryWaitEndsWithErrClosedWhenTheStoreCloses(t *testing.T) {
 			t.Fatalf("a wait ended with %v, want ErrClosed", err)
 		}
 	}
-	if _, err := s.SubscribeLossy(event.AllEvents(), 4); !errors.Is(err, batpak.ErrClosed) {
-		t.Fatalf("SubscribeLossy after Close: %v", err)
+	if _, err := s.Subscribe(event.AllEvents(), 4); !errors.Is(err, batpak.ErrClosed) {
+		t.Fatalf("Subscribe after Close: %v", err)
 	}
 	if _, err := s.Cursor(event.AllEvents(), 0); !errors.Is(err, batpak.ErrClosed) {
 		t.Fatalf("Cursor after Close: %v", err)
 	}
-	if _, err := s.OpenCursor("x", event.AllEvents()); !errors.Is(err, batpak.ErrClosed) {
+	if _, err := s.DurableCursor("x", event.AllEvents()); !errors.Is(err, batpak.ErrClosed) {
 		t.Fatalf("OpenCursor after Close: %v", err)
 	}
 	if _, err := s.ReactLoop(ctx, event.AllEvents(), func(context.Context, *batpak.StoredEvent) ([]batpak.BatchItem, error) { return nil, nil }); !errors.Is(err, batpak.ErrClosed) {
@@ -404,14 +402,14 @@ func TestSubscribersNeverSeeAnEventWhoseFsyncFailed(t *testing.T) {
 	// C6: in Durable mode an event is handed to the fan-out only after its
 	// fsync. Fail that fsync and no subscriber or cursor may see it.
 	var failSync atomic.Bool
-	s := subOpen(t, t.TempDir(), batpak.WithInjection(func(p writer.Point) error {
-		if p == writer.PointBeforeFsync && failSync.Load() {
+	s := subOpen(t, t.TempDir(), batpak.WithInjection(func(p batpak.InjectionPoint) error {
+		if p == batpak.InjectBeforeFsync && failSync.Load() {
 			return errors.New("injected fsync failure")
 		}
 		return nil
 	}))
 	ctx := subGuard(t)
-	lossy, _ := s.SubscribeLossy(event.AllEvents(), 100)
+	lossy, _ := s.Subscribe(event.AllEvents(), 100)
 	c := event.MustCoordinate("player:1", "room:1")
 	if _, err := s.Append(ctx, c, subKind, 1); err != nil {
 		t.Fatal(err)
@@ -452,7 +450,7 @@ func TestWaitVisibleIsReadYourWritesAcrossGoroutines(t *testing.T) {
 	}
 }
 
-func ExampleStore_SubscribeLossy() {
+func ExampleStore_Subscribe() {
 	dir, _ := os.MkdirTemp("", "batpak-example-")
 	defer os.RemoveAll(dir)
 	store, _ := batpak.Open(dir)
@@ -461,7 +459,7 @@ func ExampleStore_SubscribeLossy() {
 
 	// Notifications for room:lobby, buffered up to 64; a slow reader loses
 	// (and counts) what does not fit, and never slows the writer.
-	sub, _ := store.SubscribeLossy(event.ForScope("room:lobby"), 64)
+	sub, _ := store.Subscribe(event.ForScope("room:lobby"), 64)
 	defer sub.Close()
 
 	spoke := event.MustCustom(0x1, 0x002)

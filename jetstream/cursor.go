@@ -2,16 +2,16 @@ package jetstream
 
 import (
 	"context"
+	"iter"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/batpak-go/batpak"
-	"github.com/batpak-go/batpak/subscriber"
 	"github.com/nats-io/nats.go"
 )
 
-// A Cursor reads its region by stream sequence from its position — a
+// A cursor reads its region by stream sequence from its position — a
 // direct get for the first events, an ordered consumer for long catch-ups
 // (consume.go) — so it sees exactly what the stream stored, in order,
 // once: an atomic batch's messages are invisible until it commits, a read
@@ -20,7 +20,7 @@ import (
 // When caught up it waits for the stream's republished notification of a
 // matching event (or, should notifications be lost with a connection, at
 // most repoll).
-type Cursor struct {
+type cursor struct {
 	s      *Store
 	region batpak.Region
 	filter string
@@ -39,22 +39,24 @@ type Cursor struct {
 // repoll bounds a caught-up cursor's wait when no notification arrives.
 const repoll = time.Second
 
-// OpenEventCursor opens a guaranteed-delivery cursor on region that
-// delivers the events with a global sequence above from.
-func (s *Store) OpenEventCursor(region batpak.Region, from uint64) (batpak.EventCursor, error) {
-	c, err := s.Cursor(region, from)
+// defaultBatch is NextBatch's size for max <= 0, as the embedded store's.
+const defaultBatch = 256
+
+// Cursor opens a guaranteed-delivery cursor on region that delivers the
+// events with a global sequence above from.
+func (s *Store) Cursor(region batpak.Region, from uint64) (batpak.Cursor, error) {
+	c, err := s.openCursor(region, from)
 	if err != nil {
-		return nil, err
+		return nil, err // never a typed nil inside the interface
 	}
 	return c, nil
 }
 
-// Cursor is OpenEventCursor returning the concrete type.
-func (s *Store) Cursor(region batpak.Region, from uint64) (*Cursor, error) {
+func (s *Store) openCursor(region batpak.Region, from uint64) (*cursor, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	c := &Cursor{s: s, region: region, filter: s.subj.filter(region), pos: from,
+	c := &cursor{s: s, region: region, filter: s.subj.filter(region), pos: from,
 		wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	sub, err := s.nc.Subscribe(s.rpFilter(c.filter), func(*nats.Msg) {
 		select {
@@ -79,9 +81,9 @@ func (s *Store) rpFilter(filter string) string {
 }
 
 // Next returns the next event of the region, waiting until one is stored,
-// ctx ends, or the cursor (subscriber.ErrClosed) or the store
+// ctx ends, or the cursor (batpak.ErrSubscriptionClosed) or the store
 // (batpak.ErrClosed) is closed.
-func (c *Cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
+func (c *cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 	evs, err := c.take(ctx, 1, false)
 	if err != nil {
 		return nil, err
@@ -89,19 +91,19 @@ func (c *Cursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 	return evs[0], nil
 }
 
-// NextBatch returns up to max events (max <= 0: subscriber.DefaultBatch),
+// NextBatch returns up to max events (max <= 0: defaultBatch),
 // waiting as Next does for the first. It never splits an atomic batch: a
 // call that would end inside one ends before it, and a batch that starts
 // the call and alone has more than max events in the region comes whole.
-func (c *Cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent, error) {
+func (c *cursor) NextBatch(ctx context.Context, max int) ([]*batpak.StoredEvent, error) {
 	if max <= 0 {
-		max = subscriber.DefaultBatch
+		max = defaultBatch
 	}
 	return c.take(ctx, max, true)
 }
 
 // take returns up to max events, keeping atomic batches whole if whole.
-func (c *Cursor) take(ctx context.Context, max int, whole bool) ([]*batpak.StoredEvent, error) {
+func (c *cursor) take(ctx context.Context, max int, whole bool) ([]*batpak.StoredEvent, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for len(c.buf) == 0 {
@@ -148,7 +150,7 @@ func (c *Cursor) take(ctx context.Context, max int, whole bool) ([]*batpak.Store
 // catching up reads most of its history by consumer (consume.go), a
 // caught-up one a few events by direct get. It is called with an empty
 // buffer and leaves it empty if it fails.
-func (c *Cursor) fill(ctx context.Context) error {
+func (c *cursor) fill(ctx context.Context) error {
 	open := "" // the batch the last event read leaves open
 	err := c.s.eachMsg(ctx, c.region, c.pos, 0, func(ev *batpak.StoredEvent, h nats.Header) error {
 		id, more := batchOf(h)
@@ -169,31 +171,50 @@ func (c *Cursor) fill(ctx context.Context) error {
 	return err
 }
 
-func (c *Cursor) err() error {
+func (c *cursor) err() error {
 	select {
 	case <-c.closed:
-		return subscriber.ErrClosed
+		return batpak.ErrSubscriptionClosed
 	default:
 	}
 	return c.s.check()
 }
 
+// All yields the region's events, history first and then live, as
+// batpak.Cursor documents.
+func (c *cursor) All(ctx context.Context) iter.Seq2[*batpak.StoredEvent, error] {
+	return each(ctx, c.Next)
+}
+
+// each yields what next returns until it fails (the error yielded last)
+// or the loop breaks.
+func each(ctx context.Context, next func(context.Context) (*batpak.StoredEvent, error)) iter.Seq2[*batpak.StoredEvent, error] {
+	return func(yield func(*batpak.StoredEvent, error) bool) {
+		for {
+			ev, err := next(ctx)
+			if !yield(ev, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
 // Position is the global sequence of the last event returned (or the
 // starting position).
-func (c *Cursor) Position() uint64 {
+func (c *cursor) Position() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pos
 }
 
 // Close ends the cursor; it is idempotent.
-func (c *Cursor) Close() error {
+func (c *cursor) Close() error {
 	c.closeFromStore()
 	c.s.untrack(c)
 	return nil
 }
 
-func (c *Cursor) closeFromStore() {
+func (c *cursor) closeFromStore() {
 	c.closeOnce.Do(func() {
 		close(c.closed)
 		_ = c.sub.Unsubscribe()

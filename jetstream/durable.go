@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 
@@ -12,13 +13,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// NamedCursor is a durable cursor kept by the server: a durable pull
+// durableCursor is a durable cursor kept by the server: a durable pull
 // consumer, acknowledged cumulatively (AckAll), whose acknowledgement floor
 // is the position a reopened cursor resumes after. Delivery is
 // at-least-once, as with the embedded store. NextBatch never splits an
-// atomic batch (see Cursor): what the consumer delivers past the end of a
+// atomic batch (see cursor): what the consumer delivers past the end of a
 // call is held for the next one.
-type NamedCursor struct {
+type durableCursor struct {
 	s      *Store
 	name   string
 	region batpak.Region
@@ -45,22 +46,21 @@ type delivered struct {
 // consumerWait bounds one pull request, so a waiting Next notices Close.
 const consumerWait = time.Second
 
-// OpenNamedCursor opens the durable cursor called name (see
-// subscriber.ValidCursorName) on region, resuming after the position last
+// DurableCursor opens the durable cursor called name (as the embedded
+// store names them) on region, resuming after the position last
 // acknowledged. The consumer is created on first use and its filter updated
 // if region changed; opening resets its delivery to the acknowledgement
 // floor, so events delivered but never acknowledged come again at once
 // rather than after an ack wait. One cursor of a name may be open at a time.
-func (s *Store) OpenNamedCursor(name string, region batpak.Region) (batpak.NamedCursor, error) {
-	c, err := s.OpenCursor(name, region)
+func (s *Store) DurableCursor(name string, region batpak.Region) (batpak.DurableCursor, error) {
+	c, err := s.openDurable(name, region)
 	if err != nil {
-		return nil, err
+		return nil, err // never a typed nil inside the interface
 	}
 	return c, nil
 }
 
-// OpenCursor is OpenNamedCursor returning the concrete type.
-func (s *Store) OpenCursor(name string, region batpak.Region) (*NamedCursor, error) {
+func (s *Store) openDurable(name string, region batpak.Region) (*durableCursor, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Store) OpenCursor(name string, region batpak.Region) (*NamedCursor, err
 	if reset.ConsumerInfo != nil {
 		floor = reset.ConsumerInfo.AckFloor.Stream
 	}
-	c := &NamedCursor{s: s, name: name, region: region, cons: cons, pos: floor, read: floor, acked: floor, closed: make(chan struct{})}
+	c := &durableCursor{s: s, name: name, region: region, cons: cons, pos: floor, read: floor, acked: floor, closed: make(chan struct{})}
 	if err := s.track(c); err != nil {
 		return nil, err
 	}
@@ -109,11 +109,11 @@ func (s *Store) OpenCursor(name string, region batpak.Region) (*NamedCursor, err
 }
 
 // Name is the cursor's name.
-func (c *NamedCursor) Name() string { return c.name }
+func (c *durableCursor) Name() string { return c.name }
 
 // Next returns the next event of the region, waiting until one is stored,
 // ctx ends or the cursor or store is closed.
-func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
+func (c *durableCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 	evs, err := c.take(ctx, 1, false)
 	if err != nil {
 		return nil, err
@@ -121,19 +121,19 @@ func (c *NamedCursor) Next(ctx context.Context) (*batpak.StoredEvent, error) {
 	return evs[0], nil
 }
 
-// NextBatch returns up to limit events (limit <= 0: subscriber.DefaultBatch;
+// NextBatch returns up to limit events (limit <= 0: defaultBatch;
 // one pull asks for at most 4,096 messages whatever the limit), waiting as
-// Next does for the first. Like Cursor.NextBatch it never splits an atomic
+// Next does for the first. Like cursor.NextBatch it never splits an atomic
 // batch.
-func (c *NamedCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.StoredEvent, error) {
+func (c *durableCursor) NextBatch(ctx context.Context, limit int) ([]*batpak.StoredEvent, error) {
 	if limit <= 0 {
-		limit = subscriber.DefaultBatch
+		limit = defaultBatch
 	}
 	return c.take(ctx, limit, true)
 }
 
 // take returns up to limit events, keeping atomic batches whole if whole.
-func (c *NamedCursor) take(ctx context.Context, limit int, whole bool) ([]*batpak.StoredEvent, error) {
+func (c *durableCursor) take(ctx context.Context, limit int, whole bool) ([]*batpak.StoredEvent, error) {
 	// A pull request's size sizes the client's buffer for it: a caller's
 	// huge limit must not become a huge (or impossible) allocation.
 	pull := min(limit, consumerBatch)
@@ -178,7 +178,7 @@ func (c *NamedCursor) take(ctx context.Context, limit int, whole bool) ([]*batpa
 // delivered: it learns from the stream where the batch ends and pulls,
 // without waiting, until a message at or past that end came or nothing
 // more does (the rest lies outside the consumer's filter).
-func (c *NamedCursor) finish(ctx context.Context) error {
+func (c *durableCursor) finish(ctx context.Context) error {
 	id := c.open
 	end, err := c.s.batchEnd(ctx, id, c.read)
 	if err != nil {
@@ -204,7 +204,7 @@ func (c *NamedCursor) finish(ctx context.Context) error {
 // fetch runs one pull and holds the region's events among the messages it
 // delivers; it returns how many new messages came (0 after a pull that
 // timed out).
-func (c *NamedCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, error) {
+func (c *durableCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, error) {
 	batch, err := pull()
 	if err != nil {
 		if c.err() != nil {
@@ -253,14 +253,14 @@ func (c *NamedCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, e
 // Ack records that every event up to and including pos is handled: the
 // newest delivered message at or below pos is acknowledged (cumulatively)
 // and the server confirms it before Ack returns.
-func (c *NamedCursor) Ack(ctx context.Context, pos uint64) error {
+func (c *durableCursor) Ack(ctx context.Context, pos uint64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.err(); err != nil {
 		return err
 	}
 	if pos > c.pos {
-		return fmt.Errorf("%w: %d > %d", subscriber.ErrAckAhead, pos, c.pos)
+		return fmt.Errorf("%w: %d > %d", batpak.ErrAckAhead, pos, c.pos)
 	}
 	if pos <= c.acked {
 		return nil
@@ -283,23 +283,28 @@ func (c *NamedCursor) Ack(ctx context.Context, pos uint64) error {
 }
 
 // Acked is the last acknowledged position.
-func (c *NamedCursor) Acked() uint64 {
+func (c *durableCursor) Acked() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.acked
 }
 
+// All yields the region's events, as batpak.Cursor documents.
+func (c *durableCursor) All(ctx context.Context) iter.Seq2[*batpak.StoredEvent, error] {
+	return each(ctx, c.Next)
+}
+
 // Position is the global sequence of the last event delivered.
-func (c *NamedCursor) Position() uint64 {
+func (c *durableCursor) Position() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.pos
 }
 
-func (c *NamedCursor) err() error {
+func (c *durableCursor) err() error {
 	select {
 	case <-c.closed:
-		return subscriber.ErrClosed
+		return batpak.ErrSubscriptionClosed
 	default:
 	}
 	return c.s.check()
@@ -307,10 +312,10 @@ func (c *NamedCursor) err() error {
 
 // Close closes the cursor without acknowledging anything more; the
 // consumer, and its position, stay on the server.
-func (c *NamedCursor) Close() error {
+func (c *durableCursor) Close() error {
 	c.closeFromStore()
 	c.s.untrack(c)
 	return nil
 }
 
-func (c *NamedCursor) closeFromStore() { c.closeOnce.Do(func() { close(c.closed) }) }
+func (c *durableCursor) closeFromStore() { c.closeOnce.Do(func() { close(c.closed) }) }

@@ -202,9 +202,10 @@ func (e *chainError) Error() string {
 
 func (e *chainError) Unwrap() error { return reader.ErrChainBroken }
 
-// ProjectionLog is the store as package projector reads it. Head asks the
-// stream leader for its last sequence; Scan reads as Query does.
-func (s *Store) ProjectionLog() projector.Log { return projectionLog{s} }
+// ProjectionLog is the store as package projector reads and follows it.
+// Head asks the stream leader for its last sequence; Scan reads as Query
+// does; the rest is in project.go.
+func (s *Store) ProjectionLog() projector.Source { return projectionLog{s} }
 
 type projectionLog struct{ s *Store }
 

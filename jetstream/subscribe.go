@@ -11,14 +11,14 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Lossy is a push subscription to the notifications the stream republishes
+// subscription is a lossy push subscription to the notifications the stream republishes
 // (headers only) as it stores events. Republication happens after the
 // store, so an aborted atomic batch's staged messages are never seen (a
 // subscription to the event subjects themselves would see them). A full
 // buffer drops notifications and counts them; a notification lost with a
 // connection is lost without being counted. For guaranteed delivery use a
-// Cursor.
-type Lossy struct {
+// cursor.
+type subscription struct {
 	s       *Store
 	region  batpak.Region
 	sub     *nats.Subscription
@@ -27,27 +27,30 @@ type Lossy struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	pumpOnce sync.Once
+	out      chan batpak.Notification // C's channel, fed from ch by a goroutine
+	pumped   chan struct{}            // closed when that goroutine has ended
 }
 
 // Subscribe subscribes to notifications of region's events stored after it
 // returns, buffering up to capacity (1 to subscriber.MaxCapacity).
 func (s *Store) Subscribe(region batpak.Region, capacity int) (batpak.Subscription, error) {
-	l, err := s.SubscribeLossy(region, capacity)
+	l, err := s.subscribe(region, capacity)
 	if err != nil {
-		return nil, err
+		return nil, err // never a typed nil inside the interface
 	}
 	return l, nil
 }
 
-// SubscribeLossy is Subscribe returning the concrete type.
-func (s *Store) SubscribeLossy(region batpak.Region, capacity int) (*Lossy, error) {
+func (s *Store) subscribe(region batpak.Region, capacity int) (*subscription, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
 	if capacity < 1 || capacity > subscriber.MaxCapacity {
 		return nil, fmt.Errorf("%w: capacity %d (1 to %d)", batpak.ErrInvalidOption, capacity, subscriber.MaxCapacity)
 	}
-	l := &Lossy{s: s, region: region, ch: make(chan batpak.Notification, capacity), closed: make(chan struct{})}
+	l := &subscription{s: s, region: region, ch: make(chan batpak.Notification, capacity), closed: make(chan struct{})}
 	sub, err := s.nc.Subscribe(s.rpFilter(s.subj.filter(region)), l.deliver)
 	if err != nil {
 		return nil, err
@@ -66,7 +69,7 @@ func (s *Store) SubscribeLossy(region batpak.Region, capacity int) (*Lossy, erro
 	return l, nil
 }
 
-func (l *Lossy) deliver(m *nats.Msg) {
+func (l *subscription) deliver(m *nats.Msg) {
 	n, err := l.s.notification(m)
 	if err != nil || !l.region.MatchesNotification(n) {
 		return
@@ -79,9 +82,9 @@ func (l *Lossy) deliver(m *nats.Msg) {
 }
 
 // Recv returns the next notification, waiting until one arrives, ctx ends
-// or the subscription (subscriber.ErrClosed) or the store
+// or the subscription (batpak.ErrSubscriptionClosed) or the store
 // (batpak.ErrClosed) is closed; what was buffered is returned first.
-func (l *Lossy) Recv(ctx context.Context) (batpak.Notification, error) {
+func (l *subscription) Recv(ctx context.Context) (batpak.Notification, error) {
 	select {
 	case n := <-l.ch:
 		return n, nil
@@ -101,26 +104,63 @@ func (l *Lossy) Recv(ctx context.Context) (batpak.Notification, error) {
 		if err := l.s.check(); err != nil {
 			return batpak.Notification{}, err
 		}
-		return batpak.Notification{}, subscriber.ErrClosed
+		return batpak.Notification{}, batpak.ErrSubscriptionClosed
 	}
 }
 
 // Dropped counts the notifications dropped because the buffer was full.
-func (l *Lossy) Dropped() uint64 { return l.dropped.Load() }
+func (l *subscription) Dropped() uint64 { return l.dropped.Load() }
 
 // Len is the number of notifications buffered now.
-func (l *Lossy) Len() int { return len(l.ch) }
+func (l *subscription) Len() int { return len(l.ch) }
+
+// C returns a channel delivering the notifications; it is closed when
+// the subscription or the store is (what is still buffered then can be
+// read with Recv). The first call starts the goroutine that feeds it.
+func (l *subscription) C() <-chan batpak.Notification {
+	l.pumpOnce.Do(func() {
+		l.out, l.pumped = make(chan batpak.Notification), make(chan struct{})
+		go l.pump()
+	})
+	return l.out
+}
+
+// pump moves notifications from the buffer to C's channel as it is read.
+func (l *subscription) pump() {
+	defer close(l.pumped)
+	defer close(l.out)
+	for {
+		select {
+		case n := <-l.ch:
+			select {
+			case l.out <- n:
+			case <-l.closed:
+				return
+			}
+		case <-l.closed:
+			return
+		}
+	}
+}
 
 // Close ends the subscription; it is idempotent.
-func (l *Lossy) Close() error {
+func (l *subscription) Close() error {
 	l.closeFromStore()
 	l.s.untrack(l)
 	return nil
 }
 
-func (l *Lossy) closeFromStore() {
+// closeFromStore ends the subscription and joins C's goroutine.
+func (l *subscription) closeFromStore() {
 	l.closeOnce.Do(func() {
 		_ = l.sub.Unsubscribe()
 		close(l.closed)
 	})
+	l.pumpOnce.Do(func() { // no goroutine starts after this; C gets a closed channel
+		l.out = make(chan batpak.Notification)
+		close(l.out)
+	})
+	if l.pumped != nil {
+		<-l.pumped
+	}
 }

@@ -53,13 +53,13 @@ func (s *suite) batchesStayWhole(t *testing.T) {
 		}
 		want := globals(collect(t, st.Query(bg, r)))
 		for _, max := range []int{1, 2, 3} {
-			cur, err := st.OpenEventCursor(r, 0)
+			cur, err := st.Cursor(r, 0)
 			require.NoError(t, err)
 			s.readWhole(t, fmt.Sprintf("cursor, region %+v, NextBatch(%d)", r, max), cur, max, want, inRegion)
 			require.NoError(t, cur.Close())
-			dc, err := st.OpenNamedCursor(fmt.Sprintf("whole-%d-%d", ri, max), r)
+			dc, err := st.DurableCursor(fmt.Sprintf("whole-%d-%d", ri, max), r)
 			require.NoError(t, err)
-			s.readWhole(t, fmt.Sprintf("named cursor, region %+v, NextBatch(%d)", r, max), dc, max, want, inRegion)
+			s.readWhole(t, fmt.Sprintf("durable cursor, region %+v, NextBatch(%d)", r, max), dc, max, want, inRegion)
 			require.NoError(t, dc.Close())
 		}
 	}
@@ -68,7 +68,7 @@ func (s *suite) batchesStayWhole(t *testing.T) {
 // readWhole reads want's events from cur with NextBatch(max) and checks
 // that every call holds each batch it touches whole (inRegion(name) of
 // its events).
-func (s *suite) readWhole(t *testing.T, what string, cur batpak.EventCursor, max int, want []uint64, inRegion func(string) int) {
+func (s *suite) readWhole(t *testing.T, what string, cur batpak.Cursor, max int, want []uint64, inRegion func(string) int) {
 	t.Helper()
 	var got []uint64
 	for len(got) < len(want) {

@@ -41,23 +41,23 @@ func (s *suite) positionBounds(t *testing.T) {
 
 	// Any limit: huge and non-positive ones included.
 	for _, max := range []int{math.MaxInt, math.MaxInt32, 0, -1, math.MinInt} {
-		cur, err := st.OpenEventCursor(event.ForScope("bounds"), 0)
+		cur, err := st.Cursor(event.ForScope("bounds"), 0)
 		require.NoError(t, err)
 		evs, err := cur.NextBatch(s.waitCtx(t), max)
 		require.NoError(t, err, "NextBatch(%d)", max)
 		require.Len(t, evs, 3, "NextBatch(%d)", max)
 		require.NoError(t, cur.Close())
 	}
-	dc, err := st.OpenNamedCursor("bounds", event.ForScope("bounds"))
+	dc, err := st.DurableCursor("bounds", event.ForScope("bounds"))
 	require.NoError(t, err)
 	evs, err := dc.NextBatch(s.waitCtx(t), math.MaxInt)
-	require.NoError(t, err, "named cursor NextBatch(MaxInt)")
+	require.NoError(t, err, "durable cursor NextBatch(MaxInt)")
 	require.NotEmpty(t, evs)
 	require.NoError(t, dc.Close())
 
 	// A cursor after the largest position has nothing to deliver, however
 	// long it is asked: it only ends with its context.
-	cur, err := st.OpenEventCursor(event.AllEvents(), math.MaxUint64)
+	cur, err := st.Cursor(event.AllEvents(), math.MaxUint64)
 	require.NoError(t, err)
 	defer cur.Close()
 	mustAppend(t, st, c, KindMoved, Moved{N: 3})

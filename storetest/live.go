@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -21,9 +22,9 @@ func (s *suite) cursor(t *testing.T) {
 		want = append(want, r.Global)
 		mustAppend(t, st, crypt, KindMoved, Moved{N: i}) // outside the region
 	}
-	cur, err := st.OpenEventCursor(event.ForScope("room:hall"), 0)
+	cur, err := st.Cursor(event.ForScope("room:hall"), 0)
 	if err != nil {
-		t.Fatalf("OpenEventCursor: %v", err)
+		t.Fatalf("Cursor: %v", err)
 	}
 	defer cur.Close()
 	ctx := s.waitCtx(t)
@@ -70,18 +71,35 @@ func (s *suite) cursor(t *testing.T) {
 		t.Fatalf("Position %d, want %d", cur.Position(), want[len(want)-1])
 	}
 	// A cursor opened at a position starts after it.
-	c2, err := st.OpenEventCursor(event.ForScope("room:hall"), want[6])
+	c2, err := st.Cursor(event.ForScope("room:hall"), want[6])
 	if err != nil {
-		t.Fatalf("OpenEventCursor(from): %v", err)
+		t.Fatalf("Cursor(from): %v", err)
 	}
 	defer c2.Close()
 	ev, err := c2.Next(ctx)
 	if err != nil || ev.Global != want[7] {
 		t.Fatalf("cursor from %d: %v, %v; want %d", want[6], err, ev, want[7])
 	}
+	// All goes on from the position and ends with the error that stops
+	// it: here the cursor's own Close.
+	var rest []uint64
+	for ev, err := range c2.All(ctx) {
+		if err != nil {
+			if !errors.Is(err, batpak.ErrSubscriptionClosed) {
+				t.Fatalf("All ended with %v, want ErrSubscriptionClosed", err)
+			}
+			break
+		}
+		if rest = append(rest, ev.Global); len(rest) == 1 {
+			c2.Close() // the next read ends the loop
+		}
+	}
+	if !equalU64(rest, want[8:9]) {
+		t.Fatalf("All from %d yielded %v, want %v", want[7], rest, want[8:9])
+	}
 }
 
-func (s *suite) namedCursor(t *testing.T) {
+func (s *suite) durableCursor(t *testing.T) {
 	st := s.open(t)
 	c := event.MustCoordinate("order:1", "shop")
 	var want []uint64
@@ -89,9 +107,9 @@ func (s *suite) namedCursor(t *testing.T) {
 		want = append(want, mustAppend(t, st, c, KindMoved, Moved{N: i}).Global)
 	}
 	region := event.ForScope("shop")
-	dc, err := st.OpenNamedCursor("mailer", region)
+	dc, err := st.DurableCursor("mailer", region)
 	if err != nil {
-		t.Fatalf("OpenNamedCursor: %v", err)
+		t.Fatalf("DurableCursor: %v", err)
 	}
 	ctx := s.waitCtx(t)
 	for i := range 3 {
@@ -115,7 +133,7 @@ func (s *suite) namedCursor(t *testing.T) {
 	if s.cfg.reopen != nil {
 		st = s.cfg.reopen(t, st)
 	}
-	dc, err = st.OpenNamedCursor("mailer", region)
+	dc, err = st.DurableCursor("mailer", region)
 	if err != nil {
 		t.Fatalf("reopen cursor: %v", err)
 	}
@@ -160,6 +178,24 @@ func (s *suite) subscription(t *testing.T) {
 	}
 	if sub.Dropped() != 0 {
 		t.Fatalf("Dropped %d with room in the buffer", sub.Dropped())
+	}
+	// The same notifications through C, whose channel Close closes.
+	ranged, err := st.Subscribe(event.ForScope("room:lobby"), 64)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	r := mustAppend(t, st, event.MustCoordinate("player:9", "room:lobby"), KindSpoke, Moved{N: 9})
+	select {
+	case n := <-ranged.C():
+		if n.ID != r.ID || n.Global != r.Global {
+			t.Fatalf("notification from C %+v, want receipt %+v", n, r)
+		}
+	case <-ctx.Done():
+		t.Fatalf("no notification from C: %v", ctx.Err())
+	}
+	ranged.Close()
+	for n := range ranged.C() {
+		t.Fatalf("notification %+v after Close", n)
 	}
 }
 
@@ -232,8 +268,8 @@ func (s *suite) closed(t *testing.T) {
 	if _, err := st.Get(bg, r.ID); !isClosed(err) {
 		t.Fatalf("Get after Close: %v, want ErrClosed", err)
 	}
-	if _, err := st.OpenEventCursor(event.AllEvents(), 0); !isClosed(err) {
-		t.Fatalf("OpenEventCursor after Close: %v, want ErrClosed", err)
+	if _, err := st.Cursor(event.AllEvents(), 0); !isClosed(err) {
+		t.Fatalf("Cursor after Close: %v, want ErrClosed", err)
 	}
 	if _, err := st.Subscribe(event.AllEvents(), 1); !isClosed(err) {
 		t.Fatalf("Subscribe after Close: %v, want ErrClosed", err)

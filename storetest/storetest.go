@@ -63,11 +63,12 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"ReservedKinds", s.reservedKinds},
 		{"PayloadLimit", s.payloadLimit},
 		{"Cursor", s.cursor},
-		{"NamedCursor", s.namedCursor},
+		{"DurableCursor", s.durableCursor},
 		{"BatchesStayWhole", s.batchesStayWhole},
 		{"HeadBetweenBatches", s.headBetweenBatches},
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
+		{"FacadeProjection", s.facadeProjection},
 		{"Closed", s.closed},
 	} {
 		t.Run(tc.name, tc.fn)

@@ -94,6 +94,7 @@ type Hub struct {
 	added   []*Lossy        // guarded by mu; not yet in the fan-out's table
 	removed []*Lossy        // guarded by mu; closed by their owner, still in the table
 	named   map[string]bool // guarded by mu; open durable cursors
+	made    []*Lossy        // guarded by mu; every lossy subscription opened (LossyTotals)
 	stopped bool            // guarded by mu; Close has run: no fan-out any more
 	stopc   chan struct{}   // closed by Close
 	pumps   actor.Group     // the goroutines feeding Lossy.C channels

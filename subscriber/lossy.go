@@ -69,11 +69,25 @@ func (h *Hub) SubscribeLossy(region event.Region, capacity int) (*Lossy, error) 
 		return nil, h.opts.Stopped()
 	}
 	h.added = append(h.added, l)
+	h.made = append(h.made, l)
 	h.dirty.Store(true)
 	h.lossy.Add(1)
 	h.mu.Unlock()
 	h.fan.kick()
 	return l, nil
+}
+
+// LossyTotals counts the lossy subscriptions opened since New and the
+// notifications they dropped for want of room. A subscription's count
+// outlives its Close, so the totals never go down.
+func (h *Hub) LossyTotals() (n int, dropped uint64) {
+	h.mu.Lock()
+	made := h.made // appended to only: this prefix stays as it is
+	h.mu.Unlock()
+	for _, l := range made {
+		dropped += l.Dropped()
+	}
+	return len(made), dropped
 }
 
 func newLossy(h *Hub, region event.Region, capacity int, last uint64) *Lossy {

@@ -81,12 +81,12 @@ func run(out io.Writer) error {
 	c := chat{store: store, ctx: ctx}
 
 	// Bob's phone: a live feed of the lobby, read on its own goroutine.
-	phone, err := store.SubscribeLossy(event.ForScope(lobby), 64)
+	phone, err := store.Subscribe(event.ForScope(lobby), 64)
 	if err != nil {
 		return err
 	}
 	// Bob's tablet: the same feed with room for two, asleep all along.
-	tablet, err := store.SubscribeLossy(event.ForScope(lobby), 2)
+	tablet, err := store.Subscribe(event.ForScope(lobby), 2)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func run(out io.Writer) error {
 
 	// Carol joins: her cursor replays the lobby, then follows it live.
 	fmt.Fprintln(out, "carol joins the lobby and catches up:")
-	marker, err := store.OpenCursor("carol-lobby", event.ForScope(lobby))
+	marker, err := store.DurableCursor("carol-lobby", event.ForScope(lobby))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func run(out io.Writer) error {
 	if store, err = batpak.Open(dir); err != nil {
 		return err
 	}
-	marker, err = store.OpenCursor("carol-lobby", event.ForScope(lobby))
+	marker, err = store.DurableCursor("carol-lobby", event.ForScope(lobby))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/projector"
-	"github.com/batpak-go/batpak/subscriber"
 )
 
 // The game's events. A player's events form the entity player:NAME; each
@@ -79,7 +78,7 @@ type server struct {
 // slows the players down, and says how many arrivals it missed.
 type feed struct {
 	room     string
-	sub      *subscriber.Lossy
+	sub      batpak.Subscription
 	arrivals atomic.Int64
 }
 
@@ -91,7 +90,7 @@ func newServer(store *batpak.Store) *server {
 // own goroutine until closeFeeds.
 func (s *server) openFeeds(capacity int) error {
 	for _, r := range Rooms {
-		sub, err := s.store.SubscribeLossy(event.ForScope("room:"+r), capacity)
+		sub, err := s.store.Subscribe(event.ForScope("room:"+r), capacity)
 		if err != nil {
 			s.closeFeeds()
 			return err

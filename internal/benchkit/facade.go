@@ -198,7 +198,7 @@ func CursorRace(ctx context.Context, s batpak.EventStore, cursors, history int, 
 		start = make(chan time.Time)
 	)
 	for k := range cursors {
-		c, err := s.OpenEventCursor(event.AllEvents(), 0)
+		c, err := s.Cursor(event.AllEvents(), 0)
 		if err != nil {
 			close(start) // releases the cursors started so far
 			wg.Wait()

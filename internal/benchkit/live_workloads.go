@@ -11,7 +11,6 @@ import (
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/projector"
-	"github.com/batpak-go/batpak/subscriber"
 )
 
 // The live-side workloads of BENCH.md: W6 (projections), W7 (lossy
@@ -174,9 +173,9 @@ func runW7(ctx context.Context, env *Env) ([]Figure, error) {
 	elapsed := make([]time.Duration, LiveSubscribers)
 	var lost int64
 	err := env.WithStore("W7", onWrite(), func(s *batpak.Store) error {
-		subs := make([]*subscriber.Lossy, LiveSubscribers)
+		subs := make([]batpak.Subscription, LiveSubscribers)
 		for k := range subs {
-			l, err := s.SubscribeLossy(event.AllEvents(), events)
+			l, err := s.Subscribe(event.AllEvents(), events)
 			if err != nil {
 				return fmt.Errorf("W7: subscribe: %w", err)
 			}

@@ -80,7 +80,7 @@ func auditedWorkload(t *testing.T, a *vfs.Auditor, dir, snapDir string, round in
 	}
 	ack("still durable after Compact", all...)
 	// A durable cursor: each Ack must leave its position file durable.
-	cur, err := s.OpenCursor("audit", event.AllEvents())
+	cur, err := s.DurableCursor("audit", event.AllEvents())
 	if err != nil {
 		t.Fatal(err)
 	}

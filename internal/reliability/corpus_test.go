@@ -211,7 +211,7 @@ func corpusStore(t *testing.T, mem *vfs.MemFS, dir string, chained, compact bool
 		return
 	}
 	if chained {
-		cur, err := s.OpenCursor("corpus", event.AllEvents())
+		cur, err := s.DurableCursor("corpus", event.AllEvents())
 		if err != nil {
 			t.Fatal(err)
 		}

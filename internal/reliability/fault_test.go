@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak"
-	"github.com/batpak-go/batpak/supervisor"
 	"github.com/batpak-go/batpak/vfs"
-	"github.com/batpak-go/batpak/writer"
 	"go.uber.org/goleak"
 )
 
@@ -211,9 +209,9 @@ func writeCalls(t *testing.T, s *batpak.Store) []func() error {
 
 // panicAt returns an injection that panics the first time p is reached
 // once armed, closing fired just before.
-func panicAt(p writer.Point, armed *atomic.Bool, fired chan struct{}) func(writer.Point) error {
+func panicAt(p batpak.InjectionPoint, armed *atomic.Bool, fired chan struct{}) func(batpak.InjectionPoint) error {
 	var once atomic.Bool
-	return func(q writer.Point) error {
+	return func(q batpak.InjectionPoint) error {
 		if q == p && armed.Load() && once.CompareAndSwap(false, true) {
 			close(fired)
 			panic(fmt.Sprintf("boom at %s", p))
@@ -224,21 +222,21 @@ func panicAt(p writer.Point, armed *atomic.Bool, fired chan struct{}) func(write
 
 func TestActorPanicIsAnsweredAndRestarted(t *testing.T) {
 	for _, tc := range []struct {
-		point   writer.Point
+		point   batpak.InjectionPoint
 		service string
 		batch   bool
 		// notWritten: the caller must learn that nothing was written.
 		notWritten bool
 	}{
-		{writer.PointBeforeWrite, "writer", false, true},
-		{writer.PointBeforeWrite, "writer", true, true},
-		{writer.PointBatchBegin, "writer", true, true},
-		{writer.PointBatchItem, "writer", true, true},
-		{writer.PointBatchCommit, "writer", true, true},
-		{writer.PointBeforeHandoff, "writer", false, true},
-		{writer.PointBeforeHandoff, "writer", true, true},
-		{writer.PointBeforeFsync, "fsync", false, false},
-		{writer.PointBeforePublish, "fsync", true, false},
+		{batpak.InjectBeforeWrite, "writer", false, true},
+		{batpak.InjectBeforeWrite, "writer", true, true},
+		{batpak.InjectBatchBegin, "writer", true, true},
+		{batpak.InjectBatchItem, "writer", true, true},
+		{batpak.InjectBatchCommit, "writer", true, true},
+		{batpak.InjectBeforeHandoff, "writer", false, true},
+		{batpak.InjectBeforeHandoff, "writer", true, true},
+		{batpak.InjectBeforeFsync, "fsync", false, false},
+		{batpak.InjectBeforePublish, "fsync", true, false},
 	} {
 		name := string(tc.point)
 		if tc.batch {
@@ -344,9 +342,9 @@ func TestPanicPastTheRestartBudgetFailsStop(t *testing.T) {
 	var armed atomic.Bool
 	s := openStore(t, dir,
 		batpak.WithSegmentSize(64<<10), // the unsealed segment is reread on reopen: keep it small
-		batpak.WithRestartPolicy(supervisor.Bounded{MaxRestarts: 1, Within: time.Hour}),
-		batpak.WithInjection(func(p writer.Point) error {
-			if p == writer.PointBeforeWrite && armed.Load() {
+		batpak.WithRestartPolicy(batpak.RestartPolicy{MaxRestarts: 1, Within: time.Hour}),
+		batpak.WithInjection(func(p batpak.InjectionPoint) error {
+			if p == batpak.InjectBeforeWrite && armed.Load() {
 				panic("boom")
 			}
 			return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
-	"github.com/batpak-go/batpak/writer"
 )
 
 // A read-only open shows what the writing process has made durable, no
@@ -27,8 +26,8 @@ func TestReadOnlyOpenHidesAnEventAwaitingItsFsync(t *testing.T) {
 	mem := vfs.NewMem()
 	var hold atomic.Bool
 	reached, release := make(chan struct{}), make(chan struct{})
-	s := openStore(t, memDir, batpak.WithFS(mem), batpak.WithInjection(func(p writer.Point) error {
-		if p == writer.PointBeforeFsync && hold.CompareAndSwap(true, false) {
+	s := openStore(t, memDir, batpak.WithFS(mem), batpak.WithInjection(func(p batpak.InjectionPoint) error {
+		if p == batpak.InjectBeforeFsync && hold.CompareAndSwap(true, false) {
 			close(reached)
 			<-release
 		}

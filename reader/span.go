@@ -1,13 +1,12 @@
-package batpak
+package reader
 
 import (
 	"errors"
 	"fmt"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
-	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
-	"github.com/batpak-go/batpak/subscriber"
 )
 
 // Where atomic batches end, for readers that read in capped batches
@@ -28,8 +27,20 @@ import (
 // a compaction record, a COMMIT and a BEGIN take well under it.
 const maxRunGap = 1 << 10
 
-// batchSpan is the cursors' subscriber.Log.Batch.
-func (s *Store) batchSpan(g uint64, known subscriber.Span) (subscriber.Span, error) {
+// Span is a stretch of the log by global sequence: one atomic batch
+// (Atomic), or events each appended alone.
+type Span struct {
+	First, Last uint64
+	Atomic      bool
+}
+
+// BatchSpan says how the visible event with global sequence g was
+// appended: the Span of its atomic batch, or, for an event appended
+// alone, a Span of events appended alone that ends at g. known is the
+// caller's previous answer (zero at first), from which it may answer when
+// g's run of events appended alone reaches back into it. Cursors keep
+// batches whole with it (package subscriber, Log.Batch).
+func (s *Segments) BatchSpan(x *index.Index, g uint64, known Span) (Span, error) {
 	var floor uint64 // at or below it, g's run is known to be of events appended alone
 	if !known.Atomic && known.Last < g {
 		floor = known.Last
@@ -37,46 +48,46 @@ func (s *Store) batchSpan(g uint64, known subscriber.Span) (subscriber.Span, err
 	// Each round that finds its segment retired has seen a compaction
 	// rewrite the index since it walked it.
 	for range 8 {
-		first, gap, atFloor, ok := s.idx.RunStart(g, floor)
+		first, gap, atFloor, ok := x.RunStart(g, floor)
 		switch {
 		case !ok:
 			// Dropped by a compaction since the cursor took it: there is
 			// no batch left to keep whole.
-			return subscriber.Span{First: g, Last: g}, nil
+			return Span{First: g, Last: g}, nil
 		case atFloor:
-			return subscriber.Span{First: known.First, Last: g}, nil
+			return Span{First: known.First, Last: g}, nil
 		}
 		m, err := s.beginBefore(first, gap)
-		if errors.Is(err, reader.ErrSegmentRetired) {
+		if errors.Is(err, ErrSegmentRetired) {
 			continue
 		}
 		if err != nil {
-			return subscriber.Span{}, err
+			return Span{}, err
 		}
 		if m.Count == 0 {
-			return subscriber.Span{First: first.Global, Last: g}, nil
+			return Span{First: first.Global, Last: g}, nil
 		}
 		last := m.FirstGlobal + uint64(m.Count) - 1
 		if g > last {
-			return subscriber.Span{}, &CorruptionError{Segment: uint64(first.Segment), Offset: int64(first.Offset),
+			return Span{}, &event.CorruptionError{Segment: uint64(first.Segment), Offset: int64(first.Offset),
 				Cause: fmt.Errorf("event %d follows, back to back, a batch of %d events from %d", g, m.Count, m.FirstGlobal)}
 		}
-		return subscriber.Span{First: m.FirstGlobal, Last: last, Atomic: true}, nil
+		return Span{First: m.FirstGlobal, Last: last, Atomic: true}, nil
 	}
-	return subscriber.Span{}, fmt.Errorf("batpak: event %d moved by compaction repeatedly while being read", g)
+	return Span{}, fmt.Errorf("batpak: event %d moved by compaction repeatedly while being read", g)
 }
 
 // beginBefore returns the BEGIN marker right before the run that starts
 // with first (from gap on, 0 meaning the segment's start), or a zero
 // Marker if the run is of events appended alone.
-func (s *Store) beginBefore(first index.Entry, gap uint32) (segment.Marker, error) {
+func (s *Segments) beginBefore(first index.Entry, gap uint32) (segment.Marker, error) {
 	start := int64(gap)
 	if gap == 0 {
 		start = segment.HeaderSize
 	}
 	n := int64(first.Offset) - start
 	corrupt := func(cause error) error {
-		return &CorruptionError{Segment: uint64(first.Segment), Offset: start, Lost: max(n, 0), Cause: cause}
+		return &event.CorruptionError{Segment: uint64(first.Segment), Offset: start, Lost: max(n, 0), Cause: cause}
 	}
 	switch {
 	case n == 0:
@@ -85,10 +96,7 @@ func (s *Store) beginBefore(first index.Entry, gap uint32) (segment.Marker, erro
 		return segment.Marker{}, corrupt(fmt.Errorf("%d bytes between event %d and the record before it", n, first.Global))
 	}
 	buf := make([]byte, n)
-	if err := s.segs.ReadAt(uint64(first.Segment), buf, start); err != nil {
-		if s.closed.Load() {
-			return segment.Marker{}, ErrClosed
-		}
+	if err := s.ReadAt(uint64(first.Segment), buf, start); err != nil {
 		return segment.Marker{}, err
 	}
 	var body []byte

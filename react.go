@@ -1,0 +1,112 @@
+package batpak
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/batpak-go/batpak/subscriber"
+)
+
+// Reactor derives events from one event. The items it returns are appended
+// as one atomic batch of reactions to ev: each with ev's correlation and,
+// unless it names a cause of its own, caused by ev. An error or a panic
+// fails the loop, which is restarted per its policy and tries ev again.
+// A reactor must return once ctx ends: Close waits for it.
+type Reactor func(ctx context.Context, ev *StoredEvent) ([]BatchItem, error)
+
+// ReactLoop is a running react loop (see Store.ReactLoop).
+type ReactLoop interface {
+	// Name is the name the loop runs under (react-N, with ":name" for a
+	// durable loop).
+	Name() string
+	// Position is the global sequence of the last event handled.
+	Position() uint64
+	// Done is closed when the loop has ended for good.
+	Done() <-chan struct{}
+	// Err is nil while the loop runs and after a deliberate stop (its
+	// context, Stop, the store's Close); otherwise it is the failure that
+	// ended it.
+	Err() error
+	// Stop ends the loop after the event in hand and waits for it to end,
+	// or for ctx.
+	Stop(ctx context.Context) error
+}
+
+// ReactOption configures ReactLoop.
+type ReactOption func(*reactConfig)
+
+type reactConfig struct {
+	from    uint64
+	fromSet bool
+	name    string
+	policy  RestartPolicy
+}
+
+// ReactFrom starts the loop after global sequence pos (0: from the first
+// event) instead of at the events that become visible after ReactLoop.
+func ReactFrom(pos uint64) ReactOption {
+	return func(c *reactConfig) { c.from, c.fromSet = pos, true }
+}
+
+// ReactDurable runs the loop over the durable cursor called name: it starts
+// after the cursor's acknowledged position and acknowledges what it has
+// handled as it goes, so a loop started with the same name after a restart
+// or a crash resumes there (reacting at least once to every event).
+func ReactDurable(name string) ReactOption {
+	return func(c *reactConfig) { c.name = name }
+}
+
+// ReactRestart sets the loop's restart policy (default the store's, see
+// WithRestartPolicy). Past it, the loop ends and Err reports why; the store
+// runs on.
+func ReactRestart(p RestartPolicy) ReactOption {
+	return func(c *reactConfig) { c.policy = p }
+}
+
+// ReactLoop runs reactor over region's events under a supervisor, one event
+// at a time in global order, appending what it derives as reactions (see
+// Reactor). It returns at once; the loop runs until ctx ends, its Stop is
+// called, the store closes (Close stops every loop before anything else),
+// or its restart policy gives up on it. By default it reacts to the events
+// that become visible after it returns; see ReactFrom and ReactDurable.
+// Reactions that fall in region are reacted to in turn: pick a region (or
+// a reactor) that ends the chain. Delivery is at-least-once: a reaction
+// whose receipt was not yet in hand when the loop failed or stopped may be
+// appended again when its event is retried.
+func (s *Store) ReactLoop(ctx context.Context, region Region, reactor Reactor, opts ...ReactOption) (ReactLoop, error) {
+	if reactor == nil {
+		return nil, fmt.Errorf("%w: nil reactor", ErrInvalidOption)
+	}
+	rc := reactConfig{policy: s.cfg.restart}
+	for _, o := range opts {
+		o(&rc)
+	}
+	if err := rc.policy.check(); err != nil {
+		return nil, err
+	}
+	if err := s.readable(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.liveHub(); err != nil {
+		return nil, err
+	}
+	from := rc.from
+	if !rc.fromSet {
+		from = s.idx.LastGlobal()
+	}
+	l, err := s.react.Start(ctx, subscriber.ReactSpec{
+		Region: region, From: from, Durable: rc.name, Policy: rc.policy.supervised(),
+		React: func(ctx context.Context, ev *StoredEvent) error {
+			items, err := reactor(ctx, ev)
+			if err != nil || len(items) == 0 {
+				return err
+			}
+			_, err = s.AppendReactionBatch(ctx, ev.Correlation, ev.ID, items)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
