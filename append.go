@@ -114,18 +114,27 @@ func (s *Store) mapErr(err error) error {
 // Sync returns once every event acknowledged so far, in either mode, is on
 // stable storage.
 func (s *Store) Sync(ctx context.Context) error {
-	r := writer.NewSync()
+	_, err := s.roundTrip(ctx, writer.NewSync())
+	return err
+}
+
+// roundTrip hands r to the writer and waits for its answer: the receipts,
+// copied out of the pooled request, which is released.
+func (s *Store) roundTrip(ctx context.Context, r *writer.Request) ([]Receipt, error) {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
-		return err
+		return nil, err
 	}
 	res, err := s.await(ctx, r)
 	if err != nil {
-		return err
+		return nil, err // r may still be answered: never reuse it
 	}
-	err = res.Err
+	var rs []Receipt
+	if err = res.Err; err == nil && len(res.Receipts) > 0 {
+		rs = append([]Receipt(nil), res.Receipts...)
+	}
 	r.Release()
-	return err
+	return rs, err
 }
 
 // Ticket is a pipelined append's claim on its receipt.

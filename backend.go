@@ -13,63 +13,36 @@ import (
 // either, and so do Project, the watches and NewProjector; the package
 // storetest checks that a backend behaves as this documentation says.
 //
-// The operations keep the meaning *Store documents for its methods of the
-// same name, with the same signatures. Errors are the package's sentinels
-// and typed errors on either backend: ErrClosed after Close, ErrNotFound,
-// *SequenceMismatchError, *BatchItemError, ErrDuplicate, ErrEmptyBatch,
-// ErrBatchTooLarge, ErrInvalidKind, ErrPayloadTooLarge.
+// Each method means what the *Store method of the same name documents.
+// Errors are the package's sentinels and typed errors on either backend:
+// ErrClosed after Close, ErrNotFound, *SequenceMismatchError,
+// *BatchItemError, ErrDuplicate, ErrEmptyBatch, ErrBatchTooLarge,
+// ErrInvalidKind, ErrPayloadTooLarge.
 type EventStore interface {
-	// Append appends an event and returns its receipt once acknowledged.
 	Append(ctx context.Context, coord Coordinate, kind EventKind, payload any) (Receipt, error)
-	// AppendWithOptions appends with an expected sequence (a mismatch is a
-	// *SequenceMismatchError), an idempotency key (a retry of the same
-	// event returns the first receipt with Replayed set; the key reused for
-	// a different event is ErrDuplicate), correlation, causation or flags.
 	AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error)
-	// AppendReaction appends an event of the workflow correlation caused
-	// by causation.
 	AppendReaction(ctx context.Context, coord Coordinate, kind EventKind, payload any, correlation, causation ID) (Receipt, error)
-	// AppendBatch appends items atomically: all or none. A failing item
-	// rejects the batch with a *BatchItemError naming it.
 	AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error)
-	// Limits returns the codec and the payload bound the store's appends
-	// use, for code that checks a payload before appending it (package
-	// gatekeeper).
 	Limits() Limits
 
-	// Get returns the event with the given id, or ErrNotFound.
 	Get(ctx context.Context, id ID) (*StoredEvent, error)
-	// Latest returns an entity's newest event, or ErrNotFound.
 	Latest(ctx context.Context, entity string) (*StoredEvent, error)
-	// Query yields region's events in global order.
 	Query(ctx context.Context, r Region) iter.Seq2[*StoredEvent, error]
-	// QueryAfter yields region's events with a global sequence above after.
 	QueryAfter(ctx context.Context, r Region, after uint64) iter.Seq2[*StoredEvent, error]
-	// Stream yields an entity's events in sequence order.
 	Stream(ctx context.Context, entity string) iter.Seq2[*StoredEvent, error]
-	// ByScope yields a scope's events in global order.
 	ByScope(ctx context.Context, scope string) iter.Seq2[*StoredEvent, error]
-	// ByFact yields the events of one kind in global order.
 	ByFact(ctx context.Context, kind EventKind) iter.Seq2[*StoredEvent, error]
 
-	// Cursor opens a guaranteed-delivery cursor on region: every event
-	// with a global sequence above from, once, in global order.
 	Cursor(region Region, from uint64) (Cursor, error)
-	// DurableCursor opens the durable cursor called name: it resumes after
-	// the position last acknowledged, across Close and reopen.
 	DurableCursor(name string, region Region) (DurableCursor, error)
-	// Subscribe opens a lossy subscription to the notifications of region's
-	// events that commit after it returns, buffering up to capacity.
 	Subscribe(region Region, capacity int) (Subscription, error)
 
 	// ProjectionLog is the store as package projector reads and follows
-	// it: what Project, the watches and NewProjector use, for callers of
-	// package projector directly.
+	// it: what Project, the watches and NewProjector use.
 	ProjectionLog() projector.Source
-	// Sync returns once everything acknowledged so far is on stable storage
-	// (as the backend defines it).
+	// Sync returns once everything acknowledged so far is on stable
+	// storage, as the backend defines it.
 	Sync(ctx context.Context) error
-	// Close releases the store; later calls return ErrClosed.
 	Close() error
 }
 

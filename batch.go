@@ -73,24 +73,37 @@ func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation 
 // SubmitBatch hands a batch to the writer and returns at once; WaitAll
 // returns its receipts once acknowledged.
 func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (*Ticket, error) {
-	switch {
-	case len(items) == 0:
-		return nil, ErrEmptyBatch
-	case len(items) > s.cfg.maxBatchItems:
-		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, len(items), s.cfg.maxBatchItems)
-	}
-	its := make([]writer.Item, len(items))
-	total := 0
-	for i := range items {
+	its, err := s.batchItems(len(items), func(i int) (writer.Item, error) {
 		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
+		it.Cause = items[i].Cause
+		return it, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.submit(ctx, writer.NewBatch(its, s.durability(d)))
+}
+
+// batchItems checks a batch's size against the limits (WithBatchLimits)
+// and builds its items, naming the item that fails with a *BatchItemError.
+func (s *Store) batchItems(n int, item func(i int) (writer.Item, error)) ([]writer.Item, error) {
+	switch {
+	case n == 0:
+		return nil, ErrEmptyBatch
+	case n > s.cfg.maxBatchItems:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, n, s.cfg.maxBatchItems)
+	}
+	its := make([]writer.Item, n)
+	total := 0
+	for i := range its {
+		it, err := item(i)
 		if err != nil {
 			return nil, &BatchItemError{Item: i, Err: err}
 		}
 		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
 			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
 		}
-		it.Cause = items[i].Cause
 		its[i] = it
 	}
-	return s.submit(ctx, writer.NewBatch(its, s.durability(d)))
+	return its, nil
 }

@@ -85,13 +85,13 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 		return rep, ErrReadOnly
 	}
 	if opts.TargetSize <= 0 {
-		opts.TargetSize = s.cfg.segmentSize
+		opts.TargetSize = s.cfg.w.SegmentSize
 	}
 	s.maint.Lock()
 	defer s.maint.Unlock()
 	began := time.Now()
 	res, err := compact.Run(ctx, compact.Store{
-		Files:    compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.clock},
+		Files:    compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.w.Clock},
 		Segments: s.segs, Index: s.idx, Sync: s.Sync,
 	}, compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}, opts.TargetSize)
 	rep.SegmentsRead = res.Read
@@ -107,7 +107,7 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	if err != nil || rep.SegmentsRead == 0 {
 		return rep, err
 	}
-	rep.Duration, rep.Finished = time.Since(began), s.cfg.clock()
+	rep.Duration, rep.Finished = time.Since(began), s.cfg.w.Clock()
 	last := rep
 	s.lastCompaction.Store(&last)
 	return rep, nil

@@ -80,7 +80,11 @@ func (im *Importer) Has(id ID) bool {
 
 // Append appends one imported event (see Importer).
 func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error) {
-	rs, err := im.append(ctx, []ImportEvent{ev}, false)
+	it, err := im.item(&ev)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rs, err := im.send(ctx, writer.NewAppend(it, im.durability))
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -92,55 +96,18 @@ func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error)
 // (WithBatchLimits, WithMaxPayload). A failure names the item with a
 // *BatchItemError.
 func (im *Importer) AppendBatch(ctx context.Context, evs []ImportEvent) ([]Receipt, error) {
-	switch {
-	case len(evs) == 0:
-		return nil, ErrEmptyBatch
-	case len(evs) > im.s.cfg.maxBatchItems:
-		return nil, fmt.Errorf("%w: %d items exceeds %d", ErrBatchTooLarge, len(evs), im.s.cfg.maxBatchItems)
-	}
-	return im.append(ctx, evs, true)
-}
-
-func (im *Importer) append(ctx context.Context, evs []ImportEvent, atomic bool) ([]Receipt, error) {
-	items := make([]writer.Item, len(evs))
-	total := 0
-	for i := range evs {
-		it, err := im.item(&evs[i])
-		if err == nil && atomic {
-			if total += len(it.Payload); total > im.s.cfg.maxBatchBytes {
-				return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, im.s.cfg.maxBatchBytes)
-			}
-		}
-		if err != nil {
-			if atomic {
-				return nil, &BatchItemError{Item: i, Err: err}
-			}
-			return nil, err
-		}
-		items[i] = it
-	}
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	var r *writer.Request
-	if atomic {
-		r = writer.NewBatch(items, im.durability)
-	} else {
-		r = writer.NewAppend(items[0], im.durability)
-	}
-	if err := im.s.send(ctx, r); err != nil {
-		r.Release()
+	its, err := im.s.batchItems(len(evs), func(i int) (writer.Item, error) { return im.item(&evs[i]) })
+	if err != nil {
 		return nil, err
 	}
-	res, err := im.s.await(ctx, r)
-	if err != nil {
-		return nil, err // r may still be answered: never reuse it
-	}
-	var rs []Receipt
-	if err = res.Err; err == nil {
-		rs = append([]Receipt(nil), res.Receipts...)
-	}
-	r.Release()
-	return rs, err
+	return im.send(ctx, writer.NewBatch(its, im.durability))
+}
+
+// send applies r once the previous call's events are in the index.
+func (im *Importer) send(ctx context.Context, r *writer.Request) ([]Receipt, error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.s.roundTrip(ctx, r)
 }
 
 // item checks one imported event as item checks a public append, but for

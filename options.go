@@ -1,6 +1,7 @@
 package batpak
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -13,20 +14,14 @@ import (
 	"github.com/batpak-go/batpak/writer"
 )
 
-// config holds every knob; docs/TUNING.md describes each.
+// config holds every knob; docs/TUNING.md describes each. The writer's
+// are in w, whose defaults and bounds are the writer's (writer.Defaults,
+// Config.Check).
 type config struct {
-	segmentSize   int64
+	w             writer.Config
 	durability    event.Durability
 	syncMode      SyncMode
-	syncEveryN    int
-	syncInterval  time.Duration
-	groupWait     time.Duration
-	mailbox       int
-	maxDrain      int
 	restart       RestartPolicy
-	drainLimit    int
-	clock         func() time.Time
-	hashChain     bool
 	logger        *slog.Logger
 	codec         event.Codec
 	maxPayload    int
@@ -37,30 +32,45 @@ type config struct {
 	modes         vfs.Modes // what the store's files should have (loose-mode warnings)
 	modesSet      bool      // WithFileMode was given: create with modes
 	inject        func(InjectionPoint) error
-	errs          []error
 }
 
-func defaultConfig() config {
-	return config{
-		segmentSize:   64 << 20,
-		durability:    event.Durable,
-		syncEveryN:    1000,
-		syncInterval:  100 * time.Millisecond,
-		groupWait:     250 * time.Microsecond,
-		mailbox:       4096,
-		maxDrain:      1024,
-		restart:       RestartPolicy{MaxRestarts: 3, Within: time.Minute},
-		drainLimit:    1 << 20,
-		clock:         time.Now,
-		hashChain:     true,
-		codec:         event.CodecMsgPack,
-		maxPayload:    event.DefaultMaxPayload,
-		maxBatchItems: 10000,
-		maxBatchBytes: 64 << 20,
-		maxOpenSegs:   256,
-		fs:            vfs.OS,
-		modes:         vfs.PrivateModes,
+// newConfig applies opts to the defaults and checks the result.
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		w: writer.Defaults(), durability: event.Durable, restart: RestartPolicy{MaxRestarts: 3, Within: time.Minute},
+		codec: event.CodecMsgPack, maxPayload: event.DefaultMaxPayload, maxBatchItems: 10000,
+		maxBatchBytes: 64 << 20, maxOpenSegs: 256, fs: vfs.OS, logger: slog.Default(), modes: vfs.PrivateModes,
 	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return c, c.check()
+}
+
+// check reports every option out of its bounds (ErrInvalidOption).
+func (c *config) check() error {
+	var errs []error
+	bad := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...))
+		}
+	}
+	bad(c.durability == event.Durable || c.durability == event.OnWrite, "durability %v", c.durability)
+	bad(c.syncMode == SyncAll || c.syncMode == SyncData, "sync mode %v", c.syncMode)
+	bad(c.restart.MaxRestarts >= 0, "restart policy of %d restarts", c.restart.MaxRestarts)
+	bad(c.codec <= event.CodecJSON, "codec %v", c.codec)
+	bad(c.maxPayload >= 1 && c.maxPayload <= 256<<20, "max payload %d outside 1 B–256 MiB", c.maxPayload)
+	bad(c.maxBatchItems >= 1 && int64(c.maxBatchItems) <= segment.MaxBatchCount && c.maxBatchBytes >= 1 && c.maxBatchBytes <= 1<<30,
+		"batch limits %d items / %d bytes", c.maxBatchItems, c.maxBatchBytes)
+	bad(c.maxOpenSegs >= 1, "max open segments %d below 1", c.maxOpenSegs)
+	bad(c.fs != nil, "nil file system")
+	f, d := c.modes.File, c.modes.Dir
+	bad(f&^fs.ModePerm == 0 && d&^fs.ModePerm == 0 && f&0o600 == 0o600 && d&0o700 == 0o700,
+		"file mode %04o / directory mode %04o: permission bits only, owner rw (files) and rwx (directories)", uint32(f), uint32(d))
+	return errors.Join(append(errs, c.w.Check())...)
 }
 
 // WithMaxOpenSegments bounds the sealed segments kept open and mapped at
@@ -68,42 +78,17 @@ func defaultConfig() config {
 // closed and reopened when next read. The active segment, segments the
 // writer may still sync, and segments compaction replaced (kept for
 // readers until Close) are not counted. Applies to OpenReadOnly too.
-func WithMaxOpenSegments(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			c.invalid("max open segments %d below 1", n)
-		}
-		c.maxOpenSegs = n
-	}
-}
+func WithMaxOpenSegments(n int) Option { return func(c *config) { c.maxOpenSegs = n } }
 
 // Option configures Open.
 type Option func(*config)
 
-func (c *config) invalid(format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...))
-}
-
 // WithSegmentSize sets the size at which the active segment is sealed and
 // a new one started (default 64 MiB; 64 KiB to 1 GiB).
-func WithSegmentSize(bytes int64) Option {
-	return func(c *config) {
-		if bytes < 64<<10 || bytes > 1<<30 {
-			c.invalid("segment size %d outside 64 KiB–1 GiB", bytes)
-		}
-		c.segmentSize = bytes
-	}
-}
+func WithSegmentSize(bytes int64) Option { return func(c *config) { c.w.SegmentSize = bytes } }
 
 // WithDurability sets the default durability mode (default Durable).
-func WithDurability(d Durability) Option {
-	return func(c *config) {
-		if d != event.Durable && d != event.OnWrite {
-			c.invalid("durability %v", d)
-		}
-		c.durability = d
-	}
-}
+func WithDurability(d Durability) Option { return func(c *config) { c.durability = d } }
 
 // SyncMode says how the store makes a segment's bytes durable.
 type SyncMode uint8
@@ -135,61 +120,30 @@ func (m SyncMode) String() string {
 
 // WithSyncMode sets how segment data is synced (default SyncAll).
 func WithSyncMode(m SyncMode) Option {
-	return func(c *config) {
-		if m != SyncAll && m != SyncData {
-			c.invalid("sync mode %v", m)
-		}
-		c.syncMode = m
-	}
+	return func(c *config) { c.syncMode, c.w.SyncData = m, m == SyncData }
 }
 
 // WithSyncEvery bounds the on-write events left unsynced: an fsync follows
 // every n events (default 1000) and at least every interval (default
 // 100 ms). n 0 disables the count, interval 0 the timer.
 func WithSyncEvery(n int, interval time.Duration) Option {
-	return func(c *config) {
-		if n < 0 || interval < 0 {
-			c.invalid("sync every %d / %v", n, interval)
-		}
-		c.syncEveryN, c.syncInterval = n, interval
-	}
+	return func(c *config) { c.w.SyncEveryN, c.w.SyncInterval = n, interval }
 }
 
 // WithGroupCommitWait bounds how long a durable group commit waits for the
 // callers released by the previous fsync to come back before syncing
 // (default 250 µs; 0 syncs at once). It trades a little latency, when the
 // number of concurrent writers shrinks, for many more events per fsync.
-func WithGroupCommitWait(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 || d > time.Second {
-			c.invalid("group commit wait %v outside 0–1s", d)
-		}
-		c.groupWait = d
-	}
-}
+func WithGroupCommitWait(d time.Duration) Option { return func(c *config) { c.w.GroupCommitWait = d } }
 
 // WithMailbox sets the writer's mailbox capacity (default 4096). A full
 // mailbox blocks callers until there is room or their context ends. Every
 // queue's bound and policy: docs/ARCHITECTURE.md, "Queues".
-func WithMailbox(capacity int) Option {
-	return func(c *config) {
-		if capacity < 1 || capacity > 1<<20 {
-			c.invalid("mailbox capacity %d outside 1–1048576", capacity)
-		}
-		c.mailbox = capacity
-	}
-}
+func WithMailbox(capacity int) Option { return func(c *config) { c.w.Mailbox = capacity } }
 
 // WithMaxDrain sets how many queued commands the writer takes per write
 // (default 1024).
-func WithMaxDrain(n int) Option {
-	return func(c *config) {
-		if n < 1 {
-			c.invalid("max drain %d", n)
-		}
-		c.maxDrain = n
-	}
-}
+func WithMaxDrain(n int) Option { return func(c *config) { c.w.MaxDrain = n } }
 
 // RestartPolicy says how often a crashed actor is restarted: at most
 // MaxRestarts times in any window of length Within (Within <= 0: over the
@@ -206,96 +160,42 @@ func (p RestartPolicy) supervised() supervisor.Policy {
 	return supervisor.Bounded{MaxRestarts: p.MaxRestarts, Within: p.Within}
 }
 
-func (p RestartPolicy) check() error {
-	if p.MaxRestarts < 0 {
-		return fmt.Errorf("%w: restart policy of %d restarts", ErrInvalidOption, p.MaxRestarts)
-	}
-	return nil
-}
-
 // WithRestartPolicy sets how often a crashed writer or fsync actor is
 // restarted (default RestartPolicy{MaxRestarts: 3, Within: time.Minute}).
 // Past the budget the store fails stop. It is also the default of react
 // loops (ReactRestart) and live projections (NewProjector).
-func WithRestartPolicy(p RestartPolicy) Option {
-	return func(c *config) {
-		if err := p.check(); err != nil {
-			c.errs = append(c.errs, err)
-		}
-		c.restart = p
-	}
-}
+func WithRestartPolicy(p RestartPolicy) Option { return func(c *config) { c.restart = p } }
 
 // WithShutdownDrainLimit sets how many queued commands Close still
 // processes (default 1,048,576); the rest get ErrShuttingDown.
-func WithShutdownDrainLimit(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.invalid("drain limit %d", n)
-		}
-		c.drainLimit = n
-	}
-}
+func WithShutdownDrainLimit(n int) Option { return func(c *config) { c.w.DrainLimit = n } }
 
 // WithClock sets the clock used for timestamps and ids (default time.Now).
-func WithClock(now func() time.Time) Option {
-	return func(c *config) {
-		if now == nil {
-			c.invalid("nil clock")
-		}
-		c.clock = now
-	}
-}
+func WithClock(now func() time.Time) Option { return func(c *config) { c.w.Clock = now } }
 
 // WithHashChain turns the per-entity Blake3 hash chain on or off for new
 // events (default on). Off, events store no hash (32 bytes less each).
-func WithHashChain(on bool) Option { return func(c *config) { c.hashChain = on } }
+func WithHashChain(on bool) Option { return func(c *config) { c.w.HashChain = on } }
 
 // WithLogger sets the logger for restarts and recovery (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithCodec sets the codec for non-[]byte payloads (default MsgPack).
-func WithCodec(codec Codec) Option {
-	return func(c *config) {
-		if codec != event.CodecMsgPack && codec != event.CodecJSON && codec != event.CodecRaw {
-			c.invalid("codec %v", codec)
-		}
-		c.codec = codec
-	}
-}
+func WithCodec(codec Codec) Option { return func(c *config) { c.codec = codec } }
 
 // WithMaxPayload bounds an encoded payload (default 8 MiB; at most 256 MiB).
-func WithMaxPayload(bytes int) Option {
-	return func(c *config) {
-		if bytes < 1 || bytes > 256<<20 {
-			c.invalid("max payload %d outside 1 B–256 MiB", bytes)
-		}
-		c.maxPayload = bytes
-	}
-}
+func WithMaxPayload(bytes int) Option { return func(c *config) { c.maxPayload = bytes } }
 
 // WithBatchLimits bounds an atomic batch by item count (default 10,000; at
 // most 2^31, the most a batch marker records) and total payload bytes
 // (default 64 MiB; at most 1 GiB).
 func WithBatchLimits(items, bytes int) Option {
-	return func(c *config) {
-		if items < 1 || int64(items) > segment.MaxBatchCount || bytes < 1 || bytes > 1<<30 {
-			c.invalid("batch limits %d items / %d bytes", items, bytes)
-		}
-		c.maxBatchItems, c.maxBatchBytes = items, bytes
-	}
+	return func(c *config) { c.maxBatchItems, c.maxBatchBytes = items, bytes }
 }
 
 // WithFS sets the file system (default the real one). Tests pass the
 // crash-simulating or error-injecting file systems of package vfs.
-func WithFS(fs vfs.FS) Option {
-	return func(c *config) {
-		if fs == nil {
-			c.invalid("nil file system")
-		}
-		c.fs = fs
-	}
-}
+func WithFS(fs vfs.FS) Option { return func(c *config) { c.fs = fs } }
 
 // WithFileMode sets the permission bits of the files and directories the
 // store creates (default 0600 and 0700: the owner alone), less the
@@ -305,17 +205,12 @@ func WithFS(fs vfs.FS) Option {
 // reach the file system through vfs.WithModes (the real one, MemFS, and
 // the test wrappers around them apply them; other file systems choose
 // their own). Without this option the file system creates with its own
-// modes, which for OS and MemFS are these defaults. Open never changes the modes of existing files: it warns
-// through the logger about those that grant group or other users more
-// (see vfs.LooseModes). On Windows, where access is governed by ACLs, the
+// modes, which for OS and MemFS are these defaults. Open never changes the
+// modes of existing files: it warns through the logger about those that
+// grant group or other users more (see vfs.LooseModes). On Windows, where access is governed by ACLs, the
 // modes are neither applied nor checked.
 func WithFileMode(files, dirs fs.FileMode) Option {
-	return func(c *config) {
-		if files&^fs.ModePerm != 0 || dirs&^fs.ModePerm != 0 || files&0o600 != 0o600 || dirs&0o700 != 0o700 {
-			c.invalid("file mode %04o / directory mode %04o: permission bits only, owner rw (files) and rwx (directories)", uint32(files), uint32(dirs))
-		}
-		c.modes, c.modesSet = vfs.Modes{File: files, Dir: dirs}, true
-	}
+	return func(c *config) { c.modes, c.modesSet = vfs.Modes{File: files, Dir: dirs}, true }
 }
 
 // InjectionPoint names a place on the write path where the function given

@@ -1,7 +1,6 @@
 package batpak
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -95,7 +94,7 @@ func project[T any, P projector.EventSourced[T]](ctx context.Context, es EventSt
 // else nil (time.Now).
 func projectionClock(ctx context.Context, es EventStore) (func() time.Time, error) {
 	if s, ok := es.(*Store); ok {
-		return s.cfg.clock, s.readable(ctx)
+		return s.cfg.w.Clock, s.readable(ctx)
 	}
 	return nil, ctx.Err()
 }
@@ -153,11 +152,14 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 // NewProjector starts the projection actor's host over es: live
 // projections registered with projector.Register are built from the log,
 // then kept up to date by a cursor as events commit, each under the
-// projector's supervisor, which rebuilds a crashed one from the log
-// (policy: opts.Policy; on the embedded store its WithRestartPolicy and
-// logger are the defaults). Its WaitApplied gives read-your-writes:
+// projector's supervisor, which rebuilds a crashed one from the log. On
+// the embedded store it restarts and logs as the store does
+// (WithRestartPolicy, WithLogger); elsewhere as projector.New does by
+// default, which also takes other choices:
+// projector.New(es.ProjectionLog(), opts). Its WaitApplied gives
+// read-your-writes:
 //
-//	p, err := batpak.NewProjector(store, projector.HostOptions{})
+//	p, err := batpak.NewProjector(store)
 //	defer p.Close()
 //	board, err := projector.Register[Leaderboard](p, "", projector.Over(event.ForEntity("player:*")))
 //	r, err := store.Append(ctx, coord, kind, payload)
@@ -167,15 +169,13 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 // Close the projector before the store; if the store closes first, its
 // projections stop (their reads return projector.ErrStopped) and Close
 // only joins them.
-func NewProjector(es EventStore, opts projector.HostOptions) (*projector.Projector, error) {
+func NewProjector(es EventStore) (*projector.Projector, error) {
+	var opts projector.HostOptions
 	if s, ok := es.(*Store); ok {
 		if _, err := s.liveHub(); err != nil {
 			return nil, err
 		}
-		opts.Logger = cmp.Or(opts.Logger, s.log)
-		if opts.Policy == nil {
-			opts.Policy = s.cfg.restart.supervised()
-		}
+		opts = projector.HostOptions{Logger: s.log, Policy: s.cfg.restart.supervised()}
 	}
 	return projector.New(es.ProjectionLog(), opts)
 }

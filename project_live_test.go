@@ -92,7 +92,7 @@ func TestWatchProjectionEndsWhenTheStoreCloses(t *testing.T) {
 func TestProjectorWaitAppliedReadsYourWrites(t *testing.T) {
 	ctx := projCtx(t)
 	s := projOpen(t, t.TempDir())
-	p, err := batpak.NewProjector(s, projector.HostOptions{})
+	p, err := batpak.NewProjector(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestProjectorRestartRebuildsIdenticalState(t *testing.T) {
 	s := projOpen(t, t.TempDir(), projQuiet)
 	rng := rand.New(rand.NewPCG(3, 3))
 	projAppend(t, s, projGenEvents(rng, 100, 1))
-	p, err := batpak.NewProjector(s, projector.HostOptions{})
+	p, err := batpak.NewProjector(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestProjectorRestartRebuildsIdenticalState(t *testing.T) {
 func TestProjectorStopsWhenTheStoreCloses(t *testing.T) {
 	ctx := projCtx(t)
 	s := projOpen(t, t.TempDir(), projQuiet)
-	p, err := batpak.NewProjector(s, projector.HostOptions{})
+	p, err := batpak.NewProjector(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func ExampleNewProjector() {
 	defer store.Close()
 	ctx := context.Background()
 
-	p, err := batpak.NewProjector(store, projector.HostOptions{})
+	p, err := batpak.NewProjector(store)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -81,8 +81,8 @@ func (s *Store) ReactLoop(ctx context.Context, region Region, reactor Reactor, o
 	for _, o := range opts {
 		o(&rc)
 	}
-	if err := rc.policy.check(); err != nil {
-		return nil, err
+	if rc.policy.MaxRestarts < 0 {
+		return nil, fmt.Errorf("%w: restart policy of %d restarts", ErrInvalidOption, rc.policy.MaxRestarts)
 	}
 	if err := s.readable(ctx); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package batpak
 
 import (
 	"context"
-	"errors"
 
 	"github.com/batpak-go/batpak/reader"
 )
@@ -18,11 +17,8 @@ import (
 // refused with a *ForeignDirError. Of the options, only WithFS, WithCodec,
 // WithLogger and WithMaxOpenSegments apply.
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := errors.Join(cfg.errs...); err != nil {
+	cfg, err := newConfig(opts)
+	if err != nil {
 		return nil, err
 	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})

@@ -2,7 +2,6 @@ package batpak
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/batpak-go/batpak/snapshot"
@@ -63,7 +62,7 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (snapshot.Manifest, e
 	}
 	s.maint.Lock() // the segment files must not change under the copy
 	defer s.maint.Unlock()
-	src := snapshot.Source{FS: s.cfg.fs, Dir: s.dir, Index: s.idx, Segments: s.segs, Clock: s.cfg.clock}
+	src := snapshot.Source{FS: s.cfg.fs, Dir: s.dir, Index: s.idx, Segments: s.segs, Clock: s.cfg.w.Clock}
 	if !s.readOnly {
 		src.Sync = s.Sync
 	}
@@ -77,11 +76,8 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (snapshot.Manifest, e
 // VerifyDir checks the segments' contents (frames, chains). Of the options,
 // only WithFS applies.
 func VerifySnapshot(ctx context.Context, dir string, opts ...Option) (snapshot.Manifest, error) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := errors.Join(cfg.errs...); err != nil {
+	cfg, err := newConfig(opts)
+	if err != nil {
 		return snapshot.Manifest{}, err
 	}
 	return snapshot.Verify(ctx, cfg.fs, dir)

@@ -59,7 +59,7 @@ type Store struct {
 	// none sees another's half-done work.
 	maint sync.Mutex
 	// compacted is set once Compact has rewritten the index: the
-	// checkpoint is then written from a rebuilt copy (see writeCheckpoint).
+	// checkpoint is then written from a rebuilt copy (reader.SaveCheckpoint).
 	compacted      atomic.Bool
 	lastCompaction atomic.Pointer[CompactReport]
 
@@ -77,15 +77,9 @@ type Store struct {
 // batpak-rust store, for one — is refused with a *ForeignDirError, and
 // nothing is created in it.
 func Open(dir string, opts ...Option) (*Store, error) {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if err := errors.Join(cfg.errs...); err != nil {
+	cfg, err := newConfig(opts)
+	if err != nil {
 		return nil, err
-	}
-	if cfg.logger == nil {
-		cfg.logger = slog.Default()
 	}
 	// Refuse a directory holding someone else's files (a batpak-rust
 	// store, say) before creating anything in it.
@@ -164,21 +158,15 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
-	s.w, s.fsync, err = writer.New(writer.Config{
-		FS: cfg.fs, Dir: dir, Index: rec.Index, Clock: cfg.clock,
-		SegmentSize: cfg.segmentSize, HashChain: cfg.hashChain, MaxDrain: cfg.maxDrain,
-		SyncEveryN: cfg.syncEveryN, SyncInterval: cfg.syncInterval, DrainLimit: cfg.drainLimit,
-		GroupCommitWait: cfg.groupWait, SyncData: cfg.syncMode == SyncData,
-		LoadEvent:   func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) },
-		ReadSegment: rec.Segments.ReadAt,
-		BeginsBatch: rec.Segments.BeginsBatch,
-		OnSegment:   rec.Segments.Add,
-		OnPublish:   s.hub.Publish,
-		Inject:      cfg.writerInject(),
-	}, writer.Start{
+	wc := cfg.w
+	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
+	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
+	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
+	wc.OnPublish, wc.Inject = s.hub.Publish, cfg.writerInject()
+	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
-	}, s.done, cfg.mailbox)
+	}, s.done)
 	if err != nil {
 		rec.Segments.Close()
 		return nil, err
@@ -247,8 +235,9 @@ func (s *Store) Close() error {
 		err := s.sup.Stop(context.Background())
 		s.maint.Lock() // wait out a Compact or Snapshot in progress
 		defer s.maint.Unlock()
-		if err == nil {
-			err = s.writeCheckpoint()
+		if err == nil && s.failure() == nil { // a store that failed stop writes none: Open scans
+			seg, end := s.w.Tail()
+			err = reader.SaveCheckpoint(s.cfg.fs, s.dir, s.idx, s.segs, seg, end, s.compacted.Load())
 		}
 		s.doneOnce.Do(func() { close(s.done) })
 		s.hub.Close() // end lossy subscriptions once the fan-out has delivered
@@ -297,24 +286,4 @@ func (s *Store) failure() error {
 		return nil
 	}
 	return s.w.Failure()
-}
-
-// writeCheckpoint saves the index on a clean close, so the next Open
-// restores it and scans only what was written after. Close calls it after
-// every actor has stopped and the log is synced; a store that failed stop
-// writes none (the next Open rebuilds by scanning).
-func (s *Store) writeCheckpoint() error {
-	if !index.CheckpointsSupported || s.failure() != nil {
-		return nil
-	}
-	seg, end := s.w.Tail()
-	x := s.idx
-	if s.compacted.Load() {
-		// After a compaction the index may name segments by in-memory ids
-		// and keep numbers of entities with no event left: checkpoint a
-		// copy numbered as a scan of the files would number it.
-		x = x.Rebuilt(func(id uint32) uint32 { return uint32(s.segs.FileID(id)) })
-	}
-	b := x.MarshalCheckpoint(index.Watermark{Segment: seg, Offset: end, LastGlobal: s.idx.LastGlobal()})
-	return reader.WriteCheckpoint(s.cfg.fs, s.dir, b)
 }

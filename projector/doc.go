@@ -51,7 +51,7 @@
 // events reach a projection in one read of its feed, applied under one
 // lock). WaitApplied gives read-your-writes:
 //
-//	p, _ := batpak.NewProjector(store, projector.HostOptions{})
+//	p, _ := batpak.NewProjector(store)
 //	defer p.Close()
 //	board, _ := projector.Register[Leaderboard](p, "", projector.Over(event.ForEntity("player:*")))
 //	r, _ := store.Append(ctx, coord, scored, points)

@@ -22,6 +22,24 @@ func WriteCheckpoint(fs vfs.FS, dir string, b []byte) error {
 	return vfs.WriteFileAtomic(fs, dir, CheckpointFile, b)
 }
 
+// SaveCheckpoint writes the checkpoint of x, the index of segs, whose log
+// ends in segment seg at end: the next Recover restores it and scans only
+// what was written after. The store calls it on a clean close, once its
+// actors have stopped. After a compaction (compacted) the index may name
+// segments by in-memory ids and keep numbers of entities with no event
+// left: the checkpoint is of a copy numbered as a scan of the files would
+// number it. Where checkpoints are not supported it writes nothing.
+func SaveCheckpoint(fs vfs.FS, dir string, x *index.Index, segs *Segments, seg uint64, end int64, compacted bool) error {
+	if !index.CheckpointsSupported {
+		return nil
+	}
+	last := x.LastGlobal()
+	if compacted {
+		x = x.Rebuilt(func(id uint32) uint32 { return uint32(segs.FileID(id)) })
+	}
+	return WriteCheckpoint(fs, dir, x.MarshalCheckpoint(index.Watermark{Segment: seg, Offset: end, LastGlobal: last}))
+}
+
 // loadCheckpoint reads and validates the checkpoint against the segments
 // present. Any doubt returns an error (the caller rebuilds by scanning):
 // a missing or damaged file, a watermark past the end of its segment or on

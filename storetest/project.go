@@ -44,7 +44,7 @@ func (s *suite) facadeProjection(t *testing.T) {
 		t.Fatalf("watch after an append at %d: %+v, %v", r.Global, u, err)
 	}
 
-	p, err := batpak.NewProjector(st, projector.HostOptions{})
+	p, err := batpak.NewProjector(st)
 	if err != nil {
 		t.Fatalf("NewProjector: %v", err)
 	}

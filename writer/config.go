@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
@@ -8,7 +10,9 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 )
 
-// Config wires a writer and its fsync actor to the store.
+// Config wires a writer and its fsync actor to the store. Its tuning
+// fields are the store's options (docs/TUNING.md describes each):
+// Defaults gives their defaults and Check their bounds.
 type Config struct {
 	FS          vfs.FS
 	Dir         string
@@ -16,6 +20,7 @@ type Config struct {
 	Clock       func() time.Time
 	SegmentSize int64
 	HashChain   bool
+	Mailbox     int // the writer's mailbox capacity
 	MaxDrain    int // commands taken per mailbox drain (the bound of one drain)
 	// SyncEveryN and SyncInterval bound unsynced on-write events.
 	SyncEveryN   int
@@ -51,6 +56,34 @@ type Config struct {
 	// Inject, if set, is called at named points of the write path (tests
 	// use it to fail or panic there). See the Point constants.
 	Inject func(p Point) error
+}
+
+// Defaults returns the tuning the store opens with unless told otherwise.
+func Defaults() Config {
+	return Config{
+		Clock: time.Now, SegmentSize: 64 << 20, HashChain: true, Mailbox: 4096, MaxDrain: 1024,
+		SyncEveryN: 1000, SyncInterval: 100 * time.Millisecond, GroupCommitWait: 250 * time.Microsecond,
+		DrainLimit: 1 << 20,
+	}
+}
+
+// Check reports every tuning field out of its bounds, each as an error
+// wrapping event.ErrInvalidOption.
+func (c *Config) Check() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: "+format, append([]any{event.ErrInvalidOption}, args...)...))
+		}
+	}
+	check(c.SegmentSize >= 64<<10 && c.SegmentSize <= 1<<30, "segment size %d outside 64 KiB–1 GiB", c.SegmentSize)
+	check(c.SyncEveryN >= 0 && c.SyncInterval >= 0, "sync every %d / %v", c.SyncEveryN, c.SyncInterval)
+	check(c.GroupCommitWait >= 0 && c.GroupCommitWait <= time.Second, "group commit wait %v outside 0–1s", c.GroupCommitWait)
+	check(c.Mailbox >= 1 && c.Mailbox <= 1<<20, "mailbox capacity %d outside 1–1048576", c.Mailbox)
+	check(c.MaxDrain >= 1, "max drain %d", c.MaxDrain)
+	check(c.DrainLimit >= 0, "drain limit %d", c.DrainLimit)
+	check(c.Clock != nil, "nil clock")
+	return errors.Join(errs...)
 }
 
 // Point names a place on the write path for fault injection.

@@ -23,9 +23,9 @@ func Example() {
 	done := make(chan struct{}) // closes once both actors stopped for good
 	w, fsync, err := writer.New(writer.Config{
 		FS: fs, Dir: "/db", Index: idx, Clock: time.Now,
-		SegmentSize: 1 << 20, MaxDrain: 64, DrainLimit: 1024,
+		SegmentSize: 1 << 20, Mailbox: 16, MaxDrain: 64, DrainLimit: 1024,
 		OnSegment: func(uint64, vfs.File) {}, // the store registers it with the readers
-	}, writer.Start{}, done, 16)
+	}, writer.Start{}, done)
 	if err != nil {
 		fmt.Println(err)
 		return

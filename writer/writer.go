@@ -44,14 +44,14 @@ type Writer struct {
 
 // New returns a writer and its fsync actor. done must close once both have
 // stopped for good (Close, or escalation): neither waits on the other past
-// it. mailbox bounds the writer's mailbox (see docs/ARCHITECTURE.md,
+// it. cfg.Mailbox bounds the writer's mailbox (see docs/ARCHITECTURE.md,
 // "Queues").
-func New(cfg Config, start Start, done <-chan struct{}, mailbox int) (*Writer, *Fsync, error) {
+func New(cfg Config, start Start, done <-chan struct{}) (*Writer, *Fsync, error) {
 	fail := &sticky{}
 	l := newLink(done, cfg.SyncEveryN)
 	w := &Writer{
 		cfg:  cfg,
-		in:   actor.NewMailbox[*Request](mailbox, done),
+		in:   actor.NewMailbox[*Request](cfg.Mailbox, done),
 		link: l,
 		fail: fail,
 	}

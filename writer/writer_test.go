@@ -34,7 +34,7 @@ func newHarness(t *testing.T, segSize int64, tune ...func(*Config)) *harness {
 	require.NoError(t, mem.MkdirAll("/db"))
 	clock := time.Unix(1_700_000_000, 0)
 	cfg := Config{
-		FS: h.fs, Dir: "/db", Index: h.idx, SegmentSize: segSize, HashChain: true, MaxDrain: 64, DrainLimit: 1 << 20,
+		FS: h.fs, Dir: "/db", Index: h.idx, SegmentSize: segSize, HashChain: true, Mailbox: 64, MaxDrain: 64, DrainLimit: 1 << 20,
 		Clock:     func() time.Time { clock = clock.Add(time.Millisecond); return clock },
 		OnSegment: func(id uint64, f vfs.File) { h.segs[id] = f },
 		LoadEvent: func(e index.Entry) (*event.StoredEvent, error) { return h.load(e) },
@@ -56,7 +56,7 @@ func newHarness(t *testing.T, segSize int64, tune ...func(*Config)) *harness {
 	}
 	h.fs = cfg.FS
 	var err error
-	h.w, h.f, err = New(cfg, Start{}, h.done, 64)
+	h.w, h.f, err = New(cfg, Start{}, h.done)
 	require.NoError(t, err)
 	return h
 }

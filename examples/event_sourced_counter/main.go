@@ -188,7 +188,7 @@ func run(ctx context.Context, dir string) error {
 	fmt.Printf("watch:          value %d at position %d\n", u.State.Value, u.Watermark)
 
 	// A live read model over every counter, with read-your-writes.
-	p, err := batpak.NewProjector(store, projector.HostOptions{})
+	p, err := batpak.NewProjector(store)
 	if err != nil {
 		return err
 	}
