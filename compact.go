@@ -63,19 +63,12 @@ type CompactReport struct {
 // payload. A retry of its idempotency key fails with ErrDuplicate: the key
 // still names the event, which no longer carries what the retry carries.
 //
-// Each group of segments is replaced crash-safely: the new file is written
-// under a temporary name and synced, renamed over the group's first
-// segment (the directory synced), and only then are the others removed. A
-// crash at any point leaves a store that opens with every kept event, and
-// Open finishes or undoes the interrupted step. The checkpoint is removed
-// before the first replacement (Close writes a new one).
-//
-// Readers see the index before or after a rewrite, never a mix: the index
-// changes in one step. The replaced segments are closed and unmapped right
-// after it (their disk space and descriptors come back then, not at
-// Close); a reader still holding entries from before finds each event
-// where compaction moved it, and skips one compaction dropped (a Get
-// reports ErrNotFound), as if it had started after the compaction.
+// Each group of segments is replaced crash-safely (a crash at any point
+// leaves a store that opens with every kept event), and readers see the
+// index before or after a rewrite, never a mix; a reader holding entries
+// from before finds each event where compaction moved it, and skips one it
+// dropped (Get: ErrNotFound). The replaced segments' space comes back when
+// Compact returns. docs/FORMAT.md, "Compaction", has the protocol.
 func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport, error) {
 	var rep CompactReport
 	if err := s.readable(ctx); err != nil {

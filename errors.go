@@ -20,7 +20,7 @@ var (
 	// ErrNotFound is returned by Get for an unknown id.
 	ErrNotFound = errors.New("batpak: event not found")
 	// ErrLocked is returned by Open when another open store holds the directory.
-	ErrLocked = errors.New("batpak: store directory is locked by another open store")
+	ErrLocked = vfs.ErrLocked
 	// ErrInvalidOption is returned by Open for an option out of range, by
 	// calls given an argument out of range (a negative limit), and by
 	// appends for an idempotency key above 1,024 bytes.
@@ -45,7 +45,7 @@ var (
 	// event.CheckKind.
 	ErrInvalidKind = event.ErrReservedKind
 
-	// ErrNotPortable is matched by the error of Open, OpenCursor and
+	// ErrNotPortable is matched by the error of Open, DurableCursor and
 	// Snapshot for a name they would make a file or directory of that is
 	// not a portable file name on Linux, macOS and Windows (a device name
 	// such as "con" or "nul", a reserved character, a trailing dot or
@@ -86,9 +86,10 @@ var (
 	// ErrSubscriptionClosed is returned by a Cursor or Subscription after
 	// its own Close.
 	ErrSubscriptionClosed = subscriber.ErrClosed
-	// ErrInvalidCursorName is returned by DurableCursor for a name that is
-	// empty, longer than 128 bytes, starts with '.' or holds anything but
-	// ASCII letters, digits, '.', '_' and '-'.
+	// ErrInvalidCursorName is matched by the error of DurableCursor for a
+	// name that is empty, longer than 128 bytes, starts with '.', holds
+	// anything but ASCII letters, digits, '.', '_' and '-', or is not
+	// portable (ErrNotPortable).
 	ErrInvalidCursorName = subscriber.ErrInvalidCursorName
 	// ErrCursorInUse is returned by DurableCursor for a name already open.
 	ErrCursorInUse = subscriber.ErrCursorInUse

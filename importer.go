@@ -5,25 +5,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/writer"
 )
-
-// ImportEvent is an event written by another store, as an import brings it
-// in: with the id and the clock readings it had there.
-type ImportEvent struct {
-	ID          ID // kept as the event's id; must not be zero
-	Coord       Coordinate
-	Kind        EventKind // any kind but the batch-marker kinds (KindBatchBegin, KindBatchCommit)
-	Codec       Codec     // how Payload is encoded (MsgPack for batpak-rust's payloads)
-	Payload     []byte
-	Correlation ID // zero: the event's own id
-	Causation   ID // zero: none
-	Flags       uint16
-	Timestamp   int64  // µs since the Unix epoch
-	WallMS      uint64 // hybrid-clock reading; 0 means Timestamp/1000
-	Counter     uint32
-}
 
 // Importer appends events that keep the ids and timestamps they had in
 // another store. It is meant for imports — package migrate/batpakrust and
@@ -80,7 +63,7 @@ func (im *Importer) Has(id ID) bool {
 
 // Append appends one imported event (see Importer).
 func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error) {
-	it, err := im.item(&ev)
+	it, err := writer.ImportItem(&ev, im.s.Limits())
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -96,7 +79,7 @@ func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error)
 // (WithBatchLimits, WithMaxPayload). A failure names the item with a
 // *BatchItemError.
 func (im *Importer) AppendBatch(ctx context.Context, evs []ImportEvent) ([]Receipt, error) {
-	its, err := im.s.batchItems(len(evs), func(i int) (writer.Item, error) { return im.item(&evs[i]) })
+	its, err := im.s.batchItems(len(evs), func(i int) (writer.Item, error) { return writer.ImportItem(&evs[i], im.s.Limits()) })
 	if err != nil {
 		return nil, err
 	}
@@ -108,32 +91,4 @@ func (im *Importer) send(ctx context.Context, r *writer.Request) ([]Receipt, err
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	return im.s.roundTrip(ctx, r)
-}
-
-// item checks one imported event as item checks a public append, but for
-// the kind (any kind but the batch markers') and with the id given.
-func (im *Importer) item(ev *ImportEvent) (writer.Item, error) {
-	switch {
-	case ev.ID.IsZero():
-		return writer.Item{}, fmt.Errorf("%w: an imported event needs its id", ErrInvalidOption)
-	case ev.Kind == event.KindBatchBegin || ev.Kind == event.KindBatchCommit:
-		return writer.Item{}, fmt.Errorf("%w: %v is a batch marker's kind, not an event's", ErrInvalidKind, ev.Kind)
-	case ev.Codec > event.CodecJSON:
-		return writer.Item{}, fmt.Errorf("%w: codec %v", ErrInvalidOption, ev.Codec)
-	}
-	if err := ev.Coord.Valid(); err != nil {
-		return writer.Item{}, err
-	}
-	if err := im.s.Limits().CheckPayload(len(ev.Payload)); err != nil {
-		return writer.Item{}, err
-	}
-	wall := ev.WallMS
-	if wall == 0 && ev.Timestamp > 0 {
-		wall = uint64(ev.Timestamp / 1000)
-	}
-	return writer.Item{
-		Coord: ev.Coord, Kind: ev.Kind, Codec: ev.Codec, Payload: ev.Payload,
-		Opts:   AppendOptions{Correlation: ev.Correlation, Causation: ev.Causation, Flags: ev.Flags},
-		Import: &writer.Imported{ID: ev.ID, Timestamp: ev.Timestamp, WallMS: wall, Counter: ev.Counter},
-	}, nil
 }

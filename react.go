@@ -14,21 +14,17 @@ import (
 // A reactor must return once ctx ends: Close waits for it.
 type Reactor func(ctx context.Context, ev *StoredEvent) ([]BatchItem, error)
 
-// ReactLoop is a running react loop (see Store.ReactLoop).
+// ReactLoop is a running react loop (see Store.ReactLoop). Position is
+// the global sequence of the last event handled; Done is closed when the
+// loop has ended for good, and Err then says why (nil after a deliberate
+// stop: its context, Stop, the store's Close). Stop ends the loop after the
+// event in hand and waits for it, or for ctx. Name is the name it runs
+// under (react-N, with ":name" for a durable loop).
 type ReactLoop interface {
-	// Name is the name the loop runs under (react-N, with ":name" for a
-	// durable loop).
 	Name() string
-	// Position is the global sequence of the last event handled.
 	Position() uint64
-	// Done is closed when the loop has ended for good.
 	Done() <-chan struct{}
-	// Err is nil while the loop runs and after a deliberate stop (its
-	// context, Stop, the store's Close); otherwise it is the failure that
-	// ended it.
 	Err() error
-	// Stop ends the loop after the event in hand and waits for it to end,
-	// or for ctx.
 	Stop(ctx context.Context) error
 }
 
@@ -84,27 +80,24 @@ func (s *Store) ReactLoop(ctx context.Context, region Region, reactor Reactor, o
 	if rc.policy.MaxRestarts < 0 {
 		return nil, fmt.Errorf("%w: restart policy of %d restarts", ErrInvalidOption, rc.policy.MaxRestarts)
 	}
-	if err := s.readable(ctx); err != nil {
+	if _, err := s.liveHub(); err != nil {
 		return nil, err
 	}
-	if _, err := s.liveHub(); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	from := rc.from
 	if !rc.fromSet {
 		from = s.idx.LastGlobal()
 	}
-	l, err := s.react.Start(ctx, subscriber.ReactSpec{
-		Region: region, From: from, Durable: rc.name, Policy: rc.policy.supervised(),
-		React: func(ctx context.Context, ev *StoredEvent) error {
-			items, err := reactor(ctx, ev)
-			if err != nil || len(items) == 0 {
-				return err
-			}
+	react := func(ctx context.Context, ev *StoredEvent) error {
+		items, err := reactor(ctx, ev)
+		if err == nil && len(items) > 0 {
 			_, err = s.AppendReactionBatch(ctx, ev.Correlation, ev.ID, items)
-			return err
-		},
-	})
+		}
+		return err
+	}
+	l, err := s.react.Start(ctx, subscriber.ReactSpec{Region: region, From: from, Durable: rc.name, React: react, Policy: rc.policy.supervised()})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
@@ -18,9 +17,6 @@ import (
 	"github.com/batpak-go/batpak/vfs"
 	"github.com/batpak-go/batpak/writer"
 )
-
-// lockFile is the name of the directory lock.
-const lockFile = "LOCK"
 
 // Store is an open event store. All methods are safe for concurrent use.
 type Store struct {
@@ -81,32 +77,15 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Refuse a directory holding someone else's files (a batpak-rust
-	// store, say) before creating anything in it.
-	if err := reader.CheckDir(cfg.fs, dir); err != nil {
-		return nil, err
-	}
-	// A directory this creates must be one every platform can hold.
-	if err := vfs.CheckNewPath(cfg.fs, dir); err != nil {
-		return nil, fmt.Errorf("batpak: store directory %s: %w", dir, err)
-	}
 	// Only a choice of modes wraps the file system: without one it creates
 	// with its own (private for OS and MemFS), and a wrapper a test or a
 	// user passes is used as it is.
 	if cfg.modesSet {
 		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	}
-	// The directory's own entry, and those of any parents created with it,
-	// must survive a crash too.
-	if err := vfs.MkdirAllDurable(cfg.fs, dir); err != nil {
-		return nil, fmt.Errorf("batpak: creating %s: %w", dir, err)
-	}
-	lock, err := cfg.fs.Lock(filepath.Join(dir, lockFile))
-	if errors.Is(err, vfs.ErrLocked) {
-		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
-	}
+	lock, err := reader.LockDir(cfg.fs, dir)
 	if err != nil {
-		return nil, fmt.Errorf("batpak: locking %s: %w", dir, err)
+		return nil, err
 	}
 	warnLooseModes(cfg, dir)
 	s, err := open(dir, cfg, lock)

@@ -25,6 +25,8 @@ type (
 	Limits = event.Limits
 	// RecoveryReport says what Open found and repaired.
 	RecoveryReport = event.RecoveryReport
+	// ImportEvent is an event another store wrote, as Importer takes it.
+	ImportEvent = event.ImportEvent
 )
 
 // Durability modes; see the README's "Durability" section.

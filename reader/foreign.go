@@ -66,7 +66,7 @@ func first(names []string) []string {
 // system's root) are allowed by CheckDir.
 func IsStoreFile(name string) bool {
 	switch name {
-	case "LOCK", CheckpointFile, CheckpointFile + ".tmp", "SEQUENCE", "SEQUENCE.tmp",
+	case LockFile, CheckpointFile, CheckpointFile + ".tmp", "SEQUENCE", "SEQUENCE.tmp",
 		"MANIFEST.json", "MANIFEST.json.tmp", "SALVAGE.json", "SALVAGE.json.tmp":
 		return true
 	}

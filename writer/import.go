@@ -94,3 +94,32 @@ func (c *core) stamp(it *Item) (id event.ID, us int64, wall uint64, counter uint
 	wall, counter = c.st.hlc.Tick(ms)
 	return c.st.ids.Next(ms), now.UnixMicro(), wall, counter
 }
+
+// ImportItem checks an imported event as the public append paths check
+// theirs, but for the kind (any kind but the batch markers') and with the
+// id given, and makes it an Item.
+func ImportItem(ev *event.ImportEvent, lim event.Limits) (Item, error) {
+	switch {
+	case ev.ID.IsZero():
+		return Item{}, fmt.Errorf("%w: an imported event needs its id", event.ErrInvalidOption)
+	case ev.Kind == event.KindBatchBegin || ev.Kind == event.KindBatchCommit:
+		return Item{}, fmt.Errorf("%w: %v is a batch marker's kind, not an event's", event.ErrReservedKind, ev.Kind)
+	case ev.Codec > event.CodecJSON:
+		return Item{}, fmt.Errorf("%w: codec %v", event.ErrInvalidOption, ev.Codec)
+	}
+	if err := ev.Coord.Valid(); err != nil {
+		return Item{}, err
+	}
+	if err := lim.CheckPayload(len(ev.Payload)); err != nil {
+		return Item{}, err
+	}
+	wall := ev.WallMS
+	if wall == 0 && ev.Timestamp > 0 {
+		wall = uint64(ev.Timestamp / 1000)
+	}
+	return Item{
+		Coord: ev.Coord, Kind: ev.Kind, Codec: ev.Codec, Payload: ev.Payload,
+		Opts:   event.AppendOptions{Correlation: ev.Correlation, Causation: ev.Causation, Flags: ev.Flags},
+		Import: &Imported{ID: ev.ID, Timestamp: ev.Timestamp, WallMS: wall, Counter: ev.Counter},
+	}, nil
+}
