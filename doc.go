@@ -27,12 +27,21 @@
 // Errors are the documented sentinels (ErrClosed, ErrNotFound,
 // ErrSequenceMismatch, ErrFailStop, …), matched with errors.Is, and typed
 // errors (*SequenceMismatchError, *CorruptionError, *BatchItemError,
-// *CoordinateError) for errors.As. A failed write or fsync stops all writes
+// *CoordinateError, *ForeignDirError) for errors.As. A failed write or fsync stops all writes
 // for good (ErrFailStop): after a failed fsync no retry can be trusted.
 //
-// The packages below the facade each own one role: event (value types),
-// segment (the on-disk format), index, reader (recovery and reads), writer
-// (the writer and fsync actors), compact and snapshot (maintenance), actor
-// and supervisor (the runtime), vfs (the file-system seam with crash and
-// fault simulation), gatekeeper, typestate and outcome (the policy layer).
+// # Backends
+//
+// EventStore is the facade both backends give, *Store and the NATS
+// JetStream backend (module github.com/batpak-go/batpak/jetstream); its
+// Cursor, DurableCursor and Subscription are this package's interfaces,
+// and Project, the watches and NewProjector take any EventStore.
+//
+// The packages below the facade each own one role: event (value types,
+// and the typed errors and reports), segment (the on-disk format), index,
+// reader (the directory, recovery and reads), writer (the writer and fsync
+// actors), subscriber (subscriptions, cursors, react loops), projector
+// (projections), compact and snapshot (maintenance), actor and supervisor
+// (the runtime), vfs (the file-system seam with crash and fault
+// simulation), gatekeeper, typestate and outcome (the policy layer).
 package batpak

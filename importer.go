@@ -9,29 +9,22 @@ import (
 )
 
 // Importer appends events that keep the ids and timestamps they had in
-// another store. It is meant for imports — package migrate/batpakrust and
-// `batpak import` use it — and is the only way to give an event an id of
-// one's own: everything else about the append is the store's, as for any
-// append (per-entity and global sequences, hash chain, atomic batches,
-// durability, crash recovery).
+// another store: the only way to give an event an id of one's own, meant
+// for imports (package migrate/batpakrust, `batpak import`). Everything
+// else about the append is the store's: sequences, hash chain, atomic
+// batches, durability, crash recovery. It also takes kinds of the reserved
+// categories (an imported store holds effect kinds and tombstones).
 //
-// What it allows beyond the public append paths: the event's id, timestamp
-// and clock reading, and kinds of the reserved categories (an imported
-// store holds effect kinds and tombstones). What it adds: an event whose
-// id the store already holds is a replay — its receipt comes back with
-// Replayed set and nothing is written — if it is the same event
-// (coordinate, kind and payload), and ErrDuplicate if not. A batch is
-// replayed only whole. So an import that stopped half way (a crash, an
-// interrupt) is finished by running it again, without a duplicate.
-//
-// After an imported event the store's own ids and clock readings sort
-// after it (the id generator is moved above every imported UUIDv7; an id
-// that is not one is kept as it is but does not move the generator).
+// An event whose id the store already holds is a replay — its receipt
+// comes back with Replayed set, nothing written — if it is the same event
+// (coordinate, kind, payload), else ErrDuplicate; a batch is replayed only
+// whole. So an import cut short (a crash, an interrupt) is finished by
+// running it again. The store's own ids and clock readings sort after
+// every imported event (an id that is not a UUIDv7 does not move them).
 //
 // An Importer is safe for concurrent use; its calls are applied one at a
-// time, in order, each after the previous one's event is in the index (so
-// a replay is recognised). Appends made meanwhile through the store's
-// other paths are unaffected.
+// time, each after the previous one's event is in the index (so a replay
+// is recognised). The store's other append paths are unaffected.
 type Importer struct {
 	s          *Store
 	durability Durability

@@ -21,35 +21,23 @@ var (
 )
 
 // Snapshot writes a consistent copy of the store into dest while it stays
-// open and under load, and returns the copy's manifest.
+// open and under load, and returns the copy's manifest. dest must not be
+// or lie inside the store's directory (ErrSnapshotInsideStore) and must be
+// missing or an empty directory (ErrSnapshotNotEmpty).
 //
-// dest must not be the store's directory or lie inside it
-// (ErrSnapshotInsideStore), and must be missing or an empty directory
-// (ErrSnapshotNotEmpty); it is created if missing.
+// The copy holds exactly the events up to the visible frontier taken when
+// Snapshot starts (Manifest.LastGlobal), made durable first by a Sync: so
+// every append acknowledged before the call. Every sealed segment is copied
+// whole, the active one up to the frontier's frame (with its batch's
+// COMMIT); only segments: Open on the copy rebuilds its index by scanning,
+// and durable cursors start afresh there. Every file and the directory are
+// synced, then MANIFEST.json (size and SHA-256 of each file) is written
+// atomically (docs/FORMAT.md, "Snapshot manifest").
 //
-// Snapshot takes the store's visible frontier (Stats().LastGlobal) when it
-// starts and then syncs the store (Sync), so every event up to the frontier
-// is durable — in particular every append acknowledged before Snapshot was
-// called. The copy holds exactly the events with a global sequence up to
-// the frontier (snapshot.Manifest.LastGlobal): every sealed segment whole,
-// and the active segment up to the end of the frontier's frame (with its
-// batch COMMIT, if it ends a batch) — whole frames only, nothing written
-// after the frontier. Each copied segment's sync note is set to its end (the
-// copy is synced whole). Every file and the directory are fsynced, then
-// MANIFEST.json (sizes and SHA-256 of every file) is written atomically;
-// VerifySnapshot checks it.
-//
-// Only segments are copied: not LOCK, CHECKPOINT or SEQUENCE (Open on the
-// copy rebuilds its index by scanning and numbers on from its last event),
-// and not the durable cursors of cursors/ (their positions may lie past the
-// copy's last event; a restored store's cursors start afresh).
-//
-// Opening the copy for writing (Open) makes it a store of its own, whose
-// files then change; check it with VerifySnapshot before, or open it with
-// OpenReadOnly. On failure Snapshot removes the files it created (dest
-// itself is left, empty). On a read-only store (OpenReadOnly) it copies
-// what that store has indexed, without syncing. All file access goes
-// through the store's file system (WithFS).
+// Check the copy with VerifySnapshot before opening it for writing, which
+// makes it a store of its own, or open it with OpenReadOnly. On failure
+// the files created are removed. On a read-only store it copies what that
+// store has indexed, without syncing. Files go through WithFS's system.
 func (s *Store) Snapshot(ctx context.Context, dest string) (snapshot.Manifest, error) {
 	if err := s.readable(ctx); err != nil {
 		return snapshot.Manifest{}, err
@@ -70,11 +58,9 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (snapshot.Manifest, e
 }
 
 // VerifySnapshot checks the snapshot in dir against its manifest: every
-// file listed is present with its size and SHA-256, and no segment file is
-// there that the manifest does not list. A mismatch, a missing or unreadable
-// manifest is an error wrapping ErrSnapshotMismatch. It changes nothing;
-// VerifyDir checks the segments' contents (frames, chains). Of the options,
-// only WithFS applies.
+// file listed present with its size and SHA-256, no segment file unlisted;
+// anything else wraps ErrSnapshotMismatch. It changes nothing; VerifyDir
+// checks the segments' contents. Of the options, only WithFS applies.
 func VerifySnapshot(ctx context.Context, dir string, opts ...Option) (snapshot.Manifest, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {

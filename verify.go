@@ -25,13 +25,12 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 }
 
 // VerifyDir checks a store directory that need not be open — or that
-// another process has open for writing: it takes no lock and changes
-// nothing, and checks every byte present, frames that process has written
-// and not yet synced included (see reader.Verify). progress, if not nil,
-// is called with bytes checked and total. A directory that is not a
-// batpak store's (a batpak-rust store, say, which `batpak import`
-// converts) is refused with a *ForeignDirError rather than reported as an
-// empty store.
+// another process has open for writing: it takes no lock, changes nothing,
+// and checks every byte present, frames that process has written and not
+// yet synced included. progress, if not nil, is called with bytes checked
+// and total. A directory that is not a batpak store's (a batpak-rust
+// store, say, which `batpak import` converts) is refused with a
+// *ForeignDirError rather than reported as an empty store.
 func VerifyDir(ctx context.Context, dir string, progress func(done, total int64)) (VerifyReport, error) {
 	return reader.Verify(ctx, vfs.OS, dir, progress)
 }

@@ -21,7 +21,9 @@
 //     what the writer must forget (the facade tells it, through its own
 //     command).
 //
-// In outline (segs and idx are the store's reader.Segments and index):
+// Run does the three in order for the facade (with the write barrier it is
+// given); in outline (segs and idx are the store's reader.Segments and
+// index):
 //
 //	plan, err := compact.Read(ctx, segs, sealed, compact.Rules{Retain: retain}, targetSize)
 //	if err != nil { ... }

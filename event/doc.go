@@ -1,6 +1,11 @@
 // Package event holds batpak's value types: coordinates, event kinds, ids,
-// headers, hybrid-logical-clock positions, hash chains, regions and the
-// stored-event and notification shapes that every other package passes around.
+// headers (the global and per-entity sequences, the hybrid-logical-clock
+// position), hash chains, regions, and the stored-event, receipt,
+// notification and imported-event shapes that every other package passes
+// around. It also defines what the packages below the facade construct and
+// the facade returns as it is: the typed errors with their sentinels
+// (CorruptionError, SequenceMismatchError, BatchItemError, ForeignDirError,
+// CoordinateError) and the recovery and verify reports.
 //
 // The types here are plain values with no I/O and no goroutines. A
 // [Coordinate] addresses an event by entity and scope:

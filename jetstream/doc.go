@@ -32,7 +32,7 @@
 // they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish,
 // whose headers the stored messages keep: reads use them never to end
 // inside a batch.
-// Get looks ids up in the same bucket. Named cursors are durable pull
+// Get looks ids up in the same bucket. Durable cursors are durable pull
 // consumers; lossy subscriptions and cursor wake-ups use the stream's
 // RePublish, which only ever carries stored messages. KVCache keeps
 // projection states in a bucket.

@@ -59,6 +59,6 @@
 //	u, _ := board.Snapshot(ctx) // includes the append
 //
 // The package depends on the store only through the Log and Source
-// interfaces, which the facade implements (Store.ProjectionLog) and tests
-// fake.
+// interfaces, which each backend implements (batpak.EventStore's
+// ProjectionLog) and tests fake.
 package projector

@@ -38,6 +38,18 @@
 // (nil from Fill, skipped by Each) for the caller to decide — a query
 // skips it, a cursor takes fresh entries.
 //
+// The facade's reads are built on it here, so the facade only checks the
+// store's state and maps errors: ReadEvent (Get, Latest), Query (queries,
+// entity streams with Hash.Prev, a workflow's events), Ancestors
+// (WalkAncestors, checking each hash), Scan (projections), Load and
+// BatchSpan (cursors and the fan-out actor: where an atomic batch ends).
+//
+// # The store directory
+//
+// LockDir readies a directory for a store that writes (refusing a foreign
+// one, CheckDir) and takes its lock; SaveCheckpoint writes the index
+// checkpoint a clean Close leaves.
+//
 // # Who owns what
 //
 // Nothing here runs a goroutine of its own but one: while Recover rebuilds

@@ -17,8 +17,10 @@
 // every read path, per-entity sequences, expected-sequence conflicts,
 // idempotent retries (and keys reused for a different event or batch),
 // all-or-nothing batches, reactions, guaranteed and durable cursors (whose
-// capped reads never split an atomic batch), lossy subscriptions,
-// projections, errors after Close, positions and limits at the ends of
+// capped reads never split an atomic batch, and whose All goes from
+// history to live), lossy subscriptions (Recv and C), projections through
+// package projector and through the facade (Project, ProjectRegion,
+// WatchProjection, NewProjector's live projections), errors after Close, positions and limits at the ends of
 // their ranges, and the refusal of reserved kinds and of payloads above
 // Limits.
 // It imports no backend: a backend's own module runs it.

@@ -19,6 +19,7 @@
 //     after it: at-least-once delivery.
 //   - Loop: a react function run over a cursor as a supervisor service,
 //     restarted after an error or a panic with the failed event tried again.
+//     Reactors runs a store's loops under a supervisor of their own.
 //
 // In Durable mode the write path hands events to the fan-out actor only
 // after the fsync that covers them, and cursors read only what the index
@@ -45,9 +46,11 @@
 //
 // # Use
 //
-// Through the store (package batpak):
+// Through the store (package batpak), whose Subscribe, Cursor and
+// DurableCursor return a Lossy, a Cursor and a DurableCursor as the
+// facade's own interfaces:
 //
-//	sub, _ := store.SubscribeLossy(event.ForScope("room:lobby"), 1024)
+//	sub, _ := store.Subscribe(event.ForScope("room:lobby"), 1024)
 //	defer sub.Close()
 //	for {
 //		n, err := sub.Recv(ctx)
