@@ -30,27 +30,14 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind Ev
 	if err != nil {
 		return Receipt{}, err
 	}
-	r := writer.NewAppend(it, s.durability(opts.Durability))
-	if err := s.send(ctx, r); err != nil {
-		r.Release()
-		return Receipt{}, err
-	}
-	res, err := s.await(ctx, r)
-	if err != nil {
-		return Receipt{}, err // r may still be answered: never reuse it
-	}
 	var rc Receipt
-	if err = res.Err; err == nil {
-		rc = res.Receipts[0] // copy out: the pooled request is reused after Release
-	}
-	r.Release()
+	err = s.roundTrip(ctx, writer.NewAppend(it, s.durability(opts.Durability)), func(rs []Receipt) { rc = rs[0] })
 	return rc, err
 }
 
-// item validates and encodes one event on the caller's goroutine. Every
-// public append path (Append*, Submit*, batches, reactions, gatekeeper
-// commits) comes through here, so the rules of event.CheckAppend hold for
-// all of them.
+// item validates and encodes one event on the caller's goroutine: every
+// public append path comes through here, so event.CheckAppend's rules hold
+// for all of them.
 func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return writer.Item{}, err
@@ -114,27 +101,26 @@ func (s *Store) mapErr(err error) error {
 // Sync returns once every event acknowledged so far, in either mode, is on
 // stable storage.
 func (s *Store) Sync(ctx context.Context) error {
-	_, err := s.roundTrip(ctx, writer.NewSync())
-	return err
+	return s.roundTrip(ctx, writer.NewSync(), nil)
 }
 
-// roundTrip hands r to the writer and waits for its answer: the receipts,
-// copied out of the pooled request, which is released.
-func (s *Store) roundTrip(ctx context.Context, r *writer.Request) ([]Receipt, error) {
+// roundTrip hands r to the writer and waits for its answer; got, if not
+// nil, copies out the receipts of a success before the pooled request is
+// released.
+func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Receipt)) error {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
-		return nil, err
+		return err
 	}
 	res, err := s.await(ctx, r)
 	if err != nil {
-		return nil, err // r may still be answered: never reuse it
+		return err // r may still be answered: never reuse it
 	}
-	var rs []Receipt
-	if err = res.Err; err == nil && len(res.Receipts) > 0 {
-		rs = append([]Receipt(nil), res.Receipts...)
+	if err = res.Err; err == nil && got != nil {
+		got(res.Receipts)
 	}
 	r.Release()
-	return rs, err
+	return err
 }
 
 // Ticket is a pipelined append's claim on its receipt.

@@ -32,20 +32,18 @@ func CauseLatestOf(entity string) Cause { return event.CauseLatestOf(entity) }
 func CauseID(id ID) Cause { return event.CauseID(id) }
 
 // AppendBatch appends items atomically: readers, queries and subscribers
-// see all of them or none, and a crash can never leave a part. Everything
-// is checked before anything is written — coordinates, limits
-// (WithBatchLimits), expected sequences, causes, idempotency keys — and any
-// failure rejects the whole batch with a *BatchItemError naming the item.
-// The batch is written as one BEGIN…COMMIT run with one write call and, in
-// Durable mode, one fsync. Receipts come back in item order.
+// see all of them or none, and a crash never leaves a part. Everything is
+// checked before anything is written — coordinates, limits
+// (WithBatchLimits), expected sequences, causes, idempotency keys — and a
+// failure rejects the batch with a *BatchItemError naming the item. It is
+// one BEGIN…COMMIT run, one write and, in Durable mode, one fsync.
+// Receipts come back in item order.
 //
 // A batch whose items all carry idempotency keys already appended is a
-// retry: it returns the original receipts and writes nothing. It must
-// repeat the original batch: each item the same event as before (see
-// AppendOptions.IdempotencyKey) and, for two or more items, one batch of
-// exactly these items in the same order (a batch of one is checked as a
-// single append is). Anything else — and a batch mixing seen and new keys —
-// is rejected with ErrDuplicate.
+// retry: it returns the original receipts and writes nothing, if it
+// repeats the original batch (each item the same event; for two or more,
+// the same items in the same order). Anything else — and a batch mixing
+// seen and new keys — is ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {

@@ -10,20 +10,17 @@ import (
 
 // CompactOptions says what Compact does.
 type CompactOptions struct {
-	// Retain decides which events stay; nil keeps every event (Compact then
-	// only merges small segments). It sees each event of the sealed
-	// segments once, on Compact's goroutine, with its payload but without
-	// Hash.Prev. An atomic batch stays whole if Retain keeps any of its
-	// events, and is dropped whole only if Retain drops them all.
+	// Retain decides which events stay (nil: all; Compact then only merges
+	// small segments). It sees each event of the sealed segments once, on
+	// Compact's goroutine, with its payload but not Hash.Prev. A batch
+	// stays whole if Retain keeps any of its events.
 	Retain func(*StoredEvent) bool
 	// Tombstone picks, among the events Retain keeps, those that lose their
-	// payload: each stays in place — same id, coordinate, global and
-	// per-entity sequence, timestamps, correlation, causation, flags and
-	// idempotency key — with kind KindTombstone and an empty payload (raw
-	// codec), so sequences, cursors and the chain of the entity's later
-	// events are untouched; nil tombstones nothing. It sees events as
-	// Retain does; an event that is already a tombstone is not offered.
-	// batpak-rust calls this its Tombstone compaction strategy.
+	// payload (nil: none): each stays in place — id, coordinate, sequences,
+	// timestamps, correlation, causation, flags, idempotency key — with kind
+	// KindTombstone and an empty raw payload, so sequences, cursors and the
+	// entity's later chain are untouched (batpak-rust's Tombstone strategy).
+	// It sees events as Retain does, but for tombstones already.
 	Tombstone func(*StoredEvent) bool
 	// TargetSize bounds the kept bytes of one merged segment: consecutive
 	// sealed segments are merged while what they keep fits (default: the
@@ -47,21 +44,15 @@ type CompactReport struct {
 
 // Compact merges small sealed segments, drops the events opts.Retain
 // rejects and turns those opts.Tombstone picks into tombstones, while
-// appends and reads continue. It never touches the active segment.
+// appends and reads continue; the active segment is never touched.
 //
-// Kept events stay byte-identical — same ids, global and per-entity
-// sequences, hashes — so their idempotency keys keep working, and an
-// entity's chain stays verifiable wherever its events are kept (see
-// docs/FORMAT.md, "Compaction"). An entity whose newest events are dropped
-// continues after its newest kept event (at sequence 0 if none is kept),
-// before and after a reopen alike.
-//
-// A tombstone keeps everything but its kind and payload, its own chain
-// hash included: the entity's later events still hash over it, and Verify
-// accepts it without re-hashing (it counts Tombstones; docs/FORMAT.md,
-// "Tombstones"). Reads return it with Kind KindTombstone and an empty raw
-// payload. A retry of its idempotency key fails with ErrDuplicate: the key
-// still names the event, which no longer carries what the retry carries.
+// Kept events stay byte-identical (ids, sequences, hashes): their
+// idempotency keys keep working and an entity's chain stays verifiable
+// wherever its events are kept. An entity whose newest events are dropped
+// continues after its newest kept event (at sequence 0 if none is kept). A
+// tombstone keeps its own chain hash, so the entity's later events still
+// hash over it and Verify takes it as stored (counting Tombstones); a retry
+// of its idempotency key is ErrDuplicate.
 //
 // Each group of segments is replaced crash-safely (a crash at any point
 // leaves a store that opens with every kept event), and readers see the

@@ -9,12 +9,8 @@ type Diagnostics struct {
 	// Bytes is the size of the log on disk: the live segment files, the
 	// active one counted up to what was written (not its preallocation).
 	Bytes int64
-	// RetiredSegments are segments compaction replaced (their files
-	// removed) that are still open: only while the compaction that
-	// replaced them runs. Afterwards it is 0 — a replaced segment's
-	// descriptor and mapping are released as soon as its compaction is
-	// done with it, and readers holding older index entries find the
-	// events where compaction moved them.
+	// RetiredSegments are segments compaction replaced that are still
+	// open: only while that compaction runs, 0 afterwards.
 	RetiredSegments int
 	// Unsynced counts on-write events visible but not yet covered by an
 	// fsync; the durable frontier is LastGlobal less these (0 in Durable

@@ -38,18 +38,14 @@ var (
 	// ErrChainBroken is returned by WalkAncestors and reported by Verify
 	// when a hash link or an entity's sequence does not verify.
 	ErrChainBroken = reader.ErrChainBroken
-	// ErrInvalidKind is returned for an event kind in a reserved category
-	// when appended through the public API: every kind of categories 0x0
-	// (system, including kind 0) and 0xD (effect), the library's own
-	// defined kinds (KindHeartbeat, KindConflict, …) included. See
-	// event.CheckKind.
+	// ErrInvalidKind is returned for an appended kind of the reserved
+	// categories 0x0 (system, kind 0 included) and 0xD (effect), the
+	// library's own kinds included (event.CheckKind).
 	ErrInvalidKind = event.ErrReservedKind
 
 	// ErrNotPortable is matched by the error of Open, DurableCursor and
-	// Snapshot for a name they would make a file or directory of that is
-	// not a portable file name on Linux, macOS and Windows (a device name
-	// such as "con" or "nul", a reserved character, a trailing dot or
-	// space…; see vfs.PortableName).
+	// Snapshot for a name of a file or directory to create that is not
+	// portable to Linux, macOS and Windows (vfs.PortableName).
 	ErrNotPortable = vfs.ErrNotPortable
 
 	// ErrInvalidCoordinate is matched by every *CoordinateError.
@@ -69,15 +65,14 @@ var (
 	ErrNotWritten = writer.ErrNotWritten
 	// ErrBatchInvalid is matched by every *BatchItemError.
 	ErrBatchInvalid = event.ErrBatchInvalid
-	// ErrSegmentReplaced is returned by reads of a store opened with
-	// OpenReadOnly when a segment it had closed (WithMaxOpenSegments) was
-	// replaced meanwhile by the writing process's Compact: reopen the store.
+	// ErrSegmentReplaced is returned by reads of a read-only store when a
+	// segment it had closed (WithMaxOpenSegments) was replaced by the
+	// writing process's Compact meanwhile: reopen the store.
 	ErrSegmentReplaced = reader.ErrSegmentReplaced
 	// ErrCorrupt is matched by every *CorruptionError.
 	ErrCorrupt = event.ErrCorrupt
-	// ErrForeignDir is matched by every *ForeignDirError: Open,
-	// OpenReadOnly and VerifyDir refuse a directory holding files a store
-	// does not make, and create nothing in it.
+	// ErrForeignDir is matched by every *ForeignDirError: a directory
+	// holding files a store does not make, in which nothing is created.
 	ErrForeignDir = event.ErrForeignDir
 	// ErrBatpakRustStore is matched by the *ForeignDirError for a
 	// directory holding a batpak-rust store; `batpak import` converts it.

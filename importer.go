@@ -80,8 +80,9 @@ func (im *Importer) AppendBatch(ctx context.Context, evs []ImportEvent) ([]Recei
 }
 
 // send applies r once the previous call's events are in the index.
-func (im *Importer) send(ctx context.Context, r *writer.Request) ([]Receipt, error) {
+func (im *Importer) send(ctx context.Context, r *writer.Request) (rs []Receipt, err error) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	return im.s.roundTrip(ctx, r)
+	err = im.s.roundTrip(ctx, r, func(got []Receipt) { rs = append(rs, got...) })
+	return rs, err
 }

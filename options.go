@@ -14,9 +14,8 @@ import (
 	"github.com/batpak-go/batpak/writer"
 )
 
-// config holds every knob; docs/TUNING.md describes each. The writer's
-// are in w, whose defaults and bounds are the writer's (writer.Defaults,
-// Config.Check).
+// config holds every knob (docs/TUNING.md); the writer's are in w, with
+// the writer's defaults and bounds (writer.Defaults, Config.Check).
 type config struct {
 	w             writer.Config
 	durability    event.Durability
@@ -75,9 +74,8 @@ func (c *config) check() error {
 
 // WithMaxOpenSegments bounds the sealed segments kept open and mapped at
 // once (default 256; at least 1): beyond it the least recently read are
-// closed and reopened when next read. The active segment, segments the
-// writer may still sync, and segments compaction replaced (kept for
-// readers until Close) are not counted. Applies to OpenReadOnly too.
+// closed, and reopened when next read. The active segment and those the
+// writer may still sync are not counted. Applies to OpenReadOnly too.
 func WithMaxOpenSegments(n int) Option { return func(c *config) { c.maxOpenSegs = n } }
 
 // Option configures Open.
@@ -99,12 +97,9 @@ const (
 	SyncAll SyncMode = iota
 	// SyncData uses fdatasync(2) where the platform has it (Linux; fsync
 	// elsewhere): the data and the file's size, not its timestamps (as
-	// batpak-rust's SyncMode::SyncData). A segment needs nothing else to
-	// be read back: the writer preallocates it, and its directory entry is
-	// synced when it is created. New files and directories, the
-	// checkpoint and the sequence mark are still fsynced in full.
-	// Acknowledgements mean the same in either mode; docs/TUNING.md says
-	// what it saves.
+	// batpak-rust's SyncMode::SyncData), which is all a preallocated
+	// segment needs to be read back; other files are still fsynced in full.
+	// Acknowledgements mean the same in either mode (docs/TUNING.md).
 	SyncData
 )
 
@@ -146,10 +141,9 @@ func WithMailbox(capacity int) Option { return func(c *config) { c.w.Mailbox = c
 func WithMaxDrain(n int) Option { return func(c *config) { c.w.MaxDrain = n } }
 
 // RestartPolicy says how often a crashed actor is restarted: at most
-// MaxRestarts times in any window of length Within (Within <= 0: over the
-// store's whole life). A failure past it escalates: the store fails stop
-// if it was the writer or the fsync actor, a react loop ends (ReactLoop).
-// The zero RestartPolicy never restarts.
+// MaxRestarts times in any window of length Within (Within <= 0: over its
+// whole life); the zero RestartPolicy never restarts. A failure past it
+// escalates: the store fails stop (writer, fsync), a react loop ends.
 type RestartPolicy struct {
 	MaxRestarts int
 	Within      time.Duration
@@ -160,10 +154,9 @@ func (p RestartPolicy) supervised() supervisor.Policy {
 	return supervisor.Bounded{MaxRestarts: p.MaxRestarts, Within: p.Within}
 }
 
-// WithRestartPolicy sets how often a crashed writer or fsync actor is
-// restarted (default RestartPolicy{MaxRestarts: 3, Within: time.Minute}).
-// Past the budget the store fails stop. It is also the default of react
-// loops (ReactRestart) and live projections (NewProjector).
+// WithRestartPolicy sets the restart policy of the store's actors, react
+// loops (ReactRestart) and live projections (NewProjector) (default
+// RestartPolicy{MaxRestarts: 3, Within: time.Minute}).
 func WithRestartPolicy(p RestartPolicy) Option { return func(c *config) { c.restart = p } }
 
 // WithShutdownDrainLimit sets how many queued commands Close still
@@ -198,17 +191,14 @@ func WithBatchLimits(items, bytes int) Option {
 func WithFS(fs vfs.FS) Option { return func(c *config) { c.fs = fs } }
 
 // WithFileMode sets the permission bits of the files and directories the
-// store creates (default 0600 and 0700: the owner alone), less the
-// process's umask. Teams whose services share a group may choose, say,
-// 0640 and 0750. Both must keep the owner's read and write (and, for
-// directories, search) bits; only permission bits are allowed. The modes
-// reach the file system through vfs.WithModes (the real one, MemFS, and
-// the test wrappers around them apply them; other file systems choose
-// their own). Without this option the file system creates with its own
-// modes, which for OS and MemFS are these defaults. Open never changes the
-// modes of existing files: it warns through the logger about those that
-// grant group or other users more (see vfs.LooseModes). On Windows, where access is governed by ACLs, the
-// modes are neither applied nor checked.
+// store creates (default 0600 and 0700: the owner alone), less the umask;
+// teams whose services share a group may choose 0640 and 0750. Both must
+// keep the owner's read and write (and search) bits; only permission bits
+// are allowed. They reach the file system through vfs.WithModes (OS, MemFS
+// and the test wrappers apply them); without this option it creates with
+// its own, for OS and MemFS these defaults. Open never changes existing
+// files' modes: it logs a warning for those open to group or other users.
+// On Windows (access by ACLs) the modes are neither applied nor checked.
 func WithFileMode(files, dirs fs.FileMode) Option {
 	return func(c *config) { c.modes, c.modesSet = vfs.Modes{File: files, Dir: dirs}, true }
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/batpak-go/batpak/projector"
 )
 
-// Projections: an entity's events folded into a state of the caller's type.
-// The state type describes the projection (see projector.EventSourced);
-// caches, freshness and incremental apply are the projector package's.
-
 // Freshness says how stale a projected state may be.
 type Freshness = projector.Freshness
 
@@ -33,31 +29,29 @@ type projectConfig struct {
 }
 
 // FromCache makes a projection use and refresh c (a projector.MemoryCache,
-// projector.FileCache or any projector.Cache). Without it nothing is cached.
-// A cache serves one store: its keys are the projection, its schema version
-// and the entity, not the store.
+// FileCache or any Cache; default none). A cache serves one store: its keys
+// are the projection, its schema version and the entity, not the store.
 func FromCache(c projector.Cache) ProjectOption {
 	return func(pc *projectConfig) { pc.cache = c }
 }
 
-// WakeBuffer sets the buffer of the lossy subscription that wakes a watch
-// (default 16). A full buffer drops wake-ups, never updates: the watch
-// reads the log up to its head whenever it wakes.
+// WakeBuffer sets the buffer of the subscription that wakes a watch
+// (default 16). A full buffer drops wake-ups, never updates.
 func WakeBuffer(n int) ProjectOption {
 	return func(pc *projectConfig) { pc.wake = n }
 }
 
-// Project folds entity's events into a T and returns it. Events of kinds
-// the projection does not list are skipped without being read. An entity
-// with no events projects to the initial state. It works on either
-// backend (EventStore), reading through its ProjectionLog.
+// Project folds entity's events, read through es.ProjectionLog, into a T
+// (the projection: see projector.EventSourced) and returns it. Events of
+// kinds the projection does not list are not read; an entity with no
+// events projects to the initial state.
 //
 //	n, err := batpak.Project[Counter](ctx, store, "counter:1", batpak.Consistent)
 //
 // With a cache (FromCache) a cached state is brought up to date by applying
 // only the newer events, if the projection is Incremental; MaybeStale(d)
-// accepts a cached state up to d old without reading the log at all (by
-// the clock of the store's WithClock, on the embedded store).
+// accepts a cached state up to d old (by the embedded store's WithClock)
+// without reading the log at all.
 func Project[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, entity string, fresh Freshness, opts ...ProjectOption) (T, error) {
 	if err := event.ValidatePart("entity", entity); err != nil {
 		var zero T
@@ -89,9 +83,8 @@ func project[T any, P projector.EventSourced[T]](ctx context.Context, es EventSt
 	return res.State, nil
 }
 
-// projectionClock checks that es can be read, and returns the clock its
-// projections take their time from: the embedded store's (WithClock),
-// else nil (time.Now).
+// projectionClock checks that es is open and returns its projections'
+// clock: the embedded store's (WithClock), else nil (time.Now).
 func projectionClock(ctx context.Context, es EventStore) (func() time.Time, error) {
 	if s, ok := es.(*Store); ok {
 		return s.cfg.w.Clock, s.readable(ctx)
@@ -99,13 +92,13 @@ func projectionClock(ctx context.Context, es EventStore) (func() time.Time, erro
 	return nil, ctx.Err()
 }
 
-// WatchProjection returns a watch of entity's projected state: its Next
-// returns the current state, then blocks until new events change it and
-// returns the new state. A watch is woken by a lossy subscription to the
-// entity's relevant events and reads the log from its watermark on each
-// wake-up, so it converges whatever notifications are dropped; a slow
-// reader gets the latest state, not a backlog. Close it when done (closing
-// the store ends it too). FromCache seeds its first state.
+// WatchProjection returns a watch of entity's projected state: Next
+// returns the current state, then blocks until new events change it. It is
+// woken by a subscription to the entity's relevant events and reads the
+// log from its watermark on each wake-up, so it converges whatever
+// notifications are dropped, and a slow reader gets the latest state, not
+// a backlog. Close it when done (closing the store ends it too).
+// FromCache seeds its first state.
 //
 //	w, err := batpak.WatchProjection[Counter](store, "counter:1")
 //	defer w.Close()
@@ -149,15 +142,13 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 	return w, nil
 }
 
-// NewProjector starts the projection actor's host over es: live
-// projections registered with projector.Register are built from the log,
-// then kept up to date by a cursor as events commit, each under the
-// projector's supervisor, which rebuilds a crashed one from the log. On
-// the embedded store it restarts and logs as the store does
-// (WithRestartPolicy, WithLogger); elsewhere as projector.New does by
-// default, which also takes other choices:
-// projector.New(es.ProjectionLog(), opts). Its WaitApplied gives
-// read-your-writes:
+// NewProjector starts the projection actor's host over es: each live
+// projection registered with projector.Register is built from the log,
+// then kept up to date by a cursor, under a supervisor that rebuilds a
+// crashed one. It restarts and logs as the embedded store does
+// (WithRestartPolicy, WithLogger); elsewhere as projector.New does, which
+// takes other choices: projector.New(es.ProjectionLog(), opts).
+// WaitApplied gives read-your-writes:
 //
 //	p, err := batpak.NewProjector(store)
 //	defer p.Close()
@@ -166,9 +157,8 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 //	err = p.WaitApplied(ctx, "leaderboard", r.Global)
 //	u, err := board.Snapshot(ctx) // includes the append
 //
-// Close the projector before the store; if the store closes first, its
-// projections stop (their reads return projector.ErrStopped) and Close
-// only joins them.
+// Close it before the store; if the store closes first, its projections
+// stop (projector.ErrStopped) and Close only joins them.
 func NewProjector(es EventStore) (*projector.Projector, error) {
 	var opts projector.HostOptions
 	if s, ok := es.(*Store); ok {
@@ -180,10 +170,9 @@ func NewProjector(es EventStore) (*projector.Projector, error) {
 	return projector.New(es.ProjectionLog(), opts)
 }
 
-// ProjectionLog is the store seen as a projector.Source: its visible head,
-// a scan of a region's events through the reader's run decoder, and
-// cursors to follow it. It is what Project, the watches and NewProjector
-// use, exposed for callers of package projector directly.
+// ProjectionLog is the store as a projector.Source: its visible head, a
+// scan of a region's events, cursors to follow it. Project, the watches
+// and NewProjector use it; so may callers of package projector.
 func (s *Store) ProjectionLog() projector.Source { return storeLog{s} }
 
 type storeLog struct{ s *Store }
@@ -210,10 +199,8 @@ func (l storeLog) Final(err error) bool {
 	}
 }
 
-// Scan reads the events of region r with a global sequence above after
-// and at most through, calling fn with each (see reader.Segments.Scan):
-// one event reused from call to call, so a projection allocates nothing
-// per event. An error of fn is returned as it is.
+// Scan is reader.Segments.Scan with the store's checks; fn's error is
+// returned as it is.
 func (l storeLog) Scan(ctx context.Context, r event.Region, after, through uint64, fn func(*event.StoredEvent) error) error {
 	s := l.s
 	if err := s.readable(ctx); err != nil {

@@ -36,14 +36,13 @@ func (s *Store) Latest(ctx context.Context, entity string) (*StoredEvent, error)
 	return s.readEntry(e)
 }
 
-// readEntry reads the event of an index entry, with Hash.Prev filled
-// (zero if its predecessor was dropped by retention).
+// readEntry reads an index entry's event, with Hash.Prev filled.
 func (s *Store) readEntry(e index.Entry) (*StoredEvent, error) {
 	ev, err := s.segs.ReadEvent(s.idx, e)
 	return ev, found(err)
 }
 
-// found reports an event a compaction dropped after it was looked up as
+// found reports an event a compaction dropped since it was looked up as
 // not found.
 func found(err error) error {
 	if err != nil && errors.Is(err, reader.ErrEventDropped) {
@@ -59,8 +58,7 @@ func (s *Store) readable(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// readErr is the error of a read that failed: ErrClosed if the store
-// closed under it (its segments are closed too), else err.
+// readErr is ErrClosed for a read the store's Close failed, else err.
 func (s *Store) readErr(err error) error {
 	if err != nil && s.closed.Load() {
 		return ErrClosed
@@ -69,12 +67,10 @@ func (s *Store) readErr(err error) error {
 }
 
 // Query yields the visible events in region r in global order, from a
-// snapshot taken when iteration starts, reading each on the caller's
-// goroutine. Iteration stops at the first error, which is yielded. The
-// events are the caller's to keep; events of one query are allocated in
-// blocks and may share memory (keeping one keeps its block alive).
-// Hash.Prev is filled for single-entity regions; for regions spanning
-// entities it is left zero (it would cost a second read per event).
+// snapshot taken when iteration starts, reading on the caller's goroutine;
+// the first error is yielded last. The events are the caller's; those of
+// one block share memory (keeping one keeps its block alive). Hash.Prev is
+// filled for one entity's events, left zero across entities.
 func (s *Store) Query(ctx context.Context, r Region) iter.Seq2[*StoredEvent, error] {
 	return s.QueryAfter(ctx, r, 0)
 }
@@ -91,13 +87,11 @@ func (s *Store) QueryAfter(ctx context.Context, r Region, after uint64) iter.Seq
 	}
 }
 
-// ByCorrelation yields the visible events of one workflow in global order:
-// the event whose id is id, if it is its own correlation (the workflow's
-// root), and every event appended with Correlation id (see AppendReaction).
-// The index keeps each workflow's events, so this reads only them, never
-// the whole log. Like Query it reads on the caller's goroutine from a
-// snapshot taken when iteration starts, stops at the first error (which it
-// yields), and leaves Hash.Prev zero. An id no event carries yields nothing.
+// ByCorrelation yields the visible events of one workflow in global order,
+// as Query does (Hash.Prev zero): the event whose id is id, if it is its
+// own correlation (the workflow's root), and every event appended with
+// Correlation id (AppendReaction). It reads only those, from the index's
+// list of the workflow.
 func (s *Store) ByCorrelation(ctx context.Context, id ID) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
 		if err := s.readable(ctx); err != nil {
@@ -108,7 +102,7 @@ func (s *Store) ByCorrelation(ctx context.Context, id ID) iter.Seq2[*StoredEvent
 	}
 }
 
-// query runs a reader query with the store's checks and errors.
+// query is reader.Segments.Query with the store's checks and errors.
 func (s *Store) query(ctx context.Context, src reader.Entries, o reader.QueryOptions, yield func(*StoredEvent, error) bool) {
 	o.Live = func() error { return s.readable(ctx) }
 	s.segs.Query(s.idx, src, o, func(ev *StoredEvent, err error) bool {
@@ -132,12 +126,10 @@ func (s *Store) ByFact(ctx context.Context, kind EventKind) iter.Seq2[*StoredEve
 }
 
 // WalkAncestors yields the event id and then its entity's earlier events,
-// newest first, following the hash chain. Each event is checked before it
-// is yielded: its own hash must be the hash of its body over its
-// predecessor's hash; if not, the walk yields ErrChainBroken (with a
-// *CorruptionError naming the spot) instead. limit bounds the number of
-// events yielded (0 means no bound; a negative limit yields
-// ErrInvalidOption).
+// newest first, along the hash chain, at most limit (0: no bound; below 0:
+// ErrInvalidOption). Each is checked first: its hash must be its body's
+// over its predecessor's, or the walk yields ErrChainBroken (with a
+// *CorruptionError naming the spot).
 func (s *Store) WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
 		if limit < 0 {

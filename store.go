@@ -35,32 +35,25 @@ type Store struct {
 
 	report event.RecoveryReport
 
-	// done closes when the writer has stopped for good (Close, or a crash
-	// past the restart budget); waiting callers then stop waiting.
-	done     chan struct{}
-	doneOnce sync.Once
+	done      chan struct{} // closed once the writer stopped for good (Close, escalation): waiters stop
+	doneOnce  sync.Once
+	escalated atomic.Pointer[error]
 
-	// intake is held shared by each caller while it hands a command to the
-	// writer, and exclusively by Close once closed is set, so no command
-	// can slip into the mailbox after the writer has drained it.
+	// intake is held shared by each caller handing a command to the writer,
+	// and exclusively by Close once closed is set: nothing slips into the
+	// mailbox after the writer drained it.
 	intake    sync.RWMutex
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 
-	escalated atomic.Pointer[error]
-
-	// maint serialises the operations that read or change segment files
-	// as files — Compact, Snapshot, Verify — and Close's checkpoint, so
-	// none sees another's half-done work.
-	maint sync.Mutex
-	// compacted is set once Compact has rewritten the index: the
-	// checkpoint is then written from a rebuilt copy (reader.SaveCheckpoint).
-	compacted      atomic.Bool
+	// maint serialises what reads or changes segment files as files
+	// (Compact, Snapshot, Verify, Close's checkpoint).
+	maint          sync.Mutex
+	compacted      atomic.Bool // the checkpoint is of a rebuilt copy (reader.SaveCheckpoint)
 	lastCompaction atomic.Pointer[CompactReport]
 
-	// A read-only store (OpenReadOnly) has no writer and no supervisor.
-	readOnly  bool
+	readOnly  bool              // OpenReadOnly: no writer, no supervisor
 	rec       *reader.Recovered // read-only: where Refresh continues
 	refreshMu sync.Mutex        // serialises Refresh
 }
@@ -77,9 +70,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Only a choice of modes wraps the file system: without one it creates
-	// with its own (private for OS and MemFS), and a wrapper a test or a
-	// user passes is used as it is.
+	// Only a choice of modes wraps the file system: without one, it creates
+	// with its own (private for OS and MemFS).
 	if cfg.modesSet {
 		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	}
@@ -96,9 +88,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// warnLooseModes logs the files and directories of the store that grant
-// group or other users more than its modes (WithFileMode). Open never
-// changes an existing file's modes: whoever made them so may mean it.
+// warnLooseModes logs the store's files that grant group or other users
+// more than its modes; Open never changes them: whoever did may mean it.
 func warnLooseModes(cfg config, dir string) {
 	loose, err := vfs.LooseModes(cfg.fs, dir, cfg.modes)
 	switch {
@@ -119,8 +110,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	if err != nil {
 		return nil, salvageHint(err, dir)
 	}
-	// Numbering resumes above every global sequence that may have been
-	// used before a crash (see writer.ReadReservation).
+	// Numbering resumes above every global sequence a crash may have used.
 	reserved, err := writer.ReadReservation(cfg.fs, dir)
 	if err != nil {
 		rec.Segments.Close()
@@ -150,16 +140,11 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		rec.Segments.Close()
 		return nil, err
 	}
-	// The writer and the fsync actor share the files of the segments they
-	// wrote: the budget closes one only once they are done with it.
+	// The budget closes a segment the writer wrote only once the fsync actor is done with it.
 	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, func(file uint64) bool { return !s.fsync.Settled(file) })
-	s.sup = supervisor.New(supervisor.Options{
-		Logger:     s.log,
-		OnEscalate: s.escalate,
-	})
-	// Added in dependency order: Stop runs in reverse, so the writer drains
-	// first, the fsync actor syncs what it handed over, and the fan-out
-	// actor delivers the last publications.
+	s.sup = supervisor.New(supervisor.Options{Logger: s.log, OnEscalate: s.escalate})
+	// In dependency order: Stop runs in reverse, so the writer drains first,
+	// the fsync actor syncs what it was handed, the fan-out delivers the rest.
 	if err := errors.Join(
 		s.sup.Add("fanout", s.hub.Fanout(), cfg.restart.supervised()),
 		s.sup.Add("fsync", s.fsync, cfg.restart.supervised()),
@@ -173,11 +158,8 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	return s, nil
 }
 
-// salvageHint adds to an error saying the store's files are damaged (a
-// *CorruptionError, a missing segment file) what gets the intact events
-// back: the store does not open over damage to acknowledged events, and
-// batpak salvage copies what is intact into a new store without writing
-// to this one (package salvage). The error still matches what it wraps.
+// salvageHint adds to an error saying the store's files are damaged what
+// gets the intact events back (batpak salvage); it still matches.
 func salvageHint(err error, dir string) error {
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, reader.ErrMissingSegment) {
 		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
@@ -185,8 +167,8 @@ func salvageHint(err error, dir string) error {
 	return err
 }
 
-// escalate runs when an actor has crashed past its restart budget: the
-// store fails stop, and callers waiting on the dead actor stop waiting.
+// escalate runs when an actor crashed past its restart budget: the store
+// fails stop, and callers waiting on it stop waiting.
 func (s *Store) escalate(service string, cause error) {
 	err := fmt.Errorf("%w: %s actor stopped after repeated crashes: %w", ErrFailStop, service, cause)
 	s.escalated.CompareAndSwap(nil, &err)

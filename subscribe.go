@@ -16,10 +16,9 @@ import (
 // cursorDir is the directory, inside the store's, of durable cursor files.
 const cursorDir = "cursors"
 
-// newHub is the store's subscription side: the fan-out actor (run under
-// the store's supervisor, which stops it last), lossy subscriptions and
-// cursors, reading through the reader's run decoder. open calls it once
-// recovery has built the index and before the writer exists.
+// newHub is the store's subscription side: the fan-out actor (stopped last
+// by the store's supervisor), lossy subscriptions and cursors. open calls
+// it once recovery has built the index, before the writer exists.
 func newHub(s *Store) *subscriber.Hub {
 	batch := func(g uint64, known subscriber.Span) (subscriber.Span, error) {
 		sp, err := s.segs.BatchSpan(s.idx, g, reader.Span(known))
@@ -53,8 +52,8 @@ func newHub(s *Store) *subscriber.Hub {
 	})
 }
 
-// loadEntries is the cursors' subscriber.Log.Load: an event a compaction
-// dropped since the entries were taken makes the cursor take fresh ones.
+// loadEntries is subscriber.Log.Load: an event a compaction dropped makes
+// the cursor take fresh entries.
 func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 	err := s.segs.Load(s.idx, es, dst)
 	if errors.Is(err, reader.ErrEventDropped) {
@@ -63,8 +62,7 @@ func (s *Store) loadEntries(es []index.Entry, dst []*event.StoredEvent) error {
 	return s.readErr(err)
 }
 
-// liveHub is the subscription hub; a read-only store has none (no writer
-// publishes to it), so its subscription calls return ErrReadOnly.
+// liveHub is the subscription hub; a read-only store has none (ErrReadOnly).
 func (s *Store) liveHub() (*subscriber.Hub, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -76,12 +74,11 @@ func (s *Store) liveHub() (*subscriber.Hub, error) {
 }
 
 // Subscribe subscribes to notifications of the events in region that
-// become visible (in Durable mode: durable) after it returns. The fan-out
-// actor puts each into a buffer of capacity notifications (1 to 2^24);
-// when the buffer is full, notifications are dropped and counted
-// (Dropped), and the writer never waits. Read with Recv or range over C;
-// Close when done. Closing the store ends the subscription (buffered
-// notifications stay readable with Recv).
+// become visible (in Durable mode: durable) after it returns, buffered up
+// to capacity (1 to 2^24): when the buffer is full they are dropped and
+// counted (Dropped), and the writer never waits. Read with Recv or range
+// over C; Close when done. Closing the store ends it (what is buffered
+// stays readable with Recv).
 func (s *Store) Subscribe(region Region, capacity int) (Subscription, error) {
 	if capacity < 1 || capacity > subscriber.MaxCapacity {
 		return nil, fmt.Errorf("%w: subscription capacity %d outside 1–%d", ErrInvalidOption, capacity, subscriber.MaxCapacity)
@@ -98,11 +95,10 @@ func (s *Store) Subscribe(region Region, capacity int) (Subscription, error) {
 }
 
 // Cursor opens a guaranteed-delivery cursor on region, delivering the
-// visible events with a global sequence above from (0: all), in global
-// order, each exactly once. Next and NextBatch read on the caller's
-// goroutine and block, when caught up, until the next event is visible
-// (woken by the fan-out actor, not by polling). Position is the place to
-// resume from; Close the cursor when done.
+// visible events with a global sequence above from (0: all), each once,
+// in global order. It reads on the caller's goroutine and, caught up,
+// blocks until the next event is visible (woken, not polling). Close it
+// when done.
 func (s *Store) Cursor(region Region, from uint64) (Cursor, error) {
 	h, err := s.liveHub()
 	if err != nil {
@@ -116,12 +112,11 @@ func (s *Store) Cursor(region Region, from uint64) (Cursor, error) {
 }
 
 // DurableCursor opens the durable cursor called name (ASCII letters,
-// digits, '.', '_', '-') on region. It resumes after the position last
+// digits, '.', '_', '-') on region, resuming after the position last
 // acknowledged with Ack, which is kept crash-safely in the store's
-// directory (cursors/<name>) and so survives Close and crashes: delivery
-// is at-least-once. If the log now ends before that position (events
-// acknowledged OnWrite and lost to a machine crash), it resumes at the
-// log's end.
+// directory (cursors/<name>): delivery is at-least-once. If the log now
+// ends before it (OnWrite events lost to a machine crash), it resumes at
+// the log's end.
 func (s *Store) DurableCursor(name string, region Region) (DurableCursor, error) {
 	h, err := s.liveHub()
 	if err != nil {
@@ -134,11 +129,9 @@ func (s *Store) DurableCursor(name string, region Region) (DurableCursor, error)
 	return d, nil
 }
 
-// CatchUp is the catch-up subscription: it yields region's events with a
-// global sequence above from, first the history and then, without a gap or
-// a duplicate at the boundary, each new event as it becomes visible. It
-// runs until the loop breaks, ctx ends or the store closes; the error that
-// stopped it is yielded last.
+// CatchUp is Cursor(region, from) and its All: region's events above
+// from, history then live without a gap or a duplicate at the switch, until
+// the loop breaks, ctx ends or the store closes (that error yielded last).
 func (s *Store) CatchUp(ctx context.Context, region Region, from uint64) iter.Seq2[*StoredEvent, error] {
 	return func(yield func(*StoredEvent, error) bool) {
 		c, err := s.Cursor(region, from)
