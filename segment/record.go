@@ -13,7 +13,7 @@ import (
 //	type      u8   = TypeEvent
 //	mask      u8   bit0 correlation present, bit1 causation present,
 //	               bit2 hash present, bit3 idempotency key present,
-//	               bits4-5 payload codec
+//	               bits4-5 payload codec, bit7 payload sealed (sealed.go)
 //	hash      [32] only with bit2: the event's own chain hash
 //	kind      u16
 //	flags     u16
@@ -35,7 +35,8 @@ const (
 	maskHash        = 1 << 2
 	maskIdemKey     = 1 << 3
 	maskCodecShift  = 4
-	maskKnown       = 0x3F
+	maskSealed      = 1 << 7
+	maskKnown       = 0x3F | maskSealed
 
 	hashOffset = 2
 	// MaxIdempotencyKey bounds an idempotency key (the appends' bound,
@@ -56,10 +57,13 @@ type EventRecord struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
-	IdemKey     string
-	Entity      string
-	Scope       string
-	Payload     []byte
+	// Sealed says Payload is sealed (encrypted; see sealed.go): the codec
+	// is that of the payload inside.
+	Sealed  bool
+	IdemKey string
+	Entity  string
+	Scope   string
+	Payload []byte
 }
 
 // EncodedEventSize is an upper bound of the frame size of r, for sizing buffers.
@@ -98,6 +102,27 @@ func IsTombstone(v *EventView) bool {
 	return v.Kind == event.KindTombstone && v.Codec == event.CodecRaw && len(v.Payload) == 0
 }
 
+// AppendStripped appends the frame of the sealed event v (a valid event
+// body's view) without its sealed payload: the same record, kind and codec
+// included, still marked sealed, with an empty payload. Compaction writes
+// it for an event whose key was shredded, whose ciphertext no key can open
+// any more. Like a tombstone, a hashed event keeps its own hash as it is
+// (docs/FORMAT.md, "Tombstones").
+func AppendStripped(dst []byte, v *EventView) []byte {
+	r := EventRecord{
+		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Kind: v.Kind, Flags: v.Flags,
+		Global: v.Global, Sequence: v.Sequence, Timestamp: v.Timestamp, WallMS: v.WallMS, Counter: v.Counter,
+		Codec: v.Codec, Sealed: true, IdemKey: string(v.IdemKey), Entity: string(v.Entity), Scope: string(v.Scope),
+	}
+	dst, _ = appendEvent(dst, &r, v.HasHash, v.Hash, false)
+	return dst
+}
+
+// IsStripped reports whether v is a sealed event whose payload compaction
+// dropped (AppendStripped): sealed, with an empty payload, which a sealed
+// payload never is.
+func IsStripped(v *EventView) bool { return v.Sealed && len(v.Payload) == 0 }
+
 // appendEvent encodes r's frame. With chain, the hash slot holds slot and,
 // if compute is set, is then overwritten with the hash of the body (slot
 // being the predecessor's hash); otherwise slot stays as the stored hash.
@@ -116,6 +141,9 @@ func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute 
 	}
 	if r.IdemKey != "" {
 		mask |= maskIdemKey
+	}
+	if r.Sealed {
+		mask |= maskSealed
 	}
 	dst = append(dst, TypeEvent, mask)
 	if chain {
@@ -170,6 +198,7 @@ type EventView struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
+	Sealed      bool // Payload is sealed (sealed.go); Codec is that of the payload inside
 	IdemKey     []byte
 	Entity      []byte
 	Scope       []byte
@@ -283,6 +312,7 @@ func ParseEventFields(body []byte, v *EventView) error {
 		return fmt.Errorf("%w: empty coordinate part", ErrBadRecord)
 	}
 	v.Codec = event.Codec(mask >> maskCodecShift & 3)
+	v.Sealed = mask&maskSealed != 0
 	v.Payload = body[i:]
 	return nil
 }
@@ -330,7 +360,10 @@ func VerifyHash(body []byte, prev [32]byte) bool {
 }
 
 // ToStored fills e from v, copying every byte slice so e owns its memory.
-// v must come from a successful ParseEvent.
+// v must come from a successful ParseEvent. A sealed payload is not
+// opened: e gets no payload and PayloadErr event.ErrSealed
+// (event.ErrShredded for a stripped event); a caller holding the key opens
+// it (see Opener).
 func (v *EventView) ToStored(e *event.StoredEvent) {
 	e.Header = event.Header{
 		ID:          v.ID,
@@ -348,5 +381,13 @@ func (v *EventView) ToStored(e *event.StoredEvent) {
 	e.Coordinate, _ = event.NewCoordinate(string(v.Entity), string(v.Scope)) // validated by ParseEvent
 	e.IdempotencyKey = string(v.IdemKey)
 	e.Codec = v.Codec
-	e.Payload = append([]byte(nil), v.Payload...)
+	e.Payload, e.PayloadErr = nil, nil
+	switch {
+	case IsStripped(v):
+		e.PayloadErr, e.PayloadSize = event.ErrShredded, 0
+	case v.Sealed:
+		e.PayloadErr, e.PayloadSize = event.ErrSealed, 0
+	default:
+		e.Payload = append([]byte(nil), v.Payload...)
+	}
 }
