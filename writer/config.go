@@ -7,6 +7,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -46,6 +47,10 @@ type Config struct {
 	// event at e is the BEGIN marker of a batch of count events starting
 	// with it (for idempotent batch retries; see keys.go).
 	BeginsBatch func(e index.Entry, count int) (bool, error)
+	// Opener opens sealed payloads read back from frames (for checking an
+	// idempotent retry of an encrypted event); nil if the store does not
+	// encrypt.
+	Opener segment.Opener
 	// OnSegment registers a newly created segment with the readers.
 	OnSegment func(id uint64, f vfs.File)
 	// OnPublish runs after entries become visible (to wake cursors and

@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
@@ -78,9 +79,14 @@ func (c *core) frameOf(k *keyRef) ([]byte, error) {
 	return frame, nil
 }
 
-// payloadOf returns the codec and payload of a seen key's first event.
+// payloadOf returns the codec and payload of a seen key's first event (a
+// sealed one opened); a payload that can no longer be read (shredded) is
+// the error.
 func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 	if p.ev != nil {
+		if err := p.ev.PayloadErr; err != nil {
+			return 0, nil, fmt.Errorf("%w: the key's first event (global %d) cannot be compared: %w", ErrDuplicate, p.receipt.Global, err)
+		}
 		return p.ev.Codec, p.ev.Payload, nil
 	}
 	frame, err := c.frameOf(p.ref)
@@ -94,6 +100,21 @@ func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+	}
+	if v.Sealed {
+		var ev event.StoredEvent
+		v.ToStored(&ev)
+		if c.log.opener != nil && !segment.IsStripped(&v) {
+			pl, err := c.log.opener.Open(&v, true)
+			if err != nil && !errors.Is(err, event.ErrShredded) {
+				return 0, nil, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+			}
+			ev.Payload, ev.PayloadErr = pl, err
+		}
+		if ev.PayloadErr != nil {
+			return 0, nil, fmt.Errorf("%w: the key's first event (global %d) cannot be compared: %w", ErrDuplicate, p.receipt.Global, ev.PayloadErr)
+		}
+		return v.Codec, ev.Payload, nil
 	}
 	return v.Codec, v.Payload, nil
 }
@@ -129,7 +150,7 @@ func (c *core) sameEvent(key string, p *seenKey, it *Item) error {
 	if err != nil {
 		return err
 	}
-	if !event.SamePayload(codec, payload, it.Codec, it.Payload) {
+	if !event.SamePayload(codec, payload, it.Codec, it.plain()) {
 		return fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)", ErrDuplicate, key, r.Global)
 	}
 	return nil

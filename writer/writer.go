@@ -71,7 +71,7 @@ func New(cfg Config, start Start, done <-chan struct{}) (*Writer, *Fsync, error)
 	w.core = core{
 		idx: cfg.Index, hashChain: cfg.HashChain, segSize: cfg.SegmentSize, clock: cfg.Clock,
 		notify: cfg.OnPublish != nil, inject: cfg.Inject, fail: fail,
-		log: logAccess{loadEvent: cfg.LoadEvent, readFrame: w.readFrame, beginsBatch: cfg.BeginsBatch},
+		log: logAccess{loadEvent: cfg.LoadEvent, readFrame: w.readFrame, beginsBatch: cfg.BeginsBatch, opener: cfg.Opener},
 		st:  newState(start.LastGlobal, start.LastID, start.LastPos),
 		seg: w.seg.id, end: w.seg.end,
 	}
