@@ -49,7 +49,13 @@ func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendO
 	if err := s.Limits().CheckPayload(len(b)); err != nil {
 		return writer.Item{}, err
 	}
-	return writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}, nil
+	it := writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}
+	if s.keys != nil {
+		if err := s.seal(&it); err != nil {
+			return writer.Item{}, err
+		}
+	}
+	return it, nil
 }
 
 // Limits returns the store's codec and payload bound (WithCodec,
@@ -105,8 +111,8 @@ func (s *Store) Sync(ctx context.Context) error {
 }
 
 // roundTrip hands r to the writer and waits for its answer; got, if not
-// nil, copies out the receipts of a success before the pooled request is
-// released.
+// nil, copies out the receipts of a success, signed (WithReceiptSigner) on
+// this goroutine, before the pooled request is released.
 func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Receipt)) error {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
@@ -117,6 +123,7 @@ func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Rec
 		return err // r may still be answered: never reuse it
 	}
 	if err = res.Err; err == nil && got != nil {
+		s.signAll(res.Receipts)
 		got(res.Receipts)
 	}
 	r.Release()
@@ -183,6 +190,7 @@ func (t *Ticket) WaitAll(ctx context.Context) ([]Receipt, error) {
 	t.got, t.err = true, res.Err
 	if res.Err == nil {
 		t.res = append([]Receipt(nil), res.Receipts...)
+		t.s.signAll(t.res)
 	}
 	t.r.Release()
 	t.r = nil

@@ -98,7 +98,7 @@ func (s *Store) batchItems(n int, item func(i int) (writer.Item, error)) ([]writ
 		if err != nil {
 			return nil, &BatchItemError{Item: i, Err: err}
 		}
-		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
+		if total += len(it.Plaintext()); total > s.cfg.maxBatchBytes {
 			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
 		}
 		its[i] = it

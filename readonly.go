@@ -15,9 +15,17 @@ import (
 // (the writer's own recovery truncates it) and not indexed.
 // Writes return ErrReadOnly. A directory that is not a batpak store's is
 // refused with a *ForeignDirError. Of the options, only WithFS, WithCodec,
-// WithLogger and WithMaxOpenSegments apply.
+// WithLogger, WithMaxOpenSegments and WithEncryption apply; without the
+// key an encrypted store's payloads read as ErrSealed (or ErrShredded).
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeys(&cfg, dir, true); err != nil {
+		return nil, err
+	}
+	id, err := reader.ReadStoreID(cfg.fs, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -25,10 +33,15 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, salvageHint(err, dir)
 	}
+	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, true)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
+	}
 	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, nil) // the newest, followed, is never closed
 	return &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
-		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec,
+		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec, id: id, keys: keys,
 	}, nil
 }
 

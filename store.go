@@ -11,6 +11,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/keyring"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -34,6 +35,9 @@ type Store struct {
 	react *subscriber.Reactors // react loops; nil read-only
 
 	report event.RecoveryReport
+
+	id   ID               // the store's id (STOREID); zero on a read-only store without one
+	keys *keyring.Keyring // WithEncryption: seals and opens payloads; nil otherwise
 
 	done      chan struct{} // closed once the writer stopped for good (Close, escalation): waiters stop
 	doneOnce  sync.Once
@@ -75,6 +79,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if cfg.modesSet {
 		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	}
+	// A wrong key, or none for an encrypted store, changes nothing.
+	if err := checkKeys(&cfg, dir, false); err != nil {
+		return nil, err
+	}
 	lock, err := reader.LockDir(cfg.fs, dir)
 	if err != nil {
 		return nil, err
@@ -106,21 +114,31 @@ func warnLooseModes(cfg config, dir string) {
 }
 
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {
+	id, err := reader.StoreID(cfg.fs, dir)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
 	if err != nil {
 		return nil, salvageHint(err, dir)
+	}
+	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, false)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
 	}
 	// Numbering resumes above every global sequence a crash may have used.
 	reserved, err := writer.ReadReservation(cfg.fs, dir)
 	if err != nil {
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	lastGlobal := max(rec.LastGlobal, reserved)
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
-		done: make(chan struct{}),
+		done: make(chan struct{}), id: id, keys: keys,
 	}
 	s.hub = newHub(s)
 	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
@@ -131,13 +149,14 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
 	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
 	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
-	wc.OnPublish, wc.Inject = s.hub.Publish, cfg.writerInject()
+	wc.OnPublish, wc.Inject, wc.Opener = s.hub.Publish, cfg.writerInject(), opener(keys)
 	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
 	}, s.done)
 	if err != nil {
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	// The budget closes a segment the writer wrote only once the fsync actor is done with it.
@@ -153,6 +172,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	); err != nil {
 		s.sup.Stop(context.Background())
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	return s, nil
@@ -186,7 +206,7 @@ func (s *Store) Close() error {
 			s.closed.Store(true)
 			s.refreshMu.Lock()
 			defer s.refreshMu.Unlock()
-			s.closeErr = s.segs.Close()
+			s.closeErr = errors.Join(s.segs.Close(), closeKeys(s.keys))
 			return
 		}
 		rerr := s.react.Stop() // react loops append: stop them while the writer runs
@@ -202,7 +222,7 @@ func (s *Store) Close() error {
 		}
 		s.doneOnce.Do(func() { close(s.done) })
 		s.hub.Close() // end lossy subscriptions once the fan-out has delivered
-		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.lock.Close())
+		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), closeKeys(s.keys), s.lock.Close())
 	})
 	return s.closeErr
 }

@@ -292,6 +292,17 @@ func (k *Keyring) aead(n uint64) (cipher.AEAD, error) {
 	if ok {
 		return a, nil
 	}
+	if !known && n >= next && k.readOnly {
+		// Another process writes the store: its newer keys are in the
+		// file by now (a block is synced before its keys are used).
+		if err := k.reload(); err != nil {
+			return nil, err
+		}
+		k.mu.RLock()
+		wrapped, known = k.wrapped[n]
+		next = k.next
+		k.mu.RUnlock()
+	}
 	if !known {
 		if n < next {
 			return nil, event.ErrShredded
@@ -429,6 +440,36 @@ func (k *Keyring) fail(err error) error {
 		k.failed = fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	return k.failed
+}
+
+// reload reads the keyset file again (read-only keyrings: another process
+// writes it): keys made since join, keys shredded since go.
+func (k *Keyring) reload() error {
+	k.growMu.Lock()
+	defer k.growMu.Unlock()
+	b, err := readAll(k.fs, filepath.Join(k.dir, Name))
+	if err != nil {
+		return err
+	}
+	p, err := parse(b)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for n := range k.wrapped {
+		if _, ok := p.keys[n]; !ok {
+			delete(k.wrapped, n)
+			delete(k.aeads, n)
+		}
+	}
+	for n, w := range p.keys {
+		if _, ok := k.wrapped[n]; !ok {
+			k.wrapped[n] = w
+		}
+	}
+	k.next = max(k.next, p.next)
+	return nil
 }
 
 // Bytes returns the keyset file's synced bytes, for a copy of the store

@@ -79,3 +79,23 @@ func copyRange(ctx context.Context, in, out vfs.File, size int64, h hash.Hash) e
 	}
 	return nil
 }
+
+// writeWhole writes b as the new file name, synced, and returns its entry.
+func writeWhole(fs vfs.FS, name string, b []byte) (File, error) {
+	out, err := fs.Create(name)
+	if err != nil {
+		return File{}, err
+	}
+	_, err = out.WriteAt(b, 0)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return File{}, err
+	}
+	sum := sha256.Sum256(b)
+	return File{Name: filepath.Base(name), Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
+}

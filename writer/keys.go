@@ -150,7 +150,7 @@ func (c *core) sameEvent(key string, p *seenKey, it *Item) error {
 	if err != nil {
 		return err
 	}
-	if !event.SamePayload(codec, payload, it.Codec, it.plain()) {
+	if !event.SamePayload(codec, payload, it.Codec, it.Plaintext()) {
 		return fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)", ErrDuplicate, key, r.Global)
 	}
 	return nil

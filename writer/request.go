@@ -25,8 +25,9 @@ type Item struct {
 	Import *Imported
 }
 
-// plain returns the item's payload as the caller encoded it.
-func (it *Item) plain() []byte {
+// Plaintext returns the item's payload as the caller encoded it (before
+// sealing).
+func (it *Item) Plaintext() []byte {
 	if it.Sealed {
 		return it.Plain
 	}
