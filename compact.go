@@ -97,6 +97,10 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 			s.compacted.Store(true)
 			s.forget(context.WithoutCancel(ctx), out)
 		}
+		if out.Tombstoned > 0 {
+			// Cursors must not be served the payloads tombstones dropped.
+			s.hub.Invalidate()
+		}
 	}
 	if err != nil || rep.SegmentsRead == 0 {
 		return rep, err

@@ -77,11 +77,19 @@ func checkKeys(cfg *config, dir string, readOnly bool) error {
 // openKeys opens the store's keyring (nil without WithEncryption) and
 // makes the segments open sealed payloads with it. latest reads an
 // entity's newest event, for reusing its key after a reopen.
+//
+// Read-only without a key, the keyset is still read (its key numbers are
+// in the clear), so that a shredded payload reads as ErrShredded and only
+// the others as ErrSealed.
 func openKeys(cfg *config, dir string, segs *reader.Segments, idx *index.Index, readOnly bool) (*keyring.Keyring, error) {
-	if cfg.keys == nil {
+	if cfg.keys == nil && !readOnly {
 		return nil, nil
 	}
-	kr, err := keyring.Open(cfg.fs, dir, cfg.keys, keyring.Options{
+	var w keyring.Wrapper
+	if cfg.keys != nil {
+		w = cfg.keys
+	}
+	kr, err := keyring.Open(cfg.fs, dir, w, keyring.Options{
 		ReadOnly: readOnly, Create: !readOnly,
 		Latest: func(entity string) (uint64, bool, error) { return latestKey(segs, idx, entity) },
 	})
@@ -195,7 +203,10 @@ func (s *Store) Shred(ctx context.Context, entity string) error {
 			keys = append(keys, n)
 		}
 	}
-	if _, err := s.keys.Shred(entity, keys); err != nil {
+	_, err := s.keys.Shred(entity, keys)
+	// The cursors' shared cache may hold the entity's opened payloads.
+	s.hub.Invalidate()
+	if err != nil {
 		return fmt.Errorf("batpak: shred %q: %w", entity, err)
 	}
 	return nil

@@ -127,7 +127,9 @@ func checkWrapper(w Wrapper, check []byte) error {
 	return nil
 }
 
-// Open opens dir's keyset with w (see Options). It checks w first and
+// Open opens dir's keyset with w (see Options). A nil w opens it read-only
+// without keys: it tells a shredded payload (ErrShredded) from one it
+// cannot open (ErrSealed), for readers without the key. It checks w first and
 // changes nothing if it is wrong (ErrWrongKey); then, for a writable open,
 // removes a leftover temporary file of an interrupted shred and cuts off
 // a torn last block (with an fsync), and with Create makes the keyset if
@@ -147,8 +149,13 @@ func Open(fsys vfs.FS, dir string, w Wrapper, opts Options) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWrapper(w, p.check); err != nil {
-		return nil, err
+	if w == nil && !opts.ReadOnly {
+		return nil, errors.New("batpak: a keyring without a wrapper is read-only")
+	}
+	if w != nil {
+		if err := checkWrapper(w, p.check); err != nil {
+			return nil, err
+		}
 	}
 	k := newKeyring(fsys, dir, w, opts, p.check)
 	k.wrapped, k.next, k.size = p.keys, p.next, p.end
@@ -308,6 +315,9 @@ func (k *Keyring) aead(n uint64) (cipher.AEAD, error) {
 			return nil, event.ErrShredded
 		}
 		return nil, fmt.Errorf("%w: key %d", ErrUnknownKey, n)
+	}
+	if k.w == nil {
+		return nil, event.ErrSealed
 	}
 	key, err := k.w.Unwrap(wrapped, wrappedKeyAAD(n))
 	if err != nil {

@@ -160,8 +160,8 @@ func openCopy(o segment.Opener, v segment.EventView, ev *event.StoredEvent) erro
 
 // openInto sets ev's payload to the plaintext of the sealed event v, or
 // PayloadErr to why it cannot be read: event.ErrShredded (stripped, or its
-// key destroyed), event.ErrSealed (no opener: the store was opened
-// without its key). A payload that does not open is damage: the error.
+// key destroyed), event.ErrSealed (no opener, or one without keys: the
+// store was opened without its key). A payload that does not open is damage: the error.
 // inPlace decrypts over v's payload bytes, which must be the caller's.
 func openInto(o segment.Opener, v *segment.EventView, ev *event.StoredEvent, inPlace bool) error {
 	ev.Payload, ev.PayloadErr, ev.PayloadSize = nil, nil, 0
@@ -177,6 +177,9 @@ func openInto(o segment.Opener, v *segment.EventView, ev *event.StoredEvent, inP
 	switch {
 	case errors.Is(err, event.ErrShredded):
 		ev.PayloadErr = event.ErrShredded
+		return nil
+	case errors.Is(err, event.ErrSealed):
+		ev.PayloadErr = event.ErrSealed
 		return nil
 	case err != nil:
 		return err

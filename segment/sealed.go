@@ -88,7 +88,8 @@ type Opener interface {
 	// Open returns the plaintext of v's sealed payload (v.Sealed, not
 	// stripped). With inPlace it decrypts over the box, in v.Payload's own
 	// bytes, which must be the caller's to change; otherwise into a new
-	// slice. A shredded key is event.ErrShredded; a payload that does not
-	// open (altered, or moved from another event) is ErrBadRecord.
+	// slice. A shredded key is event.ErrShredded, a key the opener does
+	// not hold event.ErrSealed; a payload that does not open (altered, or
+	// moved from another event) is ErrBadRecord.
 	Open(v *EventView, inPlace bool) ([]byte, error)
 }
