@@ -270,6 +270,10 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 		fmt.Fprintf(&b, " key=%q", ev.IdempotencyKey)
 	}
 	switch {
+	case errors.Is(perr, batpak.ErrShredded):
+		b.WriteString(" payload shredded")
+	case errors.Is(perr, batpak.ErrSealed):
+		fmt.Fprintf(&b, " %s payload sealed (encrypted)", ev.Codec)
 	case perr != nil:
 		fmt.Fprintf(&b, " %s payload (%d bytes) does not decode: %v", ev.Codec, len(ev.Payload), perr)
 	case ev.Codec == batpak.Raw:
@@ -288,7 +292,12 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 }
 
 // payload returns the event's payload in a form encoding/json can print.
+// An encrypted store's payload is shredded, or sealed (the command opens
+// stores without their key): the error says which.
 func (p *eventPrinter) payload(ev *batpak.StoredEvent) (any, error) {
+	if ev.PayloadErr != nil {
+		return nil, ev.PayloadErr
+	}
 	switch ev.Codec {
 	case batpak.Raw:
 		if p.rawBytes == "hex" {
