@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
@@ -26,12 +27,15 @@ func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind Event
 // AppendWithOptions appends with an expected sequence, an idempotency key,
 // explicit correlation and causation, flags or a durability override.
 func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
+	start := time.Now()
 	it, err := s.item(coord, kind, payload, opts)
 	if err != nil {
 		return Receipt{}, err
 	}
 	var rc Receipt
-	err = s.roundTrip(ctx, writer.NewAppend(it, s.durability(opts.Durability)), func(rs []Receipt) { rc = rs[0] })
+	d := s.durability(opts.Durability)
+	err = s.roundTrip(ctx, writer.NewAppend(it, d), func(rs []Receipt) { rc = rs[0] })
+	s.timeWrite(d, start)
 	return rc, err
 }
 
@@ -57,6 +61,16 @@ func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendO
 // package gatekeeper does.
 func (s *Store) Limits() Limits {
 	return Limits{Codec: s.cfg.codec, MaxPayload: s.cfg.maxPayload}
+}
+
+// timeWrite counts the latency of a blocking write, from its call (start),
+// by the durability it was acknowledged with.
+func (s *Store) timeWrite(d Durability, start time.Time) {
+	if d == event.OnWrite {
+		s.metrics.AppendOnWrite.Since(start)
+	} else {
+		s.metrics.AppendDurable.Since(start)
+	}
 }
 
 func (s *Store) durability(d Durability) Durability {

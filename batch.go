@@ -3,6 +3,7 @@ package batpak
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/writer"
@@ -45,11 +46,14 @@ func CauseID(id ID) Cause { return event.CauseID(id) }
 // the same items in the same order). Anything else — and a batch mixing
 // seen and new keys — is ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
+	start := time.Now()
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {
 		return nil, err
 	}
-	return t.WaitAll(ctx)
+	rs, err := t.WaitAll(ctx)
+	s.timeWrite(s.durability(DefaultDurability), start)
+	return rs, err
 }
 
 // AppendReactionBatch is AppendBatch with a correlation and causation set on

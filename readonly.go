@@ -3,6 +3,7 @@ package batpak
 import (
 	"context"
 
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/reader"
 )
 
@@ -29,6 +30,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	return &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
 		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec,
+		metrics: instrument.NewSet(),
 	}, nil
 }
 

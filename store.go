@@ -11,6 +11,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -33,7 +34,8 @@ type Store struct {
 	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
 	react *subscriber.Reactors // react loops; nil read-only
 
-	report event.RecoveryReport
+	report  event.RecoveryReport
+	metrics *instrument.Set // the instruments Metrics reads
 
 	done      chan struct{} // closed once the writer stopped for good (Close, escalation): waiters stop
 	doneOnce  sync.Once
@@ -120,7 +122,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
-		done: make(chan struct{}),
+		metrics: instrument.NewSet(), done: make(chan struct{}),
 	}
 	s.hub = newHub(s)
 	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
@@ -131,7 +133,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
 	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
 	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
-	wc.OnPublish, wc.Inject = s.hub.Publish, cfg.writerInject()
+	wc.OnPublish, wc.Inject, wc.Metrics = s.hub.Publish, cfg.writerInject(), s.metrics
 	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,

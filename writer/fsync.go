@@ -172,6 +172,7 @@ func (f *Fsync) syncFiles() error {
 			return err
 		}
 	}
+	f.cfg.Metrics.EventsPerFsync.Observe(uint64(batchEvents(f.batch)) + uint64(onWrite-f.link.synced.Load()))
 	f.link.synced.Store(onWrite)
 	return nil
 }
@@ -179,7 +180,7 @@ func (f *Fsync) syncFiles() error {
 // syncSegment fsyncs one segment and notes how far it is now synced.
 func (f *Fsync) syncSegment(seg *activeSegment) error {
 	end := seg.written.Load() // before the fsync: it covers at least this
-	if err := syncSegmentFile(seg.file, f.cfg.SyncData); err != nil {
+	if err := syncSegmentFile(seg.file, f.cfg.SyncData, &f.cfg.Metrics.Fsync); err != nil {
 		f.fail.set(err)
 		return f.fail.get()
 	}
@@ -198,6 +199,7 @@ func (f *Fsync) syncActive() {
 	defer l.syncing.Store(false)
 	onWrite := l.onWrite.Load()
 	if f.syncSegment(l.active.Load()) == nil { // a failure is sticky: writes stop
+		f.cfg.Metrics.EventsPerFsync.Observe(uint64(onWrite - l.synced.Load()))
 		l.synced.Store(onWrite)
 	}
 }
