@@ -96,7 +96,7 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	s.lastCompaction.Store(&last)
 	s.metrics.Compactions.Add(1)
 	s.metrics.CompactionNanos.Add(int64(rep.Duration))
-	s.metrics.CompactionBytesReclaimed.Add(rep.BytesBefore - rep.BytesAfter)
+	s.metrics.CompactionBytesReclaimed.Add(max(rep.BytesBefore-rep.BytesAfter, 0))
 	return rep, nil
 }
 

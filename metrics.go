@@ -16,6 +16,8 @@ import (
 // as they were at Close.
 func (s *Store) Metrics() metrics.Snapshot {
 	m := metrics.Snapshot{
+		Since: s.metrics.Started,
+
 		AppendDurable:  s.metrics.AppendDurable.Read(),
 		AppendOnWrite:  s.metrics.AppendOnWrite.Read(),
 		Fsync:          s.metrics.Fsync.Read(),

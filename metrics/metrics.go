@@ -6,6 +6,10 @@ import "time"
 // histograms count since Open; the gauges are read when the snapshot is
 // taken; the counters only ever grow between Open and Close.
 type Snapshot struct {
+	// Since is when the store opened: the histograms and counters count
+	// from then (exporters give it as their start or created time).
+	Since time.Time
+
 	// AppendDurable and AppendOnWrite are the latencies, in nanoseconds,
 	// of blocking writes as their callers see them — from the call to
 	// its return, validation and encoding included — by the durability
@@ -59,8 +63,8 @@ type Snapshot struct {
 	Recovery time.Duration
 	// Compactions counts the Compact calls that finished; CompactionTime
 	// is their total duration, and CompactionBytesReclaimed the disk
-	// space they gave back (bytes of the segments replaced less bytes of
-	// the files replacing them).
+	// space they gave back (for each, bytes of the segments replaced less
+	// bytes of the files replacing them, if more).
 	Compactions              int64
 	CompactionTime           time.Duration
 	CompactionBytesReclaimed int64

@@ -103,6 +103,8 @@ func (h *Histogram) Read() metrics.Histogram {
 // the compaction counters; the writer and the fsync actor feed the rest
 // (writer.Config.Metrics).
 type Set struct {
+	Started time.Time // when counting began (the store's Open)
+
 	AppendDurable, AppendOnWrite Histogram
 	Fsync                        Histogram
 	EventsPerFsync               Histogram
@@ -115,7 +117,7 @@ type Set struct {
 
 // NewSet returns a Set with every histogram ready.
 func NewSet() *Set {
-	s := new(Set)
+	s := &Set{Started: time.Now()}
 	s.AppendDurable.Init(Latency)
 	s.AppendOnWrite.Init(Latency)
 	s.Fsync.Init(Latency)
