@@ -203,6 +203,12 @@ func fromCache[T any, P EventSourced[T]](ctx context.Context, log Log, p *plan, 
 		// events lost in OnWrite mode): it cannot be trusted.
 		return Result[T]{}, false, nil
 	}
+	if e.Watermark < head && !holds(ctx, log, e.Watermark) {
+		// The same, once the log has moved on: a crash lost the events
+		// the state was computed through, and numbering resumed above
+		// them, so the state counts events the log no longer has.
+		return Result[T]{}, false, nil
+	}
 	n, err := apply[T, P](ctx, log, p, &res.State, e.Watermark, head, !p.spec.Incremental)
 	switch {
 	case errors.Is(err, errStale):
@@ -215,6 +221,24 @@ func fromCache[T any, P EventSourced[T]](ctx context.Context, log Log, p *plan, 
 		store[T](c, p, &res, now)
 	}
 	return res, true, nil
+}
+
+// holds reports whether the log still has the event at global sequence w,
+// the newest event when a cached state was computed (0: the empty log).
+// A log keeps a prefix of itself through a crash and never numbers two
+// events alike, so while it holds that event it holds every event the
+// state was computed from. An event compaction dropped reads as missing:
+// the state is replayed, which is right, if slower.
+func holds(ctx context.Context, log Log, w uint64) bool {
+	if w == 0 {
+		return true
+	}
+	found := false
+	err := log.Scan(ctx, event.AllEvents(), w-1, w, func(*event.StoredEvent) error {
+		found = true
+		return nil
+	})
+	return err == nil && found
 }
 
 // store puts res in the cache, dropping any failure (the log is the truth).
