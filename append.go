@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -27,7 +27,7 @@ func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind Event
 // AppendWithOptions appends with an expected sequence, an idempotency key,
 // explicit correlation and causation, flags or a durability override.
 func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
-	start := time.Now()
+	start := instrument.Now()
 	it, err := s.item(coord, kind, payload, opts)
 	if err != nil {
 		return Receipt{}, err
@@ -63,9 +63,9 @@ func (s *Store) Limits() Limits {
 	return Limits{Codec: s.cfg.codec, MaxPayload: s.cfg.maxPayload}
 }
 
-// timeWrite counts the latency of a blocking write, from its call (start),
-// by the durability it was acknowledged with.
-func (s *Store) timeWrite(d Durability, start time.Time) {
+// timeWrite counts the latency of a blocking write, from its call (start,
+// a reading of instrument.Now), by the durability it was acknowledged with.
+func (s *Store) timeWrite(d Durability, start int64) {
 	if d == event.OnWrite {
 		s.metrics.AppendOnWrite.Since(start)
 	} else {

@@ -3,9 +3,9 @@ package batpak
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -46,7 +46,7 @@ func CauseID(id ID) Cause { return event.CauseID(id) }
 // the same items in the same order). Anything else — and a batch mixing
 // seen and new keys — is ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
-	start := time.Now()
+	start := instrument.Now()
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {
 		return nil, err

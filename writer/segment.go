@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/internal/instrument"
@@ -224,7 +223,7 @@ func (s *activeSegment) noteFooter(pend []index.Pending) {
 // fdatasync is enough; it skips the timestamps, which on some file systems
 // costs an extra journal write per fsync. Its latency is counted in took.
 func syncSegmentFile(f vfs.File, dataOnly bool, took *instrument.Histogram) error {
-	start := time.Now()
+	start := instrument.Now()
 	var err error
 	if dataOnly {
 		err = vfs.SyncData(f)

@@ -79,9 +79,18 @@ func (h *Histogram) Observe(v uint64) {
 	h.sum.Add(v)
 }
 
-// Since observes the time elapsed since start, in nanoseconds.
-func (h *Histogram) Since(start time.Time) {
-	h.Observe(uint64(max(time.Since(start), 0)))
+// epoch anchors Now. time.Since of a time holding a monotonic reading
+// reads the clock once; time.Now reads it twice (wall and monotonic time),
+// and on some virtual machines a clock read costs tens of nanoseconds.
+var epoch = time.Now()
+
+// Now is a monotonic clock reading in nanoseconds, for Since.
+func Now() int64 { return int64(time.Since(epoch)) }
+
+// Since observes the time elapsed since start (a reading of Now), in
+// nanoseconds.
+func (h *Histogram) Since(start int64) {
+	h.Observe(uint64(max(Now()-start, 0)))
 }
 
 // Read returns a snapshot. Observations made while it reads may be counted
