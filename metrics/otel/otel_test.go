@@ -20,7 +20,8 @@ import (
 // openStore opens an in-memory store, closed when the test ends.
 func openStore(t *testing.T) *batpak.Store {
 	t.Helper()
-	s, err := batpak.Open("/db", batpak.WithFS(vfs.NewMem()), batpak.WithLogger(slog.New(slog.DiscardHandler)), batpak.WithMailbox(256))
+	s, err := batpak.Open("/db", batpak.WithFS(vfs.NewMem()), batpak.WithLogger(slog.New(slog.DiscardHandler)),
+		batpak.WithMailbox(256), batpak.WithSyncEvery(0, 0)) // on-write events stay unsynced until Sync
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	return s
