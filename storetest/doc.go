@@ -5,9 +5,7 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) batpak.EventStore {
 //			s, err := batpak.Open(t.TempDir())
-//			if err != nil {
-//				t.Fatal(err)
-//			}
+//			require.NoError(t, err)
 //			t.Cleanup(func() { _ = s.Close() })
 //			return s
 //		}, storetest.WithReopen(reopen))
@@ -23,5 +21,7 @@
 // WatchProjection, NewProjector's live projections), errors after Close, positions and limits at the ends of
 // their ranges, and the refusal of reserved kinds and of payloads above
 // Limits.
-// It imports no backend: a backend's own module runs it.
+// It imports no backend: a backend's own module runs it. Its checks are
+// testify's require (a failure that makes the rest meaningless ends the
+// subtest) and assert (the subtest goes on, reporting every difference).
 package storetest
