@@ -96,14 +96,14 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 			return batpak.Receipt{}, &batpak.SequenceMismatchError{Entity: entity, Expected: opts.ExpectedSequence, Actual: st.next}
 		}
 		d.rec.Sequence = st.next
-		m := d.seal(st.hash, st.last, true, entSubj)
+		m := d.seal(st.hash, st.last, true, entSubj, st.linkHeader())
 		ack, uncertain, err := s.publish(ctx, m)
 		if uncertain {
 			lost = append(lost, st.last)
 		}
 		switch {
 		case err == nil && !ack.Duplicate:
-			st.last, st.next, st.hash = ack.Seq, st.next+1, d.self
+			st.advance(ack.Seq, d.self)
 			return s.stored(ctx, d, ack.Seq)
 		case err == nil:
 			st.known = false

@@ -107,8 +107,7 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 			start := ack.Seq - uint64(len(ds)) + 1
 			rs := make([]batpak.Receipt, len(ds))
 			for i, d := range ds {
-				st := states[d.rec.Entity]
-				st.last, st.next, st.hash = start+uint64(i), d.rec.Sequence+1, d.self
+				states[d.rec.Entity].advance(start+uint64(i), d.self)
 				if rs[i], err = s.stored(ctx, d, start+uint64(i)); err != nil {
 					return rs, err
 				}
@@ -193,10 +192,12 @@ func (s *Store) sealBatch(items []batpak.BatchItem, ds []*draft, states map[stri
 		next, base uint64
 		hash       [32]byte
 		checked    bool
+		links      []link // the next item's links; items of this batch by index
+		linked     bool
 	}
 	runs := make(map[string]*run, len(states))
 	for n, st := range states {
-		runs[n] = &run{next: st.next, base: st.last, hash: st.hash}
+		runs[n] = &run{next: st.next, base: st.last, hash: st.hash, links: st.links, linked: st.linked}
 	}
 	batchID := event.NewID().String()
 	msgs := make([]*nats.Msg, len(ds))
@@ -211,7 +212,14 @@ func (s *Store) sealBatch(items []batpak.BatchItem, ds []*draft, states map[stri
 		}
 		d.rec.Sequence = r.next
 		// Only an entity's first write in a batch may carry the check.
-		m := d.seal(r.hash, r.base, !r.checked, s.subj.entity(d.rec.Entity))
+		links := ""
+		if r.linked && len(r.links) > 0 {
+			links = formatLinks(r.links, i)
+		}
+		m := d.seal(r.hash, r.base, !r.checked, s.subj.entity(d.rec.Entity), links)
+		if r.linked {
+			r.links, r.linked = nextLinks(r.next, link{item: i}, r.links)
+		}
 		r.checked = true
 		r.next++
 		r.hash = d.self

@@ -100,7 +100,10 @@ func (s *Store) Latest(ctx context.Context, entity string) (*batpak.StoredEvent,
 
 // Query yields the events in region r in global order. Pages of events are
 // read as iteration proceeds, so events appended meanwhile may be included.
-// For a single entity, each event's chain hash is checked against its
+// For a single entity, the events are found through the links each event
+// carries to earlier ones (links.go, entityread.go) and read before the
+// first is yielded (a range of more than 4,096 events is read as other
+// regions are), and each event's chain hash is checked against its
 // predecessor's (an error wrapping batpak.ErrChainBroken if it fails) and
 // Hash.Prev is filled.
 func (s *Store) Query(ctx context.Context, r batpak.Region) iter.Seq2[*batpak.StoredEvent, error] {
@@ -154,7 +157,29 @@ func (s *Store) eachMsg(ctx context.Context, r batpak.Region, after, through uin
 	if after == math.MaxUint64 {
 		return nil // nothing lies above it (and after+1 would wrap to "from the start")
 	}
-	_, exact := r.ExactEntity()
+	entity, exact := r.ExactEntity()
+	if exact {
+		lr, err := s.readLinked(ctx, entity, r, after, through)
+		if err != nil {
+			return err
+		}
+		if lr.ok {
+			for _, e := range lr.evs {
+				ev := e.dec.ev
+				if ev.Global <= after || (through > 0 && ev.Global > through) || !r.Matches(ev.Coordinate, ev.Kind, ev.Sequence) {
+					continue
+				}
+				if err := fn(ev, e.hdr); err != nil {
+					if errors.Is(err, errStop) {
+						return nil
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		after, through = lr.after, lr.through // the links narrowed the scan, or could not be followed
+	}
 	var (
 		chained  bool // prev holds the hash of the event before the next one
 		prevSeq  uint64
