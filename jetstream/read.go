@@ -17,26 +17,35 @@ import (
 )
 
 // Get returns the event with the given id: one lookup in the id index
-// (index.go) and one read from the stream leader. An id missing from the
-// index (its chunk is written without waiting, so it can lag a few
-// milliseconds or, if its writer died right after the append, be missing)
-// is looked for by a scan of the events stored within Options.IDWindow of
-// the id's timestamp.
+// (index.go; its chunks are cached once read, idcache.go) and one direct
+// get of the event it names, whose id must be the one asked for. An id
+// missing from the index (its chunk is written without waiting, so it can
+// lag a few milliseconds or, if its writer died right after the append, be
+// missing), or whose pair names another event, is looked for by a scan of
+// the events stored within Options.IDWindow of the id's timestamp.
 func (s *Store) Get(ctx context.Context, id batpak.ID) (*batpak.StoredEvent, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	seq, ok, err := s.lookupID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		ev, err := s.eventAt(ctx, seq)
-		if err != nil && !errors.Is(err, batpak.ErrNotFound) {
+	tried := uint64(0) // a sequence the index named that holds another event
+	for fresh := false; ; fresh = true {
+		seq, ok, cached, err := s.lookupID(ctx, id, fresh)
+		if err != nil {
 			return nil, err
 		}
-		if err == nil && ev.ID == id {
-			return ev, nil
+		if ok && seq != tried {
+			// The index is a hint: the event it names must be the one asked for.
+			ev, err := s.eventAt(ctx, seq)
+			if err != nil && !errors.Is(err, batpak.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil && ev.ID == id {
+				return ev, nil
+			}
+			tried = seq
+		}
+		if !cached {
+			break // a fresh read of the slot did not find it either
 		}
 	}
 	return s.findByTime(ctx, id)

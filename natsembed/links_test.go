@@ -2,10 +2,12 @@ package natsembed_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/batpak-go/batpak/jetstream"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -248,4 +251,67 @@ func forge(t *testing.T, nc *nats.Conn, prefix string, latest *batpak.StoredEven
 	require.NoError(t, json.Unmarshal(resp.Data, &ack))
 	require.Empty(t, ack.Error, "forged publish refused")
 	require.NotZero(t, ack.Seq)
+}
+
+// TestGetIndexLies rewrites every chunk of the id index so that each pair
+// names the wrong stream sequence — the next event's, or one past the end
+// of the stream — and reads every event by id from a new client: Get
+// checks the event the index names and finds the right one by its
+// fallback scan, never returning another event; its repairs make the
+// next round of Gets find them through the index again.
+func TestGetIndexLies(t *testing.T) {
+	srv := startServer(t)
+	o := jetstream.Options{Stream: "GETLIE", Subject: "getlie"}
+	a := openStore(t, connect(t, srv), o)
+	ctx := context.Background()
+	var rs []batpak.Receipt
+	for i := range 300 {
+		r, err := a.Append(ctx, event.MustCoordinate(fmt.Sprintf("e:%d", i%5), "s"), kindA, i)
+		require.NoError(t, err)
+		rs = append(rs, r)
+	}
+	require.NoError(t, a.Close()) // writes the last chunk
+	head := rs[len(rs)-1].Global
+
+	js, err := njs.New(connect(t, srv))
+	require.NoError(t, err)
+	kv, err := js.KeyValue(ctx, o.Stream+"_index")
+	require.NoError(t, err)
+	keys, err := kv.ListKeys(ctx)
+	require.NoError(t, err)
+	rewritten := 0
+	for key := range keys.Keys() {
+		if !strings.HasPrefix(key, "t.") {
+			continue
+		}
+		e, err := kv.Get(ctx, key)
+		require.NoError(t, err)
+		var out []byte
+		b := e.Value()
+		for len(b) > 16 {
+			seq, n := binary.Uvarint(b[16:])
+			require.Positive(t, n)
+			wrong := seq + 1 // the next event: a real one, another id
+			if rewritten%3 == 0 {
+				wrong = head + 100 // nothing there
+			}
+			out = append(out, b[:16]...)
+			out = binary.AppendUvarint(out, wrong)
+			b = b[16+n:]
+			rewritten++
+		}
+		_, err = kv.Put(ctx, key, out)
+		require.NoError(t, err)
+	}
+	require.Equal(t, len(rs), rewritten, "every pair rewritten")
+
+	b := openStore(t, connect(t, srv), o)
+	for round := range 2 {
+		for _, r := range rs {
+			ev, err := b.Get(ctx, r.ID)
+			require.NoError(t, err, "round %d", round)
+			require.Equal(t, r.ID, ev.ID, "round %d", round)
+			require.Equal(t, r.Global, ev.Global, "round %d", round)
+		}
+	}
 }
