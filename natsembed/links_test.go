@@ -113,10 +113,10 @@ func TestEntityReads(t *testing.T) {
 	o := jetstream.Options{Stream: "ER", Subject: "er"}
 	a := openStore(t, connect(t, srv), o)
 	b := openStore(t, connect(t, srv), o)
-	writeMixed(t, a, b, 1200)
+	writeMixed(t, a, b, 600)
 	ctx := context.Background()
 	all := collect(t, a.Query(ctx, event.AllEvents()))
-	require.GreaterOrEqual(t, len(all), 1200)
+	require.GreaterOrEqual(t, len(all), 600)
 	head := all[len(all)-1].Global
 	rng := rand.New(rand.NewPCG(3, 4))
 	for e := range 4 {
@@ -144,7 +144,7 @@ func TestEntityReads(t *testing.T) {
 			}
 		}
 
-		for range 20 {
+		for range 10 {
 			after := uint64(rng.IntN(int(head)))
 			rr := r
 			if rng.IntN(2) == 0 {
@@ -265,7 +265,7 @@ func TestGetIndexLies(t *testing.T) {
 	a := openStore(t, connect(t, srv), o)
 	ctx := context.Background()
 	var rs []batpak.Receipt
-	for i := range 300 {
+	for i := range 120 {
 		r, err := a.Append(ctx, event.MustCoordinate(fmt.Sprintf("e:%d", i%5), "s"), kindA, i)
 		require.NoError(t, err)
 		rs = append(rs, r)
