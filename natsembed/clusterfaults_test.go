@@ -38,12 +38,12 @@ import (
 //     at least once: redeliveries after a reopen repeat only what it had
 //     not acknowledged).
 //
-// BATPAK_SOAK=1 runs each scenario five times, four times longer.
+// BATPAK_SOAK=1 runs each scenario ten times, four times longer.
 
 // faultScale is how many runs of each scenario, and its operations.
 func faultScale() (runs, ops int) {
 	if os.Getenv("BATPAK_SOAK") != "" {
-		return 5, 1200
+		return 10, 1200
 	}
 	return 1, 300
 }
