@@ -312,22 +312,25 @@ func (c *faultCluster) waitFor(what string, cond func() bool) {
 }
 
 // waitMeta waits until the running servers agree on one JetStream meta
-// leader and are current with it.
+// leader, are current with it, and it counts them all as online peers
+// (until then a replicated stream cannot be placed).
 func (c *faultCluster) waitMeta() {
 	c.waitFor("a JetStream meta leader", func() bool {
-		leaders := 0
+		leaders, running, peers := 0, 0, 0
 		for _, s := range c.srvs {
 			if s == nil {
 				continue
 			}
+			running++
 			if !s.JetStreamIsCurrent() {
 				return false
 			}
 			if s.JetStreamIsLeader() {
 				leaders++
+				peers = len(s.JetStreamClusterPeers())
 			}
 		}
-		return leaders == 1
+		return leaders == 1 && peers == running
 	})
 }
 
