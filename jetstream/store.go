@@ -126,6 +126,8 @@ type Store struct {
 
 	liveMu sync.Mutex
 	live   map[closer]struct{} // open cursors and subscriptions
+
+	reads readMux // the answers of multi-gets (multiget.go)
 }
 
 type closer interface{ closeFromStore() }
@@ -243,6 +245,7 @@ func (s *Store) Close() error {
 	}
 	close(s.done)
 	s.closeIndex()
+	s.closeReads()
 	s.liveMu.Lock()
 	live := s.live
 	s.live = map[closer]struct{}{}
