@@ -3,6 +3,7 @@ package batpak
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
@@ -26,6 +27,7 @@ type ProjectOption func(*projectConfig)
 type projectConfig struct {
 	cache projector.Cache
 	wake  int
+	asOf  uint64
 }
 
 // FromCache makes a projection use and refresh c (a projector.MemoryCache,
@@ -33,6 +35,17 @@ type projectConfig struct {
 // are the projection, its schema version and the entity, not the store.
 func FromCache(c projector.Cache) ProjectOption {
 	return func(pc *projectConfig) { pc.cache = c }
+}
+
+// AsOf makes Project and ProjectRegion return the state as it was at
+// global position pos — every event of the projection up to and including
+// pos, none after — for replays and disputes; pos is typically a receipt's
+// Global (for an atomic batch, its last receipt's). Freshness does not
+// apply, and a cached state newer than pos is never used. A pos not yet
+// visible is projector.ErrNotVisible; 0 means the head. Watches refuse it
+// (ErrInvalidOption).
+func AsOf(pos uint64) ProjectOption {
+	return func(pc *projectConfig) { pc.asOf = pos }
 }
 
 // WakeBuffer sets the buffer of the subscription that wakes a watch
@@ -51,7 +64,8 @@ func WakeBuffer(n int) ProjectOption {
 // With a cache (FromCache) a cached state is brought up to date by applying
 // only the newer events, if the projection is Incremental; MaybeStale(d)
 // accepts a cached state up to d old (by the embedded store's WithClock)
-// without reading the log at all.
+// without reading the log at all. AsOf(pos) returns the state as it was
+// at pos instead.
 func Project[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, entity string, fresh Freshness, opts ...ProjectOption) (T, error) {
 	if err := event.ValidatePart("entity", entity); err != nil {
 		var zero T
@@ -76,7 +90,7 @@ func project[T any, P projector.EventSourced[T]](ctx context.Context, es EventSt
 	if err != nil {
 		return zero, err
 	}
-	res, err := projector.Project[T, P](ctx, es.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: now})
+	res, err := projector.Project[T, P](ctx, es.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: now, AsOf: pc.asOf})
 	if err != nil {
 		return zero, err
 	}
@@ -119,6 +133,9 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 	pc := projectConfig{wake: 16}
 	for _, o := range opts {
 		o(&pc)
+	}
+	if pc.asOf != 0 {
+		return nil, fmt.Errorf("%w: a watch follows the head; AsOf is for Project", ErrInvalidOption)
 	}
 	now, err := projectionClock(context.Background(), es)
 	if err != nil {
