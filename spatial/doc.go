@@ -14,6 +14,15 @@
 //	sub, err := store.Subscribe(spatial.Area(here.Around(1)...), 256) // the 3×3 chunks around it
 //	all := spatial.Zone(1)                                  // everything in zone 1
 //
-// The package is a handful of pure functions over integers and strings;
-// it has no state and starts no goroutine.
+// Interest is a player's area-of-interest feed over any batpak.EventStore:
+// a lossy subscription to the chunks around it that follows it across
+// chunk borders, handing over at a position so that no event is delivered
+// twice or out of order:
+//
+//	feed, err := spatial.Follow(store, here, 1, 256)
+//	err = feed.MoveTo(next, lastTick) // before appending the move
+//	notes, err := feed.Drain(ctx, notes[:0])
+//
+// Apart from Interest the package is pure functions over integers and
+// strings; nothing in it starts a goroutine.
 package spatial

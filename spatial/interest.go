@@ -1,0 +1,179 @@
+package spatial
+
+import (
+	"context"
+	"errors"
+
+	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
+)
+
+// Interest is an area-of-interest feed: the notifications of the events
+// in the chunks within a radius of a moving point (a player), that
+// follows the point across chunk borders. It is a lossy subscription
+// (Subscribe) on the area: a slow reader loses what overflows its buffer,
+// counted by Dropped, and never slows the writers.
+//
+// A move hands the feed over from the old area to the new one at a
+// position, cut: the events up to cut come from the old area, those after
+// it from the new, each once and in global order. The new area's
+// subscription is opened by MoveTo, before the events that make the move
+// are appended (so the mover sees its own arrival); the old one stays
+// open until the store has delivered to it everything up to cut — which
+// it has once either subscription delivers anything past cut — and is
+// closed by the Drain that finds so.
+//
+// An Interest is for one goroutine: a game server's tick loop moves and
+// drains its players' feeds itself.
+type Interest struct {
+	es       batpak.EventStore
+	radius   int
+	capacity int
+	at       Chunk
+	cur      batpak.Subscription // the current area's
+	prev     batpak.Subscription // the old area's during a handover, else nil
+	cut      uint64              // the handover's position: up to it from prev, after it from cur
+	held     []event.Notification
+	dropped  uint64 // by subscriptions closed
+}
+
+// Follow opens the feed of the chunks within radius of at (radius 1: the
+// 3×3 around it), buffering up to capacity notifications (see
+// batpak.EventStore.Subscribe). It sees the events that become visible
+// after it returns.
+func Follow(es batpak.EventStore, at Chunk, radius, capacity int) (*Interest, error) {
+	f := &Interest{es: es, radius: max(radius, 0), capacity: capacity, at: at}
+	sub, err := es.Subscribe(Area(at.Around(f.radius)...), capacity)
+	if err != nil {
+		return nil, err
+	}
+	f.cur = sub
+	return f, nil
+}
+
+// At is the chunk the feed is centred on.
+func (f *Interest) At() Chunk { return f.at }
+
+// MoveTo centres the feed on c from position cut on: events with a global
+// sequence above cut come from c's area, those at or below it from the
+// old one. cut is typically the last event appended before the move's
+// own (a tick loop's previous tick). Moving to the chunk it is on does
+// nothing. A move while the previous handover is still open finishes that
+// one first: what the older area had not yet delivered is lost to the
+// feed (and not counted as dropped).
+func (f *Interest) MoveTo(c Chunk, cut uint64) error {
+	if f.cur == nil {
+		return ErrFeedClosed
+	}
+	if c == f.at {
+		return nil
+	}
+	sub, err := f.es.Subscribe(Area(c.Around(f.radius)...), f.capacity)
+	if err != nil {
+		return err
+	}
+	if f.prev != nil {
+		f.closePrev()
+	}
+	f.prev, f.cur, f.cut, f.at = f.cur, sub, cut, c
+	return nil
+}
+
+// Wait blocks until the current area's subscription has a notification
+// (kept for the next Drain), ctx ends, or the store closes.
+func (f *Interest) Wait(ctx context.Context) error {
+	if f.cur == nil {
+		return ErrFeedClosed
+	}
+	if len(f.held) > 0 || f.cur.Len() > 0 {
+		return nil
+	}
+	n, err := f.cur.Recv(ctx)
+	if err != nil {
+		return err
+	}
+	f.held = append(f.held, n)
+	return nil
+}
+
+// Drain appends to dst, without waiting, the notifications that have
+// arrived, in global order, and returns it. An error (the store closed)
+// comes with what was drained before it.
+func (f *Interest) Drain(ctx context.Context, dst []event.Notification) ([]event.Notification, error) {
+	if f.cur == nil {
+		return dst, ErrFeedClosed
+	}
+	// The current area first: a notification past cut there proves that
+	// the old area has been offered everything up to cut.
+	fresh, err := take(ctx, f.cur, f.held)
+	f.held = f.held[:0]
+	done := len(fresh) > 0 && fresh[len(fresh)-1].Global > f.cut
+	if f.prev != nil && err == nil {
+		var old []event.Notification
+		old, err = take(ctx, f.prev, nil)
+		for _, n := range old {
+			if n.Global <= f.cut {
+				dst = append(dst, n)
+			} else {
+				done = true
+			}
+		}
+		if done {
+			f.closePrev()
+		}
+	}
+	for _, n := range fresh {
+		if n.Global > f.cut {
+			dst = append(dst, n)
+		}
+	}
+	return dst, err
+}
+
+// take appends what sub has buffered now to dst.
+func take(ctx context.Context, sub batpak.Subscription, dst []event.Notification) ([]event.Notification, error) {
+	for k := sub.Len(); k > 0; k-- {
+		n, err := sub.Recv(ctx) // buffered: returns at once
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, n)
+	}
+	return dst, nil
+}
+
+func (f *Interest) closePrev() {
+	f.dropped += f.prev.Dropped()
+	_ = f.prev.Close()
+	f.prev = nil
+}
+
+// Dropped counts the notifications lost to a full buffer, over every
+// area the feed has had.
+func (f *Interest) Dropped() uint64 {
+	d := f.dropped
+	if f.cur != nil {
+		d += f.cur.Dropped()
+	}
+	if f.prev != nil {
+		d += f.prev.Dropped()
+	}
+	return d
+}
+
+// Close ends the feed; it is idempotent.
+func (f *Interest) Close() error {
+	var err error
+	if f.prev != nil {
+		f.closePrev()
+	}
+	if f.cur != nil {
+		f.dropped += f.cur.Dropped()
+		err = f.cur.Close()
+		f.cur = nil
+	}
+	return err
+}
+
+// ErrFeedClosed is returned by an Interest's calls after its Close.
+var ErrFeedClosed = errors.New("spatial: interest feed closed")
