@@ -33,8 +33,9 @@ type Interest struct {
 	cur      batpak.Subscription // the current area's
 	prev     batpak.Subscription // the old area's during a handover, else nil
 	cut      uint64              // the handover's position: up to it from prev, after it from cur
-	held     []event.Notification
-	dropped  uint64 // by subscriptions closed
+	held     []event.Notification // taken from cur by Wait, for the next Drain
+	fresh    []event.Notification // Drain's scratch
+	dropped  uint64               // by subscriptions closed
 }
 
 // Follow opens the feed of the chunks within radius of at (radius 1: the
@@ -105,19 +106,25 @@ func (f *Interest) Drain(ctx context.Context, dst []event.Notification) ([]event
 	}
 	// The current area first: a notification past cut there proves that
 	// the old area has been offered everything up to cut.
-	fresh, err := take(ctx, f.cur, f.held)
-	f.held = f.held[:0]
+	fresh, err := take(ctx, f.cur, append(f.fresh[:0], f.held...))
+	f.held, f.fresh = f.held[:0], fresh
 	done := len(fresh) > 0 && fresh[len(fresh)-1].Global > f.cut
 	if f.prev != nil && err == nil {
-		var old []event.Notification
-		old, err = take(ctx, f.prev, nil)
-		for _, n := range old {
+		// The old area's notifications go straight to dst: those past cut
+		// (the new area's to deliver) are taken back off its end.
+		from := len(dst)
+		dst, err = take(ctx, f.prev, dst)
+		k := from
+		for _, n := range dst[from:] {
 			if n.Global <= f.cut {
-				dst = append(dst, n)
+				dst[k] = n
+				k++
 			} else {
 				done = true
 			}
 		}
+		clear(dst[k:])
+		dst = dst[:k]
 		if done {
 			f.closePrev()
 		}
