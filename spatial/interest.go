@@ -30,9 +30,9 @@ type Interest struct {
 	radius   int
 	capacity int
 	at       Chunk
-	cur      batpak.Subscription // the current area's
-	prev     batpak.Subscription // the old area's during a handover, else nil
-	cut      uint64              // the handover's position: up to it from prev, after it from cur
+	cur      batpak.Subscription  // the current area's
+	prev     batpak.Subscription  // the old area's during a handover, else nil
+	cut      uint64               // the handover's position: up to it from prev, after it from cur
 	held     []event.Notification // taken from cur by Wait, for the next Drain
 	fresh    []event.Notification // Drain's scratch
 	dropped  uint64               // by subscriptions closed
