@@ -38,15 +38,9 @@ func FromCache(c projector.Cache) ProjectOption {
 }
 
 // AsOf makes Project and ProjectRegion return the state as it was at
-// global position pos — every event of the projection up to and including
-// pos, none after — for replays and disputes; pos is typically a receipt's
-// Global (for an atomic batch, its last receipt's). Freshness does not
-// apply, and a cached state newer than pos is never used. A pos not yet
-// visible is projector.ErrNotVisible; 0 means the head. Watches refuse it
-// (ErrInvalidOption).
-func AsOf(pos uint64) ProjectOption {
-	return func(pc *projectConfig) { pc.asOf = pos }
-}
+// global position pos (a receipt's Global), never from a cached state
+// newer than pos (see projector.Options.AsOf). Watches refuse it.
+func AsOf(pos uint64) ProjectOption { return func(pc *projectConfig) { pc.asOf = pos } }
 
 // WakeBuffer sets the buffer of the subscription that wakes a watch
 // (default 16). A full buffer drops wake-ups, never updates.
