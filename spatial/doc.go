@@ -20,7 +20,7 @@
 // twice or out of order:
 //
 //	feed, err := spatial.Follow(store, here, 1, 256)
-//	err = feed.MoveTo(next, lastTick) // before appending the move
+//	err = feed.MoveTo(next) // before appending the events of the move
 //	notes, err := feed.Drain(ctx, notes[:0])
 //
 // Apart from Interest the package is pure functions over integers and

@@ -14,14 +14,18 @@ import (
 // (Subscribe) on the area: a slow reader loses what overflows its buffer,
 // counted by Dropped, and never slows the writers.
 //
-// A move hands the feed over from the old area to the new one at a
-// position, cut: the events up to cut come from the old area, those after
-// it from the new, each once and in global order. The new area's
-// subscription is opened by MoveTo, before the events that make the move
-// are appended (so the mover sees its own arrival); the old one stays
-// open until the store has delivered to it everything up to cut — which
-// it has once either subscription delivers anything past cut — and is
-// closed by the Drain that finds so.
+// A move hands the feed over from the old area to the new one at the
+// position the store is at (its head) when the new area's subscription is
+// made: the events up to it come from the old area, those after it from
+// the new, each once and in global order. Move before appending the
+// events that make the move, so the mover sees its own arrival. The old
+// area's subscription stays open until the store has offered it
+// everything up to the handover — which it has once either subscription
+// shows anything past the handover, because the embedded store offers
+// each delivery to its subscriptions in the order they were made — and
+// the Drain that finds so closes it. (On the JetStream backend, whose
+// subscriptions are delivered independently, a handover may miss or
+// reorder what the two areas' subscriptions deliver around it.)
 //
 // An Interest is for one goroutine: a game server's tick loop moves and
 // drains its players' feeds itself.
@@ -55,14 +59,13 @@ func Follow(es batpak.EventStore, at Chunk, radius, capacity int) (*Interest, er
 // At is the chunk the feed is centred on.
 func (f *Interest) At() Chunk { return f.at }
 
-// MoveTo centres the feed on c from position cut on: events with a global
-// sequence above cut come from c's area, those at or below it from the
-// old one. cut is typically the last event appended before the move's
-// own (a tick loop's previous tick). Moving to the chunk it is on does
-// nothing. A move while the previous handover is still open finishes that
-// one first: what the older area had not yet delivered is lost to the
-// feed (and not counted as dropped).
-func (f *Interest) MoveTo(c Chunk, cut uint64) error {
+// MoveTo centres the feed on c: events that become visible after it
+// returns come from c's area, those visible before from the old one.
+// Moving to the chunk it is on does nothing. A move while the previous
+// handover is still open (nothing has happened in either area since)
+// finishes that one first: what the older area had not yet been offered
+// is then lost to the feed, and not counted as dropped.
+func (f *Interest) MoveTo(c Chunk) error {
 	if f.cur == nil {
 		return ErrFeedClosed
 	}
@@ -73,6 +76,9 @@ func (f *Interest) MoveTo(c Chunk, cut uint64) error {
 	if err != nil {
 		return err
 	}
+	// After the subscription: everything past the head becomes visible
+	// after it exists, so it is offered to it.
+	cut := f.es.ProjectionLog().Head()
 	if f.prev != nil {
 		f.closePrev()
 	}

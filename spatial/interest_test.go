@@ -55,7 +55,6 @@ func TestInterestFollowsAcrossBorders(t *testing.T) {
 
 	var want []uint64
 	var got []event.Notification
-	var last uint64
 	noise := func(n int) {
 		for range n {
 			c := g.Chunks()[rng.IntN(g.Width*g.Height)]
@@ -64,12 +63,11 @@ func TestInterestFollowsAcrossBorders(t *testing.T) {
 			if slices.Contains(here.Around(1), c) {
 				want = append(want, r.Global)
 			}
-			last = r.Global
 		}
 	}
 	noise(200)
 	for _, next := range []spatial.Chunk{{Zone: 1, X: 2, Y: 1}, {Zone: 1, X: 3, Y: 1}} {
-		require.NoError(t, f.MoveTo(next, last))
+		require.NoError(t, f.MoveTo(next))
 		here = next
 		r, err := s.Append(ctx, event.MustCoordinate("player:1", here.Scope()), walked, nil) // its arrival
 		require.NoError(t, err)
@@ -122,6 +120,6 @@ func TestInterestCountsDropsAndCloses(t *testing.T) {
 	assert.Equal(t, uint64(7), f.Dropped(), "a closed feed keeps its count")
 	_, err = f.Drain(ctx, nil)
 	assert.ErrorIs(t, err, spatial.ErrFeedClosed)
-	assert.ErrorIs(t, f.MoveTo(spatial.Chunk{Zone: 2}, 0), spatial.ErrFeedClosed)
+	assert.ErrorIs(t, f.MoveTo(spatial.Chunk{Zone: 2}), spatial.ErrFeedClosed)
 	require.NoError(t, f.Close())
 }

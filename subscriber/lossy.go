@@ -45,7 +45,8 @@ type Lossy struct {
 	c        chan event.Notification // made by the first C call
 
 	last uint64 // owned by the fan-out: the highest global offered
-	pend []span // owned by the fan-out: this delivery's matches (table.offerScoped)
+	seq  uint64 // owned by the fan-out: its age in the table (table.add)
+	pend []span // owned by the fan-out: this delivery's matches (table.matchScoped)
 	want int    // owned by the fan-out: the notifications in pend
 }
 

@@ -1,6 +1,7 @@
 package subscriber
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/batpak-go/batpak/event"
@@ -25,13 +26,18 @@ type table struct {
 	// subscriptions; the others are offered every publication and match
 	// it note by note.
 	byScope map[string][]*Lossy
-	general []*Lossy
-	last    uint64 // every event with a lower or equal global sequence has been offered to every subscription
+	general []*Lossy // oldest first
+	made    uint64   // subscriptions added so far: the next one's seq is made+1
+	last    uint64   // every event with a lower or equal global sequence has been offered to every subscription
 	// scratch, reused between calls
 	runs    []span
 	touched []*Lossy // scoped subscriptions with matches in the delivery at hand
 	entries []index.Entry
 	events  []*event.StoredEvent
+
+	// offered, if set, is told of each subscription offered a delivery,
+	// in order (tests check the order).
+	offered func(*Lossy)
 }
 
 // backfillChunk bounds the events a backfill loads at once.
@@ -40,6 +46,8 @@ const backfillChunk = 256
 func (t *table) add(l *Lossy) {
 	// A new subscription sees what is processed from now on.
 	l.last = max(l.last, t.last)
+	t.made++
+	l.seq = t.made
 	t.subs = append(t.subs, l)
 	names, prefixes, all := l.region.Scopes()
 	if all || len(prefixes) > 0 {
@@ -99,24 +107,52 @@ func (t *table) deliver(b *noteBatch) {
 // offer offers b to every subscription and moves each one's last to top
 // once it has been offered b: a crash in the middle leaves those offered
 // it with their last moved, and a redelivery offers it to the others only.
+//
+// Subscriptions are offered in the order they were made, the two groups
+// merged: so a subscription never holds a notification of a delivery that
+// an older one has not yet been offered. A reader that hands over from an
+// old subscription to a newer one (spatial.Interest) relies on it: once
+// the newer shows a notification, the older holds everything before it.
 func (t *table) offer(b *noteBatch, top uint64) {
-	for _, l := range t.general {
-		t.runs = l.offer(b, t.runs)
+	if len(t.byScope) > 0 {
+		t.matchScoped(b)
+	}
+	i, j := 0, 0
+	for i < len(t.general) || j < len(t.touched) {
+		if j == len(t.touched) || (i < len(t.general) && t.general[i].seq < t.touched[j].seq) {
+			l := t.general[i]
+			i++
+			t.runs = l.offer(b, t.runs)
+			l.last = max(l.last, top)
+			t.tell(l)
+			continue
+		}
+		l := t.touched[j]
+		j++
+		l.enqueue(l.pend, l.want)
 		l.last = max(l.last, top)
+		clear(l.pend)
+		l.pend, l.want = l.pend[:0], 0
+		t.tell(l)
 	}
 	clear(t.runs)
-	if len(t.byScope) > 0 {
-		t.offerScoped(b, top)
-	}
+	clear(t.touched)
+	t.touched = t.touched[:0]
 	for _, l := range t.subs {
 		l.last = max(l.last, top)
 	}
 }
 
-// offerScoped offers b to the scoped subscriptions: each note's scope
-// finds the subscriptions that may want it, which gather their runs of
-// matching notes; then each is offered its runs under one lock.
-func (t *table) offerScoped(b *noteBatch, top uint64) {
+func (t *table) tell(l *Lossy) {
+	if t.offered != nil {
+		t.offered(l)
+	}
+}
+
+// matchScoped gathers the scoped subscriptions' runs of b: each note's
+// scope finds the subscriptions that may want it. It leaves them in
+// t.touched, oldest first, each with its runs in pend.
+func (t *table) matchScoped(b *noteBatch) {
 	for _, l := range t.touched { // left over by a crash in the middle
 		clear(l.pend)
 		l.pend, l.want = l.pend[:0], 0
@@ -139,14 +175,7 @@ func (t *table) offerScoped(b *noteBatch, top uint64) {
 			l.want++
 		}
 	}
-	for _, l := range t.touched {
-		l.enqueue(l.pend, l.want)
-		l.last = max(l.last, top)
-		clear(l.pend)
-		l.pend, l.want = l.pend[:0], 0
-	}
-	clear(t.touched)
-	t.touched = t.touched[:0]
+	slices.SortFunc(t.touched, func(a, b *Lossy) int { return cmp.Compare(a.seq, b.seq) })
 }
 
 // skipTo moves the frontier to global without delivering anything: there

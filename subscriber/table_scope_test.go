@@ -144,3 +144,24 @@ func BenchmarkTableAreasOfInterest(b *testing.B) {
 		}
 	}
 }
+
+// Within one delivery, subscriptions are offered oldest first, scoped and
+// general ones alike: a newer subscription never holds a notification an
+// older one has not been offered yet.
+func TestTableOffersOldestFirst(t *testing.T) {
+	f := newFakeLog()
+	var tb table
+	var subs []*Lossy
+	for i, r := range []event.Region{
+		event.ForScope("a"), event.AllEvents(), event.ForScopes("a", "b"), event.ForScope("a*"),
+		event.ForScope("b"), event.ForScope("a"), event.AllEvents(),
+	} {
+		subs = append(subs, bareLossy(r, 100, 0))
+		tb.add(subs[i])
+	}
+	tb.remove(subs[1])
+	var order []*Lossy
+	tb.offered = func(l *Lossy) { order = append(order, l) }
+	tb.deliver(pub(append(f.commit(1, "p", "b", kindA), f.commit(1, "p", "a", kindA)...)))
+	assert.Equal(t, []*Lossy{subs[0], subs[2], subs[3], subs[4], subs[5], subs[6]}, order)
+}

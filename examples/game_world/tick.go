@@ -248,11 +248,11 @@ func (g *game) step(ctx context.Context, t int) error {
 }
 
 // moveFeed opens p's feed on c's area, or hands it over there from where
-// it was: events up to the last tick come from the old area, this tick's
+// it was: what is visible now comes from the old area, this tick's events
 // from the new one (so p sees its own arrival).
 func (g *game) moveFeed(p string, c spatial.Chunk) error {
 	if f := g.feeds[p]; f != nil {
-		return f.MoveTo(c, g.last)
+		return f.MoveTo(c)
 	}
 	f, err := spatial.Follow(g.store, c, 1, 4096)
 	if err != nil {

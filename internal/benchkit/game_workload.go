@@ -191,7 +191,7 @@ func (w *w9World) run(ctx context.Context, ticks int, period time.Duration) (Lat
 				w.coords[p] = event.MustCoordinate(w.coords[p].Entity(), after.Scope())
 				f := w.feeds[p]
 				f.mu.Lock()
-				err := f.f.MoveTo(after, w.last)
+				err := f.f.MoveTo(after)
 				f.mu.Unlock()
 				if err != nil {
 					return nil, 0, err
