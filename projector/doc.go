@@ -39,6 +39,13 @@
 // that counted it — is replayed over. A cache is advisory: a failing or
 // corrupt cache slows a projection down, never fails it.
 //
+// # As of a position
+//
+// Options.AsOf (batpak.AsOf) projects the state exactly as it was at a
+// global position — every event up to it, none after — for replays and
+// disputes. A cached state newer than the position is neither used nor
+// replaced; an older one is extended up to it.
+//
 // # Live projections
 //
 // A Watch (batpak.WatchProjection) is a pull stream of an entity's state:

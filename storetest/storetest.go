@@ -71,6 +71,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
 		{"FacadeProjection", s.facadeProjection},
+		{"ScopeRegions", s.scopeRegions},
+		{"AsOf", s.asOf},
 		{"Closed", s.closed},
 	} {
 		t.Run(tc.name, tc.fn)

@@ -91,7 +91,8 @@ func dumpDamaged(ctx context.Context, dir string, cause error, after uint64, f *
 // scope and kind narrow the store's query; the times and correlation are
 // checked on each event read.
 type eventFilter struct {
-	entity, scope, kinds, since, until, correlation string
+	entity, kinds, since, until, correlation string
+	scopes                                   scopeFlag
 
 	region      batpak.Region
 	from, to    int64 // µs since the epoch; to is exclusive; 0 means unbounded
@@ -101,7 +102,7 @@ type eventFilter struct {
 
 func (f *eventFilter) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.entity, "entity", "", "only `ENTITY`; a trailing * makes it a prefix (player:*)")
-	fs.StringVar(&f.scope, "scope", "", "only events in `SCOPE`")
+	fs.Var(&f.scopes, "scope", "only events in `SCOPE`; a trailing * makes it a prefix (zone:1/*); repeat it for any of several")
 	fs.StringVar(&f.kinds, "kind", "", "only these comma-separated `KINDS`, e.g. 0x1001 or 0x1001,0x2003")
 	fs.StringVar(&f.since, "since", "", "only events at or after `TIME` (RFC 3339, e.g. 2025-11-25T19:00:00Z)")
 	fs.StringVar(&f.until, "until", "", "only events before `TIME` (RFC 3339)")
@@ -113,7 +114,9 @@ func (f *eventFilter) parse() error {
 	if f.entity != "" {
 		f.region = f.region.WithEntity(f.entity)
 	}
-	f.region.Scope = f.scope
+	if len(f.scopes) > 0 {
+		f.region = f.region.WithScopes(f.scopes...)
+	}
 	if f.kinds != "" {
 		var ks []batpak.EventKind
 		for part := range strings.SplitSeq(f.kinds, ",") {
@@ -152,6 +155,20 @@ func (f *eventFilter) parse() error {
 		}
 		f.correlated, f.hasCorrelID = id, true
 	}
+	return nil
+}
+
+// scopeFlag is --scope, which may be given more than once: the events of
+// any of the scopes (a set the store's index serves as one region).
+type scopeFlag []string
+
+func (f *scopeFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *scopeFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty scope")
+	}
+	*f = append(*f, s)
 	return nil
 }
 
