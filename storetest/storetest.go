@@ -69,6 +69,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
 		{"FacadeProjection", s.facadeProjection},
+		{"TypedKinds", s.typedKinds},
+		{"KindNames", s.kindNames},
 		{"Closed", s.closed},
 	} {
 		t.Run(tc.name, tc.fn)
