@@ -8,6 +8,7 @@ import (
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -28,7 +29,7 @@ func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind Event
 // explicit correlation and causation, flags or a durability override.
 func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
 	start := instrument.Now()
-	it, err := s.item(coord, kind, payload, opts)
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -41,19 +42,23 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind Ev
 
 // item validates and encodes one event on the caller's goroutine: every
 // public append path comes through here, so event.CheckAppend's rules hold
-// for all of them.
-func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
+// for all of them, and a typed payload's kind name is kept before its
+// event can be written.
+func (s *Store) item(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return writer.Item{}, err
 	}
-	b, codec, err := event.Encode(s.cfg.codec, payload)
+	if err := kinds.Learn(ctx, s.names, kind, payload); err != nil {
+		return writer.Item{}, err
+	}
+	e, err := event.EncodeVersioned(s.cfg.codec, payload)
 	if err != nil {
 		return writer.Item{}, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if err := s.Limits().CheckPayload(len(b)); err != nil {
+	if err := s.Limits().CheckPayload(len(e.Bytes)); err != nil {
 		return writer.Item{}, err
 	}
-	return writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}, nil
+	return writer.Item{Coord: coord, Kind: kind, Codec: e.Codec, Payload: e.Bytes, Version: e.Version, Opts: opts}, nil
 }
 
 // Limits returns the store's codec and payload bound (WithCodec,
@@ -151,7 +156,7 @@ type Ticket struct {
 // the append is acknowledged when Wait returns. Appends submitted from one
 // goroutine are applied in submission order.
 func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (*Ticket, error) {
-	it, err := s.item(coord, kind, payload, opts)
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation 
 // returns its receipts once acknowledged.
 func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (*Ticket, error) {
 	its, err := s.batchItems(len(items), func(i int) (writer.Item, error) {
-		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
+		it, err := s.item(ctx, items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
 		it.Cause = items[i].Cause
 		return it, err
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -36,6 +37,7 @@ type Store struct {
 
 	report  event.RecoveryReport
 	metrics *instrument.Set // the instruments Metrics reads
+	names   *kinds.File     // the kind names kept in the directory (KindNames)
 
 	done      chan struct{} // closed once the writer stopped for good (Close, escalation): waiters stop
 	doneOnce  sync.Once
@@ -122,7 +124,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
-		metrics: instrument.NewSet(), done: make(chan struct{}),
+		metrics: instrument.NewSet(), names: kinds.OpenFile(cfg.fs, dir, nil), done: make(chan struct{}),
 	}
 	s.hub = newHub(s)
 	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
@@ -193,6 +195,7 @@ func (s *Store) Close() error {
 		}
 		rerr := s.react.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
+		s.names.Close(ErrClosed)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
@@ -211,6 +214,12 @@ func (s *Store) Close() error {
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
+
+// KindNames is the store's table of kind names (package kinds), kept in
+// its directory (docs/FORMAT.md, "Kind names"): a typed append teaches it
+// its kind's name before the event is written. On a read-only store Learn
+// returns ErrReadOnly for a name it does not hold, and Refresh rereads it.
+func (s *Store) KindNames() kinds.Names { return s.names }
 
 // Stats is a snapshot of the store's counters.
 type Stats struct {

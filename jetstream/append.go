@@ -50,7 +50,7 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
 	}
-	d, err := s.newDraft(coord, kind, payload, opts)
+	d, err := s.newDraft(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return batpak.Receipt{}, err
 	}
@@ -192,14 +192,19 @@ func (s *Store) indexStored(ctx context.Context, key string, r batpak.Receipt) (
 }
 
 // newDraft validates and encodes an append on the caller's goroutine.
-func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
+// A typed payload's kind name is kept before its event is published.
+func (s *Store) newDraft(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return nil, err
 	}
-	b, codec, err := event.Encode(s.opts.Codec, payload)
+	if err := s.learnKind(ctx, kind, payload); err != nil {
+		return nil, err
+	}
+	e, err := event.EncodeVersioned(s.opts.Codec, payload)
 	if err != nil {
 		return nil, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
+	b, codec := e.Bytes, e.Codec
 	if err := s.Limits().CheckPayload(len(b)); err != nil {
 		return nil, err
 	}
@@ -215,7 +220,7 @@ func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload
 	d := &draft{coord: coord, subj: subj, msgID: msgID(opts.IdempotencyKey, id)}
 	d.rec = segment.EventRecord{
 		ID: id, Correlation: corr, Causation: opts.Causation, Kind: kind, Flags: opts.Flags,
-		Timestamp: us, WallMS: wall, Counter: counter, Codec: codec, IdemKey: opts.IdempotencyKey,
+		Timestamp: us, WallMS: wall, Counter: counter, Codec: codec, PayloadVersion: e.Version, IdemKey: opts.IdempotencyKey,
 		Entity: coord.Entity(), Scope: coord.Scope(), Payload: b,
 	}
 	return d, nil
@@ -316,13 +321,13 @@ func (s *Store) resolveDuplicate(ctx context.Context, d *draft, seq uint64) (bat
 
 // replayOf is the receipt of a keyed retry, if it names the same event as
 // the first append with its key: the same coordinate, kind and payload
-// (event.SamePayload), as the embedded store requires.
+// (event.SamePayload, and payload version), as the embedded store requires.
 func replayOf(ev *event.StoredEvent, d *draft) (batpak.Receipt, error) {
 	if ev.Coordinate != d.coord || ev.Kind != d.rec.Kind {
 		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
 			batpak.ErrDuplicate, d.rec.IdemKey, ev.Coordinate, ev.Kind, ev.Global, d.coord, d.rec.Kind)
 	}
-	if !event.SamePayload(ev.Codec, ev.Payload, d.rec.Codec, d.rec.Payload) {
+	if ev.PayloadVersion != d.rec.PayloadVersion || !event.SamePayload(ev.Codec, ev.Payload, d.rec.Codec, d.rec.Payload) {
 		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)",
 			batpak.ErrDuplicate, d.rec.IdemKey, ev.Global)
 	}

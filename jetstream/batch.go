@@ -38,7 +38,7 @@ func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]ba
 	case len(items) > MaxBatch:
 		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
 	}
-	ds, err := s.batchDrafts(items)
+	ds, err := s.batchDrafts(ctx, items)
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +191,12 @@ func (s *Store) resolveBatchDuplicate(ctx context.Context, ds []*draft, seq uint
 }
 
 // batchDrafts validates and encodes every item and resolves causes.
-func (s *Store) batchDrafts(items []batpak.BatchItem) ([]*draft, error) {
+func (s *Store) batchDrafts(ctx context.Context, items []batpak.BatchItem) ([]*draft, error) {
 	ds := make([]*draft, len(items))
 	keys := map[string]int{}
 	lastOf := map[string]int{}
 	for i, it := range items {
-		d, err := s.newDraft(it.Coord, it.Kind, it.Payload, it.Options)
+		d, err := s.newDraft(ctx, it.Coord, it.Kind, it.Payload, it.Options)
 		if err != nil {
 			return nil, &batpak.BatchItemError{Item: i, Err: err}
 		}

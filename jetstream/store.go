@@ -113,6 +113,7 @@ type Store struct {
 	kvMu    sync.Mutex
 	kv      jetstream.KeyValue // bound on first use
 	idIndex *idIndex
+	names   kindNames // the kind names, kept in the index bucket (kinds.go)
 
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: wakes cursors and subscriptions
@@ -157,6 +158,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		done: make(chan struct{}), ids: event.NewGenerator(event.ID{}),
 		entities: map[string]*entityState{}, live: map[closer]struct{}{}, idIndex: newIDIndex(),
 	}
+	s.names.s = s
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, s.streamConfig())
 		return err

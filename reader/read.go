@@ -143,6 +143,7 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
 	ev.Codec = v.Codec
+	ev.PayloadVersion = v.PayloadVersion
 	ev.Payload = v.Payload[:len(v.Payload):len(v.Payload)]
 	return nil
 }

@@ -73,6 +73,8 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"FacadeProjection", s.facadeProjection},
 		{"ScopeRegions", s.scopeRegions},
 		{"AsOf", s.asOf},
+		{"TypedKinds", s.typedKinds},
+		{"KindNames", s.kindNames},
 		{"Closed", s.closed},
 	} {
 		t.Run(tc.name, tc.fn)

@@ -78,14 +78,15 @@ func (c *core) frameOf(k *keyRef) ([]byte, error) {
 	return frame, nil
 }
 
-// payloadOf returns the codec and payload of a seen key's first event.
-func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
+// payloadOf returns the codec, payload and payload version of a seen
+// key's first event.
+func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, uint32, error) {
 	if p.ev != nil {
-		return p.ev.Codec, p.ev.Payload, nil
+		return p.ev.Codec, p.ev.Payload, p.ev.PayloadVersion, nil
 	}
 	frame, err := c.frameOf(p.ref)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	body, _, err := segment.ReadFrame(frame)
 	var v segment.EventView
@@ -93,9 +94,9 @@ func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 		err = segment.ParseEventFields(body, &v)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+		return 0, nil, 0, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
 	}
-	return v.Codec, v.Payload, nil
+	return v.Codec, v.Payload, v.PayloadVersion, nil
 }
 
 // pruneKeys forgets keys the index now holds.
@@ -125,11 +126,11 @@ func (c *core) sameEvent(key string, p *seenKey, it *Item) error {
 		return fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
 			ErrDuplicate, key, r.Coordinate, r.Kind, r.Global, it.Coord, it.Kind)
 	}
-	codec, payload, err := c.payloadOf(p)
+	codec, payload, version, err := c.payloadOf(p)
 	if err != nil {
 		return err
 	}
-	if !event.SamePayload(codec, payload, it.Codec, it.Payload) {
+	if version != it.Version || !event.SamePayload(codec, payload, it.Codec, it.Payload) {
 		return fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)", ErrDuplicate, key, r.Global)
 	}
 	return nil

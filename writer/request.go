@@ -12,6 +12,9 @@ type Item struct {
 	Kind    event.EventKind
 	Codec   event.Codec
 	Payload []byte
+	// Version is the payload's version (event.StoredEvent.PayloadVersion;
+	// 0: none).
+	Version uint32
 	Opts    event.AppendOptions
 	Cause   event.Cause // batch items only
 	// Import, set only by the facade's Importer, gives the event the id and
