@@ -7,6 +7,8 @@ import (
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -26,30 +28,37 @@ func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind Event
 // AppendWithOptions appends with an expected sequence, an idempotency key,
 // explicit correlation and causation, flags or a durability override.
 func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
-	it, err := s.item(coord, kind, payload, opts)
+	start := instrument.Now()
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return Receipt{}, err
 	}
 	var rc Receipt
-	err = s.roundTrip(ctx, writer.NewAppend(it, s.durability(opts.Durability)), func(rs []Receipt) { rc = rs[0] })
+	d := s.durability(opts.Durability)
+	err = s.roundTrip(ctx, writer.NewAppend(it, d), func(rs []Receipt) { rc = rs[0] })
+	s.timeWrite(d, start)
 	return rc, err
 }
 
 // item validates and encodes one event on the caller's goroutine: every
 // public append path comes through here, so event.CheckAppend's rules hold
-// for all of them.
-func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
+// for all of them, and a typed payload's kind name is kept before its
+// event can be written.
+func (s *Store) item(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return writer.Item{}, err
 	}
-	b, codec, err := event.Encode(s.cfg.codec, payload)
+	if err := kinds.Learn(ctx, s.names, kind, payload); err != nil {
+		return writer.Item{}, err
+	}
+	e, err := event.EncodeVersioned(s.cfg.codec, payload)
 	if err != nil {
 		return writer.Item{}, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if err := s.Limits().CheckPayload(len(b)); err != nil {
+	if err := s.Limits().CheckPayload(len(e.Bytes)); err != nil {
 		return writer.Item{}, err
 	}
-	it := writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}
+	it := writer.Item{Coord: coord, Kind: kind, Codec: e.Codec, Payload: e.Bytes, Version: e.Version, Opts: opts}
 	if s.keys != nil {
 		if err := s.seal(&it); err != nil {
 			return writer.Item{}, err
@@ -63,6 +72,16 @@ func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendO
 // package gatekeeper does.
 func (s *Store) Limits() Limits {
 	return Limits{Codec: s.cfg.codec, MaxPayload: s.cfg.maxPayload}
+}
+
+// timeWrite counts the latency of a blocking write, from its call (start,
+// a reading of instrument.Now), by the durability it was acknowledged with.
+func (s *Store) timeWrite(d Durability, start int64) {
+	if d == event.OnWrite {
+		s.metrics.AppendOnWrite.Since(start)
+	} else {
+		s.metrics.AppendDurable.Since(start)
+	}
 }
 
 func (s *Store) durability(d Durability) Durability {
@@ -144,7 +163,7 @@ type Ticket struct {
 // the append is acknowledged when Wait returns. Appends submitted from one
 // goroutine are applied in submission order.
 func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (*Ticket, error) {
-	it, err := s.item(coord, kind, payload, opts)
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return nil, err
 	}

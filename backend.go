@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/projector"
 )
 
@@ -40,6 +41,10 @@ type EventStore interface {
 	// ProjectionLog is the store as package projector reads and follows
 	// it: what Project, the watches and NewProjector use.
 	ProjectionLog() projector.Source
+	// KindNames is the store's table of kind names, kept with the log:
+	// an append of a typed payload (kinds.Kind.Payload, AppendTyped)
+	// teaches it the kind's name first; tools print the names.
+	KindNames() kinds.Names
 	// Sync returns once everything acknowledged so far is on stable
 	// storage, as the backend defines it.
 	Sync(ctx context.Context) error

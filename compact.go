@@ -108,6 +108,9 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	rep.Duration, rep.Finished = time.Since(began), s.cfg.w.Clock()
 	last := rep
 	s.lastCompaction.Store(&last)
+	s.metrics.Compactions.Add(1)
+	s.metrics.CompactionNanos.Add(int64(rep.Duration))
+	s.metrics.CompactionBytesReclaimed.Add(max(rep.BytesBefore-rep.BytesAfter, 0))
 	return rep, nil
 }
 

@@ -14,6 +14,21 @@
 //	ev, err := store.Get(ctx, r.ID)
 //	for ev, err := range store.Stream(ctx, "player:alice") { ... }
 //
+// # Typed kinds and schema evolution
+//
+// DefineKind binds a Go type to a kind once — number, name, payload
+// version and the upcasters from older versions (package kinds) — and
+// AppendTyped, TypedItem and the kind's reads (Query, Get, Events, Cursor)
+// go by type. Every event records the version its payload was written
+// with; DecodeAs reads an event from any path as the current type,
+// upcasting older shapes, so a projection that knows only the newest shape
+// reads them all. The store keeps kind names (KindNames) for its tools.
+//
+//	var Moved = batpak.DefineKind[MovedV2]("player.moved", 0x1, 0x001,
+//		kinds.Version(2), kinds.Upcast(1, movedV1toV2))
+//	r, err := batpak.AppendTyped(ctx, store, Moved, alice, MovedV2{To: "crypt"})
+//	m, err := batpak.DecodeAs[MovedV2](ev)
+//
 // # Durability
 //
 // In the default Durable mode an append returns only after the fsync that
@@ -41,7 +56,8 @@
 // and the typed errors and reports), segment (the on-disk format), index,
 // reader (the directory, recovery and reads), writer (the writer and fsync
 // actors), subscriber (subscriptions, cursors, react loops), projector
-// (projections), compact and snapshot (maintenance), actor and supervisor
+// (projections), kinds (typed kinds, upcasting and kind names), compact
+// and snapshot (maintenance), actor and supervisor
 // (the runtime), vfs (the file-system seam with crash and fault
 // simulation), gatekeeper, typestate and outcome (the policy layer).
 package batpak

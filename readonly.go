@@ -3,6 +3,8 @@ package batpak
 import (
 	"context"
 
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 )
 
@@ -42,6 +44,9 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	return &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
 		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec, id: id, keys: keys,
+		metrics: instrument.NewSet(),
+		// After the log: every event read has its name kept before it.
+		names: kinds.OpenFile(cfg.fs, dir, ErrReadOnly),
 	}, nil
 }
 
@@ -58,5 +63,7 @@ func (s *Store) Refresh(ctx context.Context) (int, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	return s.rec.CatchUp(reader.Options{FS: s.cfg.fs, Dir: s.dir, ReadOnly: true})
+	n, err := s.rec.CatchUp(reader.Options{FS: s.cfg.fs, Dir: s.dir, ReadOnly: true})
+	s.names.Reload() // after the events, as at OpenReadOnly
+	return n, err
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/keyring"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -34,7 +36,9 @@ type Store struct {
 	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
 	react *subscriber.Reactors // react loops; nil read-only
 
-	report event.RecoveryReport
+	report  event.RecoveryReport
+	metrics *instrument.Set // the instruments Metrics reads
+	names   *kinds.File     // the kind names kept in the directory (KindNames)
 
 	id   ID               // the store's id (STOREID); zero on a read-only store without one
 	keys *keyring.Keyring // WithEncryption: seals and opens payloads; nil otherwise
@@ -138,7 +142,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
-		done: make(chan struct{}), id: id, keys: keys,
+		metrics: instrument.NewSet(), names: kinds.OpenFile(cfg.fs, dir, nil), done: make(chan struct{}), id: id, keys: keys,
 	}
 	s.hub = newHub(s)
 	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
@@ -149,7 +153,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
 	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
 	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
-	wc.OnPublish, wc.Inject, wc.Opener = s.hub.Publish, cfg.writerInject(), opener(keys)
+	wc.OnPublish, wc.Inject, wc.Metrics, wc.Opener = s.hub.Publish, cfg.writerInject(), s.metrics, opener(keys)
 	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
@@ -211,6 +215,7 @@ func (s *Store) Close() error {
 		}
 		rerr := s.react.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
+		s.names.Close(ErrClosed)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
@@ -229,6 +234,12 @@ func (s *Store) Close() error {
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
+
+// KindNames is the store's table of kind names (package kinds), kept in
+// its directory (docs/FORMAT.md, "Kind names"): a typed append teaches it
+// its kind's name before the event is written. On a read-only store Learn
+// returns ErrReadOnly for a name it does not hold, and Refresh rereads it.
+func (s *Store) KindNames() kinds.Names { return s.names }
 
 // Stats is a snapshot of the store's counters.
 type Stats struct {

@@ -47,7 +47,7 @@ type AppendOptions struct {
 	// IdempotencyKey, when set, makes a retried append return the original
 	// receipt and write nothing. Keys are kept for the life of the store.
 	// A retry must name the same event — the same coordinate, kind and
-	// payload (see SamePayload) — or it fails with the store's
+	// payload (see SamePayload) with the same payload version — or it fails with the store's
 	// ErrDuplicate ("idempotency key reused for a different event"); the
 	// other options (expected sequence, correlation, causation, flags) are
 	// not compared. At most MaxIdempotencyKey bytes.

@@ -39,11 +39,15 @@ var ErrRawPayload = errors.New("batpak: raw payload can only be decoded into *[]
 
 // Encode encodes v with codec c. A []byte is passed through untouched
 // whatever the codec, and reported as CodecRaw; an Encoded is passed
-// through with its own codec.
+// through with its own codec; a Typed is its Value (EncodeVersioned also
+// gives the version).
 func Encode(c Codec, v any) ([]byte, Codec, error) {
 	switch v := v.(type) {
 	case []byte:
 		return v, CodecRaw, nil
+	case Typed:
+		e, err := EncodeVersioned(c, v)
+		return e.Bytes, e.Codec, err
 	case Encoded:
 		if v.Codec > CodecJSON {
 			return nil, v.Codec, fmt.Errorf("batpak: unknown codec %d", v.Codec)
@@ -146,6 +150,11 @@ type StoredEvent struct {
 	Coordinate     Coordinate
 	IdempotencyKey string // empty if the append carried none
 	Codec          Codec
+	// PayloadVersion is the version of the payload's shape as its kind
+	// was registered when it was appended (package kinds): 0 for an event
+	// appended without one (untyped appends). Typed reads upcast older
+	// versions to the kind's current type.
+	PayloadVersion uint32
 	Payload        []byte // owned by the caller
 	// PayloadErr is nil when Payload holds the event's payload. For an
 	// encrypted event whose payload cannot be read it says why (ErrShredded,

@@ -32,7 +32,12 @@
 // they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish,
 // whose headers the stored messages keep: reads use them never to end
 // inside a batch.
-// Get looks ids up in the same bucket. Durable cursors are durable pull
+// Get looks ids up in the same bucket (keeping the chunks it reads) and
+// checks the event it reads is the one asked for. Every event also names
+// earlier events of its entity (the header Bp-Prev), which single-entity
+// reads follow with pipelined direct gets instead of walking the stream,
+// checking each event against what its link promised and falling back to
+// the walk when one does not hold. Durable cursors are durable pull
 // consumers; lossy subscriptions and cursor wake-ups use the stream's
 // RePublish, which only ever carries stored messages. KVCache keeps
 // projection states in a bucket.

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/batpak-go/batpak v0.1.0
 	github.com/nats-io/nats.go v1.55.0
+	github.com/stretchr/testify v1.12.1
 )
 
 require (

@@ -113,6 +113,7 @@ type Store struct {
 	kvMu    sync.Mutex
 	kv      jetstream.KeyValue // bound on first use
 	idIndex *idIndex
+	names   kindNames // the kind names, kept in the index bucket (kinds.go)
 
 	closed atomic.Bool
 	done   chan struct{} // closed by Close: wakes cursors and subscriptions
@@ -126,6 +127,8 @@ type Store struct {
 
 	liveMu sync.Mutex
 	live   map[closer]struct{} // open cursors and subscriptions
+
+	reads readMux // the answers of multi-gets (multiget.go)
 }
 
 type closer interface{ closeFromStore() }
@@ -155,6 +158,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		done: make(chan struct{}), ids: event.NewGenerator(event.ID{}),
 		entities: map[string]*entityState{}, live: map[closer]struct{}{}, idIndex: newIDIndex(),
 	}
+	s.names.s = s
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, s.streamConfig())
 		return err
@@ -243,6 +247,7 @@ func (s *Store) Close() error {
 	}
 	close(s.done)
 	s.closeIndex()
+	s.closeReads()
 	s.liveMu.Lock()
 	live := s.live
 	s.live = map[closer]struct{}{}

@@ -144,6 +144,7 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
 	ev.Codec = v.Codec
+	ev.PayloadVersion = v.PayloadVersion
 	ev.Payload, ev.PayloadErr = v.Payload[:len(v.Payload):len(v.Payload)], nil
 	if v.Sealed {
 		return openCopy(o, v, ev)

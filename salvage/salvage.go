@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -100,6 +101,9 @@ func Run(ctx context.Context, src, dst string, opts Options) (*Report, error) {
 	if err := w.finish(rep.LastGlobal); err != nil {
 		return nil, err
 	}
+	if err := copyKindNames(fs, src, dst, rep); err != nil {
+		return nil, err
+	}
 	if err := copyKeyset(fs, src, dst); err != nil {
 		return nil, err
 	}
@@ -112,6 +116,21 @@ func Run(ctx context.Context, src, dst string, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: %w", ErrResultInvalid, vr.Problem)
 	}
 	return rep, nil
+}
+
+// copyKindNames gives the new store the source's kind names, if they
+// read back intact; damaged ones are left behind with a note (the events
+// do not depend on them: tools print numbers instead).
+func copyKindNames(fs vfs.FS, src, dst string, rep *Report) error {
+	t, err := kinds.ReadFile(fs, src)
+	if err != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("kind names not copied: %v", err))
+		return nil
+	}
+	if len(t) == 0 {
+		return nil
+	}
+	return vfs.WriteFileAtomic(fs, dst, kinds.FileName, kinds.MarshalTable(t))
 }
 
 // checkDestination refuses a destination that holds anything, or that is

@@ -13,7 +13,8 @@ import (
 //	type      u8   = TypeEvent
 //	mask      u8   bit0 correlation present, bit1 causation present,
 //	               bit2 hash present, bit3 idempotency key present,
-//	               bits4-5 payload codec, bit7 payload sealed (sealed.go)
+//	               bits4-5 payload codec, bit6 payload version present,
+//	               bit7 payload sealed (sealed.go)
 //	hash      [32] only with bit2: the event's own chain hash
 //	kind      u16
 //	flags     u16
@@ -25,6 +26,7 @@ import (
 //	counter   uvarint  HLC logical counter
 //	corr      [16]     only with bit0; absent means "same as id"
 //	cause     [16]     only with bit1
+//	pversion  uvarint  only with bit6: the payload's version (1 or more)
 //	idemkey   uvarint length + bytes, only with bit3
 //	entity    uvarint length + bytes
 //	scope     uvarint length + bytes
@@ -35,8 +37,9 @@ const (
 	maskHash        = 1 << 2
 	maskIdemKey     = 1 << 3
 	maskCodecShift  = 4
+	maskVersion     = 1 << 6
 	maskSealed      = 1 << 7
-	maskKnown       = 0x3F | maskSealed
+	maskKnown       = 0xFF
 
 	hashOffset = 2
 	// MaxIdempotencyKey bounds an idempotency key (the appends' bound,
@@ -57,6 +60,9 @@ type EventRecord struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
+	// PayloadVersion is the version of the payload's shape (package
+	// kinds); 0, unversioned, is not stored.
+	PayloadVersion uint32
 	// Sealed says Payload is sealed (encrypted; see sealed.go): the codec
 	// is that of the payload inside.
 	Sealed  bool
@@ -68,7 +74,7 @@ type EventRecord struct {
 
 // EncodedEventSize is an upper bound of the frame size of r, for sizing buffers.
 func EncodedEventSize(r *EventRecord) int {
-	return FrameHeaderSize + 2 + 32 + 4 + 16 + 10 + 10 + 8 + 10 + 5 + 32 +
+	return FrameHeaderSize + 2 + 32 + 4 + 16 + 10 + 10 + 8 + 10 + 5 + 32 + 5 +
 		10 + len(r.IdemKey) + 10 + len(r.Entity) + 10 + len(r.Scope) + len(r.Payload)
 }
 
@@ -142,6 +148,9 @@ func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute 
 	if r.IdemKey != "" {
 		mask |= maskIdemKey
 	}
+	if r.PayloadVersion != 0 {
+		mask |= maskVersion
+	}
 	if r.Sealed {
 		mask |= maskSealed
 	}
@@ -162,6 +171,9 @@ func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute 
 	}
 	if mask&maskCausation != 0 {
 		dst = append(dst, r.Causation[:]...)
+	}
+	if mask&maskVersion != 0 {
+		dst = binary.AppendUvarint(dst, uint64(r.PayloadVersion))
 	}
 	if mask&maskIdemKey != 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(r.IdemKey)))
@@ -198,11 +210,13 @@ type EventView struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
-	Sealed      bool // Payload is sealed (sealed.go); Codec is that of the payload inside
-	IdemKey     []byte
-	Entity      []byte
-	Scope       []byte
-	Payload     []byte
+	// PayloadVersion is 0 for an event stored without one.
+	PayloadVersion uint32
+	Sealed         bool // Payload is sealed (sealed.go); Codec is that of the payload inside
+	IdemKey        []byte
+	Entity         []byte
+	Scope          []byte
+	Payload        []byte
 }
 
 // ParseEvent decodes an event body into v without copying, and checks
@@ -296,6 +310,17 @@ func ParseEventFields(body []byte, v *EventView) error {
 		v.Causation = event.ID(body[i : i+16])
 		i += 16
 	}
+	v.PayloadVersion = 0
+	if mask&maskVersion != 0 {
+		var pv uint64
+		if pv, i = uvarintAt(body, i); i < 0 {
+			return errTruncated
+		}
+		if pv == 0 || pv > 1<<32-1 {
+			return fmt.Errorf("%w: payload version %d out of range", ErrBadRecord, pv)
+		}
+		v.PayloadVersion = uint32(pv)
+	}
 	v.IdemKey = nil
 	if mask&maskIdemKey != 0 {
 		if v.IdemKey, i = lenPrefixedAt(body, i, MaxIdempotencyKey); i < 0 {
@@ -381,6 +406,7 @@ func (v *EventView) ToStored(e *event.StoredEvent) {
 	e.Coordinate, _ = event.NewCoordinate(string(v.Entity), string(v.Scope)) // validated by ParseEvent
 	e.IdempotencyKey = string(v.IdemKey)
 	e.Codec = v.Codec
+	e.PayloadVersion = v.PayloadVersion
 	e.Payload, e.PayloadErr = nil, nil
 	switch {
 	case IsStripped(v):

@@ -14,6 +14,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -46,9 +47,12 @@ type Source struct {
 // frontier: every sealed segment whole, and the frontier's segment up to
 // the end of its frame (and of the batch COMMIT after it, if it ends a
 // batch) — never bytes written after. Each copy's sync note is set to its
-// end. Every file and the directory are fsynced, then the manifest is
-// written atomically. Only segments are copied, and the files Extra gives.
-// On failure Take removes the files it created; dest itself is left.
+// end. The kind names (kinds.FileName) are copied too, after the
+// frontier: every event up to it had its name kept before it was written.
+// Every file and the directory are fsynced, then the manifest is written
+// atomically. Only segments, the kind names and the files Extra gives are
+// copied. On failure Take removes the files it created; dest itself is
+// left.
 func Take(ctx context.Context, src Source, dest string) (Manifest, error) {
 	fs := src.FS
 	// Every directory created on the way must survive a crash too.
@@ -92,6 +96,14 @@ func Take(ctx context.Context, src Source, dest string) (Manifest, error) {
 			}
 			man.Files = append(man.Files, f)
 		}
+	}
+	created = append(created, kinds.FileName)
+	names, ok, err := copyFile(ctx, fs, filepath.Join(src.Dir, kinds.FileName), filepath.Join(dest, kinds.FileName))
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("batpak: snapshot of %s: %w", kinds.FileName, err))
+	case ok:
+		man.Files = append(man.Files, names)
 	}
 	if src.Extra != nil {
 		extra, err := src.Extra()

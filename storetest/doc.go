@@ -5,9 +5,7 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) batpak.EventStore {
 //			s, err := batpak.Open(t.TempDir())
-//			if err != nil {
-//				t.Fatal(err)
-//			}
+//			require.NoError(t, err)
 //			t.Cleanup(func() { _ = s.Close() })
 //			return s
 //		}, storetest.WithReopen(reopen))
@@ -20,8 +18,13 @@
 // capped reads never split an atomic batch, and whose All goes from
 // history to live), lossy subscriptions (Recv and C), projections through
 // package projector and through the facade (Project, ProjectRegion,
-// WatchProjection, NewProjector's live projections), errors after Close, positions and limits at the ends of
+// WatchProjection, NewProjector's live projections), typed kinds (package
+// kinds: typed appends and reads on every path, payload versions upcast,
+// kind names learned, refused when they conflict, kept across a reopen),
+// errors after Close, positions and limits at the ends of
 // their ranges, and the refusal of reserved kinds and of payloads above
 // Limits.
-// It imports no backend: a backend's own module runs it.
+// It imports no backend: a backend's own module runs it. Its checks are
+// testify's require (a failure that makes the rest meaningless ends the
+// subtest) and assert (the subtest goes on, reporting every difference).
 package storetest

@@ -7,6 +7,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -58,6 +59,10 @@ type Config struct {
 	// (see link): never on two goroutines at once, always in global order.
 	// It must not block.
 	OnPublish func(notes []event.Notification)
+	// Metrics receives the fsync latencies, the events each fsync made
+	// durable and the size of each drain. Nil: New makes a Set nobody
+	// reads.
+	Metrics *instrument.Set
 	// Inject, if set, is called at named points of the write path (tests
 	// use it to fail or panic there). See the Point constants.
 	Inject func(p Point) error

@@ -319,7 +319,7 @@ func (c *core) stage(it *Item, t *tail, causation, correlation event.ID, batch s
 	rec := segment.EventRecord{
 		ID: id, Correlation: correlation, Causation: causation, Kind: it.Kind,
 		Flags: it.Opts.Flags, Global: c.st.global, Sequence: t.next, Timestamp: us,
-		WallMS: wall, Counter: counter, Codec: it.Codec, Sealed: it.Sealed, IdemKey: it.Opts.IdempotencyKey,
+		WallMS: wall, Counter: counter, Codec: it.Codec, PayloadVersion: it.Version, Sealed: it.Sealed, IdemKey: it.Opts.IdempotencyKey,
 		Entity: it.Coord.Entity(), Scope: it.Coord.Scope(), Payload: it.Payload,
 	}
 	off := c.end + int64(len(c.buf))

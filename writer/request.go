@@ -13,6 +13,9 @@ type Item struct {
 	Kind    event.EventKind
 	Codec   event.Codec
 	Payload []byte
+	// Version is the payload's version (event.StoredEvent.PayloadVersion;
+	// 0: none).
+	Version uint32
 	// Sealed says Payload is sealed (docs/FORMAT.md, "Sealed payloads");
 	// Plain is then the payload it seals, which an idempotent retry is
 	// compared by.

@@ -45,6 +45,8 @@ type Env struct {
 	Scale float64
 	// FsyncsPerSec is the raw fsync rate W0 measured in this run, or 0.
 	FsyncsPerSec float64
+	// W3EventsPerSec is W3's rate of plain atomic batches in this run, or 0.
+	W3EventsPerSec float64
 	// SyncData makes every store sync its segments with fdatasync
 	// (batpak.SyncData), and W0 measure fdatasync instead of fsync.
 	SyncData bool
