@@ -25,10 +25,13 @@ const ckptHeaderLen = 8 + 9*8
 var ErrBadCheckpoint = errors.New("index: bad checkpoint")
 
 // checkpointMagic names the format and its version: 2 added the
-// correlation index. A checkpoint of another version is refused like a
-// damaged one, and the store rebuilds its index by scanning (and writes a
-// checkpoint of this version on its next close).
-var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '2'}
+// correlation index; 3 the clock readings and the links (correlation and
+// causation) headers need, in place of version 2's correlation list. A
+// checkpoint of another version is refused like a damaged one, and the
+// store rebuilds its index by scanning (and writes a checkpoint of this
+// version on its next close): a version 2 checkpoint lacks the clocks
+// and causations, which only the frames hold.
+var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '3'}
 
 // entrySize is an Entry's in-memory size; checkpoints store entries in
 // their in-memory layout, which is only a portable format on little-endian
@@ -37,31 +40,29 @@ var checkpointMagic = [8]byte{'B', 'P', 'K', 'C', 'K', 'P', 'T', '2'}
 const entrySize = int(unsafe.Sizeof(Entry{}))
 
 // CheckpointsSupported reports whether this machine reads and writes checkpoints.
-var CheckpointsSupported = binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && entrySize == 40
+var CheckpointsSupported = binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && entrySize == 40 &&
+	unsafe.Sizeof(clock{}) == clockSize
 
 var ckptCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // MarshalCheckpoint encodes the index and its watermark (layout in
-// docs/FORMAT.md): a header, the interned names, the entries and ids as
-// they are laid out in memory, the idempotency keys and out-of-order ids,
-// the correlation index, and a CRC-32C of everything before it. The
-// position lists are not stored: they are rebuilt from the entries.
+// docs/FORMAT.md): a header, the interned names, the entries, ids and
+// clock readings as they are laid out in memory, the idempotency keys and
+// out-of-order ids, the links (correlation, causation), and a CRC-32C of
+// everything before it. The position lists and the correlation index are
+// not stored: they are rebuilt from the entries and the links.
 func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	n := x.entries.n
-	nCorr := 0
-	for _, l := range x.corr {
-		nCorr += len(l)
-	}
+	n, nLinks := x.entries.n, x.links.n
 	// Fresh memory for tens of megabytes: not zeroed, and in huge pages
 	// where the kernel allows (see rawSlice and hugePages).
-	b := rawSlice[byte](ckptHeaderLen + n*(entrySize+16) + len(x.entityName)*24 + len(x.keys)*24 + nCorr*20 + 4)[:0]
+	b := rawSlice[byte](ckptHeaderLen + n*(entrySize+16+clockSize) + len(x.entityName)*24 + len(x.keys)*24 + nLinks*linkSize + 4)[:0]
 	hugePages(b)
 	b = append(b, checkpointMagic[:]...)
 	for _, v := range []uint64{w.Segment, uint64(w.Offset), w.LastGlobal, uint64(n),
 		uint64(len(x.entityName)), uint64(len(x.scopeName)), uint64(len(x.keys)), uint64(len(x.idOverflow)),
-		uint64(nCorr)} {
+		uint64(nLinks)} {
 		b = binary.LittleEndian.AppendUint64(b, v)
 	}
 	for _, names := range [][]string{x.entityName, x.scopeName} {
@@ -80,6 +81,11 @@ func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 		chunk := iv.chunkAt(i, n)
 		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), len(chunk)*16)...)
 	}
+	cv := x.clocks.view()
+	for i := 0; i < n; i += chunkLen {
+		chunk := cv.chunkAt(i, n)
+		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&chunk[0])), len(chunk)*clockSize)...)
+	}
 	for k, pos := range x.keys {
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
@@ -89,12 +95,12 @@ func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 		b = append(b, id[:]...)
 		b = binary.LittleEndian.AppendUint32(b, pos)
 	}
-	// Each correlation's list is written whole, in position order.
-	for c, l := range x.corr {
-		for _, pos := range l {
-			b = append(b, c[:]...)
-			b = binary.LittleEndian.AppendUint32(b, pos)
-		}
+	lv := x.links.view()
+	for i := range nLinks {
+		l := lv.at(i)
+		b = binary.LittleEndian.AppendUint32(b, l.pos)
+		b = append(b, l.corr[:]...)
+		b = append(b, l.cause[:]...)
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, ckptCRC))
 }
@@ -126,9 +132,10 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	}
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(body[8+8*i:]) }
 	w := Watermark{Segment: u(0), Offset: int64(u(1)), LastGlobal: u(2)}
-	n, nEnt, nScope, nKeys, nOver, nCorr := u(3), u(4), u(5), u(6), u(7), u(8)
+	n, nEnt, nScope, nKeys, nOver, nLinks := u(3), u(4), u(5), u(6), u(7), u(8)
 	rest := uint64(len(body) - headerLen)
-	if n > rest/uint64(entrySize+16) || nEnt > rest || nScope > rest || nKeys > rest || nOver > rest || nCorr > rest/20 {
+	if n > rest/uint64(entrySize+16+clockSize) || nEnt > rest || nScope > rest || nKeys > rest || nOver > rest ||
+		nLinks > rest/linkSize {
 		return bad("counts exceed the file")
 	}
 	r := ckptReader{b: body, i: headerLen}
@@ -155,10 +162,11 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 	x.scopes = make([]chunked[uint32], nScope)
 	entries := r.bytes(int(n) * entrySize)
 	ids := r.bytes(int(n) * 16)
+	clocks := r.bytes(int(n) * clockSize)
 	if r.err != nil {
 		return bad("entries cut short")
 	}
-	if err := x.restoreEntries(int(n), entries, ids, w, nEnt, nScope); err != nil {
+	if err := x.restoreEntries(int(n), entries, ids, clocks, w, nEnt, nScope); err != nil {
 		return bad("%v", err)
 	}
 	for i := uint64(0); i < nKeys; i++ {
@@ -176,21 +184,28 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 			return bad("id %d unreadable", i)
 		}
 		x.idOverflow[event.ID(id)] = pos
+		x.overPos[pos] = event.ID(id)
 	}
-	for i := uint64(0); i < nCorr; i++ {
-		cb := r.bytes(16)
+	if len(x.overPos) != len(x.idOverflow) {
+		return bad("two out-of-order ids at one position")
+	}
+	for i := uint64(0); i < nLinks; i++ {
 		pos := r.u32()
+		corr, cause := r.bytes(16), r.bytes(16)
 		if r.err != nil || uint64(pos) >= n {
-			return bad("correlation %d unreadable", i)
+			return bad("link %d unreadable", i)
 		}
-		c := event.ID(cb)
-		if c.IsZero() {
-			return bad("correlation %d is zero", i)
+		l := link{pos: pos, corr: event.ID(corr), cause: event.ID(cause)}
+		if l.corr.IsZero() && l.cause.IsZero() {
+			return bad("link %d links nothing", i)
 		}
-		if l := x.corr[c]; len(l) > 0 && l[len(l)-1] >= pos {
-			return bad("correlation %v out of order", c)
+		if x.links.n > 0 && x.links.last().pos >= pos {
+			return bad("link %d out of order", i)
 		}
-		x.addCorrelation(pos, c)
+		x.links.push(l)
+		if !l.corr.IsZero() {
+			x.addCorrelation(pos, l.corr)
+		}
 	}
 	if r.i != len(body) {
 		return bad("%d trailing bytes", len(body)-r.i)
@@ -206,21 +221,26 @@ func UnmarshalCheckpoint(b []byte) (*Index, Watermark, error) {
 // lists, whose sizes a first pass counts, are filled in one more. The
 // pools are not zeroed (rawSlice): every element is written before the
 // index is used.
-func (x *Index) restoreEntries(n int, entries, ids []byte, w Watermark, nEnt, nScope uint64) error {
+func (x *Index) restoreEntries(n int, entries, ids, clocks []byte, w Watermark, nEnt, nScope uint64) error {
 	entryPool := rawSlice[Entry](storageLen(n))
 	idPool := rawSlice[event.ID](storageLen(n))
+	clockPool := rawSlice[clock](storageLen(n))
 	hugePages(entryPool)
 	hugePages(idPool)
+	hugePages(clockPool)
 	x.entries.reserve(&entryPool, n)
 	x.ids.reserve(&idPool, n)
+	x.clocks.reserve(&clockPool, n)
 	for i := 0; i < n; i += chunkLen {
 		m := min(chunkLen, n-i)
-		es, is := x.entries.storage(i, m), x.ids.storage(i, m)
+		es, is, cs := x.entries.storage(i, m), x.ids.storage(i, m), x.clocks.storage(i, m)
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&es[0])), m*entrySize), entries[i*entrySize:])
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&is[0])), m*16), ids[i*16:])
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&cs[0])), m*clockSize), clocks[i*clockSize:])
 	}
 	x.entries.setFilled(n)
 	x.ids.setFilled(n)
+	x.clocks.setFilled(n)
 
 	streamLen, scopeLen := make([]int, nEnt), make([]int, nScope)
 	kindLen := map[event.EventKind]int{}

@@ -71,15 +71,3 @@ func (x *Index) CorrelatedCount() int {
 	}
 	return n
 }
-
-// correlationsByPos inverts the correlation index: position → correlation
-// id, for rebuilding the index entry by entry. Callers hold x.mu.
-func (x *Index) correlationsByPos() map[uint32]event.ID {
-	m := make(map[uint32]event.ID)
-	for c, l := range x.corr {
-		for _, pos := range l {
-			m[pos] = c
-		}
-	}
-	return m
-}

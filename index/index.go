@@ -29,6 +29,8 @@ type Pending struct {
 	// Correlation is the event's workflow; zero or equal to ID for an event
 	// that is its own (most are), which the correlation index skips.
 	Correlation event.ID
+	Causation   event.ID       // zero if none
+	Position    event.Position // the event's clock reading
 	Kind        event.EventKind
 	Global      uint64
 	Sequence    uint64
@@ -63,6 +65,16 @@ type Index struct {
 	kinds       map[event.EventKind]*chunked[uint32]
 	keys        map[string]uint32     // idempotency key → entry position
 	corr        map[event.ID][]uint32 // correlation id → positions of the events not their own (see correlation.go)
+	// What headers need besides the entries (headers.go): each entry's
+	// clock reading, by position; the links (correlation, causation) of
+	// the events that have any, in position order; and the real ids of
+	// the entries whose slot in ids repeats an earlier id, by position.
+	clocks  chunked[clock]
+	links   chunked[link]
+	overPos map[uint32]event.ID
+	// gen counts Rewrites: positions taken in one generation mean nothing
+	// in another (ScanHeaders).
+	gen uint64
 	// vacancies is set once Rewrite has dropped entries: some entities or
 	// scopes may then have empty lists (see Rewrite).
 	vacancies bool
@@ -72,6 +84,7 @@ type Index struct {
 func New() *Index {
 	return &Index{
 		idOverflow: make(map[event.ID]uint32),
+		overPos:    make(map[uint32]event.ID),
 		entityNum:  make(map[string]uint32),
 		scopeNum:   make(map[string]uint32),
 		kinds:      make(map[event.EventKind]*chunked[uint32]),
@@ -120,6 +133,11 @@ func (x *Index) add(p *Pending) {
 	} else {
 		x.ids.push(x.lastID)
 		x.idOverflow[p.ID] = pos
+		x.overPos[pos] = p.ID
+	}
+	x.clocks.push(clockOf(p.Position))
+	if l, ok := linkOf(pos, p.ID, p.Correlation, p.Causation); ok {
+		x.links.push(l)
 	}
 	x.streams[en].push(pos)
 	x.scopes[sn].push(pos)
@@ -346,6 +364,14 @@ func (s snapshot) len() int {
 		return s.entries.n
 	}
 	return s.pos.n
+}
+
+// posAt is the position of the entry at index i.
+func (s snapshot) posAt(i int) uint32 {
+	if s.all {
+		return uint32(i)
+	}
+	return *s.pos.at(i)
 }
 
 func (s snapshot) at(i int) *Entry {

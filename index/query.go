@@ -93,9 +93,13 @@ func (x *Index) Scan(r event.Region, after uint64) Scan {
 
 // Next copies the next matching entries into dst and returns how many; 0
 // means the scan is over.
-func (sc *Scan) Next(dst []Entry) int {
+func (sc *Scan) Next(dst []Entry) int { return sc.next(dst, nil) }
+
+// next is Next that also gives each entry's position in pos, unless pos
+// is nil (then at least as long as dst).
+func (sc *Scan) next(dst []Entry, pos []uint32) int {
 	if sc.merge != nil {
-		return sc.nextMerged(dst)
+		return sc.nextMerged(dst, pos)
 	}
 	n, end := 0, sc.s.len()
 	for ; sc.i < end && n < len(dst); sc.i++ {
@@ -109,6 +113,9 @@ func (sc *Scan) Next(dst []Entry) int {
 			continue
 		}
 		dst[n] = *e
+		if pos != nil {
+			pos[n] = sc.s.posAt(sc.i)
+		}
 		n++
 	}
 	return n
@@ -116,16 +123,19 @@ func (sc *Scan) Next(dst []Entry) int {
 
 // nextMerged is Next over the merged lists of the region's scopes, whose
 // entries are all in scope.
-func (sc *Scan) nextMerged(dst []Entry) int {
+func (sc *Scan) nextMerged(dst []Entry, pos []uint32) int {
 	n := 0
 	for n < len(dst) {
-		e := sc.merge.next()
+		e, p := sc.merge.next()
 		if e == nil {
 			break
 		}
 		sc.examined++
 		if sc.keep(e) {
 			dst[n] = *e
+			if pos != nil {
+				pos[n] = p
+			}
 			n++
 		}
 	}

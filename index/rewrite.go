@@ -20,6 +20,7 @@ func (x *Index) Rewrite(keep func(e *Entry) bool) int {
 	old, at := x.entries.view(), x.byPosition()
 	y := &Index{
 		idOverflow: make(map[event.ID]uint32),
+		overPos:    make(map[uint32]event.ID),
 		streams:    make([]chunked[uint32], len(x.streams)),
 		scopes:     make([]chunked[uint32], len(x.scopes)),
 		kinds:      make(map[event.EventKind]*chunked[uint32]),
@@ -32,21 +33,28 @@ func (x *Index) Rewrite(keep func(e *Entry) bool) int {
 			dropped++
 			continue
 		}
-		y.place(e, at.id(i), at.key[uint32(i)])
-		if c, ok := at.corr[uint32(i)]; ok {
-			y.addCorrelation(uint32(y.entries.n-1), c)
+		id := at.id(i)
+		y.place(e, id, at.key[uint32(i)], *at.clocks.at(i))
+		if l, ok := at.link(i); ok {
+			pos := uint32(y.entries.n - 1)
+			y.links.push(link{pos: pos, corr: l.corr, cause: l.cause})
+			if !l.corr.IsZero() {
+				y.addCorrelation(pos, l.corr)
+			}
 		}
 	}
-	x.entries, x.ids, x.lastID, x.idOverflow = y.entries, y.ids, y.lastID, y.idOverflow
+	x.entries, x.ids, x.lastID, x.idOverflow, x.overPos = y.entries, y.ids, y.lastID, y.idOverflow, y.overPos
 	x.streams, x.scopes, x.kinds, x.keys = y.streams, y.scopes, y.kinds, y.keys
-	x.corr = y.corr
+	x.corr, x.clocks, x.links = y.corr, y.clocks, y.links
 	x.vacancies = x.vacancies || dropped > 0
+	x.gen++
 	return dropped
 }
 
 // place appends an entry whose entity and scope numbers are already
-// interned, with its id and idempotency key ("" if none).
-func (x *Index) place(e Entry, id event.ID, key string) {
+// interned, with its id, idempotency key ("" if none) and clock reading;
+// the caller adds its link.
+func (x *Index) place(e Entry, id event.ID, key string, c clock) {
 	pos := uint32(x.entries.n)
 	x.entries.push(e)
 	if id.Compare(x.lastID) > 0 {
@@ -55,7 +63,9 @@ func (x *Index) place(e Entry, id event.ID, key string) {
 	} else {
 		x.ids.push(x.lastID)
 		x.idOverflow[id] = pos
+		x.overPos[pos] = id
 	}
+	x.clocks.push(c)
 	x.streams[e.Entity].push(pos)
 	x.scopes[e.Scope].push(pos)
 	kl := x.kinds[e.Kind]
@@ -81,35 +91,39 @@ func (x *Index) Rebuilt(seg func(uint32) uint32) *Index {
 	y := New()
 	for i := 0; i < old.n; i++ {
 		e := old.at(i)
-		y.add(&Pending{
+		p := Pending{
 			ID: at.id(i), Entity: x.entityName[e.Entity], Scope: x.scopeName[e.Scope], IdemKey: at.key[uint32(i)],
-			Kind: e.Kind, Correlation: at.corr[uint32(i)], Global: e.Global, Sequence: e.Sequence,
+			Position: at.clocks.at(i).position(), Kind: e.Kind, Global: e.Global, Sequence: e.Sequence,
 			Segment: seg(e.Segment), Offset: e.Offset, Size: e.Size,
-		})
+		}
+		if l, ok := at.link(i); ok {
+			p.Correlation, p.Causation = l.corr, l.cause
+		}
+		y.add(&p)
 	}
 	return y
 }
 
 // positional is what an index keeps about its entries outside the entry
-// lists (ids out of order, idempotency keys, correlations), by position,
-// for rebuilding the lists entry by entry.
+// lists (ids out of order, idempotency keys, clock readings, links), by
+// position, for rebuilding the lists entry by entry.
 type positional struct {
-	ids  view[event.ID]
-	over map[uint32]event.ID
-	key  map[uint32]string
-	corr map[uint32]event.ID
+	ids    view[event.ID]
+	over   map[uint32]event.ID
+	key    map[uint32]string
+	clocks view[clock]
+	links  view[link]
+	next   int // the next link to look at: positions are asked for in order
 }
 
 // byPosition collects positional data. Callers hold x.mu.
-func (x *Index) byPosition() positional {
-	p := positional{
-		ids:  x.ids.view(),
-		over: make(map[uint32]event.ID, len(x.idOverflow)),
-		key:  make(map[uint32]string, len(x.keys)),
-		corr: x.correlationsByPos(),
-	}
-	for id, pos := range x.idOverflow {
-		p.over[pos] = id
+func (x *Index) byPosition() *positional {
+	p := &positional{
+		ids:    x.ids.view(),
+		over:   x.overPos,
+		key:    make(map[uint32]string, len(x.keys)),
+		clocks: x.clocks.view(),
+		links:  x.links.view(),
 	}
 	for k, pos := range x.keys {
 		p.key[pos] = k
@@ -117,8 +131,20 @@ func (x *Index) byPosition() positional {
 	return p
 }
 
+// link returns the link of the entry at position i; positions must be
+// asked for in increasing order.
+func (p *positional) link(i int) (*link, bool) {
+	for p.next < p.links.n && p.links.at(p.next).pos < uint32(i) {
+		p.next++
+	}
+	if p.next < p.links.n && p.links.at(p.next).pos == uint32(i) {
+		return p.links.at(p.next), true
+	}
+	return nil, false
+}
+
 // id is the id of the entry at position i.
-func (p positional) id(i int) event.ID {
+func (p *positional) id(i int) event.ID {
 	if id, ok := p.over[uint32(i)]; ok {
 		return id
 	}

@@ -176,14 +176,16 @@ func newMerger(lists []snapshot, after uint64) *merger {
 	return m
 }
 
-// next returns the entry at the smallest position left, or nil at the end.
-func (m *merger) next() *Entry {
+// next returns the entry at the smallest position left and that
+// position, or nil at the end.
+func (m *merger) next() (*Entry, uint32) {
 	if len(m.heads) == 0 {
-		return nil
+		return nil, 0
 	}
 	h := &m.heads[0]
 	s := m.lists[h.list]
-	e := s.entries.at(int(h.pos))
+	pos := h.pos
+	e := s.entries.at(int(pos))
 	if h.i++; h.i < s.pos.n {
 		h.pos = *s.pos.at(h.i)
 	} else {
@@ -192,7 +194,7 @@ func (m *merger) next() *Entry {
 		m.heads = m.heads[:last]
 	}
 	m.down(0)
-	return e
+	return e, pos
 }
 
 func (m *merger) down(k int) {

@@ -14,7 +14,7 @@ import (
 // it). The footer's CRC and its agreement with the segment are checked
 // (segment.WalkFooter), its first event must follow the previous
 // segment's, and each frame it names must pass its CRC and hold an event,
-// whose id is read from it: what the footer saves is decoding and
+// whose id, clock reading and links are read from it: what the footer saves is decoding and
 // validating every field. Any failure is a *CorruptionError, as damage
 // anywhere in a sealed segment is — a footer is never half trusted.
 //
@@ -24,6 +24,7 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 	*pend = (*pend)[:0]
 	var last *segment.FooterEntry
 	var lastCopy segment.FooterEntry
+	var v segment.EventView
 	first := true
 	at, err = segment.WalkFooter(data, func(e *segment.FooterEntry) error {
 		if first && e.Global <= rec.LastGlobal {
@@ -31,17 +32,19 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 		}
 		first = false
 		frame := data[e.Offset : e.Offset+e.Size]
-		if _, _, err := segment.ReadFrame(frame); err != nil {
+		body, _, err := segment.ReadFrame(frame)
+		if err != nil {
 			return &event.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size), Cause: err}
 		}
-		eid, corr, ok := segment.FrameEventIDs(frame)
-		if !ok {
+		// The fields the footer does not hold (id, clock, links) are
+		// read from the frame, which was just checked.
+		if err := segment.ParseEventFields(body, &v); err != nil {
 			return &event.CorruptionError{Segment: id, Offset: int64(e.Offset), Lost: int64(e.Size),
-				Cause: fmt.Errorf("%w: the footer names a frame that is not an event", segment.ErrBadRecord)}
+				Cause: fmt.Errorf("%w: the footer names a frame that is not an event: %w", segment.ErrBadRecord, err)}
 		}
 		*pend = append(*pend, index.Pending{
-			ID: eid, Entity: e.Entity, Scope: e.Scope, IdemKey: e.IdemKey, Correlation: corr,
-			Kind: e.Kind, Global: e.Global, Sequence: e.Sequence,
+			ID: v.ID, Entity: e.Entity, Scope: e.Scope, IdemKey: e.IdemKey, Correlation: v.Correlation,
+			Causation: v.Causation, Position: event.Position{WallMS: v.WallMS, Counter: v.Counter}, Kind: e.Kind, Global: e.Global, Sequence: e.Sequence,
 			Segment: uint32(id), Offset: e.Offset, Size: e.Size,
 		})
 		if len(*pend) == publishChunk {
@@ -69,7 +72,6 @@ func (rec *Recovered) fromFooter(id uint64, data []byte, pend *[]index.Pending, 
 		// The writer's clock and id generator continue from the newest
 		// event: decode that one frame fully.
 		body, _, _ := segment.ReadFrame(data[last.Offset : last.Offset+last.Size])
-		var v segment.EventView
 		if err := segment.ParseEvent(body, &v); err != nil || v.Global != last.Global || v.Sequence != last.Sequence {
 			return at, true, &event.CorruptionError{Segment: id, Offset: int64(last.Offset), Lost: int64(last.Size),
 				Cause: fmt.Errorf("%w: the footer's last event is not the one in its frame", segment.ErrBadRecord)}

@@ -362,7 +362,7 @@ func (rec *Recovered) collect(pend *[]index.Pending, id uint64, base int64) segm
 		}
 		*pend = append(*pend, index.Pending{
 			ID: v.ID, Entity: rec.intern(v.Entity), Scope: rec.intern(v.Scope), IdemKey: key, Correlation: v.Correlation,
-			Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
+			Causation: v.Causation, Position: event.Position{WallMS: v.WallMS, Counter: v.Counter}, Kind: v.Kind, Global: v.Global, Sequence: v.Sequence,
 			Segment: uint32(id), Offset: uint32(base + off), Size: uint32(size),
 		})
 		if len(*pend) == publishChunk {

@@ -333,7 +333,7 @@ func (c *core) stage(it *Item, t *tail, causation, correlation event.ID, batch s
 	}
 	c.cur.pend = append(c.cur.pend, index.Pending{
 		ID: id, Entity: rec.Entity, Scope: rec.Scope, IdemKey: rec.IdemKey, Kind: it.Kind, Correlation: correlation,
-		Global: rec.Global, Sequence: t.next, Segment: uint32(c.seg), Offset: uint32(off), Size: size,
+		Causation: causation, Position: rcpt.Position, Global: rec.Global, Sequence: t.next, Segment: uint32(c.seg), Offset: uint32(off), Size: size,
 	})
 	if c.notify {
 		c.cur.notes = append(c.cur.notes, event.Notification{
