@@ -90,7 +90,8 @@ func (c *HeaderCursor) Next(ctx context.Context, dst []IndexHeader) (int, error)
 	if len(dst) == 0 {
 		return 0, fmt.Errorf("%w: HeaderCursor.Next needs room for one header", ErrInvalidOption)
 	}
-	n := c.s.idx.ScanHeaders(c.region, c.after).Next(dst)
+	hs := c.s.idx.ScanHeaders(c.region, c.after)
+	n := hs.Next(dst)
 	if n > 0 {
 		c.after = dst[n-1].Global
 	}

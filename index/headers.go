@@ -126,19 +126,22 @@ func (v *headerView) header(e *Entry, pos uint32, h *event.IndexHeader) {
 }
 
 // HeaderScan is a Scan that gives headers (event.IndexHeader) rather than
-// entries: metadata-only reads, from memory alone.
+// entries: metadata-only reads, from memory alone. It is a value (on the
+// reader's stack: a stream of a few headers allocates nothing).
 type HeaderScan struct {
 	sc  Scan
 	v   headerView
-	es  [64]Entry
-	pos [64]uint32
+	es  [headerChunk]Entry
+	pos [headerChunk]uint32
 }
+
+// headerChunk is how many entries Next takes from the scan at a time.
+const headerChunk = 32
 
 // ScanHeaders starts a scan of the headers of the events matching r with
 // Global > after, in global order (Scan's order and lists), from a
 // snapshot taken now.
-func (x *Index) ScanHeaders(r event.Region, after uint64) *HeaderScan {
-	hs := &HeaderScan{}
+func (x *Index) ScanHeaders(r event.Region, after uint64) (hs HeaderScan) {
 	for {
 		// The header view is taken after the scan's snapshot, so it
 		// covers every position the scan can give; a Rewrite between the

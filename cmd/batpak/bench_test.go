@@ -28,6 +28,7 @@ var wantMetrics = map[string][]string{
 	"W3":  {"events_per_sec"},
 	"W4":  {"ms_checkpoint", "rss_bytes_per_event", "ms_rebuild", "rss_bytes_per_event_rebuild", "bytes_per_event", "bytes_per_event_checkpoint"},
 	"W5":  {"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"},
+	"W5h": {"ops_per_sec_stream", "ops_per_sec_scope"},
 	"W6":  {"ms_nocache", "ms_cached"},
 	"W7":  {"events_per_sec", "events_per_sec_slowest", "lost"},
 	"W8":  {"events_per_sec", "events_per_sec_slowest", "events_per_sec_catchup", "gaps"},

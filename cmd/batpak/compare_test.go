@@ -53,3 +53,42 @@ func TestCompareShowsEveryFigureWithRatioAndVerdict(t *testing.T) {
 	_, errOut := cli(t, exitFailure, "bench", "--compare", a, bad)
 	assert.Contains(t, errOut, "bad.jsonl:1: not a line of bench --json")
 }
+
+// --baseline prints every figure of a run beside a saved run's, with the
+// ratio; with --json the contract's lines stay alone on stdout and the
+// comparison goes to stderr. A bad baseline fails before anything runs.
+func TestBenchBaselinePrintsEveryFigureWithItsRatio(t *testing.T) {
+	dir := t.TempDir()
+	run := []string{"bench", "--quick", "--scale", tinyScale, "--only", "W5h", "--dir", dir}
+	saved, _ := cli(t, exitOK, append(run, "--json")...)
+	base := filepath.Join(dir, "base.jsonl")
+	require.NoError(t, os.WriteFile(base, []byte(saved), 0o644))
+	figs := parseJSONLines(t, saved)
+	require.Equal(t, wantMetrics["W5h"], figs["W5h"])
+
+	out, _ := cli(t, exitOK, append(run, "--baseline", base)...)
+	assert.Contains(t, out, "against the baseline "+base)
+	_, comparison, ok := strings.Cut(out, "against the baseline")
+	require.True(t, ok, "no comparison after the table in:\n%s", out)
+	for _, m := range wantMetrics["W5h"] {
+		var f []string
+		for _, l := range lines(comparison) {
+			if g := strings.Fields(l); len(g) >= 6 && g[0] == "W5h" && g[1] == m {
+				f = g
+			}
+		}
+		require.NotNil(t, f, "no comparison row for %s in:\n%s", m, out)
+		assert.Regexp(t, `^[0-9]+(\.[0-9]+)?$`, f[5], "the ratio of %s", m)
+	}
+	assert.Contains(t, out, "2 compared with the baseline")
+
+	jsonOut, errOut := cli(t, exitOK, append(run, "--json", "--baseline", base)...)
+	assert.Equal(t, wantMetrics["W5h"], parseJSONLines(t, jsonOut)["W5h"], "stdout stays the JSON contract")
+	assert.Contains(t, errOut, "2 compared with the baseline")
+
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte("not json\n"), 0o644))
+	_, errOut = cli(t, exitFailure, append(run, "--baseline", bad)...)
+	assert.Contains(t, errOut, "--baseline: "+bad+":1: not a line of bench --json")
+	assert.NotContains(t, errOut, "bench: W5h run", "nothing runs with a bad baseline")
+}

@@ -99,22 +99,44 @@ func ratioString(a, b float64) string {
 	return fmt.Sprintf("%.3f", r)
 }
 
-// compareRuns prints the figures of a and b side by side, in a's order
-// and then those only b has.
+// CompareRuns prints the figures of a and b side by side, in a's order
+// and then those only b has (bench --compare).
 func CompareRuns(w io.Writer, nameA, nameB string, a, b []JSONFigure) error {
+	fmt.Fprintf(w, "batpak bench --compare: A = %s, B = %s\n", nameA, nameB)
+	fmt.Fprintf(w, "better or WORSE: B differs from A by more than %.0f%% in the figure's good direction; one pair of runs on a shared machine is noise-prone: repeat A B A B.\n\n", sameWithin*100)
+	better, worse, n := compareTable(w, "A", "B", a, b)
+	fmt.Fprintf(w, "\n%d better, %d worse, %d compared\n", better, worse, n)
+	return nil
+}
+
+// CompareToBaseline prints every figure of this run beside the figure of
+// the same name in baseline (a run saved with --json, read from the file
+// name), with the ratio run/baseline and a verdict (bench --baseline).
+func CompareToBaseline(w io.Writer, name string, baseline []JSONFigure, results []Result) error {
+	fmt.Fprintf(w, "against the baseline %s: ratio = this run / baseline; better or WORSE past %.0f%% in the figure's good direction (noise-prone on a shared machine)\n\n", name, sameWithin*100)
+	better, worse, n := compareTable(w, "baseline", "this run", baseline, Figures(results))
+	fmt.Fprintf(w, "\n%d better, %d worse, %d compared with the baseline\n", better, worse, n)
+	return nil
+}
+
+// compareTable prints the rows of CompareRuns, columns colA and colB, and
+// returns how many figures b has better and worse, and how many rows.
+func compareTable(w io.Writer, colA, colB string, a, b []JSONFigure) (better, worse, n int) {
 	key := func(f JSONFigure) [2]string { return [2]string{f.Workload, f.Metric} }
 	inB := map[[2]string]JSONFigure{}
 	for _, f := range b {
 		inB[key(f)] = f
 	}
 	inA := map[[2]string]bool{}
-	rows := [][]string{{"workload", "metric", "unit", "A", "B", "B/A", ""}}
-	better, worse := 0, 0
+	rows := [][]string{{"workload", "metric", "unit", colA, colB, colB + "/" + colA, ""}}
+	if colA != "A" {
+		rows[0][5] = "ratio"
+	}
 	for _, fa := range a {
 		inA[key(fa)] = true
 		fb, ok := inB[key(fa)]
 		if !ok {
-			rows = append(rows, []string{fa.Workload, fa.Metric, fa.Unit, FormatValue(fa.Value), "—", "", "only in A"})
+			rows = append(rows, []string{fa.Workload, fa.Metric, fa.Unit, FormatValue(fa.Value), "—", "", "only in " + colA})
 			continue
 		}
 		v := verdict(fa.Value, fb.Value, direction(fa.Workload, fa.Metric, fa.Unit))
@@ -133,14 +155,11 @@ func CompareRuns(w io.Writer, nameA, nameB string, a, b []JSONFigure) error {
 	}
 	for _, fb := range b {
 		if !inA[key(fb)] {
-			rows = append(rows, []string{fb.Workload, fb.Metric, fb.Unit, "—", FormatValue(fb.Value), "", "only in B"})
+			rows = append(rows, []string{fb.Workload, fb.Metric, fb.Unit, "—", FormatValue(fb.Value), "", "only in " + colB})
 		}
 	}
-	fmt.Fprintf(w, "batpak bench --compare: A = %s, B = %s\n", nameA, nameB)
-	fmt.Fprintf(w, "better or WORSE: B differs from A by more than %.0f%% in the figure's good direction; one pair of runs on a shared machine is noise-prone: repeat A B A B.\n\n", sameWithin*100)
 	writeAligned(w, rows, map[int]bool{3: true, 4: true, 5: true})
-	fmt.Fprintf(w, "\n%d better, %d worse, %d compared\n", better, worse, len(rows)-1)
-	return nil
+	return better, worse, len(rows) - 1
 }
 
 // writeAligned prints rows as columns two spaces apart; the columns in

@@ -42,6 +42,11 @@ type Options struct {
 	// CPUProfile, if set, is where Execute writes a CPU profile of the
 	// workloads it runs (go tool pprof).
 	CPUProfile string
+	// Baseline, if set, is a file of an earlier run's --json output:
+	// every figure is then also printed beside the baseline's, with
+	// their ratio (to stderr with --json, whose output stays the
+	// contract's).
+	Baseline string
 }
 
 // Setup is what a bench command runs: its workloads, how the heading names
@@ -66,6 +71,7 @@ func (o *Options) Register(fs *flag.FlagSet, withPlot bool) {
 		fs.StringVar(&o.Plot, "plot", "", "also draw every figure, with its unit and its target, one panel per workload, into `FILE` (.svg or .png)")
 	}
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the workloads to `FILE`, for go tool pprof (what bounds a figure)")
+	fs.StringVar(&o.Baseline, "baseline", "", "also print every figure beside the same figure of an earlier run saved with --json in `FILE`, with their ratio (to stderr with --json)")
 	fs.Float64Var(&o.Scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 }
 
@@ -92,6 +98,12 @@ func (o *Options) Execute(ctx context.Context, s Setup, args []string, stdout, s
 	selected, err := SelectWorkloads(s.Workloads, o.Only)
 	if err != nil {
 		return err
+	}
+	var baseline []JSONFigure
+	if o.Baseline != "" { // read first: a bad file fails before a long run
+		if baseline, err = ReadFigures(o.Baseline); err != nil {
+			return fmt.Errorf("--baseline: %w", err)
+		}
 	}
 	env := s.Env
 	env.Dir, env.Scale = o.Dir, o.Scale
@@ -132,8 +144,18 @@ func (o *Options) Execute(ctx context.Context, s Setup, args []string, stdout, s
 		}
 	}
 	if o.JSON {
-		return WriteJSON(stdout, results)
+		if err := WriteJSON(stdout, results); err != nil {
+			return err
+		}
+		if baseline != nil {
+			return CompareToBaseline(stderr, o.Baseline, baseline, results)
+		}
+		return nil
 	}
 	fmt.Fprintf(stdout, "batpak bench (%s): %s\n\n", s.Backend, summary)
-	return WriteTable(stdout, results)
+	if err := WriteTable(stdout, results); err != nil || baseline == nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	return CompareToBaseline(stdout, o.Baseline, baseline, results)
 }

@@ -10,6 +10,7 @@ import (
 func init() {
 	wantMetrics["W4"] = []string{"ms_checkpoint", "rss_bytes_per_event", "ms_rebuild", "rss_bytes_per_event_rebuild", "bytes_per_event", "bytes_per_event_checkpoint"}
 	wantMetrics["W5"] = []string{"ops_per_sec_get", "ops_per_sec_stream", "ops_per_sec_scope"}
+	wantMetrics["W5h"] = []string{"ops_per_sec_stream", "ops_per_sec_scope"}
 }
 
 func TestW4OpensWithAndWithoutTheCheckpoint(t *testing.T) {

@@ -55,15 +55,26 @@ type JSONFigure struct {
 func WriteJSON(w io.Writer, results []Result) error {
 	enc := json.NewEncoder(w)
 	for _, r := range results {
-		v := r.Median
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if v := r.Median; math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s %s: not a finite number: %v", r.Workload, r.Metric, v)
 		}
-		if err := enc.Encode(JSONFigure{r.Workload, r.Metric, roundTo(v, 6), r.Unit, r.Runs}); err != nil {
+	}
+	for _, f := range Figures(results) {
+		if err := enc.Encode(f); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Figures returns results as --json writes them (medians rounded to six
+// significant digits), for comparing a run with a saved one.
+func Figures(results []Result) []JSONFigure {
+	out := make([]JSONFigure, len(results))
+	for i, r := range results {
+		out[i] = JSONFigure{r.Workload, r.Metric, roundTo(r.Median, 6), r.Unit, r.Runs}
+	}
+	return out
 }
 
 // roundTo rounds v to n significant digits, so JSON carries no noise digits.

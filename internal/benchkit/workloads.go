@@ -27,6 +27,7 @@ var Embedded = []Workload{
 	{ID: "W3", Title: "400 atomic batches of 256 events, durable", Run: runW3},
 	{ID: "W4", Title: "open a 1,000,000-event store: with its checkpoint, and rebuilt by scanning", Run: runW4},
 	{ID: "W5", Title: "100,000-event store: Get by id, entity streams, scope queries", Run: runW5},
+	{ID: "W5h", Title: "W5's entity streams and scope queries, metadata only: headers from the index", Run: runW5h},
 	{ID: "W6", Title: "one entity of 1,000 events: 100 counter projections without, then with a cache", Run: runW6},
 	{ID: "W7", Title: "16 lossy subscriptions on all events while 100,000 are appended (on write)", Run: runW7},
 	{ID: "W8", Title: "16 cursors from 0 over 100,000 events while 100,000 more are appended", Run: runW8},
