@@ -15,6 +15,11 @@
 // listed by correlation id (Correlated), so a workflow is found without
 // reading the log; most events are their own, and cost nothing there.
 //
+// Beside the entries it keeps what an event's header needs that an entry
+// does not hold — each event's clock reading (12 bytes) and the
+// correlation and causation of the events that have them (headers.go) —
+// so ScanHeaders gives event.IndexHeader values without reading a frame.
+//
 //	x := index.New()
 //	x.Publish([]index.Pending{{ID: id, Entity: "player:1", Scope: "room:1", Kind: k, Global: 1}})
 //	for e := range x.Query(event.ForEntity("player:1"), 0) {
