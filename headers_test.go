@@ -210,6 +210,7 @@ func TestHeadersAfterCompaction(t *testing.T) {
 	closeStore(t, s)
 
 	s = openStore(t, dir, opts...)
+	require.True(t, s.Stats().Recovery.Checkpoint, "the checkpoint written from the rebuilt index")
 	assert.Equal(t, after, requireHeadersMatch(t, s), "reopened from the checkpoint after compaction")
 }
 
