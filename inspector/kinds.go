@@ -1,10 +1,16 @@
 package inspector
 
-import "github.com/batpak-go/batpak/event"
+import (
+	"fmt"
+
+	"github.com/batpak-go/batpak/event"
+)
 
 // kindName is the one place the inspector asks for a kind's name: every
 // page, the graph and the live tail show kinds through it. It returns ""
 // when the store knows no name for k, and the pages show the number.
+// The store keeps no kind names yet; when it does, they are asked for
+// here.
 func (in *Inspector) kindName(k event.EventKind) string {
 	return ""
 }
@@ -15,5 +21,9 @@ func (in *Inspector) kindLabel(k event.EventKind) string {
 	if n := in.kindName(k); n != "" {
 		return n
 	}
-	return k.String()
+	return kindNumber(k)
 }
+
+// kindNumber is a kind's number as the batpak command prints it and its
+// --kind flag takes it: 0x1001 for category 1, type 1.
+func kindNumber(k event.EventKind) string { return fmt.Sprintf("0x%04x", uint16(k)) }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak"
-	"github.com/batpak-go/batpak/event"
 )
 
 // The pages are html/template templates: every value they show, user data
@@ -24,7 +23,7 @@ var pageNames = []string{"overview", "names", "events", "event", "graph", "tail"
 func (in *Inspector) parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"kind":     in.kindLabel,
-		"kindHex":  func(k event.EventKind) string { return k.String() },
+		"kindHex":  kindNumber,
 		"micros":   micros,
 		"bytes":    byteSize,
 		"hex32":    func(b [32]byte) string { return hex.EncodeToString(b[:]) },

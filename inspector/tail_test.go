@@ -103,7 +103,7 @@ func TestTailStreamsNewEvents(t *testing.T) {
 	assert.Equal(t, r.ID.String(), m.Data["id"])
 	assert.Equal(t, "late:1", m.Data["entity"])
 	assert.Equal(t, "later", m.Data["scope"])
-	assert.Equal(t, kindMoved.String(), m.Data["kind"])
+	assert.Equal(t, "0x1001", m.Data["kind"])
 	assert.Equal(t, `{"late":true}`, m.Data["summary"])
 }
 
