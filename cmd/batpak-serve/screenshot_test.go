@@ -18,11 +18,12 @@ import (
 
 // The screenshots in the README are taken by this test:
 //
-//	BATPAK_SCREENSHOT=../../docs go test -run Screenshot ./cmd/batpak-serve
+//	BATPAK_SCREENSHOT=$PWD/docs go test -run Screenshot ./cmd/batpak-serve
 //
-// writes docs/inspector.png (the overview) and docs/inspector-graph.png (a
-// workflow). Without the variable it takes them all the same and checks
-// they are pictures of the size asked for.
+// run from the repository's root, writes docs/inspector.png (the
+// overview) and docs/inspector-graph.png (a workflow). Without the
+// variable it takes them all the same and checks they are pictures of the
+// size asked for.
 
 const shotW, shotH = 1280, 820
 
@@ -32,6 +33,8 @@ func TestScreenshot(t *testing.T) {
 	if out == "" {
 		out = t.TempDir()
 	}
+	out, err := filepath.Abs(out) // before the Chdir below
+	require.NoError(t, err)
 	// The store is opened by a relative name, which the pages show, so the
 	// pictures show no path of the machine that took them.
 	t.Chdir(t.TempDir())
