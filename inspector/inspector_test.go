@@ -196,6 +196,38 @@ func TestEntityPaging(t *testing.T) {
 	require.Equal(t, "entity?name=counter&before=13", linkAfter(body, `rel="prev"`))
 }
 
+// TestScopePaging: a scope's events oldest first, a page at a time, the
+// next-page links covering every event once; the scope's events only.
+func TestScopePaging(t *testing.T) {
+	dir := t.TempDir()
+	s, err := batpak.Open(dir, quiet, batpak.WithDurability(batpak.OnWrite))
+	require.NoError(t, err)
+	defer s.Close()
+	var want []string
+	for i := range 46 {
+		scope := []string{"room:hall", "room:cave"}[i%2]
+		r, err := s.Append(bg, event.MustCoordinate(fmt.Sprintf("player:%d", i%5), scope), kindMoved, map[string]any{"n": i})
+		require.NoError(t, err)
+		if scope == "room:hall" {
+			want = append(want, fmt.Sprint(r.Global))
+		}
+	}
+	_, srv := serve(t, s, inspector.WithPageSize(10))
+	var seen []string
+	pages := 0
+	next := "/scope?name=room:hall"
+	for next != "" {
+		body := page(t, srv.URL+next)
+		pages++
+		seen = append(seen, rowsOf(body)...)
+		if next = linkAfter(body, `rel="next"`); next != "" {
+			next = "/" + next
+		}
+	}
+	require.Equal(t, want, seen)
+	require.Equal(t, 3, pages, "23 events, 10 a page")
+}
+
 // TestNamesSearchAndPaging: names sorted, searched case-insensitively, a
 // page at a time.
 func TestNamesSearchAndPaging(t *testing.T) {
