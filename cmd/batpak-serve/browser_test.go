@@ -69,10 +69,20 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// do runs actions in the tab, failing the test if they fail or take
+// longer than the deadline (a click waits for its element, without end
+// if it never comes).
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, actions...))
+}
+
 // open navigates to url and waits until the page has loaded.
 func open(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)), "navigate to %s", url)
+	do(t, ctx, chromedp.Navigate(url))
 	waitJS(t, ctx, `document.readyState === "complete"`)
 }
 
@@ -80,13 +90,15 @@ func open(t *testing.T, ctx context.Context, url string) {
 // leads to has loaded and its URL contains want.
 func follow(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))), "click %s", sel)
+	do(t, ctx, chromedp.Click(chromedp.CSS(sel)))
 	waitJS(t, ctx, fmt.Sprintf(`location.href.includes(%q) && document.readyState === "complete"`, want))
 }
 
 // js evaluates expr in the page and decodes its value.
 func js[T any](t *testing.T, ctx context.Context, expr string) T {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	require.NoError(t, err, "evaluate %s", expr)
 	return v
@@ -99,13 +111,17 @@ func js[T any](t *testing.T, ctx context.Context, expr string) T {
 func waitJS(t *testing.T, ctx context.Context, expr string) {
 	t.Helper()
 	end := time.Now().Add(deadline)
+	wctx, cancel := context.WithDeadline(ctx, end) // an evaluation that hangs ends too
+	defer cancel()
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
+		ok, err := chromedp.Run(wctx, chromedp.Evaluate[bool](`!!(`+expr+`)`))
 		if err == nil && ok {
 			return
 		}
 		if time.Now().After(end) {
-			url, _ := chromedp.Run(ctx, chromedp.Location())
+			lctx, lcancel := context.WithTimeout(ctx, time.Second)
+			url, _ := chromedp.Run(lctx, chromedp.Location())
+			lcancel()
 			t.Fatalf("waited in vain on %s for %s (last error: %v)", url, expr, err)
 		}
 		time.Sleep(10 * time.Millisecond) // polling a condition, not synchronising
@@ -135,6 +151,14 @@ func TestBrowserFollowsLinks(t *testing.T) {
 	follow(t, ctx, `nav a[href="entities"]`, "/debug/batpak/entities")
 	names := js[[]string](t, ctx, `[...document.querySelectorAll("table.names td:first-child a")].map(a => a.textContent)`)
 	require.Equal(t, []string{"mail:1", "order:1", "payment:1", "player:alice", "player:bob", "shipping:1"}, names)
+
+	// The search box: typed into and submitted as a person would.
+	do(t, ctx, chromedp.SendKeys(`form.search input[name="q"]`, "PLAY"))
+	follow(t, ctx, `form.search button[type="submit"]`, "entities?q=PLAY")
+	names = js[[]string](t, ctx, `[...document.querySelectorAll("table.names td:first-child a")].map(a => a.textContent)`)
+	require.Equal(t, []string{"player:alice", "player:bob"}, names, "case folded")
+	require.Equal(t, "2 of 6 entities", text(t, ctx, "form.search .count"))
+	follow(t, ctx, `nav a[href="entities"]`, "/debug/batpak/entities")
 
 	follow(t, ctx, `table.names a[href="entity?name=order%3a1"]`, "entity?name=order")
 	follow(t, ctx, fmt.Sprintf(`tr[data-global="%d"] a[href^="event?id="]`, w.placed.Global), w.placed.ID.String())
