@@ -1,6 +1,7 @@
 package inspector
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -176,7 +177,7 @@ func (in *Inspector) scope(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	name := q.Get("name")
 	if name == "" || !slices.Contains(in.store.Scopes(), name) {
-		in.fail(w, r, http.StatusNotFound, badRequest("no scope %q", name))
+		in.fail(w, r, http.StatusNotFound, fmt.Errorf("no event has scope %q", name))
 		return
 	}
 	var after uint64
