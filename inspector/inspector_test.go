@@ -228,6 +228,26 @@ func TestScopePaging(t *testing.T) {
 	require.Equal(t, 3, pages, "23 events, 10 a page")
 }
 
+// TestNamesEndingInStar: an entity or scope whose name ends in '*' is a
+// name like any other: its page lists its own events, not those of every
+// name it is a prefix of (as event.ForEntity would read it).
+func TestNamesEndingInStar(t *testing.T) {
+	dir := t.TempDir()
+	s, err := batpak.Open(dir, quiet, batpak.WithDurability(batpak.OnWrite))
+	require.NoError(t, err)
+	defer s.Close()
+	star, err := s.Append(bg, event.MustCoordinate("player*", "room*"), kindMoved, nil)
+	require.NoError(t, err)
+	for _, c := range []event.Coordinate{event.MustCoordinate("player:1", "room:1"), event.MustCoordinate("player:2", "room:2")} {
+		_, err := s.Append(bg, c, kindMoved, nil)
+		require.NoError(t, err)
+	}
+	_, srv := serve(t, s)
+	want := []string{fmt.Sprint(star.Global)}
+	assert.Equal(t, want, rowsOf(page(t, srv.URL+"/entity?name="+url.QueryEscape("player*"))))
+	assert.Equal(t, want, rowsOf(page(t, srv.URL+"/scope?name="+url.QueryEscape("room*"))))
+}
+
 // TestNamesSearchAndPaging: names sorted, searched case-insensitively, a
 // page at a time.
 func TestNamesSearchAndPaging(t *testing.T) {

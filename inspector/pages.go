@@ -150,7 +150,9 @@ func (in *Inspector) entity(w http.ResponseWriter, r *http.Request) {
 	lo := top - min(top, size-1)
 	d := eventsData{What: "entity", Name: name, Newest: top == latest.Sequence,
 		Count: strconv.FormatUint(latest.Sequence+1, 10) + " events (sequences 0 to " + strconv.FormatUint(latest.Sequence, 10) + ")"}
-	for ev, err := range in.store.Query(r.Context(), event.ForEntity(name).WithSequence(lo, top)) {
+	// A Region literal: the name exactly, even one ending in '*' (which
+	// event.ForEntity reads as a prefix).
+	for ev, err := range in.store.Query(r.Context(), event.Region{Entity: name}.WithSequence(lo, top)) {
 		if err != nil {
 			in.fail(w, r, 0, err)
 			return
@@ -189,7 +191,8 @@ func (in *Inspector) scope(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := eventsData{What: "scope", Name: name, After: after, Count: "oldest first"}
-	for ev, err := range in.store.QueryAfter(r.Context(), event.ForScope(name), after) {
+	// The name exactly, as for an entity.
+	for ev, err := range in.store.QueryAfter(r.Context(), event.Region{Scope: name}, after) {
 		if err != nil {
 			in.fail(w, r, 0, err)
 			return
