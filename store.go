@@ -11,6 +11,7 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/react"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -30,8 +31,8 @@ type Store struct {
 	w     *writer.Writer
 	fsync *writer.Fsync
 	sup   *supervisor.Supervisor
-	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
-	react *subscriber.Reactors // react loops; nil read-only
+	hub   *subscriber.Hub // the fan-out actor, lossy subscriptions and cursors; nil read-only
+	loops *react.Loops    // react loops; nil read-only
 
 	report event.RecoveryReport
 
@@ -123,7 +124,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		done: make(chan struct{}),
 	}
 	s.hub = newHub(s)
-	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
+	s.loops = newLoops(s)
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
@@ -189,7 +190,7 @@ func (s *Store) Close() error {
 			s.closeErr = s.segs.Close()
 			return
 		}
-		rerr := s.react.Stop() // react loops append: stop them while the writer runs
+		rerr := s.loops.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
