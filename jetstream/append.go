@@ -54,12 +54,19 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 	if err != nil {
 		return batpak.Receipt{}, err
 	}
+	return s.appendDraft(ctx, d, opts)
+}
+
+// appendDraft stores d, built and checked on the caller's goroutine (see
+// AppendWithOptions).
+func (s *Store) appendDraft(ctx context.Context, d *draft, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	coord := d.coord
 	if opts.IdempotencyKey != "" {
 		if r, ok, err := s.replayKey(ctx, d); err != nil || ok {
 			return r, err
 		}
 	}
-	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 {
+	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 && !d.imported {
 		// No message id: a single server runs the sequence check every
 		// append carries before its duplicate check, so a repeat of an
 		// attempt that committed fails the check (and the loop below finds

@@ -32,16 +32,22 @@ func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]ba
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	switch {
-	case len(items) == 0:
-		return nil, batpak.ErrEmptyBatch
-	case len(items) > MaxBatch:
-		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
-	}
 	ds, err := s.batchDrafts(items)
 	if err != nil {
 		return nil, err
 	}
+	return s.appendDrafts(ctx, items, ds)
+}
+
+// AppendReactionBatch is AppendBatch with a correlation and causation set
+// on every item that names none of its own (event.Reactions).
+func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation batpak.ID, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	return s.AppendBatch(ctx, event.Reactions(correlation, causation, items))
+}
+
+// appendDrafts stores a batch whose drafts ds were built and checked from
+// items on the caller's goroutine (see AppendBatch).
+func (s *Store) appendDrafts(ctx context.Context, items []batpak.BatchItem, ds []*draft) ([]batpak.Receipt, error) {
 	if rs, done, err := s.replayBatch(ctx, ds); done || err != nil {
 		return rs, err
 	}
@@ -144,6 +150,12 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 
 // batchDrafts validates and encodes every item and resolves causes.
 func (s *Store) batchDrafts(items []batpak.BatchItem) ([]*draft, error) {
+	switch {
+	case len(items) == 0:
+		return nil, batpak.ErrEmptyBatch
+	case len(items) > MaxBatch:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
+	}
 	ds := make([]*draft, len(items))
 	keys := map[string]int{}
 	lastOf := map[string]int{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/react"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -47,6 +49,9 @@ type Options struct {
 	IDWindow time.Duration
 	// Clock is the clock for timestamps and ids (default time.Now).
 	Clock func() time.Time
+	// Logger receives the supervisor's reports of react loops that fail
+	// (default slog.Default()).
+	Logger *slog.Logger
 	// LoseAcks is for fault-injection tests: when it returns true, a
 	// publish acknowledgement that did arrive is treated as lost (a
 	// time-out), as a dropped connection or a leader change would lose it.
@@ -114,8 +119,18 @@ type Store struct {
 	kv      jetstream.KeyValue // bound on first use
 	idIndex *idIndex
 
-	closed atomic.Bool
-	done   chan struct{} // closed by Close: wakes cursors and subscriptions
+	closed    atomic.Bool
+	done      chan struct{} // closed by Close: wakes cursors and subscriptions
+	closeOnce sync.Once
+
+	// intake is held shared while a submitted append is registered in
+	// writes, and exclusively by Close as it sets closing: Close then waits
+	// for every submitted append's answer.
+	intake  sync.RWMutex
+	closing bool // guarded by intake
+	writes  sync.WaitGroup
+	pipe    *pipeline
+	loops   *react.Loops
 
 	clockMu sync.Mutex
 	ids     *event.Generator
@@ -154,6 +169,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		idx:  opts.Stream + "_index",
 		done: make(chan struct{}), ids: event.NewGenerator(event.ID{}),
 		entities: map[string]*entityState{}, live: map[closer]struct{}{}, idIndex: newIDIndex(),
+		pipe: newPipeline(),
 	}
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, s.streamConfig())
@@ -167,6 +183,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 	}); err != nil {
 		return nil, err
 	}
+	s.loops = newLoops(s)
 	return s, nil
 }
 
@@ -234,13 +251,22 @@ func (s *Store) Sync(ctx context.Context) error {
 	return s.nc.FlushWithContext(ctx)
 }
 
-// Close ends every cursor and subscription the store opened. It does not
-// close the connection. It is idempotent; later calls return
+// Close stops the react loops, waits for every submitted append's answer,
+// then ends every cursor and subscription the store opened. It does not
+// close the connection. It is idempotent; later calls to the store return
 // batpak.ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
+	s.closeOnce.Do(s.close)
+	return nil
+}
+
+func (s *Store) close() {
+	_ = s.loops.Stop() // react loops append: stop them while the store takes their reactions
+	s.intake.Lock()
+	s.closing = true
+	s.intake.Unlock()
+	s.writes.Wait()
+	s.closed.Store(true)
 	close(s.done)
 	s.closeIndex()
 	s.liveMu.Lock()
@@ -250,8 +276,20 @@ func (s *Store) Close() error {
 	for c := range live {
 		c.closeFromStore()
 	}
+}
+
+// beginWrite registers a submitted append, unless Close has begun.
+func (s *Store) beginWrite() error {
+	s.intake.RLock()
+	defer s.intake.RUnlock()
+	if s.closing {
+		return batpak.ErrClosed
+	}
+	s.writes.Add(1)
 	return nil
 }
+
+func (s *Store) endWrite() { s.writes.Done() }
 
 // check returns batpak.ErrClosed once the store is closed.
 func (s *Store) check() error {
