@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +50,11 @@ type Options struct {
 	IDWindow time.Duration
 	// Clock is the clock for timestamps and ids (default time.Now).
 	Clock func() time.Time
+	// Bind binds to the stream as it is, for tools that read it or back it
+	// up: Open fails with ErrNoStream if it does not exist, creates and
+	// changes nothing, and takes Subject, Replicas, Memory and
+	// DuplicateWindow from the stream's settings.
+	Bind bool
 	// Logger receives the supervisor's reports of react loops that fail
 	// (default slog.Default()).
 	Logger *slog.Logger
@@ -171,6 +177,13 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		entities: map[string]*entityState{}, live: map[closer]struct{}{}, idIndex: newIDIndex(),
 		pipe: newPipeline(),
 	}
+	if opts.Bind {
+		if err := s.bind(ctx); err != nil {
+			return nil, err
+		}
+		s.loops = newLoops(s)
+		return s, nil
+	}
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, s.streamConfig())
 		return err
@@ -185,6 +198,38 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 	}
 	s.loops = newLoops(s)
 	return s, nil
+}
+
+// ErrNoStream is returned by Open with Options.Bind for a stream that does
+// not exist.
+var ErrNoStream = errors.New("jetstream: no such stream")
+
+// bind takes the settings of the existing stream (Options.Bind).
+func (s *Store) bind(ctx context.Context) error {
+	var cfg jetstream.StreamConfig
+	err := s.retry(ctx, "look up stream", func(ctx context.Context) error {
+		st, err := s.js.Stream(ctx, s.opts.Stream)
+		if err == nil {
+			cfg = st.CachedInfo().Config
+		}
+		return err
+	})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w: %q", ErrNoStream, s.opts.Stream)
+	}
+	if err != nil {
+		return err
+	}
+	if len(cfg.Subjects) != 1 || !strings.HasSuffix(cfg.Subjects[0], ".>") || !nameRE.MatchString(strings.TrimSuffix(cfg.Subjects[0], ".>")) {
+		return fmt.Errorf("%w: stream %q has subjects %q, not a batpak stream's", batpak.ErrInvalidOption, s.opts.Stream, cfg.Subjects)
+	}
+	s.opts.Subject = strings.TrimSuffix(cfg.Subjects[0], ".>")
+	s.opts.Replicas, s.opts.Memory = max(cfg.Replicas, 1), cfg.Storage == jetstream.MemoryStorage
+	if cfg.Duplicates > 0 {
+		s.opts.DuplicateWindow = cfg.Duplicates
+	}
+	s.subj = newSubjects(s.opts.Subject)
+	return nil
 }
 
 func (s *Store) storage() jetstream.StorageType {
