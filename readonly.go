@@ -23,7 +23,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
 	}
 	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, nil) // the newest, followed, is never closed
 	return &Store{

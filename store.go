@@ -80,7 +80,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnLooseModes(cfg, dir)
+	vfs.WarnLooseModes(cfg.logger, cfg.fs, dir, cfg.modes)
 	s, err := open(dir, cfg, lock)
 	if err != nil {
 		lock.Close()
@@ -89,27 +89,10 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// warnLooseModes logs the store's files that grant group or other users
-// more than its modes; Open never changes them: whoever did may mean it.
-func warnLooseModes(cfg config, dir string) {
-	loose, err := vfs.LooseModes(cfg.fs, dir, cfg.modes)
-	switch {
-	case errors.Is(err, vfs.ErrModesUnknown):
-		return // a file system (or platform) without permission bits
-	case err != nil:
-		cfg.logger.Warn("batpak: could not check the modes of the store's files", "dir", dir, "err", err)
-		return
-	case len(loose) == 0:
-		return
-	}
-	cfg.logger.Warn("batpak: files of the store are open to other users; their modes are left as they are (chmod them, or choose WithFileMode)",
-		"dir", dir, "modes", cfg.modes.String(), "count", len(loose), "first", loose[0].String())
-}
-
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
 	}
 	// Numbering resumes above every global sequence a crash may have used.
 	reserved, err := writer.ReadReservation(cfg.fs, dir)
@@ -157,15 +140,6 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// salvageHint adds to an error saying the store's files are damaged what
-// gets the intact events back (batpak salvage); it still matches.
-func salvageHint(err error, dir string) error {
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, reader.ErrMissingSegment) {
-		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
-	}
-	return err
 }
 
 // escalate runs when an actor crashed past its restart budget: the store
