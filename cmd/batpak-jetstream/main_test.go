@@ -40,7 +40,7 @@ func server(t *testing.T) *natsembed.Server {
 
 // fill writes n rounds of an event appended alone, an atomic batch of two
 // and a reaction into a new store in dir, and returns its events.
-func fill(t *testing.T, dir string, n int) []*batpak.StoredEvent {
+func fill(t testing.TB, dir string, n int) []*batpak.StoredEvent {
 	ctx := context.Background()
 	s, err := batpak.Open(dir, quiet(), batpak.WithDurability(batpak.OnWrite))
 	require.NoError(t, err)
