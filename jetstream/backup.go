@@ -56,7 +56,7 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (man snapshot.Manifes
 	}
 	im, err := dst.Importer(batpak.OnWrite)
 	if err == nil {
-		err = copyEvents(ctx, s, &CopyReport{Through: head}, im, nil)
+		err = copyEvents(ctx, s, &CopyReport{Through: head}, im, CopyOptions{}) // unit by unit: exactly up to head
 	}
 	if err == nil {
 		err = dst.Sync(ctx)

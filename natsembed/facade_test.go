@@ -185,23 +185,23 @@ func TestCopyFromKeepsEventsAndBatchesAndResumes(t *testing.T) {
 	dst := openStore(t, connect(t, srv), jetstream.Options{Stream: "COPY", Subject: "cp"})
 
 	cut, cancel := context.WithCancel(ctx)
-	rep, err := dst.CopyFrom(cut, src, func(copied int, _ uint64) {
+	rep, err := dst.CopyFrom(cut, src, jetstream.CopyOptions{Progress: func(copied int, _ uint64) {
 		if copied >= 12 {
 			cancel()
 		}
-	})
+	}})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, rep.After)
 	first := rep.Events
 	require.GreaterOrEqual(t, first, 12)
 
-	rep, err = dst.CopyFrom(ctx, src, nil)
+	rep, err = dst.CopyFrom(ctx, src, jetstream.CopyOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, want[first-1].Global, rep.After, "resumed after the stream's last event")
 	assert.Equal(t, len(want), first+rep.Events, "every event copied once over the two runs")
 	assert.Equal(t, want[len(want)-1].Global, rep.Through)
 
-	rep, err = dst.CopyFrom(ctx, src, nil)
+	rep, err = dst.CopyFrom(ctx, src, jetstream.CopyOptions{})
 	require.NoError(t, err)
 	assert.Zero(t, rep.Events, "a finished copy copies nothing more")
 
@@ -257,7 +257,7 @@ func TestCopyFromRefusesAStreamThatIsNotACopy(t *testing.T) {
 	src, _, _ := sourceStore(t, t.TempDir())
 	dst := openStore(t, connect(t, srv), jetstream.Options{Stream: "OTHER", Subject: "ot"})
 	mustAppendJS(t, dst, event.MustCoordinate("x:1", "y"), storetest.Moved{})
-	_, err := dst.CopyFrom(ctx, src, nil)
+	_, err := dst.CopyFrom(ctx, src, jetstream.CopyOptions{})
 	require.ErrorIs(t, err, jetstream.ErrNotACopy)
 	n := 0
 	for _, err := range dst.Query(ctx, event.AllEvents()) {
@@ -276,7 +276,7 @@ func TestSnapshotOfAStreamRestoresIntoAnotherStream(t *testing.T) {
 	src, want, units := sourceStore(t, t.TempDir())
 	nc := connect(t, srv)
 	first := openStore(t, nc, jetstream.Options{Stream: "FIRST", Subject: "f"})
-	_, err := first.CopyFrom(ctx, src, nil)
+	_, err := first.CopyFrom(ctx, src, jetstream.CopyOptions{})
 	require.NoError(t, err)
 
 	dir := filepath.Join(t.TempDir(), "backup")
@@ -290,7 +290,7 @@ func TestSnapshotOfAStreamRestoresIntoAnotherStream(t *testing.T) {
 	defer backup.Close()
 
 	second := openStore(t, nc, jetstream.Options{Stream: "SECOND", Subject: "s"})
-	_, err = second.CopyFrom(ctx, backup, nil)
+	_, err = second.CopyFrom(ctx, backup, jetstream.CopyOptions{})
 	require.NoError(t, err)
 	got := unitsOf(t, ctx, second, len(want))
 	require.Len(t, got, len(units))

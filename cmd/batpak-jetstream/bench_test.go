@@ -20,7 +20,7 @@ import (
 // events/s; the servers run in the benchmark's process, so their CPU is
 // counted too.
 //
-//	go test -run X -bench . -benchtime 3x ./cmd/batpak-jetstream/
+//	go test -run X -bench . -benchtime 1x -count 3 ./cmd/batpak-jetstream/
 
 const benchRounds = 5000
 
@@ -67,19 +67,25 @@ func eachReplicas(b *testing.B, fn func(b *testing.B, replicas int)) {
 	}
 }
 
-// BenchmarkCopy copies the store into a new stream per iteration.
+// BenchmarkCopy copies the store into a new stream per iteration, each
+// source unit as it is (group=1) and up to 1,000 events per atomic batch
+// (group=1000).
 func BenchmarkCopy(b *testing.B) {
 	eachReplicas(b, func(b *testing.B, replicas int) {
-		url := benchURL(b, replicas)
-		dir := filepath.Join(b.TempDir(), "store")
-		n := len(fill(b, dir, benchRounds))
-		i := 0
-		for b.Loop() {
-			i++
-			benchCmd(b, "copy", "--quiet", "--replicas", strconv.Itoa(replicas),
-				"--stream", fmt.Sprintf("COPY%d", i), "--subject", fmt.Sprintf("c%d", i), dir, url)
+		for _, group := range []string{"1", "1000"} {
+			b.Run("group="+group, func(b *testing.B) {
+				url := benchURL(b, replicas)
+				dir := filepath.Join(b.TempDir(), "store")
+				n := len(fill(b, dir, benchRounds))
+				i := 0
+				for b.Loop() {
+					i++
+					benchCmd(b, "copy", "--quiet", "--group", group, "--replicas", strconv.Itoa(replicas),
+						"--stream", fmt.Sprintf("COPY%d", i), "--subject", fmt.Sprintf("c%d", i), dir, url)
+				}
+				b.ReportMetric(float64(n*i)/b.Elapsed().Seconds(), "events/s")
+			})
 		}
-		b.ReportMetric(float64(n*i)/b.Elapsed().Seconds(), "events/s")
 	})
 }
 

@@ -120,6 +120,30 @@ func TestCopySnapshotVerify(t *testing.T) {
 	assert.Equal(t, len(want), i)
 }
 
+// TestCopyGroup: with --group the copy stores consecutive events as one
+// atomic batch, here the whole store as one, and the stream verifies.
+func TestCopyGroup(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv := server(t)
+	dir := t.TempDir()
+	want := fill(t, dir, 10)
+
+	code, out, errOut := runCmd(t, ctx, "copy", "--json", "--group", "1000", dir, srv.URL())
+	require.Equal(t, exitOK, code, errOut)
+	var rep copyJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, len(want), rep.Events)
+	assert.Equal(t, 1, rep.Batches, "every event in one atomic batch")
+
+	code, out, errOut = runCmd(t, ctx, "verify", "--json", srv.URL())
+	require.Equal(t, exitOK, code, errOut)
+	var v verifyJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &v))
+	assert.Equal(t, len(want), v.Events)
+	assert.Empty(t, v.Problem)
+}
+
 // TestCopyResumesAfterAnInterruption: a copy stopped by its context says
 // how to finish, and the same command finishes it with every event once.
 func TestCopyResumesAfterAnInterruption(t *testing.T) {
@@ -180,7 +204,8 @@ func TestUsageAndRefusals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv := server(t)
-	for _, args := range [][]string{{}, {"nope"}, {"copy", "onlydir"}, {"snapshot", srv.URL()}, {"verify"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"copy", "onlydir"}, {"snapshot", srv.URL()}, {"verify"},
+		{"copy", "--group", "0", t.TempDir(), srv.URL()}, {"copy", "--group", "1001", t.TempDir(), srv.URL()}} {
 		code, _, _ := runCmd(t, ctx, args...)
 		assert.Equal(t, exitUsage, code, "%q", args)
 	}
