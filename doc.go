@@ -35,13 +35,18 @@
 // EventStore is the facade both backends give, *Store and the NATS
 // JetStream backend (module github.com/batpak-go/batpak/jetstream); its
 // Cursor, DurableCursor and Subscription are this package's interfaces,
-// and Project, the watches and NewProjector take any EventStore.
+// and Project, the watches and NewProjector take any EventStore. It holds
+// every capability that does not work on the store's files: pipelined
+// Submits, react loops, causal walks, WaitVisible and Snapshot included.
+// Moving a store into a cluster (the command batpak-jetstream copy) is
+// described in docs/SCALE-OUT.md.
 //
 // The packages below the facade each own one role: event (value types,
 // and the typed errors and reports), segment (the on-disk format), index,
 // reader (the directory, recovery and reads), writer (the writer and fsync
-// actors), subscriber (subscriptions, cursors, react loops), projector
-// (projections), compact and snapshot (maintenance), actor and supervisor
+// actors), subscriber (subscriptions, cursors), react (react loops over
+// any backend), projector (projections), compact and snapshot
+// (maintenance), actor and supervisor
 // (the runtime), vfs (the file-system seam with crash and fault
 // simulation), gatekeeper, typestate and outcome (the policy layer).
 package batpak
