@@ -34,7 +34,7 @@ func openNew(t *testing.T, fsys vfs.FS) *keyring.Keyring {
 }
 
 // view parses the event frame of a sealed payload as the read path does.
-func view(t *testing.T, coord event.Coordinate, k event.EventKind, flags uint16, sealed []byte) *segment.EventView {
+func view(t testing.TB, coord event.Coordinate, k event.EventKind, flags uint16, sealed []byte) *segment.EventView {
 	t.Helper()
 	rec := segment.EventRecord{
 		ID: event.NewID(), Kind: k, Flags: flags, Global: 1, Codec: event.CodecJSON, Sealed: true,
