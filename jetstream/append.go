@@ -46,7 +46,18 @@ func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kin
 // reserved category (batpak.ErrInvalidKind), an over-long idempotency key,
 // a payload above MaxPayload. A key already used is a replay only for the
 // same event (coordinate, kind and payload); otherwise batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner the receipt, a replay's too, is signed.
 func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	r, err := s.appendWithOptions(ctx, coord, kind, payload, opts)
+	if err == nil {
+		s.sign(&r)
+	}
+	return r, err
+}
+
+// appendWithOptions is AppendWithOptions before the receipt is signed.
+func (s *Store) appendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
 	}

@@ -28,7 +28,20 @@ const MaxBatch = 1000
 // items were all appended before returns their receipts (Replayed) if it
 // repeats the original batch, as in the embedded store (see
 // batpak.Store.AppendBatch); otherwise it is batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner every receipt is signed.
 func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	rs, err := s.appendBatch(ctx, items)
+	if err == nil {
+		for i := range rs {
+			s.sign(&rs[i])
+		}
+	}
+	return rs, err
+}
+
+// appendBatch is AppendBatch before the receipts are signed.
+func (s *Store) appendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}

@@ -42,6 +42,12 @@
 // RePublish, which only ever carries stored messages. KVCache keeps
 // projection states in a bucket.
 //
+// With Options.ReceiptSigner every receipt is signed on the client, as the
+// embedded store's batpak.WithReceiptSigner signs, over a store id kept in
+// the index bucket (ID); batpak.VerifyReceipt checks either backend's.
+// Payload encryption and Shred (batpak.WithEncryption) are the embedded
+// store's only: docs/SCALE-OUT.md says why.
+//
 // docs/SCALE-OUT.md in the repository describes the mapping, the
 // differences from the embedded store and how to run a cluster; the
 // natsembed module starts servers in-process.

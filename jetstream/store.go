@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"regexp"
@@ -47,6 +48,13 @@ type Options struct {
 	IDWindow time.Duration
 	// Clock is the clock for timestamps and ids (default time.Now).
 	Clock func() time.Time
+	// ReceiptSigner, if set, signs every receipt the Store hands out, as
+	// the embedded store's batpak.WithReceiptSigner does: Receipt.Store is
+	// the store's id (ID, kept in the index bucket and shared by every
+	// client) and Receipt.Signature verifies offline with the public key
+	// alone (batpak.VerifyReceipt, `batpak verify-receipt`). Signing runs
+	// on the client, after the server has stored the event.
+	ReceiptSigner ed25519.PrivateKey
 	// LoseAcks is for fault-injection tests: when it returns true, a
 	// publish acknowledgement that did arrive is treated as lost (a
 	// time-out), as a dropped connection or a leader change would lose it.
@@ -94,7 +102,7 @@ func (o *Options) defaults() error {
 	case o.Timeout < 0 || o.Attempts < 1 || o.MaxPayload < 0 || o.DuplicateWindow < 0:
 		return fmt.Errorf("%w: negative timeout, payload bound or window, or no attempts", batpak.ErrInvalidOption)
 	}
-	return nil
+	return checkSigner(o.ReceiptSigner)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -107,8 +115,9 @@ type Store struct {
 	js   jetstream.JetStream
 	opts Options
 	subj subjects
-	api  string // "$JS.API." (no JetStream domains yet)
-	idx  string // the index bucket's name
+	api  string    // "$JS.API." (no JetStream domains yet)
+	idx  string    // the index bucket's name
+	id   batpak.ID // the store's id, with a ReceiptSigner (signing.go); set by Open
 
 	kvMu    sync.Mutex
 	kv      jetstream.KeyValue // bound on first use
@@ -170,6 +179,11 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		return err
 	}); err != nil {
 		return nil, err
+	}
+	if opts.ReceiptSigner != nil {
+		if err := s.loadID(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
