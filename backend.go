@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/projector"
 	"github.com/batpak-go/batpak/snapshot"
 )
@@ -58,6 +59,10 @@ type EventStore interface {
 	// ProjectionLog is the store as package projector reads and follows
 	// it: what Project, the watches and NewProjector use.
 	ProjectionLog() projector.Source
+	// KindNames is the store's table of kind names, kept with the log:
+	// an append of a typed payload (kinds.Kind.Payload, AppendTyped)
+	// teaches it the kind's name first; tools print the names.
+	KindNames() kinds.Names
 	// Snapshot writes a backup of the store into the directory dest: a
 	// store directory of the embedded format with a manifest, which
 	// VerifySnapshot checks and Open or OpenReadOnly opens.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -31,11 +32,14 @@ func CauseID(id ID) Cause { return event.CauseID(id) }
 // the same items in the same order). Anything else — and a batch mixing
 // seen and new keys — is ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
+	start := instrument.Now()
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {
 		return nil, err
 	}
-	return t.WaitAll(ctx)
+	rs, err := t.WaitAll(ctx)
+	s.timeWrite(s.durability(DefaultDurability), start)
+	return rs, err
 }
 
 // AppendReactionBatch is AppendBatch with a correlation and causation set on
@@ -48,7 +52,7 @@ func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation 
 // returns its receipts once acknowledged.
 func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (Ticket, error) {
 	its, err := s.batchItems(len(items), func(i int) (writer.Item, error) {
-		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
+		it, err := s.item(ctx, items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
 		it.Cause = items[i].Cause
 		return it, err
 	})
@@ -74,7 +78,7 @@ func (s *Store) batchItems(n int, item func(i int) (writer.Item, error)) ([]writ
 		if err != nil {
 			return nil, &BatchItemError{Item: i, Err: err}
 		}
-		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
+		if total += len(it.Plaintext()); total > s.cfg.maxBatchBytes {
 			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
 		}
 		its[i] = it

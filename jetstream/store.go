@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +59,13 @@ type Options struct {
 	// Logger receives the supervisor's reports of react loops that fail
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// ReceiptSigner, if set, signs every receipt the Store hands out, as
+	// the embedded store's batpak.WithReceiptSigner does: Receipt.Store is
+	// the store's id (ID, kept in the index bucket and shared by every
+	// client) and Receipt.Signature verifies offline with the public key
+	// alone (batpak.VerifyReceipt, `batpak verify-receipt`). Signing runs
+	// on the client, after the server has stored the event.
+	ReceiptSigner ed25519.PrivateKey
 	// LoseAcks is for fault-injection tests: when it returns true, a
 	// publish acknowledgement that did arrive is treated as lost (a
 	// time-out), as a dropped connection or a leader change would lose it.
@@ -105,7 +113,7 @@ func (o *Options) defaults() error {
 	case o.Timeout < 0 || o.Attempts < 1 || o.MaxPayload < 0 || o.DuplicateWindow < 0:
 		return fmt.Errorf("%w: negative timeout, payload bound or window, or no attempts", batpak.ErrInvalidOption)
 	}
-	return nil
+	return checkSigner(o.ReceiptSigner)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -118,12 +126,14 @@ type Store struct {
 	js   jetstream.JetStream
 	opts Options
 	subj subjects
-	api  string // "$JS.API." (no JetStream domains yet)
-	idx  string // the index bucket's name
+	api  string    // "$JS.API." (no JetStream domains yet)
+	idx  string    // the index bucket's name
+	id   batpak.ID // the store's id, with a ReceiptSigner (signing.go); set by Open
 
 	kvMu    sync.Mutex
 	kv      jetstream.KeyValue // bound on first use
 	idIndex *idIndex
+	names   kindNames // the kind names, kept in the index bucket (kinds.go)
 
 	closed    atomic.Bool
 	done      chan struct{} // closed by Close: wakes cursors and subscriptions
@@ -147,6 +157,8 @@ type Store struct {
 
 	liveMu sync.Mutex
 	live   map[closer]struct{} // open cursors and subscriptions
+
+	reads readMux // the answers of multi-gets (multiget.go)
 }
 
 type closer interface{ closeFromStore() }
@@ -184,6 +196,7 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		s.loops = newLoops(s)
 		return s, nil
 	}
+	s.names.s = s
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateStream(ctx, s.streamConfig())
 		return err
@@ -195,6 +208,11 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		return err
 	}); err != nil {
 		return nil, err
+	}
+	if opts.ReceiptSigner != nil {
+		if err := s.loadID(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.loops = newLoops(s)
 	return s, nil
@@ -314,6 +332,7 @@ func (s *Store) close() {
 	s.closed.Store(true)
 	close(s.done)
 	s.closeIndex()
+	s.closeReads()
 	s.liveMu.Lock()
 	live := s.live
 	s.live = map[closer]struct{}{}

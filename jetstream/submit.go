@@ -67,7 +67,7 @@ func (s *Store) Submit(ctx context.Context, coord batpak.Coordinate, kind batpak
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	d, err := s.newDraft(coord, kind, payload, opts)
+	d, err := s.newDraft(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +76,7 @@ func (s *Store) Submit(ctx context.Context, coord batpak.Coordinate, kind batpak
 		if err != nil {
 			return nil, err
 		}
+		s.sign(&r)
 		return []batpak.Receipt{r}, nil
 	})
 }
@@ -86,7 +87,7 @@ func (s *Store) SubmitBatch(ctx context.Context, items []batpak.BatchItem, _ bat
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	ds, err := s.batchDrafts(items)
+	ds, err := s.batchDrafts(ctx, items)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +97,13 @@ func (s *Store) SubmitBatch(ctx context.Context, items []batpak.BatchItem, _ bat
 	}
 	items = append([]batpak.BatchItem(nil), items...) // the caller may reuse its slice
 	return s.submit(ctx, entities, func(ctx context.Context) ([]batpak.Receipt, error) {
-		return s.appendDrafts(ctx, items, ds)
+		rs, err := s.appendDrafts(ctx, items, ds)
+		if err == nil {
+			for i := range rs {
+				s.sign(&rs[i])
+			}
+		}
+		return rs, err
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -47,7 +48,7 @@ type Manifest struct {
 	// LastGlobal is the global sequence of the newest event in the copy (0
 	// for an empty store): the copy holds exactly the store's events up to it.
 	LastGlobal uint64 `json:"last_global"`
-	Files      []File `json:"files"` // the segment files, in order
+	Files      []File `json:"files"` // the segment files, in order, then the kind names (KINDS.json) if the store kept any
 }
 
 // File is one file of a snapshot.
@@ -86,8 +87,8 @@ func Verify(ctx context.Context, fs vfs.FS, dir string) (Manifest, error) {
 	}
 	listed := make(map[string]bool, len(man.Files))
 	for _, f := range man.Files {
-		if _, ok := segment.ParseFileName(f.Name); !ok || listed[f.Name] {
-			return man, mismatch("manifest lists %q, not a segment file name or listed twice", f.Name)
+		if _, ok := segment.ParseFileName(f.Name); (!ok && f.Name != kinds.FileName) || listed[f.Name] {
+			return man, mismatch("manifest lists %q, not a segment file name (or %s) or listed twice", f.Name, kinds.FileName)
 		}
 		listed[f.Name] = true
 		if err := ctx.Err(); err != nil {

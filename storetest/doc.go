@@ -5,9 +5,7 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) batpak.EventStore {
 //			s, err := batpak.Open(t.TempDir())
-//			if err != nil {
-//				t.Fatal(err)
-//			}
+//			require.NoError(t, err)
 //			t.Cleanup(func() { _ = s.Close() })
 //			return s
 //		}, storetest.WithReopen(reopen))
@@ -26,8 +24,12 @@
 // after a restart, Close), projections through package projector and
 // through the facade (Project, ProjectRegion, WatchProjection,
 // NewProjector's live projections and WaitApplied), backups (Snapshot,
-// VerifySnapshot, OpenReadOnly on the copy), errors after Close, positions
-// and limits at the ends of their ranges, and the refusal of reserved
-// kinds and of payloads above Limits.
-// It imports no backend: a backend's own module runs it.
+// VerifySnapshot, OpenReadOnly on the copy), typed kinds (package kinds:
+// typed appends and reads on every path, payload versions upcast, kind
+// names learned, refused when they conflict, kept across a reopen), errors
+// after Close, positions and limits at the ends of their ranges, and the
+// refusal of reserved kinds and of payloads above Limits.
+// It imports no backend: a backend's own module runs it. Its checks are
+// testify's require (a failure that makes the rest meaningless ends the
+// subtest) and assert (the subtest goes on, reporting every difference).
 package storetest

@@ -14,6 +14,7 @@
 //	salvage  copy every intact event of a damaged store into a new one, and report what was lost
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
 //	import   import a batpak-rust 0.3.0 store into a batpak-go store (docs/MIGRATING.md)
+//	verify-receipt  check signed receipts (JSON) with a store's public key, offline
 //	version  print the command's and the library's versions
 //
 // The inspection commands open the store read-only (batpak.OpenReadOnly):
@@ -78,6 +79,7 @@ var commands = []command{
 	{name: "salvage", args: "SRC DST", summary: "copy every intact event of a damaged store into a new one, and report what was lost", flags: salvageFlags},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
 	{name: "import", args: "SRC DST", summary: "import a batpak-rust store (SRC) into a batpak-go store (DST), or check it with --verify-only", flags: importFlags},
+	{name: "verify-receipt", args: "[FILE]", summary: "check signed receipts (JSON) with a store's public key, offline", flags: verifyReceiptFlags},
 	{name: "version", summary: "print the command's and the library's versions", flags: versionFlags},
 }
 
