@@ -7,6 +7,8 @@ import (
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -26,30 +28,43 @@ func (s *Store) AppendReaction(ctx context.Context, coord Coordinate, kind Event
 // AppendWithOptions appends with an expected sequence, an idempotency key,
 // explicit correlation and causation, flags or a durability override.
 func (s *Store) AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error) {
-	it, err := s.item(coord, kind, payload, opts)
+	start := instrument.Now()
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return Receipt{}, err
 	}
 	var rc Receipt
-	err = s.roundTrip(ctx, writer.NewAppend(it, s.durability(opts.Durability)), func(rs []Receipt) { rc = rs[0] })
+	d := s.durability(opts.Durability)
+	err = s.roundTrip(ctx, writer.NewAppend(it, d), func(rs []Receipt) { rc = rs[0] })
+	s.timeWrite(d, start)
 	return rc, err
 }
 
 // item validates and encodes one event on the caller's goroutine: every
 // public append path comes through here, so event.CheckAppend's rules hold
-// for all of them.
-func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
+// for all of them, and a typed payload's kind name is kept before its
+// event can be written.
+func (s *Store) item(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (writer.Item, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return writer.Item{}, err
 	}
-	b, codec, err := event.Encode(s.cfg.codec, payload)
+	if err := kinds.Learn(ctx, s.names, kind, payload); err != nil {
+		return writer.Item{}, err
+	}
+	e, err := event.EncodeVersioned(s.cfg.codec, payload)
 	if err != nil {
 		return writer.Item{}, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if err := s.Limits().CheckPayload(len(b)); err != nil {
+	if err := s.Limits().CheckPayload(len(e.Bytes)); err != nil {
 		return writer.Item{}, err
 	}
-	return writer.Item{Coord: coord, Kind: kind, Codec: codec, Payload: b, Opts: opts}, nil
+	it := writer.Item{Coord: coord, Kind: kind, Codec: e.Codec, Payload: e.Bytes, Version: e.Version, Opts: opts}
+	if s.keys != nil {
+		if err := s.seal(&it); err != nil {
+			return writer.Item{}, err
+		}
+	}
+	return it, nil
 }
 
 // Limits returns the store's codec and payload bound (WithCodec,
@@ -57,6 +72,16 @@ func (s *Store) item(coord Coordinate, kind EventKind, payload any, opts AppendO
 // package gatekeeper does.
 func (s *Store) Limits() Limits {
 	return Limits{Codec: s.cfg.codec, MaxPayload: s.cfg.maxPayload}
+}
+
+// timeWrite counts the latency of a blocking write, from its call (start,
+// a reading of instrument.Now), by the durability it was acknowledged with.
+func (s *Store) timeWrite(d Durability, start int64) {
+	if d == event.OnWrite {
+		s.metrics.AppendOnWrite.Since(start)
+	} else {
+		s.metrics.AppendDurable.Since(start)
+	}
 }
 
 func (s *Store) durability(d Durability) Durability {
@@ -105,8 +130,8 @@ func (s *Store) Sync(ctx context.Context) error {
 }
 
 // roundTrip hands r to the writer and waits for its answer; got, if not
-// nil, copies out the receipts of a success before the pooled request is
-// released.
+// nil, copies out the receipts of a success, signed (WithReceiptSigner) on
+// this goroutine, before the pooled request is released.
 func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Receipt)) error {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
@@ -117,74 +142,49 @@ func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Rec
 		return err // r may still be answered: never reuse it
 	}
 	if err = res.Err; err == nil && got != nil {
+		s.signAll(res.Receipts)
 		got(res.Receipts)
 	}
 	r.Release()
 	return err
 }
 
-// Ticket is a pipelined append's claim on its receipt.
-type Ticket struct {
-	s   *Store
-	r   *writer.Request
-	sem chan struct{} // one waiter at a time, interruptible by its ctx
-	got bool
-	res []Receipt
-	err error
+// Ticket is a pipelined append's claim on its receipts (Submit,
+// SubmitBatch). Wait returns the receipt of a single append (the first of
+// a batch), WaitAll every receipt; either may be called again, and from
+// several goroutines, and returns the same answer once it is known.
+type Ticket interface {
+	Wait(ctx context.Context) (Receipt, error)
+	WaitAll(ctx context.Context) ([]Receipt, error)
 }
 
 // Submit hands an append to the writer and returns at once with a ticket;
 // the append is acknowledged when Wait returns. Appends submitted from one
 // goroutine are applied in submission order.
-func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (*Ticket, error) {
-	it, err := s.item(coord, kind, payload, opts)
+func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Ticket, error) {
+	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return nil, err
 	}
 	return s.submit(ctx, writer.NewAppend(it, s.durability(opts.Durability)))
 }
 
-func (s *Store) submit(ctx context.Context, r *writer.Request) (*Ticket, error) {
+func (s *Store) submit(ctx context.Context, r *writer.Request) (Ticket, error) {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
 		return nil, err
 	}
-	return &Ticket{s: s, r: r, sem: make(chan struct{}, 1)}, nil
+	return writer.NewTicket(r, s.awaitSigned, func(err error) bool {
+		return errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrClosed)
+	}), nil
 }
 
-// Wait returns the receipt of a single append (the first receipt of a
-// batch). It may be called again, and from several goroutines.
-func (t *Ticket) Wait(ctx context.Context) (Receipt, error) {
-	rs, err := t.WaitAll(ctx)
-	if err != nil {
-		return Receipt{}, err
+// awaitSigned is await for a ticket: the receipts it returns are signed
+// (WithReceiptSigner) before the ticket copies them.
+func (s *Store) awaitSigned(ctx context.Context, r *writer.Request) (*writer.Request, error) {
+	res, err := s.await(ctx, r)
+	if err == nil && res.Err == nil {
+		s.signAll(res.Receipts)
 	}
-	return rs[0], nil
-}
-
-// WaitAll returns every receipt: one per item of a batch.
-func (t *Ticket) WaitAll(ctx context.Context) ([]Receipt, error) {
-	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-t.sem }()
-	if t.got {
-		return t.res, t.err
-	}
-	res, err := t.s.await(ctx, t.r)
-	if err != nil {
-		if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrClosed) {
-			t.got, t.err = true, err
-		}
-		return nil, err
-	}
-	t.got, t.err = true, res.Err
-	if res.Err == nil {
-		t.res = append([]Receipt(nil), res.Receipts...)
-	}
-	t.r.Release()
-	t.r = nil
-	return t.res, t.err
+	return res, err
 }

@@ -5,22 +5,9 @@ import (
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/writer"
 )
-
-// BatchItem is one event of an atomic batch.
-type BatchItem struct {
-	Coord   Coordinate
-	Kind    EventKind
-	Payload any
-	// Options apply to this item. ExpectSequence is checked against the
-	// entity as the batch leaves it so far (earlier items of the same entity
-	// count). Durability is taken from the batch, not the item.
-	Options AppendOptions
-	// Cause, if set, names this item's cause inside the batch; it overrides
-	// Options.Causation.
-	Cause Cause
-}
 
 // CauseItem makes an item caused by the earlier item at index i.
 func CauseItem(i int) Cause { return event.CauseItem(i) }
@@ -45,34 +32,27 @@ func CauseID(id ID) Cause { return event.CauseID(id) }
 // the same items in the same order). Anything else — and a batch mixing
 // seen and new keys — is ErrDuplicate.
 func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error) {
+	start := instrument.Now()
 	t, err := s.SubmitBatch(ctx, items, DefaultDurability)
 	if err != nil {
 		return nil, err
 	}
-	return t.WaitAll(ctx)
+	rs, err := t.WaitAll(ctx)
+	s.timeWrite(s.durability(DefaultDurability), start)
+	return rs, err
 }
 
 // AppendReactionBatch is AppendBatch with a correlation and causation set on
 // every item that names none of its own.
 func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation ID, items []BatchItem) ([]Receipt, error) {
-	withCause := make([]BatchItem, len(items))
-	for i, it := range items {
-		if it.Options.Correlation.IsZero() {
-			it.Options.Correlation = correlation
-		}
-		if it.Options.Causation.IsZero() && it.Cause.Kind == event.CauseNone {
-			it.Options.Causation = causation
-		}
-		withCause[i] = it
-	}
-	return s.AppendBatch(ctx, withCause)
+	return s.AppendBatch(ctx, event.Reactions(correlation, causation, items))
 }
 
 // SubmitBatch hands a batch to the writer and returns at once; WaitAll
 // returns its receipts once acknowledged.
-func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (*Ticket, error) {
+func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (Ticket, error) {
 	its, err := s.batchItems(len(items), func(i int) (writer.Item, error) {
-		it, err := s.item(items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
+		it, err := s.item(ctx, items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
 		it.Cause = items[i].Cause
 		return it, err
 	})
@@ -98,7 +78,7 @@ func (s *Store) batchItems(n int, item func(i int) (writer.Item, error)) ([]writ
 		if err != nil {
 			return nil, &BatchItemError{Item: i, Err: err}
 		}
-		if total += len(it.Payload); total > s.cfg.maxBatchBytes {
+		if total += len(it.Plaintext()); total > s.cfg.maxBatchBytes {
 			return nil, fmt.Errorf("%w: payloads exceed %d bytes", ErrBatchTooLarge, s.cfg.maxBatchBytes)
 		}
 		its[i] = it

@@ -36,6 +36,7 @@ type CompactReport struct {
 	EventsKept      int   // events of the rewritten segments kept
 	EventsDropped   int   // events dropped by Retain
 	Tombstoned      int   // kept events Tombstone turned into tombstones
+	Shredded        int   // kept events whose shredded payload was dropped (WithEncryption, Shred)
 	BytesBefore     int64 // size of the segments replaced
 	BytesAfter      int64 // size of the files replacing them
 	Duration        time.Duration
@@ -44,7 +45,11 @@ type CompactReport struct {
 
 // Compact merges small sealed segments, drops the events opts.Retain
 // rejects and turns those opts.Tombstone picks into tombstones, while
-// appends and reads continue; the active segment is never touched.
+// appends and reads continue; the active segment is never touched. On an
+// encrypted store (WithEncryption) it also drops the ciphertext of every
+// shredded event it rewrites (the event stays, its payload still
+// ErrShredded; Verify counts it with the tombstones), and Retain and
+// Tombstone see payloads opened.
 //
 // Kept events stay byte-identical (ids, sequences, hashes): their
 // idempotency keys keep working and an entity's chain stays verifiable
@@ -74,18 +79,27 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	s.maint.Lock()
 	defer s.maint.Unlock()
 	began := time.Now()
+	rules := compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}
+	if s.keys != nil {
+		rules.Keys = s.keys
+	}
 	res, err := compact.Run(ctx, compact.Store{
 		Files:    compact.Files{FS: s.cfg.fs, Dir: s.dir, Clock: s.cfg.w.Clock},
 		Segments: s.segs, Index: s.idx, Sync: s.Sync,
-	}, compact.Rules{Retain: opts.Retain, Tombstone: opts.Tombstone}, opts.TargetSize)
+	}, rules, opts.TargetSize)
 	rep.SegmentsRead = res.Read
 	if out := res.Rewritten; out != nil {
 		rep.SegmentsWritten, rep.SegmentsRemoved = out.SegmentsWritten, out.SegmentsRemoved
 		rep.EventsKept, rep.EventsDropped, rep.Tombstoned = out.EventsKept, out.EventsDropped, out.Tombstoned
+		rep.Shredded = out.Stripped
 		rep.BytesBefore, rep.BytesAfter = out.BytesBefore, out.BytesAfter
 		if out.Committed() > 0 {
 			s.compacted.Store(true)
 			s.forget(context.WithoutCancel(ctx), out)
+		}
+		if out.Tombstoned > 0 {
+			// Cursors must not be served the payloads tombstones dropped.
+			s.hub.Invalidate()
 		}
 	}
 	if err != nil || rep.SegmentsRead == 0 {
@@ -94,6 +108,9 @@ func (s *Store) Compact(ctx context.Context, opts CompactOptions) (CompactReport
 	rep.Duration, rep.Finished = time.Since(began), s.cfg.w.Clock()
 	last := rep
 	s.lastCompaction.Store(&last)
+	s.metrics.Compactions.Add(1)
+	s.metrics.CompactionNanos.Add(int64(rep.Duration))
+	s.metrics.CompactionBytesReclaimed.Add(max(rep.BytesBefore-rep.BytesAfter, 0))
 	return rep, nil
 }
 

@@ -176,3 +176,33 @@ func TestVerifyRefusesATombstoneOutsideACompactedSegment(t *testing.T) {
 	assert.Equal(t, fr[1].off, ce.Offset)
 	assert.Zero(t, rep.Tombstones)
 }
+
+// TestCursorsAfterTombstoneCompaction: cursors share a cache of decoded
+// events; after a compaction's tombstones, a cursor reading events the
+// cache held before must get the tombstones, not the payloads they dropped.
+func TestCursorsAfterTombstoneCompaction(t *testing.T) {
+	s := openStore(t, t.TempDir(), quiet, batpak.WithSegmentSize(64<<10))
+	written := tombstoneWorkload(t, s, 150)
+	read := func() []*batpak.StoredEvent {
+		c, err := s.Cursor(event.AllEvents(), 0)
+		require.NoError(t, err)
+		defer c.Close()
+		evs, err := c.NextBatch(bg, len(written))
+		require.NoError(t, err)
+		require.Len(t, evs, len(written))
+		return evs
+	}
+	before := read() // fills the cache
+	rep, err := s.Compact(bg, batpak.CompactOptions{Tombstone: isUser1})
+	require.NoError(t, err)
+	require.Positive(t, rep.Tombstoned)
+	tombs := 0
+	for i, ev := range read() {
+		if ev.Kind == event.KindTombstone {
+			tombs++
+			assert.Empty(t, ev.Payload)
+			assert.Equal(t, before[i].ID, ev.ID)
+		}
+	}
+	assert.Equal(t, rep.Tombstoned, tombs)
+}

@@ -56,7 +56,7 @@ func (im *Importer) Has(id ID) bool {
 
 // Append appends one imported event (see Importer).
 func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error) {
-	it, err := writer.ImportItem(&ev, im.s.Limits())
+	it, err := im.item(&ev)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -72,11 +72,20 @@ func (im *Importer) Append(ctx context.Context, ev ImportEvent) (Receipt, error)
 // (WithBatchLimits, WithMaxPayload). A failure names the item with a
 // *BatchItemError.
 func (im *Importer) AppendBatch(ctx context.Context, evs []ImportEvent) ([]Receipt, error) {
-	its, err := im.s.batchItems(len(evs), func(i int) (writer.Item, error) { return writer.ImportItem(&evs[i], im.s.Limits()) })
+	its, err := im.s.batchItems(len(evs), func(i int) (writer.Item, error) { return im.item(&evs[i]) })
 	if err != nil {
 		return nil, err
 	}
 	return im.send(ctx, writer.NewBatch(its, im.durability))
+}
+
+// item checks ev and makes it an item, sealed on an encrypted store.
+func (im *Importer) item(ev *ImportEvent) (writer.Item, error) {
+	it, err := writer.ImportItem(ev, im.s.Limits())
+	if err == nil && im.s.keys != nil {
+		err = im.s.seal(&it)
+	}
+	return it, err
 }
 
 // send applies r once the previous call's events are in the index.

@@ -1,6 +1,7 @@
 package batpak
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/keyring"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/supervisor"
 	"github.com/batpak-go/batpak/vfs"
@@ -31,6 +33,9 @@ type config struct {
 	modes         vfs.Modes // what the store's files should have (loose-mode warnings)
 	modesSet      bool      // WithFileMode was given: create with modes
 	inject        func(InjectionPoint) error
+	keys          keyring.Wrapper    // WithEncryption: nil stores payloads as they are
+	keysSet       bool               // WithEncryption was given (a nil wrapper is refused)
+	signer        ed25519.PrivateKey // WithReceiptSigner: nil signs nothing
 }
 
 // newConfig applies opts to the defaults and checks the result.
@@ -65,6 +70,10 @@ func (c *config) check() error {
 	bad(c.maxBatchItems >= 1 && int64(c.maxBatchItems) <= segment.MaxBatchCount && c.maxBatchBytes >= 1 && c.maxBatchBytes <= 1<<30,
 		"batch limits %d items / %d bytes", c.maxBatchItems, c.maxBatchBytes)
 	bad(c.maxOpenSegs >= 1, "max open segments %d below 1", c.maxOpenSegs)
+	bad(!c.keysSet || c.keys != nil, "nil key wrapper (WithEncryption)")
+	bad(c.signer == nil || len(c.signer) == ed25519.PrivateKeySize,
+		"receipt signer: an Ed25519 private key is %d bytes, not %d", ed25519.PrivateKeySize, len(c.signer))
+	bad(c.signer == nil || c.w.HashChain, "signed receipts need the hash chain (WithHashChain)")
 	bad(c.fs != nil, "nil file system")
 	f, d := c.modes.File, c.modes.Dir
 	bad(f&^fs.ModePerm == 0 && d&^fs.ModePerm == 0 && f&0o600 == 0o600 && d&0o700 == 0o700,

@@ -3,6 +3,7 @@ package batpak
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
@@ -26,6 +27,7 @@ type ProjectOption func(*projectConfig)
 type projectConfig struct {
 	cache projector.Cache
 	wake  int
+	asOf  uint64
 }
 
 // FromCache makes a projection use and refresh c (a projector.MemoryCache,
@@ -34,6 +36,11 @@ type projectConfig struct {
 func FromCache(c projector.Cache) ProjectOption {
 	return func(pc *projectConfig) { pc.cache = c }
 }
+
+// AsOf makes Project and ProjectRegion return the state as it was at
+// global position pos (a receipt's Global), never from a cached state
+// newer than pos (see projector.Options.AsOf). Watches refuse it.
+func AsOf(pos uint64) ProjectOption { return func(pc *projectConfig) { pc.asOf = pos } }
 
 // WakeBuffer sets the buffer of the subscription that wakes a watch
 // (default 16). A full buffer drops wake-ups, never updates.
@@ -51,7 +58,8 @@ func WakeBuffer(n int) ProjectOption {
 // With a cache (FromCache) a cached state is brought up to date by applying
 // only the newer events, if the projection is Incremental; MaybeStale(d)
 // accepts a cached state up to d old (by the embedded store's WithClock)
-// without reading the log at all.
+// without reading the log at all. AsOf(pos) returns the state as it was
+// at pos instead.
 func Project[T any, P projector.EventSourced[T]](ctx context.Context, es EventStore, entity string, fresh Freshness, opts ...ProjectOption) (T, error) {
 	if err := event.ValidatePart("entity", entity); err != nil {
 		var zero T
@@ -76,7 +84,7 @@ func project[T any, P projector.EventSourced[T]](ctx context.Context, es EventSt
 	if err != nil {
 		return zero, err
 	}
-	res, err := projector.Project[T, P](ctx, es.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: now})
+	res, err := projector.Project[T, P](ctx, es.ProjectionLog(), sub, fresh, projector.Options{Cache: pc.cache, Now: now, AsOf: pc.asOf})
 	if err != nil {
 		return zero, err
 	}
@@ -119,6 +127,9 @@ func watch[T any, P projector.EventSourced[T]](es EventStore, sub projector.Subj
 	pc := projectConfig{wake: 16}
 	for _, o := range opts {
 		o(&pc)
+	}
+	if pc.asOf != 0 {
+		return nil, fmt.Errorf("%w: a watch follows the head; AsOf is for Project", ErrInvalidOption)
 	}
 	now, err := projectionClock(context.Background(), es)
 	if err != nil {

@@ -515,6 +515,34 @@ func ExampleProject() {
 	// balance: 755
 }
 
+// An account's balance as it was after its second event, for a dispute,
+// while the cache holds the newest state (which the as-of read must not
+// use).
+func ExampleAsOf() {
+	dir, _ := os.MkdirTemp("", "batpak-example-")
+	defer os.RemoveAll(dir)
+	store, err := batpak.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	acct := event.MustCoordinate("account:7", "bank")
+	store.Append(ctx, acct, acctDeposited, int64(1000))
+	disputed, _ := store.Append(ctx, acct, acctWithdrawn, int64(400))
+	store.Append(ctx, acct, acctDeposited, int64(50))
+
+	cache := batpak.FromCache(projector.NewMemoryCache(16))
+	now, _ := batpak.Project[AccountBalance](ctx, store, "account:7", batpak.Consistent, cache)
+	then, err := batpak.Project[AccountBalance](ctx, store, "account:7", batpak.Consistent, cache, batpak.AsOf(disputed.Global))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("now:", now.Cents, "after the withdrawal:", then.Cents)
+	// Output:
+	// now: 650 after the withdrawal: 600
+}
+
 // projRoster is a read model across many entities: each player's count of
 // increments, keyed by entity.
 type projRoster struct{ Counts map[string]int }

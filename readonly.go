@@ -3,6 +3,8 @@ package batpak
 import (
 	"context"
 
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 )
 
@@ -15,20 +17,36 @@ import (
 // (the writer's own recovery truncates it) and not indexed.
 // Writes return ErrReadOnly. A directory that is not a batpak store's is
 // refused with a *ForeignDirError. Of the options, only WithFS, WithCodec,
-// WithLogger and WithMaxOpenSegments apply.
+// WithLogger, WithMaxOpenSegments and WithEncryption apply; without the
+// key an encrypted store's payloads read as ErrSealed (or ErrShredded).
 func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkKeys(&cfg, dir, true); err != nil {
+		return nil, err
+	}
+	id, err := reader.ReadStoreID(cfg.fs, dir)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
+	}
+	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, true)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
 	}
 	rec.Segments.SetBudget(cfg.fs, dir, cfg.maxOpenSegs, nil) // the newest, followed, is never closed
 	return &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, idx: rec.Index, segs: rec.Segments,
-		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec,
+		report: rec.Report, done: make(chan struct{}), readOnly: true, rec: rec, id: id, keys: keys,
+		metrics: instrument.NewSet(),
+		// After the log: every event read has its name kept before it.
+		names: kinds.OpenFile(cfg.fs, dir, ErrReadOnly),
 	}, nil
 }
 
@@ -45,5 +63,7 @@ func (s *Store) Refresh(ctx context.Context) (int, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	return s.rec.CatchUp(reader.Options{FS: s.cfg.fs, Dir: s.dir, ReadOnly: true})
+	n, err := s.rec.CatchUp(reader.Options{FS: s.cfg.fs, Dir: s.dir, ReadOnly: true})
+	s.names.Reload() // after the events, as at OpenReadOnly
+	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/batpak-go/batpak/keyring"
 	"github.com/batpak-go/batpak/snapshot"
 )
 
@@ -29,8 +30,11 @@ var (
 // Snapshot starts (Manifest.LastGlobal), made durable first by a Sync: so
 // every append acknowledged before the call. Every sealed segment is copied
 // whole, the active one up to the frontier's frame (with its batch's
-// COMMIT); only segments: Open on the copy rebuilds its index by scanning,
-// and durable cursors start afresh there. Every file and the directory are
+// COMMIT); only segments, and an encrypted store's keyset (the copy opens
+// with the same key; a later Shred of this store does not reach the copy):
+// Open on the copy rebuilds its index by scanning, durable cursors start
+// afresh there, and it gets a store id of its own when first opened for
+// writing. Every file and the directory are
 // synced, then MANIFEST.json (size and SHA-256 of each file) is written
 // atomically (docs/FORMAT.md, "Snapshot manifest").
 //
@@ -53,6 +57,12 @@ func (s *Store) Snapshot(ctx context.Context, dest string) (snapshot.Manifest, e
 	src := snapshot.Source{FS: s.cfg.fs, Dir: s.dir, Index: s.idx, Segments: s.segs, Clock: s.cfg.w.Clock}
 	if !s.readOnly {
 		src.Sync = s.Sync
+	}
+	if s.keys != nil {
+		src.Extra = func() (map[string][]byte, error) {
+			b, err := s.keys.Bytes()
+			return map[string][]byte{keyring.Name: b}, err
+		}
 	}
 	return snapshot.Take(ctx, src, dest)
 }

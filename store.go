@@ -11,6 +11,10 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/keyring"
+	"github.com/batpak-go/batpak/kinds"
+	"github.com/batpak-go/batpak/react"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -30,10 +34,15 @@ type Store struct {
 	w     *writer.Writer
 	fsync *writer.Fsync
 	sup   *supervisor.Supervisor
-	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
-	react *subscriber.Reactors // react loops; nil read-only
+	hub   *subscriber.Hub // the fan-out actor, lossy subscriptions and cursors; nil read-only
+	loops *react.Loops    // react loops; nil read-only
 
-	report event.RecoveryReport
+	report  event.RecoveryReport
+	metrics *instrument.Set // the instruments Metrics reads
+	names   *kinds.File     // the kind names kept in the directory (KindNames)
+
+	id   ID               // the store's id (STOREID); zero on a read-only store without one
+	keys *keyring.Keyring // WithEncryption: seals and opens payloads; nil otherwise
 
 	done      chan struct{} // closed once the writer stopped for good (Close, escalation): waiters stop
 	doneOnce  sync.Once
@@ -75,11 +84,15 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if cfg.modesSet {
 		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	}
+	// A wrong key, or none for an encrypted store, changes nothing.
+	if err := checkKeys(&cfg, dir, false); err != nil {
+		return nil, err
+	}
 	lock, err := reader.LockDir(cfg.fs, dir)
 	if err != nil {
 		return nil, err
 	}
-	warnLooseModes(cfg, dir)
+	vfs.WarnLooseModes(cfg.logger, cfg.fs, dir, cfg.modes)
 	s, err := open(dir, cfg, lock)
 	if err != nil {
 		lock.Close()
@@ -88,42 +101,35 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// warnLooseModes logs the store's files that grant group or other users
-// more than its modes; Open never changes them: whoever did may mean it.
-func warnLooseModes(cfg config, dir string) {
-	loose, err := vfs.LooseModes(cfg.fs, dir, cfg.modes)
-	switch {
-	case errors.Is(err, vfs.ErrModesUnknown):
-		return // a file system (or platform) without permission bits
-	case err != nil:
-		cfg.logger.Warn("batpak: could not check the modes of the store's files", "dir", dir, "err", err)
-		return
-	case len(loose) == 0:
-		return
-	}
-	cfg.logger.Warn("batpak: files of the store are open to other users; their modes are left as they are (chmod them, or choose WithFileMode)",
-		"dir", dir, "modes", cfg.modes.String(), "count", len(loose), "first", loose[0].String())
-}
-
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {
+	id, err := reader.StoreID(cfg.fs, dir)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
+	}
+	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, false)
+	if err != nil {
+		rec.Segments.Close()
+		return nil, err
 	}
 	// Numbering resumes above every global sequence a crash may have used.
 	reserved, err := writer.ReadReservation(cfg.fs, dir)
 	if err != nil {
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	lastGlobal := max(rec.LastGlobal, reserved)
 	s := &Store{
 		dir: dir, cfg: cfg, log: cfg.logger, lock: lock,
 		idx: rec.Index, segs: rec.Segments, report: rec.Report,
-		done: make(chan struct{}),
+		metrics: instrument.NewSet(), names: kinds.OpenFile(cfg.fs, dir, nil), done: make(chan struct{}), id: id, keys: keys,
 	}
 	s.hub = newHub(s)
-	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
+	s.loops = newLoops(s)
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
@@ -131,13 +137,14 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
 	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
 	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
-	wc.OnPublish, wc.Inject = s.hub.Publish, cfg.writerInject()
+	wc.OnPublish, wc.Inject, wc.Metrics, wc.Opener = s.hub.Publish, cfg.writerInject(), s.metrics, opener(keys)
 	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
 	}, s.done)
 	if err != nil {
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	// The budget closes a segment the writer wrote only once the fsync actor is done with it.
@@ -153,18 +160,10 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	); err != nil {
 		s.sup.Stop(context.Background())
 		rec.Segments.Close()
+		closeKeys(keys)
 		return nil, err
 	}
 	return s, nil
-}
-
-// salvageHint adds to an error saying the store's files are damaged what
-// gets the intact events back (batpak salvage); it still matches.
-func salvageHint(err error, dir string) error {
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, reader.ErrMissingSegment) {
-		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
-	}
-	return err
 }
 
 // escalate runs when an actor crashed past its restart budget: the store
@@ -186,11 +185,12 @@ func (s *Store) Close() error {
 			s.closed.Store(true)
 			s.refreshMu.Lock()
 			defer s.refreshMu.Unlock()
-			s.closeErr = s.segs.Close()
+			s.closeErr = errors.Join(s.segs.Close(), closeKeys(s.keys))
 			return
 		}
-		rerr := s.react.Stop() // react loops append: stop them while the writer runs
+		rerr := s.loops.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
+		s.names.Close(ErrClosed)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed
 		s.intake.Unlock()
 		err := s.sup.Stop(context.Background())
@@ -202,13 +202,19 @@ func (s *Store) Close() error {
 		}
 		s.doneOnce.Do(func() { close(s.done) })
 		s.hub.Close() // end lossy subscriptions once the fan-out has delivered
-		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.lock.Close())
+		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), closeKeys(s.keys), s.lock.Close())
 	})
 	return s.closeErr
 }
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
+
+// KindNames is the store's table of kind names (package kinds), kept in
+// its directory (docs/FORMAT.md, "Kind names"): a typed append teaches it
+// its kind's name before the event is written. On a read-only store Learn
+// returns ErrReadOnly for a name it does not hold, and Refresh rereads it.
+func (s *Store) KindNames() kinds.Names { return s.names }
 
 // Stats is a snapshot of the store's counters.
 type Stats struct {

@@ -19,9 +19,25 @@ type Retain func(*event.StoredEvent) bool
 // timestamps and hash, kind event.KindTombstone, no payload. Both see each
 // event once, with its payload but without Hash.Prev. An event that is
 // already a tombstone stays as it is.
+//
+// Keys, set for a store that encrypts, opens sealed payloads for Retain
+// and Tombstone (an event they cannot open reaches them with its
+// PayloadErr), and says which sealed events' keys were shredded: each such
+// kept event, unless Tombstone picks it, is rewritten without its sealed
+// payload (segment.AppendStripped), keeping its kind; no key can open it
+// any more.
 type Rules struct {
 	Retain    Retain
 	Tombstone func(*event.StoredEvent) bool
+	Keys      Keys
+}
+
+// Keys is what compaction needs of an encrypted store's keyring.
+type Keys interface {
+	segment.Opener
+	// Shredded reports whether the sealed event v's key was destroyed
+	// (false for an event already stripped, or not sealed).
+	Shredded(v *segment.EventView) bool
 }
 
 // Segment is what the planner learned about one sealed segment: which of
@@ -44,11 +60,14 @@ type Segment struct {
 	tombs   []tomb              // kept events that become tombstones, by offset
 }
 
-// tomb is a kept event's frame that the rewrite replaces by its tombstone.
+// tomb is a kept event's frame that the rewrite replaces: by its
+// tombstone, or, for a shredded sealed event, by the event stripped of its
+// payload.
 type tomb struct {
-	off   uint32 // the event's frame in the old segment
-	size  int64  // that frame's size
-	frame []byte // the tombstone's frame (segment.AppendTombstone)
+	off      uint32 // the event's frame in the old segment
+	size     int64  // that frame's size
+	frame    []byte // the new frame (segment.AppendTombstone or AppendStripped)
+	stripped bool   // a stripped event, which keeps its kind
 }
 
 // Range is a run of whole frames of a segment: Size bytes from Off.
@@ -71,11 +90,25 @@ func (p *Segment) Dropped() []uint32 { return p.dropped }
 // Tombstoned are the offsets of the kept events that become tombstones,
 // increasing.
 func (p *Segment) Tombstoned() []uint32 {
-	out := make([]uint32, len(p.tombs))
-	for i, t := range p.tombs {
-		out[i] = t.off
+	out := make([]uint32, 0, len(p.tombs))
+	for _, t := range p.tombs {
+		if !t.stripped {
+			out = append(out, t.off)
+		}
 	}
 	return out
+}
+
+// Stripped counts the kept events whose shredded sealed payload the
+// rewrite drops (Rules.Keys).
+func (p *Segment) Stripped() int {
+	n := 0
+	for _, t := range p.tombs {
+		if t.stripped {
+			n++
+		}
+	}
+	return n
 }
 
 // Bytes is the size of the frames the rewrite writes: the kept frames, a
@@ -93,7 +126,8 @@ func PlanSegment(info reader.SegmentInfo, data []byte, retain Retain) (*Segment,
 // stays whole if Retain keeps any of its events and goes whole otherwise.
 // Of the kept events, those Tombstone picks are rewritten as tombstones (a
 // batch keeps its markers and every item; only the picked items lose their
-// payload). Damage is a *event.CorruptionError naming the segment and
+// payload), and, with Keys, those whose key was shredded are stripped.
+// Damage is a *event.CorruptionError naming the segment and
 // offset. It reads only data, and calls the rules on the caller's
 // goroutine.
 func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, error) {
@@ -108,7 +142,8 @@ func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, 
 		global    uint64
 		entity    string
 		keep      bool
-		tomb      []byte // the tombstone frame, if Tombstone picked the event
+		tomb      []byte // the new frame, if Tombstone picked the event or its key was shredded
+		stripped  bool   // tomb is the event stripped of its shredded payload
 	}
 	var (
 		v       segment.EventView
@@ -121,7 +156,7 @@ func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, 
 		if keep {
 			p.kept = append(p.kept, uint32(e.off))
 			if e.tomb != nil {
-				p.tombs = append(p.tombs, tomb{off: uint32(e.off), size: e.size, frame: e.tomb})
+				p.tombs = append(p.tombs, tomb{off: uint32(e.off), size: e.size, frame: e.tomb, stripped: e.stripped})
 			}
 			return
 		}
@@ -162,6 +197,11 @@ func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, 
 			if retain != nil || rules.Tombstone != nil {
 				var ev event.StoredEvent
 				v.ToStored(&ev)
+				if v.Sealed && rules.Keys != nil {
+					if err := reader.OpenSealed(rules.Keys, &v, &ev); err != nil {
+						return nil, corrupt(off, err)
+					}
+				}
 				if retain != nil {
 					keep = retain(&ev)
 				}
@@ -170,8 +210,11 @@ func (rules Rules) PlanSegment(info reader.SegmentInfo, data []byte) (*Segment, 
 				}
 			}
 			e := pend{off: off, size: int64(size), global: v.Global, keep: keep}
-			if tombstone {
+			switch {
+			case tombstone:
 				e.tomb = segment.AppendTombstone(nil, &v)
+			case v.Sealed && rules.Keys != nil && rules.Keys.Shredded(&v):
+				e.tomb, e.stripped = segment.AppendStripped(nil, &v), true
 			}
 			if !keep {
 				e.entity = string(v.Entity)

@@ -26,6 +26,7 @@ type Rewritten struct {
 	EventsKept      int   // events of the replaced segments kept
 	EventsDropped   int   // events of the replaced segments dropped
 	Tombstoned      int   // kept events rewritten as tombstones
+	Stripped        int   // kept events stripped of their shredded sealed payload
 	BytesBefore     int64 // size of the segments replaced
 	BytesAfter      int64 // size of the files replacing them
 	done            []committed
@@ -137,7 +138,9 @@ func (f Files) replace(g []*Segment, out *Rewritten) error {
 		out.BytesBefore += int64(len(p.data))
 		out.EventsKept += len(p.kept)
 		out.EventsDropped += len(p.dropped)
-		out.Tombstoned += len(p.tombs)
+		stripped := p.Stripped()
+		out.Tombstoned += len(p.tombs) - stripped
+		out.Stripped += stripped
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package event
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/batpak-go/batpak/receipt"
+)
 
 // Durability says when an append is acknowledged.
 type Durability uint8
@@ -43,7 +47,7 @@ type AppendOptions struct {
 	// IdempotencyKey, when set, makes a retried append return the original
 	// receipt and write nothing. Keys are kept for the life of the store.
 	// A retry must name the same event — the same coordinate, kind and
-	// payload (see SamePayload) — or it fails with the store's
+	// payload (see SamePayload) with the same payload version — or it fails with the store's
 	// ErrDuplicate ("idempotency key reused for a different event"); the
 	// other options (expected sequence, correlation, causation, flags) are
 	// not compared. At most MaxIdempotencyKey bytes.
@@ -81,4 +85,32 @@ type Receipt struct {
 	// Replayed is true when an idempotency key matched an earlier append and
 	// this receipt is that append's, with nothing written now.
 	Replayed bool
+	// Store is the id of the store that wrote the event, and Signature its
+	// Ed25519 signature over Store, ID, Global, the entity, the sequence and
+	// Hash (package receipt), when the store signs receipts; both are zero
+	// otherwise. Check one with batpak.VerifyReceipt, or anywhere with the
+	// store's public key alone (Signed gives the portable form).
+	Store     ID
+	Signature [64]byte
+}
+
+// IsSigned reports whether the receipt carries a signature.
+func (r *Receipt) IsSigned() bool { return r.Signature != [64]byte{} }
+
+// Claim is what the receipt's signature covers.
+func (r Receipt) Claim() receipt.Claim {
+	return receipt.Claim{
+		Store: r.Store, ID: r.ID, Global: r.Global, Entity: r.Coordinate.Entity(),
+		Sequence: r.Sequence, Hash: r.Hash,
+	}
+}
+
+// Signed returns the receipt's claim and signature, whose JSON form is the
+// one `batpak verify-receipt` reads.
+func (r Receipt) Signed() receipt.Signed {
+	s := receipt.Signed{Claim: r.Claim()}
+	if r.IsSigned() {
+		s.Signature = r.Signature[:]
+	}
+	return s
 }

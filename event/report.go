@@ -73,8 +73,9 @@ type VerifyReport struct {
 	// is verified again from them on.
 	ChainRestarts int
 	// Tombstones counts tombstones written by compaction (CompactOptions.
-	// Tombstone) whose own hash was taken as stored: it covers the payload
-	// they no longer hold. The entity's next event is checked against it as
+	// Tombstone), and shredded events whose sealed payload it dropped,
+	// whose own hash was taken as stored: it covers the payload they no
+	// longer hold. The entity's next event is checked against it as
 	// against any predecessor.
 	Tombstones int
 	// Footers counts the segment footers checked against their segments.

@@ -39,11 +39,15 @@ var ErrRawPayload = errors.New("batpak: raw payload can only be decoded into *[]
 
 // Encode encodes v with codec c. A []byte is passed through untouched
 // whatever the codec, and reported as CodecRaw; an Encoded is passed
-// through with its own codec.
+// through with its own codec; a Typed is its Value (EncodeVersioned also
+// gives the version).
 func Encode(c Codec, v any) ([]byte, Codec, error) {
 	switch v := v.(type) {
 	case []byte:
 		return v, CodecRaw, nil
+	case Typed:
+		e, err := EncodeVersioned(c, v)
+		return e.Bytes, e.Codec, err
 	case Encoded:
 		if v.Codec > CodecJSON {
 			return nil, v.Codec, fmt.Errorf("batpak: unknown codec %d", v.Codec)
@@ -128,17 +132,45 @@ func SamePayload(c1 Codec, b1 []byte, c2 Codec, b2 []byte) bool {
 	return reflect.DeepEqual(v1, v2)
 }
 
+// The reasons an encrypted event's payload cannot be read (see
+// StoredEvent.PayloadErr). Everything else about the event — its header,
+// coordinate, causal links and chain hash — reads as usual.
+var (
+	// ErrShredded: the payload's key was destroyed (the store's Shred), so
+	// no one can read it any more.
+	ErrShredded = errors.New("batpak: payload shredded: its key was destroyed")
+	// ErrSealed: the payload is encrypted and the store was opened without
+	// its key.
+	ErrSealed = errors.New("batpak: payload sealed: the store was opened without its key")
+)
+
 // StoredEvent is an event as read back from the store.
 type StoredEvent struct {
 	Header
 	Coordinate     Coordinate
 	IdempotencyKey string // empty if the append carried none
 	Codec          Codec
+	// PayloadVersion is the version of the payload's shape as its kind
+	// was registered when it was appended (package kinds): 0 for an event
+	// appended without one (untyped appends). Typed reads upcast older
+	// versions to the kind's current type.
+	PayloadVersion uint32
 	Payload        []byte // owned by the caller
+	// PayloadErr is nil when Payload holds the event's payload. For an
+	// encrypted event whose payload cannot be read it says why (ErrShredded,
+	// ErrSealed), Payload is empty and Decode returns it: a projection or a
+	// reader skips such an event by checking errors.Is(err, ErrShredded).
+	PayloadErr error
 }
 
-// Decode decodes the payload into v (a pointer) with the codec it was stored with.
-func (e *StoredEvent) Decode(v any) error { return DecodePayload(e.Codec, e.Payload, v) }
+// Decode decodes the payload into v (a pointer) with the codec it was
+// stored with, or returns PayloadErr if the payload cannot be read.
+func (e *StoredEvent) Decode(v any) error {
+	if e.PayloadErr != nil {
+		return e.PayloadErr
+	}
+	return DecodePayload(e.Codec, e.Payload, v)
+}
 
 // Notification is the small record of a committed event that subscribers
 // and cursors are woken with; read the payload with the store's Get.

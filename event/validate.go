@@ -90,21 +90,23 @@ func (l Limits) CheckPayload(n int) error {
 // Encode encodes a payload as a store with these limits would (see the
 // package function Encode) and checks its size.
 func (l Limits) Encode(v any) (Encoded, error) {
-	b, c, err := Encode(l.Codec, v)
+	e, err := EncodeVersioned(l.Codec, v)
 	if err != nil {
 		return Encoded{}, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
-	if err := l.CheckPayload(len(b)); err != nil {
+	if err := l.CheckPayload(len(e.Bytes)); err != nil {
 		return Encoded{}, err
 	}
-	return Encoded{Codec: c, Bytes: b}, nil
+	return e, nil
 }
 
 // Encoded is a payload already encoded with Codec. Encode passes it through
 // as it is (a store appends Bytes and records Codec), so code that had to
 // encode a payload before appending it — to measure it, say — does not
-// encode it twice.
+// encode it twice. Version, if not 0, is recorded as the payload's
+// version (see Typed).
 type Encoded struct {
-	Codec Codec
-	Bytes []byte
+	Codec   Codec
+	Bytes   []byte
+	Version uint32
 }

@@ -59,6 +59,7 @@ type Index struct {
 	scopeNum    map[string]uint32
 	scopeName   []string
 	scopes      []chunked[uint32] // entry positions by scope number
+	scopeOrder  orderState        // the scope names in sorted order, for prefixes (scopes.go); cur guarded by mu
 	kinds       map[event.EventKind]*chunked[uint32]
 	keys        map[string]uint32     // idempotency key → entry position
 	corr        map[event.ID][]uint32 // correlation id → positions of the events not their own (see correlation.go)

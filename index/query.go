@@ -9,8 +9,9 @@ import (
 
 // Query yields the entries matching r with Global > after, in global order,
 // from a snapshot taken when iteration starts. It picks the narrowest list:
-// the entity's stream for an exact entity, else the scope's list, else the
-// kind's list for an exact kind, else every entry.
+// the entity's stream for an exact entity, else the lists of the region's
+// scopes (merged in global order when there are several: a scope set or
+// prefix), else the kind's list for an exact kind, else every entry.
 func (x *Index) Query(r event.Region, after uint64) iter.Seq[Entry] {
 	return func(yield func(Entry) bool) {
 		sc := x.Scan(r, after)
@@ -36,28 +37,45 @@ func (x *Index) Query(r event.Region, after uint64) iter.Seq[Entry] {
 type Scan struct {
 	x           *Index
 	s           snapshot
-	i           int // the next index in s to look at
+	merge       *merger // the scopes' lists, when the region names scopes and no exact entity
+	i           int     // the next index in s to look at
 	r           event.Region
 	stream      bool // s is the entity's stream: stop past the region's last sequence
 	maxSeq      uint64
-	scope       uint32
+	scopes      []uint32 // the scope numbers an entity stream's entries must have, sorted
 	anyScope    bool
 	checkEntity bool            // an entity prefix: match names
 	entities    map[uint32]bool // for entity prefixes: resolved once per entity number
+	examined    int             // entries looked at (tests check that other scopes' are not)
 }
 
 // Scan starts a scan of the entries matching r with Global > after, in
 // global order, from a snapshot taken now (see Query).
 func (x *Index) Scan(r event.Region, after uint64) Scan {
 	sc := Scan{x: x, r: r, maxSeq: r.MaxSeq()}
-	sc.scope, sc.anyScope = x.scopeFilter(r.Scope)
+	names, prefixes, all := r.Scopes()
+	sc.anyScope = all
 	if name, ok := r.ExactEntity(); ok {
+		if !all {
+			_, sc.scopes = x.snapshotScopes(names, prefixes)
+		}
 		sc.s, sc.stream = x.snapshotStream(name), true
 		sc.i = sc.s.searchSeq(r.MinSequence)
+		if !all && len(sc.scopes) == 0 {
+			sc.i = sc.s.len() // none of its scopes exists
+		}
 	} else {
 		switch k, exact := r.Kinds.Exact(); {
-		case r.Scope != "":
-			sc.s = x.snapshotScope(r.Scope)
+		case !all:
+			// Every entry of the scopes' lists is in scope.
+			lists, _ := x.snapshotScopes(names, prefixes)
+			switch sc.anyScope = true; len(lists) {
+			case 0: // no such scope: sc.s is empty
+			case 1:
+				sc.s = lists[0]
+			default:
+				sc.merge = newMerger(lists, after)
+			}
 		case exact:
 			sc.s = x.snapshotKind(k)
 		default:
@@ -65,7 +83,7 @@ func (x *Index) Scan(r event.Region, after uint64) Scan {
 		}
 		sc.checkEntity = r.Entity != ""
 	}
-	if after > 0 {
+	if after > 0 && sc.merge == nil {
 		// "Above after", not "at or above after+1": after is the caller's
 		// and may be the largest uint64, above which nothing lies.
 		sc.i = max(sc.i, sc.s.searchAbove(after))
@@ -76,24 +94,59 @@ func (x *Index) Scan(r event.Region, after uint64) Scan {
 // Next copies the next matching entries into dst and returns how many; 0
 // means the scan is over.
 func (sc *Scan) Next(dst []Entry) int {
+	if sc.merge != nil {
+		return sc.nextMerged(dst)
+	}
 	n, end := 0, sc.s.len()
 	for ; sc.i < end && n < len(dst); sc.i++ {
 		e := sc.s.at(sc.i)
+		sc.examined++
 		if sc.stream && e.Sequence > sc.maxSeq {
 			sc.i = end
 			break
 		}
-		if (!sc.anyScope && e.Scope != sc.scope) || !sc.r.Kinds.Matches(e.Kind) ||
-			e.Sequence < sc.r.MinSequence || e.Sequence > sc.maxSeq {
-			continue
-		}
-		if sc.checkEntity && !sc.matchesEntity(e.Entity) {
+		if !sc.keep(e) || (!sc.anyScope && !sc.inScopes(e.Scope)) {
 			continue
 		}
 		dst[n] = *e
 		n++
 	}
 	return n
+}
+
+// nextMerged is Next over the merged lists of the region's scopes, whose
+// entries are all in scope.
+func (sc *Scan) nextMerged(dst []Entry) int {
+	n := 0
+	for n < len(dst) {
+		e := sc.merge.next()
+		if e == nil {
+			break
+		}
+		sc.examined++
+		if sc.keep(e) {
+			dst[n] = *e
+			n++
+		}
+	}
+	return n
+}
+
+// keep applies the region's kind, sequence and entity rules.
+func (sc *Scan) keep(e *Entry) bool {
+	if !sc.r.Kinds.Matches(e.Kind) || e.Sequence < sc.r.MinSequence || e.Sequence > sc.maxSeq {
+		return false
+	}
+	return !sc.checkEntity || sc.matchesEntity(e.Entity)
+}
+
+// inScopes reports whether scope number sn is one of the region's.
+func (sc *Scan) inScopes(sn uint32) bool {
+	if len(sc.scopes) == 1 {
+		return sn == sc.scopes[0]
+	}
+	_, ok := slices.BinarySearch(sc.scopes, sn)
+	return ok
 }
 
 func (sc *Scan) matchesEntity(en uint32) bool {
@@ -106,20 +159,6 @@ func (sc *Scan) matchesEntity(en uint32) bool {
 		sc.entities[en] = ok
 	}
 	return ok
-}
-
-// scopeFilter resolves a scope name to its number; any is true for "".
-func (x *Index) scopeFilter(scope string) (n uint32, any bool) {
-	if scope == "" {
-		return 0, true
-	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	n, ok := x.scopeNum[scope]
-	if !ok {
-		return ^uint32(0), false // matches nothing
-	}
-	return n, false
 }
 
 // Entities returns every entity name, sorted.

@@ -238,21 +238,8 @@ func (s *Store) directGet(ctx context.Context, req msgGetRequest) (*storedMsg, e
 		if err != nil {
 			return err
 		}
-		if st := m.Header.Get("Status"); st != "" {
-			switch st {
-			case "404":
-				return batpak.ErrNotFound
-			case "503":
-				return nats.ErrNoResponders
-			}
-			return fmt.Errorf("jetstream: direct get: status %s %s", st, m.Header.Get("Description"))
-		}
-		seq, ok := headUint(m.Header, hdrNatsSq)
-		if !ok {
-			return fmt.Errorf("%w: direct get answer without a sequence", batpak.ErrCorrupt)
-		}
-		out = &storedMsg{Subject: m.Header.Get(hdrNatsSj), Seq: seq, Data: m.Data, hdr: m.Header}
-		return nil
+		out, err = directAnswer(m)
+		return err
 	})
 	return out, err
 }

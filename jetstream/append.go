@@ -46,20 +46,38 @@ func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kin
 // reserved category (batpak.ErrInvalidKind), an over-long idempotency key,
 // a payload above MaxPayload. A key already used is a replay only for the
 // same event (coordinate, kind and payload); otherwise batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner the receipt, a replay's too, is signed.
 func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	r, err := s.appendWithOptions(ctx, coord, kind, payload, opts)
+	if err == nil {
+		s.sign(&r)
+	}
+	return r, err
+}
+
+// appendWithOptions is AppendWithOptions before the receipt is signed.
+func (s *Store) appendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
 	}
-	d, err := s.newDraft(coord, kind, payload, opts)
+	d, err := s.newDraft(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return batpak.Receipt{}, err
 	}
+	return s.appendDraft(ctx, d, opts)
+}
+
+// appendDraft stores d, built and checked on the caller's goroutine (see
+// AppendWithOptions).
+func (s *Store) appendDraft(ctx context.Context, d *draft, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	coord := d.coord
 	if opts.IdempotencyKey != "" {
 		if r, ok, err := s.replayKey(ctx, d); err != nil || ok {
 			return r, err
 		}
 	}
-	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 {
+	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 && !d.imported {
 		// No message id: a single server runs the sequence check every
 		// append carries before its duplicate check, so a repeat of an
 		// attempt that committed fails the check (and the loop below finds
@@ -78,6 +96,7 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 	// expected sequence is real. leader: read from the leader, not with a
 	// direct get a follower may answer (after a failed check).
 	fresh, leader := false, false
+	busy := 0 // rounds refused because the leader holds an unfinished write on the entity
 	for range maxRounds {
 		if err := s.check(); err != nil {
 			return batpak.Receipt{}, err
@@ -96,14 +115,14 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 			return batpak.Receipt{}, &batpak.SequenceMismatchError{Entity: entity, Expected: opts.ExpectedSequence, Actual: st.next}
 		}
 		d.rec.Sequence = st.next
-		m := d.seal(st.hash, st.last, true, entSubj)
+		m := d.seal(st.hash, st.last, true, entSubj, st.linkHeader())
 		ack, uncertain, err := s.publish(ctx, m)
 		if uncertain {
 			lost = append(lost, st.last)
 		}
 		switch {
 		case err == nil && !ack.Duplicate:
-			st.last, st.next, st.hash = ack.Seq, st.next+1, d.self
+			st.advance(ack.Seq, d.self)
 			return s.stored(ctx, d, ack.Seq)
 		case err == nil:
 			st.known = false
@@ -123,35 +142,87 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 					return receiptOf(ev), nil
 				}
 			}
+			if apiCode(err) == codeWrongLastSeqConst {
+				if err := s.waitUnfinished(ctx, err, &busy, len(lost) > 0); err != nil {
+					return batpak.Receipt{}, fmt.Errorf("%w (entity %s)", err, entity)
+				}
+			}
 		default:
 			return batpak.Receipt{}, err
 		}
 	}
-	return batpak.Receipt{}, fmt.Errorf("%w: %s", errConflictLoop, entity)
+	return batpak.Receipt{}, conflictLoop(len(lost) > 0, entity)
+}
+
+// waitUnfinished is what a round does before the next when the server
+// refused it for an unfinished write: the leader holds a write on the
+// entity proposed to the replicas and not yet stored (10164) — this
+// client's own attempt whose answer was lost, or another client's; on a
+// leader cut off from its replicas it stays unfinished until the leader
+// steps down — or a batch's message ids are being stored (10201, see
+// commitBatch). Rebuilding at once would meet the same refusal, so it
+// waits a little longer each time, up to Options.Attempts times, and then
+// gives up: ErrOutcomeUnknown if an attempt of this call may be the
+// unfinished write (uncertain), else ErrUnavailable. A plain mismatch
+// (10071) is another client's stored write and is rebuilt on at once.
+func (s *Store) waitUnfinished(ctx context.Context, err error, busy *int, uncertain bool) error {
+	*busy++
+	if *busy < s.opts.Attempts {
+		if werr := backoff(ctx, s.done, *busy); werr == nil {
+			return nil
+		} else if cerr := s.check(); cerr != nil {
+			return cerr
+		}
+	}
+	if uncertain {
+		return fmt.Errorf("%w: an unfinished write: %w", batpak.ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("%w: an unfinished write: %w", ErrUnavailable, err)
+}
+
+// conflictLoop is the error of an append that lost maxRounds races in a
+// row: ErrOutcomeUnknown if an attempt whose answer was lost may still be
+// stored.
+func conflictLoop(uncertain bool, what string) error {
+	if uncertain {
+		return fmt.Errorf("%w: %w: %s", batpak.ErrOutcomeUnknown, errConflictLoop, what)
+	}
+	return fmt.Errorf("%w: %s", errConflictLoop, what)
 }
 
 // stored finishes a successful append: the index entries, the receipt.
 func (s *Store) stored(ctx context.Context, d *draft, seq uint64) (batpak.Receipt, error) {
-	s.indexID(d.rec.ID, seq)
-	if d.rec.IdemKey != "" {
-		if err := s.indexKey(ctx, d.rec.IdemKey, seq); err != nil {
+	return s.indexStored(ctx, d.rec.IdemKey, d.receipt(seq))
+}
+
+// indexStored writes the index entries of the stored event r names, whose
+// idempotency key is key, and returns r.
+func (s *Store) indexStored(ctx context.Context, key string, r batpak.Receipt) (batpak.Receipt, error) {
+	s.indexID(r.ID, r.Global)
+	if key != "" {
+		if err := s.indexKey(ctx, key, r.Global); err != nil {
 			// The event is stored; only recognition of a retry after the
 			// duplicate window is lost. Report it rather than hide it.
-			return d.receipt(seq), fmt.Errorf("jetstream: event stored at %d, but its idempotency key was not indexed: %w", seq, err)
+			return r, fmt.Errorf("jetstream: event stored at %d, but its idempotency key was not indexed: %w", r.Global, err)
 		}
 	}
-	return d.receipt(seq), nil
+	return r, nil
 }
 
 // newDraft validates and encodes an append on the caller's goroutine.
-func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
+// A typed payload's kind name is kept before its event is published.
+func (s *Store) newDraft(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (*draft, error) {
 	if err := event.CheckAppend(coord, kind, opts); err != nil {
 		return nil, err
 	}
-	b, codec, err := event.Encode(s.opts.Codec, payload)
+	if err := s.learnKind(ctx, kind, payload); err != nil {
+		return nil, err
+	}
+	e, err := event.EncodeVersioned(s.opts.Codec, payload)
 	if err != nil {
 		return nil, fmt.Errorf("batpak: encoding payload: %w", err)
 	}
+	b, codec := e.Bytes, e.Codec
 	if err := s.Limits().CheckPayload(len(b)); err != nil {
 		return nil, err
 	}
@@ -167,7 +238,7 @@ func (s *Store) newDraft(coord batpak.Coordinate, kind batpak.EventKind, payload
 	d := &draft{coord: coord, subj: subj, msgID: msgID(opts.IdempotencyKey, id)}
 	d.rec = segment.EventRecord{
 		ID: id, Correlation: corr, Causation: opts.Causation, Kind: kind, Flags: opts.Flags,
-		Timestamp: us, WallMS: wall, Counter: counter, Codec: codec, IdemKey: opts.IdempotencyKey,
+		Timestamp: us, WallMS: wall, Counter: counter, Codec: codec, PayloadVersion: e.Version, IdemKey: opts.IdempotencyKey,
 		Entity: coord.Entity(), Scope: coord.Scope(), Payload: b,
 	}
 	return d, nil
@@ -225,6 +296,9 @@ func (s *Store) publish(ctx context.Context, m *nats.Msg) (ack pubAck, uncertain
 		}
 		if ack.Error != nil {
 			err = ack.Error
+			if ack.Error.ErrCode == codeMsgIDInProcess {
+				uncertain = true // an attempt with this message id is still being stored
+			}
 			if retryable(ack.Error) {
 				continue
 			}
@@ -255,20 +329,23 @@ func (s *Store) resolveDuplicate(ctx context.Context, d *draft, seq uint64) (bat
 		return batpak.Receipt{}, err
 	}
 	if ev.ID == d.rec.ID {
-		return s.stored(ctx, d, seq) // our own attempt: its answer was lost
+		// This call's own attempt, whose answer was lost — perhaps one of
+		// an earlier round, sealed on another base: the receipt is what is
+		// stored, not what the latest round sealed.
+		return s.indexStored(ctx, d.rec.IdemKey, receiptOf(ev))
 	}
 	return replayOf(ev, d)
 }
 
 // replayOf is the receipt of a keyed retry, if it names the same event as
 // the first append with its key: the same coordinate, kind and payload
-// (event.SamePayload), as the embedded store requires.
+// (event.SamePayload, and payload version), as the embedded store requires.
 func replayOf(ev *event.StoredEvent, d *draft) (batpak.Receipt, error) {
 	if ev.Coordinate != d.coord || ev.Kind != d.rec.Kind {
 		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
 			batpak.ErrDuplicate, d.rec.IdemKey, ev.Coordinate, ev.Kind, ev.Global, d.coord, d.rec.Kind)
 	}
-	if !event.SamePayload(ev.Codec, ev.Payload, d.rec.Codec, d.rec.Payload) {
+	if ev.PayloadVersion != d.rec.PayloadVersion || !event.SamePayload(ev.Codec, ev.Payload, d.rec.Codec, d.rec.Payload) {
 		return batpak.Receipt{}, fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)",
 			batpak.ErrDuplicate, d.rec.IdemKey, ev.Global)
 	}

@@ -28,20 +28,39 @@ const MaxBatch = 1000
 // items were all appended before returns their receipts (Replayed) if it
 // repeats the original batch, as in the embedded store (see
 // batpak.Store.AppendBatch); otherwise it is batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner every receipt is signed.
 func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	rs, err := s.appendBatch(ctx, items)
+	if err == nil {
+		for i := range rs {
+			s.sign(&rs[i])
+		}
+	}
+	return rs, err
+}
+
+// appendBatch is AppendBatch before the receipts are signed.
+func (s *Store) appendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	switch {
-	case len(items) == 0:
-		return nil, batpak.ErrEmptyBatch
-	case len(items) > MaxBatch:
-		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
-	}
-	ds, err := s.batchDrafts(items)
+	ds, err := s.batchDrafts(ctx, items)
 	if err != nil {
 		return nil, err
 	}
+	return s.appendDrafts(ctx, items, ds)
+}
+
+// AppendReactionBatch is AppendBatch with a correlation and causation set
+// on every item that names none of its own (event.Reactions).
+func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation batpak.ID, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	return s.AppendBatch(ctx, event.Reactions(correlation, causation, items))
+}
+
+// appendDrafts stores a batch whose drafts ds were built and checked from
+// items on the caller's goroutine (see AppendBatch).
+func (s *Store) appendDrafts(ctx context.Context, items []batpak.BatchItem, ds []*draft) ([]batpak.Receipt, error) {
 	if rs, done, err := s.replayBatch(ctx, ds); done || err != nil {
 		return rs, err
 	}
@@ -74,6 +93,7 @@ type lostBatch struct {
 func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []*draft, names []string, states map[string]*entityState) ([]batpak.Receipt, error) {
 	var lost []lostBatch
 	fresh, leader := false, false // as in AppendWithOptions
+	busy := 0
 	for range maxRounds {
 		if err := s.check(); err != nil {
 			return nil, err
@@ -103,12 +123,20 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 			lost = append(lost, first)
 		}
 		switch {
+		case err == nil && ack.Duplicate:
+			// The server took the batch for a repeat of messages it
+			// stored before: an attempt of this call whose answer was
+			// lost (perhaps of an earlier round, sealed on another base),
+			// or keys another append used.
+			for _, st := range states {
+				st.known = false
+			}
+			return s.resolveBatchDuplicate(ctx, ds, ack.Seq)
 		case err == nil:
 			start := ack.Seq - uint64(len(ds)) + 1
 			rs := make([]batpak.Receipt, len(ds))
 			for i, d := range ds {
-				st := states[d.rec.Entity]
-				st.last, st.next, st.hash = start+uint64(i), d.rec.Sequence+1, d.self
+				states[d.rec.Entity].advance(start+uint64(i), d.self)
 				if rs[i], err = s.stored(ctx, d, start+uint64(i)); err != nil {
 					return rs, err
 				}
@@ -119,6 +147,13 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 				st.known = false
 			}
 			fresh, leader = false, true
+			if apiCode(err) == codeBatchDuplicate && !slices.Contains(lost, first) {
+				// Event ids are unique, so a message id of this batch that
+				// is stored, or being stored, is a key another append used,
+				// or this very attempt's: an earlier attempt of it stored
+				// (or storing) it with no answer lost that said so.
+				lost = append(lost, first)
+			}
 			for _, l := range lost {
 				ev, err := s.committedAfter(ctx, l.entity, l.base, ds[0].rec.ID)
 				if err != nil {
@@ -129,26 +164,64 @@ func (s *Store) commitBatch(ctx context.Context, items []batpak.BatchItem, ds []
 				}
 			}
 			if apiCode(err) == codeBatchDuplicate {
-				// Another client appended some of these keys meanwhile.
+				// Another client appended some of these keys meanwhile,
+				// or this batch was stored before and its keys never
+				// indexed (the server still remembers their message ids).
 				if rs, done, rerr := s.replayBatch(ctx, ds); done || rerr != nil {
 					return rs, rerr
 				}
-				return nil, err
+				if rs, done, rerr := s.findUnindexed(ctx, ds); done || rerr != nil {
+					return rs, rerr
+				}
+				// An attempt of this call not stored yet (its messages
+				// are still being replicated): wait for it as for an
+				// unfinished write.
+			}
+			if apiCode(err) == codeBatchDuplicate || apiCode(err) == codeWrongLastSeqConst {
+				if err := s.waitUnfinished(ctx, err, &busy, len(lost) > 0); err != nil {
+					return nil, fmt.Errorf("%w (batch of %d)", err, len(ds))
+				}
 			}
 		default:
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("%w: batch of %d", errConflictLoop, len(ds))
+	return nil, conflictLoop(len(lost) > 0, fmt.Sprintf("batch of %d", len(ds)))
+}
+
+// resolveBatchDuplicate answers a batch the server acknowledged as a
+// duplicate of the message at stream sequence seq: if that message is one
+// of the batch's own events, the batch is where it says, read back from
+// the stream; else the keys decide (replayBatch).
+func (s *Store) resolveBatchDuplicate(ctx context.Context, ds []*draft, seq uint64) ([]batpak.Receipt, error) {
+	ev, err := s.eventAt(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	for j, d := range ds {
+		if ev.ID == d.rec.ID && seq > uint64(j) {
+			return s.readBack(ctx, ds, seq-uint64(j))
+		}
+	}
+	if rs, done, err := s.replayBatch(ctx, ds); done || err != nil {
+		return rs, err
+	}
+	return nil, fmt.Errorf("%w: the batch was taken for a repeat of stream sequence %d, which holds none of its events", batpak.ErrDuplicate, seq)
 }
 
 // batchDrafts validates and encodes every item and resolves causes.
-func (s *Store) batchDrafts(items []batpak.BatchItem) ([]*draft, error) {
+func (s *Store) batchDrafts(ctx context.Context, items []batpak.BatchItem) ([]*draft, error) {
+	switch {
+	case len(items) == 0:
+		return nil, batpak.ErrEmptyBatch
+	case len(items) > MaxBatch:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
+	}
 	ds := make([]*draft, len(items))
 	keys := map[string]int{}
 	lastOf := map[string]int{}
 	for i, it := range items {
-		d, err := s.newDraft(it.Coord, it.Kind, it.Payload, it.Options)
+		d, err := s.newDraft(ctx, it.Coord, it.Kind, it.Payload, it.Options)
 		if err != nil {
 			return nil, &batpak.BatchItemError{Item: i, Err: err}
 		}
@@ -193,10 +266,12 @@ func (s *Store) sealBatch(items []batpak.BatchItem, ds []*draft, states map[stri
 		next, base uint64
 		hash       [32]byte
 		checked    bool
+		links      []link // the next item's links; items of this batch by index
+		linked     bool
 	}
 	runs := make(map[string]*run, len(states))
 	for n, st := range states {
-		runs[n] = &run{next: st.next, base: st.last, hash: st.hash}
+		runs[n] = &run{next: st.next, base: st.last, hash: st.hash, links: st.links, linked: st.linked}
 	}
 	batchID := event.NewID().String()
 	msgs := make([]*nats.Msg, len(ds))
@@ -211,7 +286,14 @@ func (s *Store) sealBatch(items []batpak.BatchItem, ds []*draft, states map[stri
 		}
 		d.rec.Sequence = r.next
 		// Only an entity's first write in a batch may carry the check.
-		m := d.seal(r.hash, r.base, !r.checked, s.subj.entity(d.rec.Entity))
+		links := ""
+		if r.linked && len(r.links) > 0 {
+			links = formatLinks(r.links, i)
+		}
+		m := d.seal(r.hash, r.base, !r.checked, s.subj.entity(d.rec.Entity), links)
+		if r.linked {
+			r.links, r.linked = nextLinks(r.next, link{item: i}, r.links)
+		}
 		r.checked = true
 		r.next++
 		r.hash = d.self
@@ -268,8 +350,15 @@ func (s *Store) publishBatch(ctx context.Context, msgs []*nats.Msg) (pubAck, boo
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
-	if err != nil && uncertain && !errors.Is(err, batpak.ErrOutcomeUnknown) && apiCode(err) == 0 {
+	switch {
+	case err == nil || errors.Is(err, batpak.ErrOutcomeUnknown):
+	case uncertain && (apiCode(err) == 0 || retryableBatch(err)):
+		// No answer decided the last attempt, and an earlier one (or
+		// another with these message ids) may be stored.
 		err = fmt.Errorf("%w: %w", batpak.ErrOutcomeUnknown, err)
+	case retryableBatch(err):
+		// Every attempt went unanswered or was refused as "not now".
+		err = fmt.Errorf("%w: batch publish: %w", ErrUnavailable, err)
 	}
 	return ack, uncertain, err
 }
@@ -300,6 +389,9 @@ func (s *Store) publishOnce(ctx context.Context, m *nats.Msg, uncertain bool) (p
 		return ack, uncertain, err
 	}
 	if ack.Error != nil {
+		if ack.Error.ErrCode == codeMsgIDInProcess {
+			uncertain = true // an attempt with these message ids is still being stored
+		}
 		return ack, uncertain, ack.Error
 	}
 	return ack, uncertain, nil
@@ -332,10 +424,11 @@ func (s *Store) readBack(ctx context.Context, ds []*draft, start uint64) ([]batp
 // already appended (and no unkeyed item) makes it a retry, answered with
 // the original receipts, if each item names the same event as before and
 // the batch repeats the original batch (sameBatch); some but not all is an
-// error.
+// error — unless the keys missing from the index are those of a batch
+// stored whole whose indexing stopped part way (recoverBatch).
 func (s *Store) replayBatch(ctx context.Context, ds []*draft) ([]batpak.Receipt, bool, error) {
 	var prev []batpak.Receipt
-	withKey, firstNew := 0, -1
+	withKey, firstNew, firstOld := 0, -1, -1
 	for i, d := range ds {
 		if d.rec.IdemKey == "" {
 			if firstNew < 0 {
@@ -354,6 +447,9 @@ func (s *Store) replayBatch(ctx context.Context, ds []*draft) ([]batpak.Receipt,
 			}
 			continue
 		}
+		if firstOld < 0 {
+			firstOld = i
+		}
 		prev = append(prev, r)
 	}
 	switch {
@@ -364,9 +460,90 @@ func (s *Store) replayBatch(ctx context.Context, ds []*draft) ([]batpak.Receipt,
 			return nil, false, err
 		}
 		return prev, true, nil
+	case withKey == len(ds):
+		if rs, ok, err := s.recoverBatch(ctx, ds, firstOld, prev[0].Global); ok || err != nil {
+			return rs, ok, err
+		}
 	}
 	return nil, false, &batpak.BatchItemError{Item: firstNew, Err: fmt.Errorf(
 		"%w: %d of %d keyed items were already appended; a retry must repeat the whole batch", batpak.ErrDuplicate, len(prev), withKey)}
+}
+
+// recoverBatch answers a retry of a batch, all of whose items are keyed,
+// when only some of its keys are in the index: the store appending it
+// indexes the keys one by one after the batch is stored, and a failure
+// part way (the index bucket unreachable) leaves the rest out. Item i's
+// key names stream sequence seq; if the batch stored around it holds
+// exactly these items — each the same event (replayOf) with its key, at
+// consecutive sequences, one stored batch (sameBatch) — the retry is
+// answered with its receipts and the missing keys are indexed. ok is false
+// if it is not such a batch.
+func (s *Store) recoverBatch(ctx context.Context, ds []*draft, i int, seq uint64) ([]batpak.Receipt, bool, error) {
+	if seq <= uint64(i) {
+		return nil, false, nil
+	}
+	start := seq - uint64(i)
+	rs := make([]batpak.Receipt, len(ds))
+	for j, d := range ds {
+		ev, err := s.eventAt(ctx, start+uint64(j))
+		if errors.Is(err, batpak.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if ev.IdempotencyKey != d.rec.IdemKey {
+			return nil, false, nil
+		}
+		if rs[j], err = replayOf(ev, d); err != nil {
+			return nil, false, nil
+		}
+	}
+	if err := s.sameBatch(ctx, rs); err != nil {
+		return nil, false, nil
+	}
+	for j, d := range ds {
+		if err := s.indexKey(ctx, d.rec.IdemKey, rs[j].Global); err != nil {
+			return rs, true, fmt.Errorf("jetstream: batch found stored at %d, but its idempotency keys were not indexed: %w", start, err)
+		}
+	}
+	return rs, true, nil
+}
+
+// findUnindexed answers a retry of a batch, all of whose items are keyed,
+// that the server refused as holding message ids it stored within its
+// duplicate window while none of the keys is in the index: the batch was
+// stored and its keys never indexed. The first item's key is looked for
+// among its entity's events stored within the window (read through their
+// links), and recoverBatch checks the batch around it.
+func (s *Store) findUnindexed(ctx context.Context, ds []*draft) ([]batpak.Receipt, bool, error) {
+	for _, d := range ds {
+		if d.rec.IdemKey == "" {
+			return nil, false, nil
+		}
+	}
+	since := s.opts.Clock().Add(-s.opts.DuplicateWindow - s.opts.IDWindow)
+	var msgs []rawMsg
+	err := s.retry(ctx, "direct get", func(ctx context.Context) error {
+		var err error
+		msgs, _, err = s.scanPage(ctx, s.opts.Stream, directRequest{StartTime: &since, Batch: 1}, 0)
+		return err
+	})
+	if err != nil || len(msgs) == 0 {
+		return nil, false, err
+	}
+	var seq uint64
+	err = s.each(ctx, event.ForEntity(ds[0].rec.Entity), msgs[0].seq-1, 0, func(ev *event.StoredEvent) error {
+		if ev.IdempotencyKey == ds[0].rec.IdemKey {
+			seq = ev.Global
+			return errStop
+		}
+		return nil
+	})
+	if err != nil || seq == 0 {
+		return nil, false, err
+	}
+	return s.recoverBatch(ctx, ds, 0, seq)
 }
 
 // sameBatch checks that a retried batch of two or more items repeats the

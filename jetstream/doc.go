@@ -3,7 +3,11 @@
 // can be replicated over a cluster of servers (Raft), and many clients can
 // append to and read from it at once, with the guarantees of the embedded
 // store — per-entity sequences and hash chains, optimistic concurrency,
-// idempotency keys, atomic batches, guaranteed and durable cursors.
+// idempotency keys, atomic batches, guaranteed and durable cursors — and
+// the whole facade: pipelined Submits, react loops, causal walks,
+// WaitVisible, projections and Snapshot (a backup into a store directory
+// of the embedded format). CopyFrom and Importer move an embedded store
+// into a stream, keeping its ids (the batpak-jetstream command's copy).
 //
 //	nc, err := nats.Connect(urls)
 //	store, err := jetstream.Open(ctx, nc, jetstream.Options{Replicas: 3})
@@ -32,12 +36,23 @@
 // they are recognised after the server's duplicate window. Batches use JetStream's atomic batch publish,
 // whose headers the stored messages keep: reads use them never to end
 // inside a batch.
-// Get looks ids up in the same bucket. Durable cursors are durable pull
+// Get looks ids up in the same bucket (keeping the chunks it reads) and
+// checks the event it reads is the one asked for. Every event also names
+// earlier events of its entity (the header Bp-Prev), which single-entity
+// reads follow with pipelined direct gets instead of walking the stream,
+// checking each event against what its link promised and falling back to
+// the walk when one does not hold. Durable cursors are durable pull
 // consumers; lossy subscriptions and cursor wake-ups use the stream's
 // RePublish, which only ever carries stored messages. KVCache keeps
 // projection states in a bucket.
 //
-// docs/SCALE-OUT.md in the repository describes the mapping, the
-// differences from the embedded store and how to run a cluster; the
-// natsembed module starts servers in-process.
+// With Options.ReceiptSigner every receipt is signed on the client, as the
+// embedded store's batpak.WithReceiptSigner signs, over a store id kept in
+// the index bucket (ID); batpak.VerifyReceipt checks either backend's.
+// Payload encryption and Shred (batpak.WithEncryption) are the embedded
+// store's only: docs/SCALE-OUT.md says why.
+//
+// docs/SCALE-OUT.md in the repository describes when and how to move, the
+// mapping, the differences from the embedded store and how to run a
+// cluster; the natsembed module starts servers in-process.
 package jetstream

@@ -33,6 +33,11 @@ type durableCursor struct {
 	heldBat []string              // held[i]'s atomic batch id, "" for an event appended alone
 	open    string                // the batch the last message delivered leaves open
 	pending []delivered           // delivered and not yet acknowledged, in order
+	// dseq is the consumer's delivery sequence of the last message
+	// delivered since the consumer was last reset (which numbers its
+	// deliveries from 1 again): a delivery numbered past dseq+1 means
+	// messages were lost between the server and here (see fetch).
+	dseq uint64
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -150,7 +155,7 @@ func (c *durableCursor) take(ctx context.Context, limit int, whole bool) ([]*bat
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			wait = max(time.Until(dl), 10*time.Millisecond)
 		}
-		if _, err := c.fetch(func() (jetstream.MessageBatch, error) {
+		if _, err := c.fetch(ctx, func() (jetstream.MessageBatch, error) {
 			return c.cons.Fetch(pull, jetstream.FetchMaxWait(wait))
 		}); err != nil {
 			return nil, err
@@ -185,7 +190,7 @@ func (c *durableCursor) finish(ctx context.Context) error {
 		return err
 	}
 	for c.read < end {
-		n, err := c.fetch(func() (jetstream.MessageBatch, error) {
+		n, err := c.fetch(ctx, func() (jetstream.MessageBatch, error) {
 			return c.cons.FetchNoWait(int(min(end-c.read, consumerBatch)))
 		})
 		if err != nil {
@@ -204,7 +209,18 @@ func (c *durableCursor) finish(ctx context.Context) error {
 // fetch runs one pull and holds the region's events among the messages it
 // delivers; it returns how many new messages came (0 after a pull that
 // timed out).
-func (c *durableCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int, error) {
+//
+// Messages the consumer delivered can be lost on the way (a connection or
+// route cut, a consumer leader change while a pull is answered), and the
+// consumer counts them delivered: what it delivers next comes after them.
+// Acknowledging a later message would acknowledge them too (AckAll), so a
+// cursor reading on would lose them for good. The consumer numbers its
+// deliveries, so a skipped number shows the loss: the messages from there
+// on are dropped and the consumer is reset to its acknowledgement floor,
+// which delivers everything after the floor again; what this cursor
+// already has is skipped (its acknowledgement handle renewed), and the
+// lost messages come.
+func (c *durableCursor) fetch(ctx context.Context, pull func() (jetstream.MessageBatch, error)) (int, error) {
 	batch, err := pull()
 	if err != nil {
 		if c.err() != nil {
@@ -215,15 +231,25 @@ func (c *durableCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int,
 		}
 		return 0, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
 	}
-	n := 0
+	n, lost := 0, false
 	for m := range batch.Messages() {
 		meta, err := m.Metadata()
 		if err != nil {
 			return n, err
 		}
+		if lost {
+			continue // read to the end of the pull
+		}
+		if ds := meta.Sequence.Consumer; ds > c.dseq+1 {
+			lost = true
+			continue
+		} else {
+			c.dseq = ds // also back, after a consumer leader change: what it redelivers is skipped below
+		}
 		seq := meta.Sequence.Stream
 		if seq <= c.read {
-			continue // a redelivery of what this cursor already has
+			c.renew(seq, m) // a redelivery of what this cursor already has
+			continue
 		}
 		d, err := decode(seq, m.Data())
 		if err != nil {
@@ -247,7 +273,28 @@ func (c *durableCursor) fetch(pull func() (jetstream.MessageBatch, error)) (int,
 		}
 		return 0, fmt.Errorf("jetstream: cursor %s: %w", c.name, err)
 	}
+	if lost {
+		if err := c.s.retry(ctx, "reset consumer", func(ctx context.Context) error {
+			_, err := c.s.js.ResetConsumer(ctx, c.s.opts.Stream, token(c.name))
+			return err
+		}); err != nil {
+			return n, err
+		}
+		c.dseq = 0
+	}
 	return n, nil
+}
+
+// renew replaces the acknowledgement handle of the pending message at
+// stream sequence seq with its redelivery's: after a reset the consumer
+// takes acknowledgements by its new numbering.
+func (c *durableCursor) renew(seq uint64, m jetstream.Msg) {
+	for i := len(c.pending) - 1; i >= 0 && c.pending[i].seq >= seq; i-- {
+		if c.pending[i].seq == seq {
+			c.pending[i].msg = m
+			return
+		}
+	}
 }
 
 // Ack records that every event up to and including pos is handled: the

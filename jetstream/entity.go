@@ -7,6 +7,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/nats-io/nats.go"
 )
 
 // entityState is what the store knows of an entity's newest event: the
@@ -19,7 +20,12 @@ type entityState struct {
 	last  uint64   // stream sequence of the newest event, 0 for none
 	next  uint64   // its next per-entity sequence
 	hash  [32]byte // its newest chain hash
-	refs  int      // holders and waiters, guarded by Store.entMu
+	// links are what the next event links to (links.go), in
+	// linkSeqs(next) order; linked is false when they are unknown (the
+	// newest event carries none), and then the next event carries none.
+	links  []link
+	linked bool
+	refs   int // holders and waiters, guarded by Store.entMu
 }
 
 // maxCachedEntities bounds the states kept between appends; past it, idle
@@ -65,15 +71,20 @@ func (s *Store) release(st *entityState) {
 func (s *Store) load(ctx context.Context, entity string, st *entityState, leader bool) error {
 	var (
 		m   *storedMsg
+		hdr nats.Header
 		err error
 	)
 	if leader && s.opts.Replicas > 1 {
-		m, _, err = s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+		m, hdr, err = s.getMsg(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
 	} else { // a single server is the leader: its direct get is the cheap form
 		m, err = s.directGet(ctx, msgGetRequest{LastFor: s.subj.entity(entity)})
+		if m != nil {
+			hdr = m.hdr
+		}
 	}
 	if errors.Is(err, batpak.ErrNotFound) {
 		st.known, st.last, st.next, st.hash = true, 0, 0, [32]byte{}
+		st.links, st.linked = nil, true
 		return nil
 	}
 	if err != nil {
@@ -83,8 +94,32 @@ func (s *Store) load(ctx context.Context, entity string, st *entityState, leader
 	if err != nil {
 		return err
 	}
-	st.known, st.last, st.next, st.hash = true, m.Seq, d.ev.Sequence+1, d.ev.Hash.Self
+	k := d.ev.Sequence
+	st.known, st.last, st.next, st.hash = true, m.Seq, k+1, d.ev.Hash.Self
+	// The next event links to this one and to what this one links to.
+	st.links, st.linked = nil, false
+	if prev, err := parseLinks(hdr.Get(hdrPrev), m.Seq, k); err == nil {
+		st.links, st.linked = nextLinks(k, link{seq: m.Seq, item: -1}, absLinks(prev))
+	}
 	return nil
+}
+
+// advance records that the event st.next was stored at stream sequence seq
+// with chain hash self.
+func (st *entityState) advance(seq uint64, self [32]byte) {
+	if st.linked {
+		st.links, st.linked = nextLinks(st.next, link{seq: seq, item: -1}, st.links)
+	}
+	st.last, st.next, st.hash = seq, st.next+1, self
+}
+
+// linkHeader is the Bp-Prev value of the next event ("" when unlinked or
+// the entity's first).
+func (st *entityState) linkHeader() string {
+	if !st.linked || len(st.links) == 0 {
+		return ""
+	}
+	return formatLinks(st.links, -1)
 }
 
 // committedAfter looks for the event with id right after stream sequence

@@ -40,6 +40,7 @@ type idIndex struct {
 	pending map[event.ID]uint64 // the open chunk
 	order   []event.ID
 	timer   *time.Timer
+	cache   slotCache // chunks read by Get (idcache.go)
 }
 
 func newIDIndex() *idIndex {
@@ -125,44 +126,58 @@ func (s *Store) closeIndex() {
 }
 
 // lookupID finds id's stream sequence in the index: this store's open
-// chunk, then every chunk of id's slot.
-func (s *Store) lookupID(ctx context.Context, id event.ID) (uint64, bool, error) {
+// chunk, then the chunks of id's slot — as cached unless fresh is set, else
+// read (with one batched direct get) and cached. cached reports that the
+// answer came from the cache without a read.
+func (s *Store) lookupID(ctx context.Context, id event.ID, fresh bool) (seq uint64, found, cached bool, err error) {
 	if seq, ok := s.pendingSeq(id); ok {
-		return seq, true, nil
+		return seq, true, false, nil
 	}
-	subj := "$KV." + s.idx + ".t." + strconv.FormatInt(slotOf(id), 10) + ".>"
-	var (
-		seq   uint64
-		found bool
-	)
-	err := s.retry(ctx, "index lookup", func(ctx context.Context) error {
+	if !fresh {
+		if seq, found, ok := s.idIndex.cache.lookup(id); ok {
+			return seq, found, true, nil
+		}
+	}
+	slot := slotOf(id)
+	subj := "$KV." + s.idx + ".t." + strconv.FormatInt(slot, 10) + ".>"
+	var chunks [][]byte
+	err = s.retry(ctx, "index lookup", func(ctx context.Context) error {
 		msgs, _, err := s.scanPage(ctx, "KV_"+s.idx, directRequest{MultiLastFor: []string{subj}}, 0)
-		if err != nil {
-			return err
-		}
+		chunks = chunks[:0]
 		for _, m := range msgs {
-			if seq, found = findPair(m.data, id); found {
-				return nil
-			}
+			chunks = append(chunks, m.data)
 		}
-		return nil
+		return err
 	})
-	return seq, found, err
+	if err != nil {
+		return 0, false, false, err
+	}
+	s.idIndex.cache.put(slot, chunks)
+	seq, found, _ = s.idIndex.cache.lookup(id)
+	return seq, found, false, nil
+}
+
+// eachPair calls fn with each (id, sequence) pair of an index chunk, up to
+// the first malformed one.
+func eachPair(b []byte, fn func(id event.ID, seq uint64)) {
+	for len(b) >= 17 {
+		var id event.ID
+		copy(id[:], b)
+		seq, n := binary.Uvarint(b[16:])
+		if n <= 0 {
+			return
+		}
+		fn(id, seq)
+		b = b[16+n:]
+	}
 }
 
 // findPair looks id up in an index chunk.
-func findPair(b []byte, id event.ID) (uint64, bool) {
-	for len(b) >= 17 {
-		var got event.ID
-		copy(got[:], b)
-		seq, n := binary.Uvarint(b[16:])
-		if n <= 0 {
-			return 0, false
+func findPair(b []byte, id event.ID) (seq uint64, found bool) {
+	eachPair(b, func(got event.ID, s uint64) {
+		if !found && got == id {
+			seq, found = s, true
 		}
-		if got == id {
-			return seq, true
-		}
-		b = b[16+n:]
-	}
-	return 0, false
+	})
+	return seq, found
 }

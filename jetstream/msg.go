@@ -40,6 +40,9 @@ type draft struct {
 	msgID string
 	self  [32]byte
 	frame []byte
+	// imported: the id and clock readings are another store's (Importer),
+	// and the message always carries its id as Nats-Msg-Id.
+	imported bool
 }
 
 // msgID is the de-duplication id of an append: its idempotency key if it
@@ -56,8 +59,9 @@ func msgID(key string, id event.ID) string {
 
 // seal encodes d's record over prev (the entity's previous hash) and
 // builds its message, checked against the entity's last stream sequence
-// base when check is set.
-func (d *draft) seal(prev [32]byte, base uint64, check bool, entSubj string) *nats.Msg {
+// base when check is set, carrying the entity links links (links.go; ""
+// for none).
+func (d *draft) seal(prev [32]byte, base uint64, check bool, entSubj, links string) *nats.Msg {
 	d.frame, d.self = segment.AppendEvent(d.frame[:0], &d.rec, true, prev)
 	m := nats.NewMsg(d.subj)
 	m.Data = d.frame
@@ -76,6 +80,9 @@ func (d *draft) seal(prev [32]byte, base uint64, check bool, entSubj string) *na
 	}
 	if !d.rec.Causation.IsZero() {
 		h[hdrCause] = []string{d.rec.Causation.String()}
+	}
+	if links != "" {
+		h[hdrPrev] = []string{links}
 	}
 	return m
 }

@@ -17,26 +17,35 @@ import (
 )
 
 // Get returns the event with the given id: one lookup in the id index
-// (index.go) and one read from the stream leader. An id missing from the
-// index (its chunk is written without waiting, so it can lag a few
-// milliseconds or, if its writer died right after the append, be missing)
-// is looked for by a scan of the events stored within Options.IDWindow of
-// the id's timestamp.
+// (index.go; its chunks are cached once read, idcache.go) and one direct
+// get of the event it names, whose id must be the one asked for. An id
+// missing from the index (its chunk is written without waiting, so it can
+// lag a few milliseconds or, if its writer died right after the append, be
+// missing), or whose pair names another event, is looked for by a scan of
+// the events stored within Options.IDWindow of the id's timestamp.
 func (s *Store) Get(ctx context.Context, id batpak.ID) (*batpak.StoredEvent, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	seq, ok, err := s.lookupID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		ev, err := s.eventAt(ctx, seq)
-		if err != nil && !errors.Is(err, batpak.ErrNotFound) {
+	tried := uint64(0) // a sequence the index named that holds another event
+	for fresh := false; ; fresh = true {
+		seq, ok, cached, err := s.lookupID(ctx, id, fresh)
+		if err != nil {
 			return nil, err
 		}
-		if err == nil && ev.ID == id {
-			return ev, nil
+		if ok && seq != tried {
+			// The index is a hint: the event it names must be the one asked for.
+			ev, err := s.eventAt(ctx, seq)
+			if err != nil && !errors.Is(err, batpak.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil && ev.ID == id {
+				return ev, nil
+			}
+			tried = seq
+		}
+		if !cached {
+			break // a fresh read of the slot did not find it either
 		}
 	}
 	return s.findByTime(ctx, id)
@@ -100,7 +109,10 @@ func (s *Store) Latest(ctx context.Context, entity string) (*batpak.StoredEvent,
 
 // Query yields the events in region r in global order. Pages of events are
 // read as iteration proceeds, so events appended meanwhile may be included.
-// For a single entity, each event's chain hash is checked against its
+// For a single entity, the events are found through the links each event
+// carries to earlier ones (links.go, entityread.go) and read before the
+// first is yielded (a range of more than 4,096 events is read as other
+// regions are), and each event's chain hash is checked against its
 // predecessor's (an error wrapping batpak.ErrChainBroken if it fails) and
 // Hash.Prev is filled.
 func (s *Store) Query(ctx context.Context, r batpak.Region) iter.Seq2[*batpak.StoredEvent, error] {
@@ -154,7 +166,29 @@ func (s *Store) eachMsg(ctx context.Context, r batpak.Region, after, through uin
 	if after == math.MaxUint64 {
 		return nil // nothing lies above it (and after+1 would wrap to "from the start")
 	}
-	_, exact := r.ExactEntity()
+	entity, exact := r.ExactEntity()
+	if exact {
+		lr, err := s.readLinked(ctx, entity, r, after, through)
+		if err != nil {
+			return err
+		}
+		if lr.ok {
+			for _, e := range lr.evs {
+				ev := e.dec.ev
+				if ev.Global <= after || (through > 0 && ev.Global > through) || !r.Matches(ev.Coordinate, ev.Kind, ev.Sequence) {
+					continue
+				}
+				if err := fn(ev, e.hdr); err != nil {
+					if errors.Is(err, errStop) {
+						return nil
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		after, through = lr.after, lr.through // the links narrowed the scan, or could not be followed
+	}
 	var (
 		chained  bool // prev holds the hash of the event before the next one
 		prevSeq  uint64

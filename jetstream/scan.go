@@ -138,19 +138,24 @@ func (s *Store) scanPage(ctx context.Context, stream string, req directRequest, 
 	if err != nil {
 		return nil, false, err
 	}
-	inbox := s.nc.NewRespInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return nil, false, err
+	// Room for every answer the request can bring: a page, or the most
+	// messages a multi_last request returns (1,024), and the end marker.
+	capacity := req.Batch + 2
+	if len(req.MultiLastFor) > 0 {
+		capacity = 1024 + 2
 	}
-	defer sub.Unsubscribe()
-	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, inbox, data); err != nil {
+	in := s.openInbox(capacity)
+	if in.err != nil {
+		return nil, false, in.err
+	}
+	defer in.close()
+	if err := s.nc.PublishRequest(s.api+"DIRECT.GET."+stream, in.inbox+".p", data); err != nil {
 		return nil, false, err
 	}
 	var out []rawMsg
 	past := false // a message beyond through came: nothing more is wanted
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
+		m, err := in.wait(ctx)
 		if err != nil {
 			return nil, false, err
 		}

@@ -116,12 +116,13 @@ func (s subjects) entity(entity string) string {
 func (s subjects) all() string { return s.prefix + ".>" }
 
 // filter is the narrowest subject filter that covers region r; what a
-// subject cannot express (entity prefixes, kind sets, sequence ranges) is
-// filtered by the caller with r.Matches.
+// subject cannot express (entity and scope prefixes — a wildcard matches
+// whole tokens only —, scope sets, kind sets, sequence ranges) is filtered
+// by the caller with r.Matches.
 func (s subjects) filter(r event.Region) string {
 	scope, entity, kind := "*", "*", "*"
-	if r.Scope != "" {
-		scope = token(r.Scope)
+	if names, prefixes, _ := r.Scopes(); len(names) == 1 && len(prefixes) == 0 {
+		scope = token(names[0])
 	}
 	if e, ok := r.ExactEntity(); ok {
 		entity = token(e)

@@ -70,4 +70,10 @@ func TestSubjectParse(t *testing.T) {
 	if f := sj.filter(event.ForScope("s").WithKind(k)); f != "evt.s.*.100a" {
 		t.Fatalf("scope+kind filter %q", f)
 	}
+	// A scope prefix or set is a wildcard on the server, matched by the client.
+	for _, r := range []event.Region{event.ForScope("zone:1/*").WithKind(k), event.ForScopes("a", "b").WithKind(k)} {
+		if f := sj.filter(r); f != "evt.*.*.100a" {
+			t.Fatalf("filter of %+v: %q", r, f)
+		}
+	}
 }

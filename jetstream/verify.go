@@ -16,8 +16,11 @@ type VerifyReport struct {
 	Last     uint64 // the last global sequence read
 	// Problem is the first problem found, nil if none: a record that does
 	// not decode (batpak.ErrCorrupt), or an entity whose sequences have a
-	// gap or whose chain hash does not follow (batpak.ErrChainBroken), or an
-	// event id stored twice.
+	// gap or whose chain hash does not follow (batpak.ErrChainBroken), an
+	// event id stored twice, or entity links (the header Bp-Prev) that do
+	// not name the events they should (batpak.ErrCorrupt; reads do not
+	// trust them, so no read returns a wrong event, but entity reads fall
+	// back to scans).
 	Problem error
 }
 
@@ -27,8 +30,9 @@ type VerifyReport struct {
 // entity in memory.
 func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 	type tail struct {
-		next uint64
-		hash [32]byte
+		next    uint64
+		hash    [32]byte
+		globals []uint64 // stream sequence of each event, by per-entity sequence
 	}
 	var rep VerifyReport
 	tails := map[string]*tail{}
@@ -62,10 +66,32 @@ func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
 			rep.Problem = &chainError{entity: ent, seq: ev.Sequence, global: ev.Global}
 			return errStop
 		}
+		if v := m.hdr.Get(hdrPrev); v != "" || t.next == 0 { // events written before links carry none
+			if err := checkLinks(v, ev.Global, t.next, t.globals); err != nil {
+				rep.Problem = fmt.Errorf("%w: entity %q sequence %d (global %d): %v", batpak.ErrCorrupt, ent, t.next, ev.Global, err)
+				return errStop
+			}
+		}
+		t.globals = append(t.globals, ev.Global)
 		t.next++
 		t.hash = ev.Hash.Self
 		return nil
 	})
 	rep.Entities = len(tails)
 	return rep, err
+}
+
+// checkLinks checks the links v of the event with per-entity sequence k
+// stored at own against where its entity's events are (globals).
+func checkLinks(v string, own, k uint64, globals []uint64) error {
+	got, err := parseLinks(v, own, k)
+	if err != nil {
+		return err
+	}
+	for i, ks := range linkSeqs(k) {
+		if got[i] != globals[ks] {
+			return fmt.Errorf("link to sequence %d names stream sequence %d, not %d", ks, got[i], globals[ks])
+		}
+	}
+	return nil
 }

@@ -184,8 +184,9 @@ func tolerable(err error) bool {
 		errors.Is(err, batpak.ErrSequenceMismatch) || errors.Is(err, jetstream.ErrUnavailable)
 }
 
-// verifyCluster checks the stream against what was acknowledged.
-func verifyCluster(ctx context.Context, t *testing.T, s *jetstream.Store, got *acked) {
+// verifyCluster checks the stream against what was acknowledged and
+// returns its head.
+func verifyCluster(ctx context.Context, t *testing.T, s *jetstream.Store, got *acked) uint64 {
 	head, err := s.Head(ctx)
 	if err != nil {
 		t.Fatalf("Head: %v", err)
@@ -241,4 +242,5 @@ func verifyCluster(ctx context.Context, t *testing.T, s *jetstream.Store, got *a
 		}
 	}
 	t.Logf("%d events stored, %d acknowledged, %d entities, %d keys", rep.Events, len(got.receipts), rep.Entities, len(keys))
+	return head
 }

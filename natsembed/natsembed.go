@@ -236,7 +236,8 @@ func (c *Cluster) Connect(opts ...nats.Option) (*nats.Conn, error) {
 }
 
 // WaitReady waits until every running server sees the same JetStream
-// leader, polling, or ctx ends.
+// leader and that leader counts every running server as an online peer,
+// polling, or ctx ends.
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
@@ -253,7 +254,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 }
 
 func (c *Cluster) ready() bool {
-	leaders, running := 0, 0
+	leaders, running, peers := 0, 0, 0
 	for _, s := range c.Servers {
 		if !s.Running() {
 			continue
@@ -261,12 +262,16 @@ func (c *Cluster) ready() bool {
 		running++
 		if s.JetStreamIsLeader() {
 			leaders++
+			peers = len(s.JetStreamClusterPeers())
 		}
 		if !s.JetStreamIsCurrent() {
 			return false
 		}
 	}
-	return running > 0 && leaders == 1
+	// The leader must also count every running server as an online peer:
+	// until it does, creating a replicated stream fails ("no suitable
+	// peers for placement").
+	return running > 0 && leaders == 1 && peers == running
 }
 
 // StreamLeader returns the running server that leads stream (in the global

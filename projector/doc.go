@@ -33,8 +33,18 @@
 // every read, so states survive a restart and a damaged file is replayed
 // over. With a cached state at watermark w, a Consistent projection applies
 // only the events after w when the spec is Incremental; otherwise it reuses
-// the state only while nothing relevant arrived after w. A cache is advisory:
-// a failing or corrupt cache slows a projection down, never fails it.
+// the state only while nothing relevant arrived after w. A state the log
+// can no longer back — w beyond the log's head, or the event at w gone, as
+// after a crash took the log's unsynced tail while the cache kept a state
+// that counted it — is replayed over. A cache is advisory: a failing or
+// corrupt cache slows a projection down, never fails it.
+//
+// # As of a position
+//
+// Options.AsOf (batpak.AsOf) projects the state exactly as it was at a
+// global position — every event up to it, none after — for replays and
+// disputes. A cached state newer than the position is neither used nor
+// replaced; an older one is extended up to it.
 //
 // # Live projections
 //

@@ -77,7 +77,7 @@ func NewWatch[T any, P EventSourced[T]](log Log, sub Subject, wake Waker, opts O
 			if stale, err := w.stale(ctx, after, through); err != nil || !stale {
 				return 0, err
 			}
-			res, err := replay[T, P](ctx, log, &p)
+			res, err := replay[T, P](ctx, log, &p, 0)
 			if err != nil {
 				return 0, err
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -55,10 +56,15 @@ func first(names []string) []string {
 	return names
 }
 
+// KeysetFile is an encrypted store's keyset (package keyring, which the
+// reader does not import: the name is the format's).
+const KeysetFile = "KEYS"
+
 // IsStoreFile reports whether name is a file a batpak store directory may
 // hold: LOCK; segments (0000000000000001.seg …) and compaction outputs not
-// yet renamed into place (….compact); CHECKPOINT, SEQUENCE, MANIFEST.json
-// (a snapshot's) and SALVAGE.json (a salvaged store's report) with the
+// yet renamed into place (….compact); CHECKPOINT, SEQUENCE, KINDS.json
+// (the kind names), MANIFEST.json (a snapshot's), SALVAGE.json (a salvaged
+// store's report), STOREID and KEYS (an encrypted store's keyset) with the
 // .tmp files of their atomic replacement; a projection file cache's entries (32 hex digits + .bpc)
 // and temporary files, for a cache kept in the store directory; and
 // hidden files (a leading dot: left by the operating system or editors).
@@ -67,7 +73,8 @@ func first(names []string) []string {
 func IsStoreFile(name string) bool {
 	switch name {
 	case LockFile, CheckpointFile, CheckpointFile + ".tmp", "SEQUENCE", "SEQUENCE.tmp",
-		"MANIFEST.json", "MANIFEST.json.tmp", "SALVAGE.json", "SALVAGE.json.tmp":
+		"MANIFEST.json", "MANIFEST.json.tmp", "SALVAGE.json", "SALVAGE.json.tmp", kinds.FileName, kinds.FileName + ".tmp",
+		StoreIDFile, StoreIDFile + ".tmp", KeysetFile, KeysetFile + ".tmp":
 		return true
 	}
 	if strings.HasPrefix(name, ".") {

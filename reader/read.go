@@ -98,7 +98,7 @@ func (s *Segments) ReadInto(x *index.Index, e index.Entry, ev *event.StoredEvent
 	if err := s.readEntry(e, frame); err != nil {
 		return err
 	}
-	if err := decodeFrame(frame, x, e, ev); err != nil {
+	if err := s.decodeFrame(frame, x, e, ev); err != nil {
 		return corruptAt(e, err)
 	}
 	return nil
@@ -107,20 +107,21 @@ func (s *Segments) ReadInto(x *index.Index, e index.Entry, ev *event.StoredEvent
 // decodeFrame checks the frame an entry points at and decodes it into
 // ev, with the coordinate from the index; its payload aliases frame.
 // Errors are the cause, for the caller to locate.
-func decodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
+func (s *Segments) decodeFrame(frame []byte, x *index.Index, e index.Entry, ev *event.StoredEvent) error {
 	body, _, err := segment.ReadFrame(frame)
 	if err != nil {
 		return err
 	}
-	return fill(body, &e, ev, x.Coordinate(e))
+	return fill(body, &e, ev, x.Coordinate(e), s.opener)
 }
 
 // fill decodes an event body read for entry e into ev, with the
 // coordinate coord from the index (which holds only validated names, so the
 // frame's own are not parsed again), and refuses a frame that is not e's
 // event. Every field of ev is set (ev may be reused); the payload aliases
-// body.
-func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordinate) error {
+// body. A sealed payload is opened with o, in place (body is the reader's
+// copy, never a mapping), or ev says why it cannot be (PayloadErr).
+func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordinate, o segment.Opener) error {
 	var v segment.EventView
 	if err := segment.ParseEventFields(body, &v); err != nil {
 		return err
@@ -143,8 +144,61 @@ func fill(body []byte, e *index.Entry, ev *event.StoredEvent, coord event.Coordi
 		ev.IdempotencyKey = string(v.IdemKey)
 	}
 	ev.Codec = v.Codec
-	ev.Payload = v.Payload[:len(v.Payload):len(v.Payload)]
+	ev.PayloadVersion = v.PayloadVersion
+	ev.Payload, ev.PayloadErr = v.Payload[:len(v.Payload):len(v.Payload)], nil
+	if v.Sealed {
+		return openCopy(o, v, ev)
+	}
 	return nil
+}
+
+// openCopy is openInto(o, &v, ev, true) with v passed by value: the
+// opener is an interface, so what it is handed escapes, and a pointer to
+// fill's own view would move that view to the heap on every read.
+func openCopy(o segment.Opener, v segment.EventView, ev *event.StoredEvent) error {
+	return openInto(o, &v, ev, true)
+}
+
+// openInto sets ev's payload to the plaintext of the sealed event v, or
+// PayloadErr to why it cannot be read: event.ErrShredded (stripped, or its
+// key destroyed), event.ErrSealed (no opener, or one without keys: the
+// store was opened without its key). A payload that does not open is damage: the error.
+// inPlace decrypts over v's payload bytes, which must be the caller's.
+func openInto(o segment.Opener, v *segment.EventView, ev *event.StoredEvent, inPlace bool) error {
+	ev.Payload, ev.PayloadErr, ev.PayloadSize = nil, nil, 0
+	switch {
+	case segment.IsStripped(v):
+		ev.PayloadErr = event.ErrShredded
+		return nil
+	case o == nil:
+		ev.PayloadErr = event.ErrSealed
+		return nil
+	}
+	p, err := o.Open(v, inPlace)
+	switch {
+	case errors.Is(err, event.ErrShredded):
+		ev.PayloadErr = event.ErrShredded
+		return nil
+	case errors.Is(err, event.ErrSealed):
+		ev.PayloadErr = event.ErrSealed
+		return nil
+	case err != nil:
+		return err
+	}
+	ev.Payload, ev.PayloadSize = p[:len(p):len(p)], uint32(len(p))
+	return nil
+}
+
+// OpenSealed gives ev, filled from the sealed event v by v.ToStored, its
+// plaintext (in a new slice) or its PayloadErr, as the read path does; o
+// nil leaves ErrSealed. Damage (a payload that does not open) is the error.
+// Maintenance reads that parse frames themselves (compaction's rules)
+// use it.
+func OpenSealed(o segment.Opener, v *segment.EventView, ev *event.StoredEvent) error {
+	if !v.Sealed {
+		return nil
+	}
+	return openInto(o, v, ev, false)
 }
 
 // mismatch is the error for a valid frame of another event than e's
@@ -160,10 +214,10 @@ func mismatch(v *segment.EventView, e *index.Entry) error {
 // coordinate from a names snapshot (where each entity's coordinate was
 // built once, when it was interned); its payload aliases frame. Damage is
 // a *event.CorruptionError at e.
-func decode(frame []byte, e *index.Entry, ev *event.StoredEvent, names *index.Names) error {
+func decode(frame []byte, e *index.Entry, ev *event.StoredEvent, names *index.Names, o segment.Opener) error {
 	body, _, err := segment.ReadFrame(frame)
 	if err == nil {
-		err = fill(body, e, ev, names.Coordinate(e))
+		err = fill(body, e, ev, names.Coordinate(e), o)
 	}
 	if err != nil {
 		return corruptAt(*e, err)
@@ -243,7 +297,7 @@ func (s *Segments) ReadLinked(x *index.Index, e, pe index.Entry, prev bool) (*ev
 	}
 	// The payload is cut to its length and capacity, so appending to it
 	// never writes over the predecessor's frame.
-	if err := decodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
+	if err := s.decodeFrame(frames[:e.Size:e.Size], x, e, &r.ev); err != nil {
 		return nil, corruptAt(e, err)
 	}
 	if prev && needsPrev(&r.ev) {

@@ -76,7 +76,7 @@ func (r *RunReader) Each(es []index.Entry, fn func(*event.StoredEvent) error) er
 				dropped = dropped[1:]
 				continue
 			}
-			if err := decode(frame, e, &r.ev, &names); err != nil {
+			if err := decode(frame, e, &r.ev, &names, r.segs.opener); err != nil {
 				return err
 			}
 			if err := fn(&r.ev); err != nil {
@@ -130,7 +130,7 @@ func (r *RunReader) fillPart(part []index.Entry, dst []*event.StoredEvent, names
 			dropped, dst[n] = dropped[1:], nil
 			continue
 		}
-		if err = decode(frame, e, &evs[n], names); err != nil {
+		if err = decode(frame, e, &evs[n], names, r.segs.opener); err != nil {
 			break
 		}
 		dst[n] = &evs[n]

@@ -73,7 +73,14 @@ type Segments struct {
 	// index (guarded by mu; set by Retire) finds where compaction moved an
 	// event read through an entry of a retired segment.
 	index *index.Index
+	// opener opens sealed payloads (nil: they read as event.ErrSealed). Set
+	// by SetOpener before the segments are read from, then never changed.
+	opener segment.Opener
 }
+
+// SetOpener makes every read open sealed payloads with o (the store's
+// keyring). Call it before anything reads from s.
+func (s *Segments) SetOpener(o segment.Opener) { s.opener = o }
 
 type segFile struct {
 	// f and m are guarded by Segments.mu (read under the read lock,

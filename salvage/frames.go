@@ -21,7 +21,7 @@ type rec struct {
 	entity   string
 	hasHash  bool
 	hash     [32]byte
-	tomb     bool                     // a tombstone as compaction writes it (segment.IsTombstone)
+	tomb     bool                     // a tombstone or stripped event as compaction writes it (segment.IsTombstone, IsStripped)
 	marker   segment.Marker           // BEGIN and COMMIT only
 	compact  *segment.CompactedRecord // a compaction record only
 	rejected bool                     // an event out of the log's order: stale or misdirected
@@ -97,7 +97,7 @@ func readRecord(data []byte, off int64, v *segment.EventView) (rec, error) {
 			return rec{}, err
 		}
 		r.id, r.global, r.seq, r.entity = v.ID, v.Global, v.Sequence, string(v.Entity)
-		r.hasHash, r.hash, r.tomb = v.HasHash, v.Hash, segment.IsTombstone(v)
+		r.hasHash, r.hash, r.tomb = v.HasHash, v.Hash, segment.IsTombstone(v) || segment.IsStripped(v)
 	case segment.TypeBatchBegin, segment.TypeBatchCommit:
 		if r.marker, err = segment.ParseMarker(body); err != nil {
 			return rec{}, err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -99,6 +101,12 @@ func Run(ctx context.Context, src, dst string, opts Options) (*Report, error) {
 	if err := w.finish(rep.LastGlobal); err != nil {
 		return nil, err
 	}
+	if err := copyKindNames(fs, src, dst, rep); err != nil {
+		return nil, err
+	}
+	if err := copyKeyset(fs, src, dst); err != nil {
+		return nil, err
+	}
 	rep.Dest, rep.SegmentsWritten = dst, w.written
 	vr, err := reader.Verify(ctx, fs, dst, nil)
 	if err != nil {
@@ -108,6 +116,21 @@ func Run(ctx context.Context, src, dst string, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: %w", ErrResultInvalid, vr.Problem)
 	}
 	return rep, nil
+}
+
+// copyKindNames gives the new store the source's kind names, if they
+// read back intact; damaged ones are left behind with a note (the events
+// do not depend on them: tools print numbers instead).
+func copyKindNames(fs vfs.FS, src, dst string, rep *Report) error {
+	t, err := kinds.ReadFile(fs, src)
+	if err != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("kind names not copied: %v", err))
+		return nil
+	}
+	if len(t) == 0 {
+		return nil
+	}
+	return vfs.WriteFileAtomic(fs, dst, kinds.FileName, kinds.MarshalTable(t))
 }
 
 // checkDestination refuses a destination that holds anything, or that is
@@ -133,6 +156,33 @@ func checkDestination(fs vfs.FS, src, dst string) error {
 		return err
 	case len(names) > 0:
 		return fmt.Errorf("%w: %s holds %d entries", ErrDestination, dst, len(names))
+	}
+	return nil
+}
+
+// copyKeyset copies an encrypted source's keyset (reader.KeysetFile) as it
+// is: the rescued events' payloads are sealed with its keys, and the new
+// store opens with the same key. (A torn last block, which held no key in
+// use, is cut off when the new store is first opened for writing.)
+func copyKeyset(fs vfs.FS, src, dst string) error {
+	f, err := fs.Open(filepath.Join(src, reader.KeysetFile))
+	if vfs.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return err
+	}
+	b := make([]byte, size)
+	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := vfs.WriteFileAtomic(fs, dst, reader.KeysetFile, b); err != nil {
+		return fmt.Errorf("batpak: copying the keyset: %w", err)
 	}
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 //	type      u8   = TypeEvent
 //	mask      u8   bit0 correlation present, bit1 causation present,
 //	               bit2 hash present, bit3 idempotency key present,
-//	               bits4-5 payload codec
+//	               bits4-5 payload codec, bit6 payload version present,
+//	               bit7 payload sealed (sealed.go)
 //	hash      [32] only with bit2: the event's own chain hash
 //	kind      u16
 //	flags     u16
@@ -25,6 +26,7 @@ import (
 //	counter   uvarint  HLC logical counter
 //	corr      [16]     only with bit0; absent means "same as id"
 //	cause     [16]     only with bit1
+//	pversion  uvarint  only with bit6: the payload's version (1 or more)
 //	idemkey   uvarint length + bytes, only with bit3
 //	entity    uvarint length + bytes
 //	scope     uvarint length + bytes
@@ -35,7 +37,9 @@ const (
 	maskHash        = 1 << 2
 	maskIdemKey     = 1 << 3
 	maskCodecShift  = 4
-	maskKnown       = 0x3F
+	maskVersion     = 1 << 6
+	maskSealed      = 1 << 7
+	maskKnown       = 0xFF
 
 	hashOffset = 2
 	// MaxIdempotencyKey bounds an idempotency key (the appends' bound,
@@ -56,15 +60,21 @@ type EventRecord struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
-	IdemKey     string
-	Entity      string
-	Scope       string
-	Payload     []byte
+	// PayloadVersion is the version of the payload's shape (package
+	// kinds); 0, unversioned, is not stored.
+	PayloadVersion uint32
+	// Sealed says Payload is sealed (encrypted; see sealed.go): the codec
+	// is that of the payload inside.
+	Sealed  bool
+	IdemKey string
+	Entity  string
+	Scope   string
+	Payload []byte
 }
 
 // EncodedEventSize is an upper bound of the frame size of r, for sizing buffers.
 func EncodedEventSize(r *EventRecord) int {
-	return FrameHeaderSize + 2 + 32 + 4 + 16 + 10 + 10 + 8 + 10 + 5 + 32 +
+	return FrameHeaderSize + 2 + 32 + 4 + 16 + 10 + 10 + 8 + 10 + 5 + 32 + 5 +
 		10 + len(r.IdemKey) + 10 + len(r.Entity) + 10 + len(r.Scope) + len(r.Payload)
 }
 
@@ -98,6 +108,27 @@ func IsTombstone(v *EventView) bool {
 	return v.Kind == event.KindTombstone && v.Codec == event.CodecRaw && len(v.Payload) == 0
 }
 
+// AppendStripped appends the frame of the sealed event v (a valid event
+// body's view) without its sealed payload: the same record, kind and codec
+// included, still marked sealed, with an empty payload. Compaction writes
+// it for an event whose key was shredded, whose ciphertext no key can open
+// any more. Like a tombstone, a hashed event keeps its own hash as it is
+// (docs/FORMAT.md, "Tombstones").
+func AppendStripped(dst []byte, v *EventView) []byte {
+	r := EventRecord{
+		ID: v.ID, Correlation: v.Correlation, Causation: v.Causation, Kind: v.Kind, Flags: v.Flags,
+		Global: v.Global, Sequence: v.Sequence, Timestamp: v.Timestamp, WallMS: v.WallMS, Counter: v.Counter,
+		Codec: v.Codec, Sealed: true, IdemKey: string(v.IdemKey), Entity: string(v.Entity), Scope: string(v.Scope),
+	}
+	dst, _ = appendEvent(dst, &r, v.HasHash, v.Hash, false)
+	return dst
+}
+
+// IsStripped reports whether v is a sealed event whose payload compaction
+// dropped (AppendStripped): sealed, with an empty payload, which a sealed
+// payload never is.
+func IsStripped(v *EventView) bool { return v.Sealed && len(v.Payload) == 0 }
+
 // appendEvent encodes r's frame. With chain, the hash slot holds slot and,
 // if compute is set, is then overwritten with the hash of the body (slot
 // being the predecessor's hash); otherwise slot stays as the stored hash.
@@ -117,6 +148,12 @@ func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute 
 	if r.IdemKey != "" {
 		mask |= maskIdemKey
 	}
+	if r.PayloadVersion != 0 {
+		mask |= maskVersion
+	}
+	if r.Sealed {
+		mask |= maskSealed
+	}
 	dst = append(dst, TypeEvent, mask)
 	if chain {
 		dst = append(dst, prev[:]...)
@@ -134,6 +171,9 @@ func appendEvent(dst []byte, r *EventRecord, chain bool, slot [32]byte, compute 
 	}
 	if mask&maskCausation != 0 {
 		dst = append(dst, r.Causation[:]...)
+	}
+	if mask&maskVersion != 0 {
+		dst = binary.AppendUvarint(dst, uint64(r.PayloadVersion))
 	}
 	if mask&maskIdemKey != 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(r.IdemKey)))
@@ -170,10 +210,13 @@ type EventView struct {
 	WallMS      uint64
 	Counter     uint32
 	Codec       event.Codec
-	IdemKey     []byte
-	Entity      []byte
-	Scope       []byte
-	Payload     []byte
+	// PayloadVersion is 0 for an event stored without one.
+	PayloadVersion uint32
+	Sealed         bool // Payload is sealed (sealed.go); Codec is that of the payload inside
+	IdemKey        []byte
+	Entity         []byte
+	Scope          []byte
+	Payload        []byte
 }
 
 // ParseEvent decodes an event body into v without copying, and checks
@@ -267,6 +310,17 @@ func ParseEventFields(body []byte, v *EventView) error {
 		v.Causation = event.ID(body[i : i+16])
 		i += 16
 	}
+	v.PayloadVersion = 0
+	if mask&maskVersion != 0 {
+		var pv uint64
+		if pv, i = uvarintAt(body, i); i < 0 {
+			return errTruncated
+		}
+		if pv == 0 || pv > 1<<32-1 {
+			return fmt.Errorf("%w: payload version %d out of range", ErrBadRecord, pv)
+		}
+		v.PayloadVersion = uint32(pv)
+	}
 	v.IdemKey = nil
 	if mask&maskIdemKey != 0 {
 		if v.IdemKey, i = lenPrefixedAt(body, i, MaxIdempotencyKey); i < 0 {
@@ -283,6 +337,7 @@ func ParseEventFields(body []byte, v *EventView) error {
 		return fmt.Errorf("%w: empty coordinate part", ErrBadRecord)
 	}
 	v.Codec = event.Codec(mask >> maskCodecShift & 3)
+	v.Sealed = mask&maskSealed != 0
 	v.Payload = body[i:]
 	return nil
 }
@@ -330,7 +385,10 @@ func VerifyHash(body []byte, prev [32]byte) bool {
 }
 
 // ToStored fills e from v, copying every byte slice so e owns its memory.
-// v must come from a successful ParseEvent.
+// v must come from a successful ParseEvent. A sealed payload is not
+// opened: e gets no payload and PayloadErr event.ErrSealed
+// (event.ErrShredded for a stripped event); a caller holding the key opens
+// it (see Opener).
 func (v *EventView) ToStored(e *event.StoredEvent) {
 	e.Header = event.Header{
 		ID:          v.ID,
@@ -348,5 +406,14 @@ func (v *EventView) ToStored(e *event.StoredEvent) {
 	e.Coordinate, _ = event.NewCoordinate(string(v.Entity), string(v.Scope)) // validated by ParseEvent
 	e.IdempotencyKey = string(v.IdemKey)
 	e.Codec = v.Codec
-	e.Payload = append([]byte(nil), v.Payload...)
+	e.PayloadVersion = v.PayloadVersion
+	e.Payload, e.PayloadErr = nil, nil
+	switch {
+	case IsStripped(v):
+		e.PayloadErr, e.PayloadSize = event.ErrShredded, 0
+	case v.Sealed:
+		e.PayloadErr, e.PayloadSize = event.ErrSealed, 0
+	default:
+		e.Payload = append([]byte(nil), v.Payload...)
+	}
 }

@@ -49,6 +49,46 @@ func copySegment(ctx context.Context, fs vfs.FS, src, dst string, size int64) (F
 	return File{Name: filepath.Base(dst), Size: size, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// copyFile copies the small file src, if it exists (ok), to a new file
+// dst, syncs it and returns its manifest entry.
+func copyFile(ctx context.Context, fs vfs.FS, src, dst string) (f File, ok bool, err error) {
+	in, err := fs.Open(src)
+	if vfs.IsNotExist(err) {
+		return File{}, false, nil
+	}
+	if err != nil {
+		return File{}, false, err
+	}
+	defer in.Close()
+	size, err := in.Size()
+	if err != nil {
+		return File{}, false, err
+	}
+	b := make([]byte, size)
+	if n, err := in.ReadAt(b, 0); n < len(b) {
+		return File{}, false, fmt.Errorf("%w: read %d of %d bytes: %v", io.ErrUnexpectedEOF, n, size, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return File{}, false, err
+	}
+	out, err := fs.Create(dst)
+	if err != nil {
+		return File{}, false, err
+	}
+	_, err = out.WriteAt(b, 0)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return File{}, false, err
+	}
+	sum := sha256.Sum256(b)
+	return File{Name: filepath.Base(dst), Size: size, SHA256: hex.EncodeToString(sum[:])}, true, nil
+}
+
 // copyRange copies in's first size bytes to out, rewriting the sync note,
 // and feeds what it writes to h.
 func copyRange(ctx context.Context, in, out vfs.File, size int64, h hash.Hash) error {
@@ -78,4 +118,24 @@ func copyRange(ctx context.Context, in, out vfs.File, size int64, h hash.Hash) e
 		off += int64(len(c))
 	}
 	return nil
+}
+
+// writeWhole writes b as the new file name, synced, and returns its entry.
+func writeWhole(fs vfs.FS, name string, b []byte) (File, error) {
+	out, err := fs.Create(name)
+	if err != nil {
+		return File{}, err
+	}
+	_, err = out.WriteAt(b, 0)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return File{}, err
+	}
+	sum := sha256.Sum256(b)
+	return File{Name: filepath.Base(name), Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}, nil
 }

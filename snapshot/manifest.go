@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -47,7 +48,7 @@ type Manifest struct {
 	// LastGlobal is the global sequence of the newest event in the copy (0
 	// for an empty store): the copy holds exactly the store's events up to it.
 	LastGlobal uint64 `json:"last_global"`
-	Files      []File `json:"files"` // the segment files, in order
+	Files      []File `json:"files"` // the segment files, in order, then the kind names (KINDS.json) if the store kept any
 }
 
 // File is one file of a snapshot.
@@ -86,8 +87,8 @@ func Verify(ctx context.Context, fs vfs.FS, dir string) (Manifest, error) {
 	}
 	listed := make(map[string]bool, len(man.Files))
 	for _, f := range man.Files {
-		if _, ok := segment.ParseFileName(f.Name); !ok || listed[f.Name] {
-			return man, mismatch("manifest lists %q, not a segment file name or listed twice", f.Name)
+		if _, ok := segment.ParseFileName(f.Name); (!ok && f.Name != kinds.FileName) || listed[f.Name] {
+			return man, mismatch("manifest lists %q, not a segment file name (or %s) or listed twice", f.Name, kinds.FileName)
 		}
 		listed[f.Name] = true
 		if err := ctx.Err(); err != nil {
@@ -115,6 +116,50 @@ func Verify(ctx context.Context, fs vfs.FS, dir string) (Manifest, error) {
 		if _, ok := segment.ParseFileName(n); ok && !listed[n] {
 			return man, mismatch("segment %s is not in the manifest", n)
 		}
+	}
+	return man, nil
+}
+
+// Seal writes the manifest of the store directory dir, which nothing
+// writes to any more: a copy a store made with its own appends rather than
+// by Take (the JetStream backend's Snapshot writes its events into a new
+// embedded store, closes it, and seals it). Every file but the segments is
+// removed, as a snapshot holds only segments (the store synced them when
+// it closed), then the segments are hashed and the manifest is written
+// atomically. store names
+// where the events came from; last is the newest global sequence copied.
+func Seal(ctx context.Context, fs vfs.FS, dir, store string, created time.Time, last uint64) (Manifest, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return Manifest{}, err
+	}
+	man := Manifest{
+		Version: ManifestVersion, SegmentFormat: segment.Version,
+		Store: store, Created: created.UTC(), LastGlobal: last, Files: []File{},
+	}
+	for _, n := range names { // List sorts: segments in order
+		p := filepath.Join(dir, n)
+		if _, ok := segment.ParseFileName(n); !ok {
+			if err := fs.Remove(p); err != nil {
+				return man, err
+			}
+			continue
+		}
+		size, sum, err := hashFile(ctx, fs, p)
+		if err != nil {
+			return man, err
+		}
+		man.Files = append(man.Files, File{Name: n, Size: size, SHA256: sum})
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return man, err
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return man, err
+	}
+	if err := vfs.WriteFileAtomic(fs, dir, ManifestFile, append(b, '\n')); err != nil {
+		return man, fmt.Errorf("batpak: writing the snapshot manifest: %w", err)
 	}
 	return man, nil
 }

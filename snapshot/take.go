@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -28,6 +31,10 @@ type Source struct {
 	// read-only store has none.
 	Sync  func(context.Context) error
 	Clock func() time.Time // dates the manifest
+	// Extra, if not nil, gives whole files to copy besides the segments,
+	// by name (an encrypted store's keyset). It is called after the sync,
+	// so what it gives covers every event the copy holds.
+	Extra func() (map[string][]byte, error)
 }
 
 // Take writes a consistent copy of src into dest and returns its manifest.
@@ -40,9 +47,12 @@ type Source struct {
 // frontier: every sealed segment whole, and the frontier's segment up to
 // the end of its frame (and of the batch COMMIT after it, if it ends a
 // batch) — never bytes written after. Each copy's sync note is set to its
-// end. Every file and the directory are fsynced, then the manifest is
-// written atomically. Only segments are copied. On failure Take removes
-// the files it created; dest itself is left.
+// end. The kind names (kinds.FileName) are copied too, after the
+// frontier: every event up to it had its name kept before it was written.
+// Every file and the directory are fsynced, then the manifest is written
+// atomically. Only segments, the kind names and the files Extra gives are
+// copied. On failure Take removes the files it created; dest itself is
+// left.
 func Take(ctx context.Context, src Source, dest string) (Manifest, error) {
 	fs := src.FS
 	// Every directory created on the way must survive a crash too.
@@ -83,6 +93,28 @@ func Take(ctx context.Context, src Source, dest string) (Manifest, error) {
 			f, err := copySegment(ctx, fs, filepath.Join(src.Dir, p.name), filepath.Join(dest, p.name), p.size)
 			if err != nil {
 				return fail(fmt.Errorf("batpak: snapshot of %s: %w", p.name, err))
+			}
+			man.Files = append(man.Files, f)
+		}
+	}
+	created = append(created, kinds.FileName)
+	names, ok, err := copyFile(ctx, fs, filepath.Join(src.Dir, kinds.FileName), filepath.Join(dest, kinds.FileName))
+	switch {
+	case err != nil:
+		return fail(fmt.Errorf("batpak: snapshot of %s: %w", kinds.FileName, err))
+	case ok:
+		man.Files = append(man.Files, names)
+	}
+	if src.Extra != nil {
+		extra, err := src.Extra()
+		if err != nil {
+			return fail(err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(extra)) {
+			created = append(created, name)
+			f, err := writeWhole(fs, filepath.Join(dest, name), extra[name])
+			if err != nil {
+				return fail(fmt.Errorf("batpak: snapshot of %s: %w", name, err))
 			}
 			man.Files = append(man.Files, f)
 		}

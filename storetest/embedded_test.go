@@ -1,10 +1,10 @@
 package storetest_test
 
 import (
-	"io"
 	"log/slog"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/batpak-go/batpak"
@@ -18,10 +18,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestEmbeddedStore(t *testing.T) {
 	dirs := map[batpak.EventStore]string{}
 	open := func(t *testing.T, dir string) batpak.EventStore {
-		s, err := batpak.Open(dir, batpak.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-		if err != nil {
-			t.Fatalf("Open(%s): %v", dir, err)
-		}
+		s, err := batpak.Open(dir, batpak.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err, "Open(%s)", dir)
 		t.Cleanup(func() { _ = s.Close() })
 		dirs[s] = dir
 		return s
@@ -30,9 +28,7 @@ func TestEmbeddedStore(t *testing.T) {
 		return open(t, t.TempDir())
 	}, storetest.WithReopen(func(t *testing.T, old batpak.EventStore) batpak.EventStore {
 		dir := dirs[old]
-		if err := old.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
+		require.NoError(t, old.Close())
 		return open(t, dir)
 	}))
 }

@@ -1,9 +1,11 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
@@ -23,23 +25,17 @@ func (s *suite) cursor(t *testing.T) {
 		mustAppend(t, st, crypt, KindMoved, Moved{N: i}) // outside the region
 	}
 	cur, err := st.Cursor(event.ForScope("room:hall"), 0)
-	if err != nil {
-		t.Fatalf("Cursor: %v", err)
-	}
+	require.NoError(t, err, "Cursor")
 	defer cur.Close()
 	ctx := s.waitCtx(t)
 	var got []uint64
 	for range 3 {
 		ev, err := cur.Next(ctx)
-		if err != nil {
-			t.Fatalf("Next: %v", err)
-		}
+		require.NoError(t, err, "Next")
 		got = append(got, ev.Global)
 	}
 	batch, err := cur.NextBatch(ctx, 10)
-	if err != nil {
-		t.Fatalf("NextBatch: %v", err)
-	}
+	require.NoError(t, err, "NextBatch")
 	got = append(got, globals(batch)...)
 	// Live events appended by another goroutine while the cursor waits.
 	errc := make(chan error, 1)
@@ -56,47 +52,32 @@ func (s *suite) cursor(t *testing.T) {
 	}()
 	for len(got) < 9 {
 		evs, err := cur.NextBatch(ctx, 0)
-		if err != nil {
-			t.Fatalf("NextBatch (live): %v", err)
-		}
+		require.NoError(t, err, "NextBatch (live)")
 		got = append(got, globals(evs)...)
 	}
-	if err := <-errc; err != nil {
-		t.Fatalf("append: %v", err)
-	}
-	if !equalU64(got, want) {
-		t.Fatalf("cursor delivered %v, want %v", got, want)
-	}
-	if cur.Position() != want[len(want)-1] {
-		t.Fatalf("Position %d, want %d", cur.Position(), want[len(want)-1])
-	}
+	require.NoError(t, <-errc, "the live appends")
+	require.Equal(t, want, got, "what the cursor delivered")
+	assert.Equal(t, want[len(want)-1], cur.Position(), "Position")
 	// A cursor opened at a position starts after it.
 	c2, err := st.Cursor(event.ForScope("room:hall"), want[6])
-	if err != nil {
-		t.Fatalf("Cursor(from): %v", err)
-	}
+	require.NoError(t, err, "Cursor(from)")
 	defer c2.Close()
 	ev, err := c2.Next(ctx)
-	if err != nil || ev.Global != want[7] {
-		t.Fatalf("cursor from %d: %v, %v; want %d", want[6], err, ev, want[7])
-	}
+	require.NoError(t, err, "cursor from %d", want[6])
+	assert.Equal(t, want[7], ev.Global, "cursor from %d", want[6])
 	// All goes on from the position and ends with the error that stops
 	// it: here the cursor's own Close.
 	var rest []uint64
 	for ev, err := range c2.All(ctx) {
 		if err != nil {
-			if !errors.Is(err, batpak.ErrSubscriptionClosed) {
-				t.Fatalf("All ended with %v, want ErrSubscriptionClosed", err)
-			}
+			require.ErrorIs(t, err, batpak.ErrSubscriptionClosed, "how All ends")
 			break
 		}
 		if rest = append(rest, ev.Global); len(rest) == 1 {
 			c2.Close() // the next read ends the loop
 		}
 	}
-	if !equalU64(rest, want[8:9]) {
-		t.Fatalf("All from %d yielded %v, want %v", want[7], rest, want[8:9])
-	}
+	assert.Equal(t, want[8:9], rest, "All from %d", want[7])
 }
 
 func (s *suite) durableCursor(t *testing.T) {
@@ -108,57 +89,38 @@ func (s *suite) durableCursor(t *testing.T) {
 	}
 	region := event.ForScope("shop")
 	dc, err := st.DurableCursor("mailer", region)
-	if err != nil {
-		t.Fatalf("DurableCursor: %v", err)
-	}
+	require.NoError(t, err, "DurableCursor")
 	ctx := s.waitCtx(t)
 	for i := range 3 {
 		ev, err := dc.Next(ctx)
-		if err != nil || ev.Global != want[i] {
-			t.Fatalf("Next %d: %v %v, want %d", i, err, ev, want[i])
-		}
+		require.NoError(t, err, "Next %d", i)
+		require.Equal(t, want[i], ev.Global, "Next %d", i)
 	}
-	if dc.Name() != "mailer" {
-		t.Fatalf("Name %q", dc.Name())
-	}
-	if err := dc.Ack(ctx, want[1]); err != nil {
-		t.Fatalf("Ack: %v", err)
-	}
-	if dc.Acked() != want[1] {
-		t.Fatalf("Acked %d, want %d", dc.Acked(), want[1])
-	}
-	if err := dc.Close(); err != nil {
-		t.Fatalf("Close cursor: %v", err)
-	}
+	assert.Equal(t, "mailer", dc.Name())
+	require.NoError(t, dc.Ack(ctx, want[1]), "Ack")
+	assert.Equal(t, want[1], dc.Acked())
+	require.NoError(t, dc.Close(), "Close the cursor")
 	if s.cfg.reopen != nil {
 		st = s.cfg.reopen(t, st)
 	}
 	dc, err = st.DurableCursor("mailer", region)
-	if err != nil {
-		t.Fatalf("reopen cursor: %v", err)
-	}
+	require.NoError(t, err, "reopen the cursor")
 	defer dc.Close()
-	if dc.Acked() != want[1] {
-		t.Fatalf("reopened cursor acked %d, want %d", dc.Acked(), want[1])
-	}
+	require.Equal(t, want[1], dc.Acked(), "the reopened cursor's acknowledged position")
 	// At-least-once: the event delivered but not acknowledged comes again.
 	for i := 2; i < 5; i++ {
 		ev, err := dc.Next(ctx)
-		if err != nil || ev.Global != want[i] {
-			t.Fatalf("after reopen, Next: %v %v, want %d", err, ev, want[i])
-		}
+		require.NoError(t, err, "after the reopen, Next")
+		require.Equal(t, want[i], ev.Global, "after the reopen, Next")
 	}
-	if err := dc.Ack(ctx, want[4]); err != nil || dc.Acked() != want[4] {
-		t.Fatalf("Ack(last): %v, acked %d", err, dc.Acked())
-	}
+	require.NoError(t, dc.Ack(ctx, want[4]), "Ack(last)")
+	assert.Equal(t, want[4], dc.Acked())
 }
 
 func (s *suite) subscription(t *testing.T) {
 	st := s.open(t)
 	sub, err := st.Subscribe(event.ForScope("room:lobby"), 64)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
+	require.NoError(t, err, "Subscribe")
 	defer sub.Close()
 	mustAppend(t, st, event.MustCoordinate("player:x", "room:other"), KindMoved, Moved{}) // not in the region
 	var rs []batpak.Receipt
@@ -168,34 +130,29 @@ func (s *suite) subscription(t *testing.T) {
 	ctx := s.waitCtx(t)
 	for _, r := range rs {
 		n, err := sub.Recv(ctx)
-		if err != nil {
-			t.Fatalf("Recv: %v", err)
-		}
-		if n.ID != r.ID || n.Global != r.Global || n.Sequence != r.Sequence || n.Coordinate != r.Coordinate ||
-			n.Kind != r.Kind || n.Correlation != r.Correlation {
-			t.Fatalf("notification %+v, want receipt %+v", n, r)
-		}
+		require.NoError(t, err, "Recv")
+		assert.Equal(t, r.ID, n.ID, "notification %+v for receipt %+v", n, r)
+		assert.Equal(t, r.Global, n.Global)
+		assert.Equal(t, r.Sequence, n.Sequence)
+		assert.Equal(t, r.Coordinate, n.Coordinate)
+		assert.Equal(t, r.Kind, n.Kind)
+		assert.Equal(t, r.Correlation, n.Correlation)
 	}
-	if sub.Dropped() != 0 {
-		t.Fatalf("Dropped %d with room in the buffer", sub.Dropped())
-	}
+	assert.Zero(t, sub.Dropped(), "drops with room in the buffer")
 	// The same notifications through C, whose channel Close closes.
 	ranged, err := st.Subscribe(event.ForScope("room:lobby"), 64)
-	if err != nil {
-		t.Fatalf("Subscribe: %v", err)
-	}
+	require.NoError(t, err, "Subscribe")
 	r := mustAppend(t, st, event.MustCoordinate("player:9", "room:lobby"), KindSpoke, Moved{N: 9})
 	select {
 	case n := <-ranged.C():
-		if n.ID != r.ID || n.Global != r.Global {
-			t.Fatalf("notification from C %+v, want receipt %+v", n, r)
-		}
+		assert.Equal(t, r.ID, n.ID, "notification from C")
+		assert.Equal(t, r.Global, n.Global, "notification from C")
 	case <-ctx.Done():
-		t.Fatalf("no notification from C: %v", ctx.Err())
+		require.Fail(t, "no notification from C", "%v", ctx.Err())
 	}
 	ranged.Close()
 	for n := range ranged.C() {
-		t.Fatalf("notification %+v after Close", n)
+		require.Fail(t, "a notification after Close", "%+v", n)
 	}
 }
 
@@ -224,62 +181,43 @@ func (s *suite) projection(t *testing.T) {
 		mustAppend(t, st, c, KindSpoke, Moved{N: 100}) // not a kind the projection lists
 	}
 	log := st.ProjectionLog()
-	if h := log.Head(); h < last.Global {
-		t.Fatalf("Head %d, below the last append's %d", h, last.Global)
-	}
+	require.GreaterOrEqual(t, log.Head(), last.Global, "Head, against the last append")
 	cache := projector.NewMemoryCache(16)
 	res, err := projector.Project[counter](bg, log, projector.Entity("counter:1"), projector.Consistent, projector.Options{Cache: cache})
-	if err != nil {
-		t.Fatalf("Project: %v", err)
-	}
-	if res.State != (counter{Count: 4, Sum: 10}) {
-		t.Fatalf("state %+v, want 4 events summing to 10", res.State)
-	}
+	require.NoError(t, err, "Project")
+	assert.Equal(t, counter{Count: 4, Sum: 10}, res.State, "4 events summing to 10")
 	mustAppend(t, st, c, KindMoved, Moved{N: 5})
 	res, err = projector.Project[counter](bg, log, projector.Entity("counter:1"), projector.Consistent, projector.Options{Cache: cache})
-	if err != nil || res.State != (counter{Count: 5, Sum: 15}) || !res.Cached || res.Applied != 1 {
-		t.Fatalf("cached projection: %v %+v, want 5/15 extended by one event", err, res)
-	}
+	require.NoError(t, err, "cached projection")
+	assert.Equal(t, counter{Count: 5, Sum: 15}, res.State, "cached projection")
+	assert.True(t, res.Cached, "the cached state extended")
+	assert.Equal(t, 1, res.Applied, "by one event")
 	region, err := projector.Project[counter](bg, log, projector.Over(event.AllEvents()), projector.Consistent, projector.Options{})
-	if err != nil || region.State.Count != 5 {
-		t.Fatalf("region projection: %v %+v", err, region.State)
-	}
+	require.NoError(t, err, "region projection")
+	assert.Equal(t, 5, region.State.Count, "region projection")
 }
 
 func (s *suite) closed(t *testing.T) {
 	st := s.open(t)
 	c := event.MustCoordinate("a:1", "s")
 	r := mustAppend(t, st, c, KindMoved, Moved{})
-	if err := st.Sync(bg); err != nil {
-		t.Fatalf("Sync: %v", err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if _, err := st.Append(bg, c, KindMoved, Moved{}); !isClosed(err) {
-		t.Fatalf("Append after Close: %v, want ErrClosed", err)
-	}
-	if _, err := st.AppendBatch(bg, []batpak.BatchItem{{Coord: c, Kind: KindMoved, Payload: Moved{}}}); !isClosed(err) {
-		t.Fatalf("AppendBatch after Close: %v, want ErrClosed", err)
-	}
-	if _, err := st.Get(bg, r.ID); !isClosed(err) {
-		t.Fatalf("Get after Close: %v, want ErrClosed", err)
-	}
-	if _, err := st.Cursor(event.AllEvents(), 0); !isClosed(err) {
-		t.Fatalf("Cursor after Close: %v, want ErrClosed", err)
-	}
-	if _, err := st.Subscribe(event.AllEvents(), 1); !isClosed(err) {
-		t.Fatalf("Subscribe after Close: %v, want ErrClosed", err)
-	}
+	require.NoError(t, st.Sync(bg), "Sync")
+	require.NoError(t, st.Close(), "Close")
+	require.NoError(t, st.Close(), "a second Close")
+	_, err := st.Append(bg, c, KindMoved, Moved{})
+	assert.ErrorIs(t, err, batpak.ErrClosed, "Append after Close")
+	_, err = st.AppendBatch(bg, []batpak.BatchItem{{Coord: c, Kind: KindMoved, Payload: Moved{}}})
+	assert.ErrorIs(t, err, batpak.ErrClosed, "AppendBatch after Close")
+	_, err = st.Get(bg, r.ID)
+	assert.ErrorIs(t, err, batpak.ErrClosed, "Get after Close")
+	_, err = st.Cursor(event.AllEvents(), 0)
+	assert.ErrorIs(t, err, batpak.ErrClosed, "Cursor after Close")
+	_, err = st.Subscribe(event.AllEvents(), 1)
+	assert.ErrorIs(t, err, batpak.ErrClosed, "Subscribe after Close")
 	var qerr error
 	for _, err := range st.Query(bg, event.AllEvents()) {
 		qerr = err
 		break
 	}
-	if !isClosed(qerr) {
-		t.Fatalf("Query after Close: %v, want ErrClosed", qerr)
-	}
+	assert.ErrorIs(t, qerr, batpak.ErrClosed, "Query after Close")
 }

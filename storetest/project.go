@@ -3,6 +3,9 @@ package storetest
 import (
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/projector"
@@ -21,46 +24,34 @@ func (s *suite) facadeProjection(t *testing.T) {
 	mustAppend(t, st, event.MustCoordinate("counter:3", "x"), KindMoved, Moved{N: 1000})
 
 	got, err := batpak.Project[counter](bg, st, "counter:2", batpak.Consistent)
-	if err != nil || got != (counter{Count: 4, Sum: 10}) {
-		t.Fatalf("Project: %+v, %v; want 4 events summing to 10", got, err)
-	}
+	require.NoError(t, err, "Project")
+	assert.Equal(t, counter{Count: 4, Sum: 10}, got, "Project: 4 events summing to 10")
 	all, err := batpak.ProjectRegion[counter](bg, st, event.ForScope("x"), batpak.Consistent)
-	if err != nil || all != (counter{Count: 5, Sum: 1010}) {
-		t.Fatalf("ProjectRegion: %+v, %v; want both counters' 5 events summing to 1010", all, err)
-	}
+	require.NoError(t, err, "ProjectRegion")
+	assert.Equal(t, counter{Count: 5, Sum: 1010}, all, "ProjectRegion: both counters' 5 events summing to 1010")
 
 	ctx := s.waitCtx(t)
 	w, err := batpak.WatchProjection[counter](st, "counter:2")
-	if err != nil {
-		t.Fatalf("WatchProjection: %v", err)
-	}
+	require.NoError(t, err, "WatchProjection")
 	defer w.Close()
 	u, err := w.Next(ctx)
-	if err != nil || u.State != (counter{Count: 4, Sum: 10}) {
-		t.Fatalf("watch's first state: %+v, %v", u.State, err)
-	}
+	require.NoError(t, err, "the watch's first state")
+	assert.Equal(t, counter{Count: 4, Sum: 10}, u.State, "the watch's first state")
 	r := mustAppend(t, st, c, KindMoved, Moved{N: 5})
-	if u, err = w.Next(ctx); err != nil || u.State != (counter{Count: 5, Sum: 15}) || u.Watermark < r.Global {
-		t.Fatalf("watch after an append at %d: %+v, %v", r.Global, u, err)
-	}
+	u, err = w.Next(ctx)
+	require.NoError(t, err, "the watch after an append at %d", r.Global)
+	assert.Equal(t, counter{Count: 5, Sum: 15}, u.State, "the watch after an append at %d", r.Global)
+	assert.GreaterOrEqual(t, u.Watermark, r.Global, "the watch's watermark covers the append")
 
 	p, err := batpak.NewProjector(st)
-	if err != nil {
-		t.Fatalf("NewProjector: %v", err)
-	}
+	require.NoError(t, err, "NewProjector")
 	defer p.Close()
 	live, err := projector.Register[counter](p, "", projector.Entity("counter:2"))
-	if err != nil {
-		t.Fatalf("Register: %v", err)
-	}
+	require.NoError(t, err, "Register")
 	r = mustAppend(t, st, c, KindMoved, Moved{N: 6})
-	if err := p.WaitApplied(ctx, "storetest-counter", r.Global); err != nil {
-		t.Fatalf("WaitApplied(%d): %v", r.Global, err)
-	}
-	if u, err := live.Snapshot(ctx); err != nil || u.State != (counter{Count: 6, Sum: 21}) {
-		t.Fatalf("live projection after WaitApplied: %+v, %v; want 6 events summing to 21", u.State, err)
-	}
-	if err := p.Close(); err != nil {
-		t.Fatalf("projector Close: %v", err)
-	}
+	require.NoError(t, p.WaitApplied(ctx, "storetest-counter", r.Global), "WaitApplied(%d)", r.Global)
+	snap, err := live.Snapshot(ctx)
+	require.NoError(t, err, "the live projection after WaitApplied")
+	assert.Equal(t, counter{Count: 6, Sum: 21}, snap.State, "the live projection after WaitApplied: 6 events summing to 21")
+	require.NoError(t, p.Close(), "the projector's Close")
 }

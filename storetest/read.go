@@ -1,8 +1,10 @@
 package storetest
 
 import (
-	"errors"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
@@ -15,30 +17,23 @@ func (s *suite) roundTrip(t *testing.T) {
 	c := event.MustCoordinate("player:alice", "room:dungeon")
 	want := Moved{From: "gate", To: "hall", N: 7}
 	r := mustAppend(t, st, c, KindMoved, want)
-	if r.Global == 0 || r.Coordinate != c || r.Kind != KindMoved || r.Timestamp == 0 {
-		t.Fatalf("receipt %+v", r)
-	}
+	assert.NotZero(t, r.Global, "receipt %+v", r)
+	assert.Equal(t, c, r.Coordinate)
+	assert.Equal(t, KindMoved, r.Kind)
+	assert.NotZero(t, r.Timestamp)
 	ev, err := st.Get(bg, r.ID)
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
+	require.NoError(t, err, "Get")
 	sameEvent(t, "Get", ev, r)
-	if got := decodeMoved(t, ev); got != want {
-		t.Fatalf("payload %+v, want %+v", got, want)
-	}
+	assert.Equal(t, want, decodeMoved(t, ev), "payload")
 	raw := []byte{0, 1, 2, 0xff}
 	r2 := mustAppend(t, st, c, KindSpoke, raw) // []byte is stored as is
 	ev2, err := st.Latest(bg, "player:alice")
-	if err != nil {
-		t.Fatalf("Latest: %v", err)
-	}
+	require.NoError(t, err, "Latest")
 	sameEvent(t, "Latest", ev2, r2)
-	if ev2.Codec != batpak.Raw || string(ev2.Payload) != string(raw) {
-		t.Fatalf("raw payload came back as %v %x", ev2.Codec, ev2.Payload)
-	}
-	if ev2.Timestamp != r2.Timestamp || ev2.Position != r2.Position {
-		t.Fatalf("Latest header %+v, receipt %+v", ev2.Header, r2)
-	}
+	assert.Equal(t, batpak.Raw, ev2.Codec, "a []byte payload is raw")
+	assert.Equal(t, raw, ev2.Payload)
+	assert.Equal(t, r2.Timestamp, ev2.Timestamp, "Latest's header")
+	assert.Equal(t, r2.Position, ev2.Position, "Latest's header")
 }
 
 // readPaths appends a small world and checks each read path against it.
@@ -66,7 +61,7 @@ func (s *suite) readPaths(t *testing.T) {
 	// the plan filtered by match.
 	expect := func(name string, r batpak.Region, match func(app, uint64) bool) {
 		t.Helper()
-		var want []uint64
+		want := []uint64{}
 		seqs := map[string]uint64{}
 		for i, p := range plan {
 			seq := seqs[p.entity]
@@ -75,13 +70,9 @@ func (s *suite) readPaths(t *testing.T) {
 				want = append(want, rs[i].Global)
 			}
 		}
-		if got := globals(collect(t, st.Query(bg, r))); !equalU64(got, want) {
-			t.Fatalf("%s: Query yields %v, want %v", name, got, want)
-		}
+		require.Equal(t, want, globals(collect(t, st.Query(bg, r))), "%s: Query", name)
 		if len(want) > 1 {
-			if got := globals(collect(t, st.QueryAfter(bg, r, want[0]))); !equalU64(got, want[1:]) {
-				t.Fatalf("%s: QueryAfter(%d) yields %v, want %v", name, want[0], got, want[1:])
-			}
+			require.Equal(t, want[1:], globals(collect(t, st.QueryAfter(bg, r, want[0]))), "%s: QueryAfter(%d)", name, want[0])
 		}
 	}
 	expect("all", event.AllEvents(), func(app, uint64) bool { return true })
@@ -99,26 +90,18 @@ func (s *suite) readPaths(t *testing.T) {
 	})
 
 	alice := collect(t, st.Stream(bg, "player:alice"))
-	if len(alice) != 3 {
-		t.Fatalf("Stream(alice): %d events", len(alice))
-	}
+	require.Len(t, alice, 3, "Stream(alice)")
 	sameEvent(t, "Stream", alice[2], rs[5])
-	if alice[1].Hash.Self != ([32]byte{}) && alice[2].Hash.Prev != alice[1].Hash.Self {
-		t.Fatalf("Stream does not link the chain: prev %x, predecessor %x", alice[2].Hash.Prev, alice[1].Hash.Self)
+	if alice[1].Hash.Self != ([32]byte{}) {
+		assert.Equal(t, alice[1].Hash.Self, alice[2].Hash.Prev, "Stream links the chain: Prev is the predecessor's hash")
 	}
-	if got := globals(collect(t, st.ByScope(bg, "room:hall"))); !equalU64(got, receiptGlobals(rs[0], rs[1], rs[5])) {
-		t.Fatalf("ByScope(room:hall) yields %v", got)
-	}
-	if got := globals(collect(t, st.ByFact(bg, KindSpoke))); !equalU64(got, receiptGlobals(rs[1], rs[6])) {
-		t.Fatalf("ByFact(spoke) yields %v", got)
-	}
-	if evs := collect(t, st.Stream(bg, "player:nobody")); len(evs) != 0 {
-		t.Fatalf("Stream of an unknown entity yields %d events", len(evs))
-	}
+	assert.Equal(t, receiptGlobals(rs[0], rs[1], rs[5]), globals(collect(t, st.ByScope(bg, "room:hall"))), "ByScope(room:hall)")
+	assert.Equal(t, receiptGlobals(rs[1], rs[6]), globals(collect(t, st.ByFact(bg, KindSpoke))), "ByFact(spoke)")
+	assert.Empty(t, collect(t, st.Stream(bg, "player:nobody")), "Stream of an unknown entity")
 	ev, err := st.Get(bg, rs[7].ID)
-	if err != nil || ev.Coordinate.Entity() != "player:carol smith" || ev.Coordinate.Scope() != "room:hall/2" {
-		t.Fatalf("Get of an event with unusual coordinate: %v %v", err, ev)
-	}
+	require.NoError(t, err, "Get of an event with an unusual coordinate")
+	assert.Equal(t, "player:carol smith", ev.Coordinate.Entity())
+	assert.Equal(t, "room:hall/2", ev.Coordinate.Scope())
 	// Breaking out of a query early is allowed.
 	for range st.Query(bg, event.AllEvents()) {
 		break
@@ -127,24 +110,19 @@ func (s *suite) readPaths(t *testing.T) {
 
 func (s *suite) notFound(t *testing.T) {
 	st := s.open(t)
-	if _, err := st.Get(bg, event.NewID()); !errors.Is(err, batpak.ErrNotFound) {
-		t.Fatalf("Get of an unknown id: %v, want ErrNotFound", err)
-	}
-	if _, err := st.Latest(bg, "player:nobody"); !errors.Is(err, batpak.ErrNotFound) {
-		t.Fatalf("Latest of an unknown entity: %v, want ErrNotFound", err)
-	}
+	_, err := st.Get(bg, event.NewID())
+	assert.ErrorIs(t, err, batpak.ErrNotFound, "Get of an unknown id")
+	_, err = st.Latest(bg, "player:nobody")
+	assert.ErrorIs(t, err, batpak.ErrNotFound, "Latest of an unknown entity")
 	mustAppend(t, st, event.MustCoordinate("player:somebody", "x"), KindMoved, Moved{})
-	if _, err := st.Get(bg, event.NewID()); !errors.Is(err, batpak.ErrNotFound) {
-		t.Fatalf("Get of an unknown id in a non-empty store: %v, want ErrNotFound", err)
-	}
+	_, err = st.Get(bg, event.NewID())
+	assert.ErrorIs(t, err, batpak.ErrNotFound, "Get of an unknown id in a non-empty store")
 }
 
 func (s *suite) invalidInput(t *testing.T) {
 	st := s.open(t)
-	if _, err := st.Append(bg, batpak.Coordinate{}, KindMoved, Moved{}); !errors.Is(err, batpak.ErrInvalidCoordinate) {
-		t.Fatalf("zero coordinate: %v, want ErrInvalidCoordinate", err)
-	}
-	if _, err := st.Append(bg, event.MustCoordinate("a", "b"), event.EventKind(0x0F00), Moved{}); !errors.Is(err, batpak.ErrInvalidKind) {
-		t.Fatalf("reserved kind: %v, want ErrInvalidKind", err)
-	}
+	_, err := st.Append(bg, batpak.Coordinate{}, KindMoved, Moved{})
+	assert.ErrorIs(t, err, batpak.ErrInvalidCoordinate, "the zero coordinate")
+	_, err = st.Append(bg, event.MustCoordinate("a", "b"), event.EventKind(0x0F00), Moved{})
+	assert.ErrorIs(t, err, batpak.ErrInvalidKind, "a reserved kind")
 }

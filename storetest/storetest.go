@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
@@ -26,8 +28,9 @@ type config struct {
 	wait   time.Duration
 }
 
-// WithReopen lets the suite check that durable cursors survive a restart.
-// Without it the durable-cursor test reopens the cursor on the same store.
+// WithReopen lets the suite check that durable cursors and durable react
+// loops survive a restart. Without it those tests reopen the cursor (or
+// restart the loop) on the same store.
 func WithReopen(fn Reopener) Option { return func(c *config) { c.reopen = fn } }
 
 // WithWaitLimit bounds how long a test waits for a live event (a cursor's
@@ -69,6 +72,20 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
 		{"FacadeProjection", s.facadeProjection},
+		{"Submit", s.submit},
+		{"ReactionBatch", s.reactionBatch},
+		{"ByCorrelation", s.byCorrelation},
+		{"WalkAncestors", s.walkAncestors},
+		{"WaitVisible", s.waitVisible},
+		{"CatchUp", s.catchUp},
+		{"ReactLoop", s.reactLoop},
+		{"ReactLoopFails", s.reactLoopFails},
+		{"ReactLoopDurable", s.reactLoopDurable},
+		{"Snapshot", s.snapshot},
+		{"ScopeRegions", s.scopeRegions},
+		{"AsOf", s.asOf},
+		{"TypedKinds", s.typedKinds},
+		{"KindNames", s.kindNames},
 		{"Closed", s.closed},
 	} {
 		t.Run(tc.name, tc.fn)
@@ -106,9 +123,7 @@ func (s *suite) waitCtx(t *testing.T) context.Context {
 func mustAppend(t *testing.T, st batpak.EventStore, c batpak.Coordinate, k batpak.EventKind, p any) batpak.Receipt {
 	t.Helper()
 	r, err := st.Append(bg, c, k, p)
-	if err != nil {
-		t.Fatalf("Append(%v, %v): %v", c, k, err)
-	}
+	require.NoError(t, err, "Append(%v, %v)", c, k)
 	return r
 }
 
@@ -117,9 +132,7 @@ func collect(t *testing.T, seq iter.Seq2[*batpak.StoredEvent, error]) []*batpak.
 	t.Helper()
 	var out []*batpak.StoredEvent
 	for ev, err := range seq {
-		if err != nil {
-			t.Fatalf("query: %v", err)
-		}
+		require.NoError(t, err, "query")
 		out = append(out, ev)
 	}
 	return out
@@ -142,28 +155,18 @@ func receiptGlobals(rs ...batpak.Receipt) []uint64 {
 	return out
 }
 
-func equalU64(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // sameEvent checks that ev is the event r acknowledged.
 func sameEvent(t *testing.T, what string, ev *batpak.StoredEvent, r batpak.Receipt) {
 	t.Helper()
-	if ev.ID != r.ID || ev.Global != r.Global || ev.Sequence != r.Sequence ||
-		ev.Coordinate != r.Coordinate || ev.Kind != r.Kind || ev.Correlation != r.Correlation ||
-		ev.Causation != r.Causation {
-		t.Fatalf("%s: event %+v does not match receipt %+v", what, ev.Header, r)
-	}
-	if r.Hash != ([32]byte{}) && ev.Hash.Self != r.Hash {
-		t.Fatalf("%s: hash %x, receipt says %x", what, ev.Hash.Self, r.Hash)
+	require.Equal(t, r.ID, ev.ID, "%s: the event's id", what)
+	assert.Equal(t, r.Global, ev.Global, "%s: global sequence", what)
+	assert.Equal(t, r.Sequence, ev.Sequence, "%s: sequence", what)
+	assert.Equal(t, r.Coordinate, ev.Coordinate, "%s: coordinate", what)
+	assert.Equal(t, r.Kind, ev.Kind, "%s: kind", what)
+	assert.Equal(t, r.Correlation, ev.Correlation, "%s: correlation", what)
+	assert.Equal(t, r.Causation, ev.Causation, "%s: causation", what)
+	if r.Hash != ([32]byte{}) {
+		assert.Equal(t, r.Hash, ev.Hash.Self, "%s: the hash the receipt gave", what)
 	}
 }
 
@@ -171,11 +174,6 @@ func sameEvent(t *testing.T, what string, ev *batpak.StoredEvent, r batpak.Recei
 func decodeMoved(t *testing.T, ev *batpak.StoredEvent) Moved {
 	t.Helper()
 	m, err := batpak.Decode[Moved](ev)
-	if err != nil {
-		t.Fatalf("Decode: %v", err)
-	}
+	require.NoError(t, err, "Decode")
 	return m
 }
-
-// isClosed accepts the store's ErrClosed (the facade's contract).
-func isClosed(err error) bool { return errors.Is(err, batpak.ErrClosed) }

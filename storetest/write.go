@@ -1,8 +1,10 @@
 package storetest
 
 import (
-	"errors"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
@@ -21,49 +23,35 @@ func (s *suite) sequences(t *testing.T) {
 		seq uint64
 	}{{a, 0}, {b, 0}, {a, 1}, {a2, 2}, {b, 1}, {a, 3}} {
 		r := mustAppend(t, st, step.c, KindMoved, Moved{N: i})
-		if r.Sequence != step.seq {
-			t.Fatalf("append %d to %v: sequence %d, want %d", i, step.c, r.Sequence, step.seq)
-		}
-		if r.Global <= last {
-			t.Fatalf("append %d: global %d not above the previous %d", i, r.Global, last)
-		}
+		require.Equal(t, step.seq, r.Sequence, "append %d to %v: sequence", i, step.c)
+		require.Greater(t, r.Global, last, "append %d: global above the previous one", i)
 		last = r.Global
-		if r.ID.IsZero() || r.Correlation != r.ID || !r.Causation.IsZero() || r.Replayed {
-			t.Fatalf("append %d: receipt %+v: want a fresh id, correlation = id, no causation", i, r)
-		}
+		assert.False(t, r.ID.IsZero(), "append %d: a fresh id", i)
+		assert.Equal(t, r.ID, r.Correlation, "append %d: the correlation of an event appended alone is its own id", i)
+		assert.True(t, r.Causation.IsZero(), "append %d: no causation", i)
+		assert.False(t, r.Replayed, "append %d", i)
 	}
 	evs := collect(t, st.Stream(bg, "player:alice"))
+	require.Len(t, evs, 4, "alice's stream")
 	for i, ev := range evs {
-		if ev.Sequence != uint64(i) {
-			t.Fatalf("alice's stream: event %d has sequence %d", i, ev.Sequence)
-		}
-	}
-	if len(evs) != 4 {
-		t.Fatalf("alice's stream has %d events, want 4", len(evs))
+		assert.EqualValues(t, i, ev.Sequence, "alice's stream: event %d", i)
 	}
 }
 
 func (s *suite) expectedSequence(t *testing.T) {
 	st := s.open(t)
 	c := event.MustCoordinate("account:1", "bank")
-	if _, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 1}, event.Expect(0)); err != nil {
-		t.Fatalf("Expect(0) on a new entity: %v", err)
-	}
-	_, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 2}, event.Expect(0))
+	_, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 1}, event.Expect(0))
+	require.NoError(t, err, "Expect(0) on a new entity")
+	_, err = st.AppendWithOptions(bg, c, KindMoved, Moved{N: 2}, event.Expect(0))
+	require.ErrorIs(t, err, batpak.ErrSequenceMismatch, "Expect(0) on an entity with one event")
 	var mm *batpak.SequenceMismatchError
-	if !errors.As(err, &mm) || !errors.Is(err, batpak.ErrSequenceMismatch) {
-		t.Fatalf("Expect(0) on an entity with one event: %v, want a *SequenceMismatchError", err)
-	}
-	if mm.Entity != "account:1" || mm.Expected != 0 || mm.Actual != 1 {
-		t.Fatalf("mismatch %+v: want entity account:1, expected 0, actual 1", *mm)
-	}
+	require.ErrorAs(t, err, &mm)
+	assert.Equal(t, batpak.SequenceMismatchError{Entity: "account:1", Expected: 0, Actual: 1}, *mm)
 	r, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 3}, event.Expect(1))
-	if err != nil || r.Sequence != 1 {
-		t.Fatalf("Expect(1): %v, sequence %d", err, r.Sequence)
-	}
-	if n := len(collect(t, st.Stream(bg, "account:1"))); n != 2 {
-		t.Fatalf("account:1 has %d events after one refused append, want 2", n)
-	}
+	require.NoError(t, err, "Expect(1)")
+	assert.EqualValues(t, 1, r.Sequence)
+	assert.Len(t, collect(t, st.Stream(bg, "account:1")), 2, "events after one refused append")
 }
 
 func (s *suite) idempotency(t *testing.T) {
@@ -71,27 +59,21 @@ func (s *suite) idempotency(t *testing.T) {
 	c := event.MustCoordinate("order:7", "shop")
 	opts := event.AppendOptions{IdempotencyKey: "req-42"}
 	first, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 1}, opts)
-	if err != nil || first.Replayed {
-		t.Fatalf("first keyed append: %v, replayed %v", err, first.Replayed)
-	}
+	require.NoError(t, err, "first keyed append")
+	require.False(t, first.Replayed, "first keyed append")
 	again, err := st.AppendWithOptions(bg, c, KindMoved, Moved{N: 1}, opts)
-	if err != nil {
-		t.Fatalf("retry: %v", err)
-	}
-	if !again.Replayed || again.ID != first.ID || again.Global != first.Global || again.Sequence != first.Sequence {
-		t.Fatalf("retry receipt %+v, want the original %+v with Replayed", again, first)
-	}
-	if n := len(collect(t, st.Stream(bg, "order:7"))); n != 1 {
-		t.Fatalf("order:7 has %d events after a retry, want 1", n)
-	}
+	require.NoError(t, err, "retry")
+	assert.True(t, again.Replayed, "a retry is a replay")
+	assert.Equal(t, first.ID, again.ID, "a retry returns the original receipt")
+	assert.Equal(t, first.Global, again.Global)
+	assert.Equal(t, first.Sequence, again.Sequence)
+	assert.Len(t, collect(t, st.Stream(bg, "order:7")), 1, "events after a retry")
 	other := event.MustCoordinate("order:8", "shop")
-	if _, err := st.AppendWithOptions(bg, other, KindMoved, Moved{}, opts); !errors.Is(err, batpak.ErrDuplicate) {
-		t.Fatalf("key reused for another entity: %v, want ErrDuplicate", err)
-	}
+	_, err = st.AppendWithOptions(bg, other, KindMoved, Moved{}, opts)
+	assert.ErrorIs(t, err, batpak.ErrDuplicate, "key reused for another entity")
 	ev, err := st.Get(bg, first.ID)
-	if err != nil || ev.IdempotencyKey != "req-42" {
-		t.Fatalf("Get of the keyed event: %v, key %q", err, ev.IdempotencyKey)
-	}
+	require.NoError(t, err, "Get of the keyed event")
+	assert.Equal(t, "req-42", ev.IdempotencyKey)
 }
 
 func (s *suite) batch(t *testing.T) {
@@ -105,37 +87,25 @@ func (s *suite) batch(t *testing.T) {
 		{Coord: alice, Kind: KindMoved, Payload: Moved{N: 3}, Options: event.Expect(2), Cause: batpak.CauseLatestOf("player:bob")},
 		{Coord: bob, Kind: KindSpoke, Payload: Moved{N: 4}, Cause: batpak.CauseID(pre.ID)},
 	})
-	if err != nil {
-		t.Fatalf("AppendBatch: %v", err)
-	}
-	if len(rs) != 4 {
-		t.Fatalf("%d receipts, want 4", len(rs))
-	}
+	require.NoError(t, err, "AppendBatch")
+	require.Len(t, rs, 4, "receipts")
 	wantSeq := []uint64{1, 0, 2, 1}
 	for i, r := range rs {
-		if r.Sequence != wantSeq[i] {
-			t.Fatalf("item %d: sequence %d, want %d", i, r.Sequence, wantSeq[i])
-		}
-		if i > 0 && r.Global <= rs[i-1].Global {
-			t.Fatalf("receipts out of order: %v", receiptGlobals(rs...))
+		assert.Equal(t, wantSeq[i], r.Sequence, "item %d: sequence", i)
+		if i > 0 {
+			assert.Greater(t, r.Global, rs[i-1].Global, "receipts in item order: %v", receiptGlobals(rs...))
 		}
 	}
-	if rs[1].Causation != rs[0].ID || rs[2].Causation != rs[1].ID || rs[3].Causation != pre.ID {
-		t.Fatalf("causes: %v %v %v, want %v %v %v", rs[1].Causation, rs[2].Causation, rs[3].Causation, rs[0].ID, rs[1].ID, pre.ID)
-	}
+	assert.Equal(t, rs[0].ID, rs[1].Causation, "CauseItem(0)")
+	assert.Equal(t, rs[1].ID, rs[2].Causation, "CauseLatestOf(player:bob)")
+	assert.Equal(t, pre.ID, rs[3].Causation, "CauseID")
 	for i, r := range rs {
 		ev, err := st.Get(bg, r.ID)
-		if err != nil {
-			t.Fatalf("Get item %d: %v", i, err)
-		}
+		require.NoError(t, err, "Get item %d", i)
 		sameEvent(t, "batch item", ev, r)
-		if m := decodeMoved(t, ev); m.N != i+1 {
-			t.Fatalf("item %d payload %+v", i, m)
-		}
+		assert.Equal(t, i+1, decodeMoved(t, ev).N, "item %d payload", i)
 	}
-	if got := globals(collect(t, st.Query(bg, event.AllEvents()))); !equalU64(got, append([]uint64{pre.Global}, receiptGlobals(rs...)...)) {
-		t.Fatalf("Query sees %v", got)
-	}
+	assert.Equal(t, append([]uint64{pre.Global}, receiptGlobals(rs...)...), globals(collect(t, st.Query(bg, event.AllEvents()))), "Query")
 }
 
 func (s *suite) batchAllOrNothing(t *testing.T) {
@@ -150,55 +120,47 @@ func (s *suite) batchAllOrNothing(t *testing.T) {
 		{Coord: alice, Kind: KindMoved, Payload: Moved{N: 3}},
 	})
 	var bie *batpak.BatchItemError
-	if !errors.As(err, &bie) || bie.Item != 1 || !errors.Is(err, batpak.ErrSequenceMismatch) || !errors.Is(err, batpak.ErrBatchInvalid) {
-		t.Fatalf("batch with a failing CAS item: %v, want a *BatchItemError for item 1 wrapping a sequence mismatch", err)
-	}
-	if after := globals(collect(t, st.Query(bg, event.AllEvents()))); !equalU64(after, before) {
-		t.Fatalf("a rejected batch left events: before %v, after %v", before, after)
-	}
-	if _, err := st.Latest(bg, "player:alice"); !errors.Is(err, batpak.ErrNotFound) {
-		t.Fatalf("alice after the rejected batch: %v, want ErrNotFound", err)
-	}
+	require.ErrorAs(t, err, &bie, "a batch with a failing CAS item")
+	assert.Equal(t, 1, bie.Item, "the failing item")
+	assert.ErrorIs(t, err, batpak.ErrSequenceMismatch)
+	assert.ErrorIs(t, err, batpak.ErrBatchInvalid)
+	assert.Equal(t, before, globals(collect(t, st.Query(bg, event.AllEvents()))), "a rejected batch left events")
+	_, err = st.Latest(bg, "player:alice")
+	assert.ErrorIs(t, err, batpak.ErrNotFound, "alice after the rejected batch")
 	// The next batch numbers on as if the rejected one never happened.
 	rs, err := st.AppendBatch(bg, []batpak.BatchItem{{Coord: bob, Kind: KindMoved, Payload: Moved{}, Options: event.Expect(1)}})
-	if err != nil || rs[0].Sequence != 1 {
-		t.Fatalf("batch after a rejected one: %v", err)
-	}
+	require.NoError(t, err, "a batch after a rejected one")
+	assert.EqualValues(t, 1, rs[0].Sequence)
 	// Idempotent batch: a retry returns the original receipts.
 	items := []batpak.BatchItem{
 		{Coord: alice, Kind: KindMoved, Payload: Moved{N: 7}, Options: event.AppendOptions{IdempotencyKey: "b-1"}},
 		{Coord: bob, Kind: KindMoved, Payload: Moved{N: 8}, Options: event.AppendOptions{IdempotencyKey: "b-2"}},
 	}
 	first, err := st.AppendBatch(bg, items)
-	if err != nil {
-		t.Fatalf("keyed batch: %v", err)
-	}
+	require.NoError(t, err, "keyed batch")
 	again, err := st.AppendBatch(bg, items)
-	if err != nil || len(again) != 2 || again[0].ID != first[0].ID || again[1].ID != first[1].ID || !again[0].Replayed {
-		t.Fatalf("retried keyed batch: %v %+v, want the original receipts replayed", err, again)
-	}
-	if n := len(collect(t, st.Stream(bg, "player:alice"))); n != 1 {
-		t.Fatalf("alice has %d events after a retried batch, want 1", n)
-	}
+	require.NoError(t, err, "retried keyed batch")
+	require.Len(t, again, 2)
+	assert.Equal(t, first[0].ID, again[0].ID)
+	assert.Equal(t, first[1].ID, again[1].ID)
+	assert.True(t, again[0].Replayed, "the original receipts, replayed")
+	assert.Len(t, collect(t, st.Stream(bg, "player:alice")), 1, "alice's events after a retried batch")
 }
 
 func (s *suite) batchInvalid(t *testing.T) {
 	st := s.open(t)
-	if _, err := st.AppendBatch(bg, nil); !errors.Is(err, batpak.ErrEmptyBatch) {
-		t.Fatalf("empty batch: %v, want ErrEmptyBatch", err)
-	}
+	_, err := st.AppendBatch(bg, nil)
+	assert.ErrorIs(t, err, batpak.ErrEmptyBatch)
 	c := event.MustCoordinate("x:1", "s")
-	_, err := st.AppendBatch(bg, []batpak.BatchItem{
+	_, err = st.AppendBatch(bg, []batpak.BatchItem{
 		{Coord: c, Kind: KindMoved, Payload: Moved{}},
 		{Coord: c, Kind: KindMoved, Payload: Moved{}, Cause: batpak.CauseItem(5)},
 	})
 	var bie *batpak.BatchItemError
-	if !errors.As(err, &bie) || bie.Item != 1 {
-		t.Fatalf("cause pointing past the item: %v, want a *BatchItemError for item 1", err)
-	}
-	if _, err := st.Latest(bg, "x:1"); !errors.Is(err, batpak.ErrNotFound) {
-		t.Fatalf("x:1 after an invalid batch: %v, want ErrNotFound", err)
-	}
+	require.ErrorAs(t, err, &bie, "a cause pointing past the item")
+	assert.Equal(t, 1, bie.Item)
+	_, err = st.Latest(bg, "x:1")
+	assert.ErrorIs(t, err, batpak.ErrNotFound, "x:1 after an invalid batch")
 }
 
 func (s *suite) reaction(t *testing.T) {
@@ -206,24 +168,20 @@ func (s *suite) reaction(t *testing.T) {
 	c := event.MustCoordinate("order:1", "shop")
 	placed := mustAppend(t, st, c, KindMoved, Moved{N: 1})
 	r, err := st.AppendReaction(bg, event.MustCoordinate("mail:1", "shop"), KindSpoke, Moved{N: 2}, placed.Correlation, placed.ID)
-	if err != nil {
-		t.Fatalf("AppendReaction: %v", err)
-	}
-	if r.Correlation != placed.ID || r.Causation != placed.ID {
-		t.Fatalf("reaction receipt: correlation %v causation %v, want both %v", r.Correlation, r.Causation, placed.ID)
-	}
+	require.NoError(t, err, "AppendReaction")
+	assert.Equal(t, placed.ID, r.Correlation, "the reaction's correlation")
+	assert.Equal(t, placed.ID, r.Causation, "the reaction's causation")
 	ev, err := st.Get(bg, r.ID)
-	if err != nil {
-		t.Fatalf("Get reaction: %v", err)
-	}
+	require.NoError(t, err, "Get reaction")
 	sameEvent(t, "reaction", ev, r)
 	// Options carry correlation and causation too.
 	corr := event.NewID()
 	r2, err := st.AppendWithOptions(bg, c, KindMoved, Moved{}, event.AppendOptions{Correlation: corr, Causation: r.ID, Flags: 0x5})
-	if err != nil || r2.Correlation != corr || r2.Causation != r.ID {
-		t.Fatalf("options correlation: %v %+v", err, r2)
-	}
-	if ev, err := st.Get(bg, r2.ID); err != nil || ev.Flags != 0x5 || ev.Correlation != corr {
-		t.Fatalf("Get: %v flags %#x", err, ev.Flags)
-	}
+	require.NoError(t, err, "options with correlation and causation")
+	assert.Equal(t, corr, r2.Correlation)
+	assert.Equal(t, r.ID, r2.Causation)
+	ev, err = st.Get(bg, r2.ID)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0x5, ev.Flags)
+	assert.Equal(t, corr, ev.Correlation)
 }

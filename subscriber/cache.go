@@ -24,6 +24,9 @@ type eventCache struct {
 	mu    sync.Mutex
 	pages map[uint64]*cachePage // guarded by mu
 	order []uint64              // guarded by mu; page numbers, oldest first
+	// gen counts purges (guarded by mu): events read before one are not
+	// put in the cache after it.
+	gen uint64
 }
 
 const (
@@ -71,7 +74,7 @@ func (c *eventCache) load(log Log, es []index.Entry, dst []*event.StoredEvent) e
 		}
 	}()
 	for round := 0; ; round++ {
-		wait, missing := c.lookup(es, shared, round == 0, &owned)
+		wait, missing, gen := c.lookup(es, shared, round == 0, &owned)
 		if len(wait) > 0 && round == 0 {
 			for _, w := range wait {
 				<-w
@@ -79,7 +82,7 @@ func (c *eventCache) load(log Log, es []index.Entry, dst []*event.StoredEvent) e
 			continue // look again: the pages waited for are filled now
 		}
 		if len(missing) > 0 {
-			if err := c.fetch(log, es, missing, shared); err != nil {
+			if err := c.fetch(log, es, missing, shared, gen); err != nil {
 				return err
 			}
 		}
@@ -92,9 +95,10 @@ func (c *eventCache) load(log Log, es []index.Entry, dst []*event.StoredEvent) e
 // lookup takes what the cache holds of es into shared and returns the
 // indexes of es still missing, after claiming (if claim) the absent pages
 // for this call and collecting the channels of pages others are filling.
-func (c *eventCache) lookup(es []index.Entry, shared []*event.StoredEvent, claim bool, owned *[]*cachePage) (wait []chan struct{}, missing []int) {
+func (c *eventCache) lookup(es []index.Entry, shared []*event.StoredEvent, claim bool, owned *[]*cachePage) (wait []chan struct{}, missing []int, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	gen = c.gen
 	var p *cachePage
 	pn := ^uint64(0)
 	for i, e := range es {
@@ -120,7 +124,21 @@ func (c *eventCache) lookup(es []index.Entry, shared []*event.StoredEvent, claim
 		}
 		missing = append(missing, i)
 	}
-	return wait, missing
+	return wait, missing, gen
+}
+
+// purge empties the cache: what it holds may no longer be what a read
+// returns (a shredded payload, a tombstone). Loads in flight finish for
+// their callers but add nothing read before the purge.
+func (c *eventCache) purge() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.pages)
+	c.order = c.order[:0]
 }
 
 func ownedBy(p *cachePage, owned []*cachePage) bool {
@@ -147,8 +165,9 @@ func (c *eventCache) insertLocked(n uint64, p *cachePage) {
 	}
 }
 
-// fetch reads the missing events and puts them into the cache and shared.
-func (c *eventCache) fetch(log Log, es []index.Entry, missing []int, shared []*event.StoredEvent) error {
+// fetch reads the missing events and puts them into shared, and into the
+// cache unless it was purged since generation gen.
+func (c *eventCache) fetch(log Log, es []index.Entry, missing []int, shared []*event.StoredEvent, gen uint64) error {
 	want := make([]index.Entry, len(missing))
 	for k, i := range missing {
 		want[k] = es[i]
@@ -161,6 +180,9 @@ func (c *eventCache) fetch(log Log, es []index.Entry, missing []int, shared []*e
 	defer c.mu.Unlock()
 	for k, i := range missing {
 		shared[i] = got[k]
+		if c.gen != gen {
+			continue
+		}
 		n, slot := pageOf(want[k].Global)
 		if p := c.pages[n]; p != nil {
 			p.evs[slot] = got[k]

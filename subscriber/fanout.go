@@ -29,6 +29,8 @@ type Fanout struct {
 
 	// published is the highest global sequence handed to Publish.
 	published atomic.Uint64
+	// overflows counts publications the mailbox had no room for.
+	overflows atomic.Uint64
 
 	t table // owned by Serve
 
@@ -80,9 +82,14 @@ func (f *Fanout) Publish(notes []event.Notification) {
 	case f.in <- &noteBatch{notes: slices.Clone(notes)}:
 	default:
 		// Full: the actor reads these events from the index instead.
+		f.overflows.Add(1)
 		f.kick()
 	}
 }
+
+// Overflows is the number of publications the actor's mailbox had no room
+// for (the actor read their events back from the index), since it started.
+func (f *Fanout) Overflows() uint64 { return f.overflows.Load() }
 
 func (f *Fanout) kick() {
 	select {

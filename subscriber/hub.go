@@ -137,6 +137,12 @@ func (h *Hub) Fanout() *Fanout { return h.fan }
 // writer's OnPublish hook: it never blocks and copies notes.
 func (h *Hub) Publish(notes []event.Notification) { h.fan.Publish(notes) }
 
+// Invalidate empties the cursors' shared cache of decoded events. The
+// store calls it when what reading an event returns has changed for
+// events already read: a Shred (their payloads are gone), a compaction's
+// tombstones.
+func (h *Hub) Invalidate() { h.cache.purge() }
+
 // Frontier is the highest global sequence the fan-out actor has delivered
 // to every lossy subscription (and woken cursors for).
 func (h *Hub) Frontier() uint64 { return h.frontier.Load() }

@@ -28,6 +28,7 @@ type Lossy struct {
 	hub      *Hub
 	region   event.Region
 	all      bool // region matches every event
+	anyScope bool // region, its scope rule aside, matches every event
 	capacity int
 
 	mu     sync.Mutex
@@ -44,6 +45,9 @@ type Lossy struct {
 	c        chan event.Notification // made by the first C call
 
 	last uint64 // owned by the fan-out: the highest global offered
+	seq  uint64 // owned by the fan-out: its age in the table (table.add)
+	pend []span // owned by the fan-out: this delivery's matches (table.matchScoped)
+	want int    // owned by the fan-out: the notifications in pend
 }
 
 // span is a run of notifications of a shared publication: b.notes[lo:hi].
@@ -92,16 +96,12 @@ func (h *Hub) LossyTotals() (n int, dropped uint64) {
 
 func newLossy(h *Hub, region event.Region, capacity int, last uint64) *Lossy {
 	return &Lossy{
-		hub: h, region: region, all: matchesAll(region), capacity: capacity,
+		hub: h, region: region, capacity: capacity,
+		all: region.MatchesAll(), anyScope: region.WithScope("").MatchesAll(),
 		readyc: make(chan struct{}, 1),
 		ownc:   make(chan struct{}),
 		last:   last,
 	}
-}
-
-// matchesAll reports whether r selects every event.
-func matchesAll(r event.Region) bool {
-	return r.Entity == "" && r.Scope == "" && r.Kinds.IsAny() && r.MinSequence == 0 && r.MaxSequence == 0
 }
 
 // Recv returns the next notification, waiting until one arrives, ctx ends,
@@ -282,8 +282,15 @@ func (l *Lossy) offer(b *noteBatch, runs []span) []span {
 			want++
 		}
 	}
-	if want == 0 {
-		return runs
+	l.enqueue(runs, want)
+	return runs
+}
+
+// enqueue buffers runs, want notifications in all, as far as the capacity
+// allows, and counts the rest as dropped. Called by the fan-out only.
+func (l *Lossy) enqueue(runs []span, want int) {
+	if want == 0 || l.closed.Load() {
+		return
 	}
 	l.mu.Lock()
 	room, added := l.capacity-l.n, 0
@@ -306,7 +313,6 @@ func (l *Lossy) offer(b *noteBatch, runs []span) []span {
 	if added > 0 {
 		l.poke()
 	}
-	return runs
 }
 
 // push appends a run to the queue; l.mu is held.

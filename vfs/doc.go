@@ -18,7 +18,8 @@
 // Four implementations exist: OS (the real one, the default), and for tests
 // the in-memory crash file system (NewMem), the error-injecting wrapper
 // (NewFaulty) and the write-ordering auditor (NewAuditor) in this package. Users may use them to test their own services
-// against crashes.
+// against crashes; package batpaktest wraps a MemFS store for a test
+// (Open, Crash, Reopen).
 //
 // A MemFS remembers what each file and directory holds now and what the last
 // Sync or SyncDir made durable; CrashClone returns the file system a power

@@ -7,6 +7,8 @@ import (
 
 	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
+	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -46,6 +48,10 @@ type Config struct {
 	// event at e is the BEGIN marker of a batch of count events starting
 	// with it (for idempotent batch retries; see keys.go).
 	BeginsBatch func(e index.Entry, count int) (bool, error)
+	// Opener opens sealed payloads read back from frames (for checking an
+	// idempotent retry of an encrypted event); nil if the store does not
+	// encrypt.
+	Opener segment.Opener
 	// OnSegment registers a newly created segment with the readers.
 	OnSegment func(id uint64, f vfs.File)
 	// OnPublish runs after entries become visible (to wake cursors and
@@ -53,6 +59,10 @@ type Config struct {
 	// (see link): never on two goroutines at once, always in global order.
 	// It must not block.
 	OnPublish func(notes []event.Notification)
+	// Metrics receives the fsync latencies, the events each fsync made
+	// durable and the size of each drain. Nil: New makes a Set nobody
+	// reads.
+	Metrics *instrument.Set
 	// Inject, if set, is called at named points of the write path (tests
 	// use it to fail or panic there). See the Point constants.
 	Inject func(p Point) error

@@ -61,6 +61,9 @@ type logAccess struct {
 	// beginsBatch reports whether a published event opens a batch of
 	// count events (see Config.BeginsBatch).
 	beginsBatch func(e index.Entry, count int) (bool, error)
+	// opener opens the sealed payload of a frame read back (nil: the store
+	// does not encrypt).
+	opener segment.Opener
 }
 
 var flushPool = sync.Pool{New: func() any { return new(flush) }}
@@ -316,7 +319,7 @@ func (c *core) stage(it *Item, t *tail, causation, correlation event.ID, batch s
 	rec := segment.EventRecord{
 		ID: id, Correlation: correlation, Causation: causation, Kind: it.Kind,
 		Flags: it.Opts.Flags, Global: c.st.global, Sequence: t.next, Timestamp: us,
-		WallMS: wall, Counter: counter, Codec: it.Codec, IdemKey: it.Opts.IdempotencyKey,
+		WallMS: wall, Counter: counter, Codec: it.Codec, PayloadVersion: it.Version, Sealed: it.Sealed, IdemKey: it.Opts.IdempotencyKey,
 		Entity: it.Coord.Entity(), Scope: it.Coord.Scope(), Payload: it.Payload,
 	}
 	off := c.end + int64(len(c.buf))

@@ -42,7 +42,10 @@
 // otherwise, so on-write appends with nothing durable in flight are
 // published by the writer at once, with no hop to another goroutine. The
 // sticky storage error is the one cell both write: set once, by whichever
-// fails first.
+// fails first. The instruments (Config.Metrics) are atomic counters any
+// goroutine adds to without a lock: the writer counts its drains and the
+// fsyncs of rotation and shutdown, the fsync actor its own fsyncs and the
+// events each made durable.
 //
 // Every send between the actors selects on done (the actors stopped for
 // good: an escalated fsync actor never leaves the writer blocked; it fails

@@ -123,8 +123,14 @@ func (f *Fsync) gather() {
 // this, the restarted actor finishes exactly the flushes left (see Serve).
 func (f *Fsync) process() {
 	err := f.fail.get()
-	if err == nil && needsSync(f.batch) {
+	syncs := needsSync(f.batch)
+	if err == nil && syncs {
 		err = f.syncFiles()
+	}
+	if err == nil && !syncs {
+		// On-write flushes only: published now, synced like the writer's
+		// own (within SyncEveryN events or SyncInterval).
+		defer f.notePublished(batchEvents(f.batch))
 	}
 	if err == nil && f.cfg.Inject != nil {
 		if err = f.cfg.Inject(PointBeforePublish); err != nil {
@@ -163,23 +169,37 @@ func (f *Fsync) syncFiles() error {
 			return f.fail.get()
 		}
 	}
-	// On-write events the writer published itself lie in these files
-	// too (it publishes only when nothing is in flight, so before every
-	// flush of the batch): the last file's fsync covers them.
-	onWrite := f.link.onWrite.Load()
+	// On-write events published without an fsync — by the writer (only
+	// when nothing is in flight, so before every flush of the batch) or by
+	// this actor (in an earlier batch) — lie in these files too: the last
+	// file's fsync covers them.
+	l := f.link
+	onWrite, handed := l.onWrite.Load(), l.handedOnWrite.Load()
 	for _, seg := range f.segs {
 		if err := f.syncSegment(seg); err != nil {
 			return err
 		}
 	}
-	f.link.synced.Store(onWrite)
+	f.cfg.Metrics.EventsPerFsync.Observe(uint64(batchEvents(f.batch)) + uint64(onWrite-l.synced.Load()+handed-l.handedSynced.Load()))
+	l.synced.Store(onWrite)
+	l.handedSynced.Store(handed)
 	return nil
+}
+
+// notePublished counts on-write events the actor published without an
+// fsync and syncs once SyncEveryN of all such events wait for one.
+func (f *Fsync) notePublished(n int) {
+	l := f.link
+	l.handedOnWrite.Add(int64(n))
+	if l.syncEveryN > 0 && l.unsynced() >= l.syncEveryN {
+		f.syncActive()
+	}
 }
 
 // syncSegment fsyncs one segment and notes how far it is now synced.
 func (f *Fsync) syncSegment(seg *activeSegment) error {
 	end := seg.written.Load() // before the fsync: it covers at least this
-	if err := syncSegmentFile(seg.file, f.cfg.SyncData); err != nil {
+	if err := syncSegmentFile(seg.file, f.cfg.SyncData, &f.cfg.Metrics.Fsync); err != nil {
 		f.fail.set(err)
 		return f.fail.get()
 	}
@@ -196,9 +216,11 @@ func (f *Fsync) syncActive() {
 	l := f.link
 	l.syncing.Store(true) // before loading active: see link.settled
 	defer l.syncing.Store(false)
-	onWrite := l.onWrite.Load()
+	onWrite, handed := l.onWrite.Load(), l.handedOnWrite.Load()
 	if f.syncSegment(l.active.Load()) == nil { // a failure is sticky: writes stop
+		f.cfg.Metrics.EventsPerFsync.Observe(uint64(onWrite - l.synced.Load() + handed - l.handedSynced.Load()))
 		l.synced.Store(onWrite)
+		l.handedSynced.Store(handed)
 	}
 }
 

@@ -32,6 +32,16 @@ func needsSync(batch []*flush) bool {
 	return false
 }
 
+// batchEvents counts the events of the batch's flushes: those an fsync of
+// their files makes durable (on-write flushes handed over included).
+func batchEvents(batch []*flush) int {
+	n := 0
+	for _, fl := range batch {
+		n += len(fl.pend)
+	}
+	return n
+}
+
 // durableCallers counts the requests of the batch's durable flushes.
 func durableCallers(batch []*flush) int {
 	n := 0

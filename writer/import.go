@@ -36,7 +36,7 @@ func (c *core) importedSeen(it *Item) (event.Receipt, bool, error) {
 	if err != nil {
 		return event.Receipt{}, false, err
 	}
-	if ev.Coordinate != it.Coord || ev.Kind != it.Kind || !event.SamePayload(ev.Codec, ev.Payload, it.Codec, it.Payload) {
+	if ev.Coordinate != it.Coord || ev.Kind != it.Kind || ev.PayloadErr != nil || !event.SamePayload(ev.Codec, ev.Payload, it.Codec, it.Plaintext()) {
 		return event.Receipt{}, false, fmt.Errorf("%w: imported id %v is already event %d (%s kind %v), which differs",
 			ErrDuplicate, it.Import.ID, ev.Global, ev.Coordinate, ev.Kind)
 	}

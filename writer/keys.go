@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
@@ -78,14 +79,19 @@ func (c *core) frameOf(k *keyRef) ([]byte, error) {
 	return frame, nil
 }
 
-// payloadOf returns the codec and payload of a seen key's first event.
-func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
+// payloadOf returns the codec, payload and payload version of a seen
+// key's first event (a sealed one opened); a payload that can no longer be
+// read (shredded) is the error.
+func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, uint32, error) {
 	if p.ev != nil {
-		return p.ev.Codec, p.ev.Payload, nil
+		if err := p.ev.PayloadErr; err != nil {
+			return 0, nil, 0, fmt.Errorf("%w: the key's first event (global %d) cannot be compared: %w", ErrDuplicate, p.receipt.Global, err)
+		}
+		return p.ev.Codec, p.ev.Payload, p.ev.PayloadVersion, nil
 	}
 	frame, err := c.frameOf(p.ref)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	body, _, err := segment.ReadFrame(frame)
 	var v segment.EventView
@@ -93,9 +99,24 @@ func (c *core) payloadOf(p *seenKey) (event.Codec, []byte, error) {
 		err = segment.ParseEventFields(body, &v)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+		return 0, nil, 0, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
 	}
-	return v.Codec, v.Payload, nil
+	if v.Sealed {
+		var ev event.StoredEvent
+		v.ToStored(&ev)
+		if c.log.opener != nil && !segment.IsStripped(&v) {
+			pl, err := c.log.opener.Open(&v, true)
+			if err != nil && !errors.Is(err, event.ErrShredded) {
+				return 0, nil, 0, fmt.Errorf("batpak: reading back event %d: %w", p.receipt.Global, err)
+			}
+			ev.Payload, ev.PayloadErr = pl, err
+		}
+		if ev.PayloadErr != nil {
+			return 0, nil, 0, fmt.Errorf("%w: the key's first event (global %d) cannot be compared: %w", ErrDuplicate, p.receipt.Global, ev.PayloadErr)
+		}
+		return v.Codec, ev.Payload, v.PayloadVersion, nil
+	}
+	return v.Codec, v.Payload, v.PayloadVersion, nil
 }
 
 // pruneKeys forgets keys the index now holds.
@@ -125,11 +146,11 @@ func (c *core) sameEvent(key string, p *seenKey, it *Item) error {
 		return fmt.Errorf("%w: key %q was first used for %s kind %v (global %d), not %s kind %v",
 			ErrDuplicate, key, r.Coordinate, r.Kind, r.Global, it.Coord, it.Kind)
 	}
-	codec, payload, err := c.payloadOf(p)
+	codec, payload, version, err := c.payloadOf(p)
 	if err != nil {
 		return err
 	}
-	if !event.SamePayload(codec, payload, it.Codec, it.Payload) {
+	if version != it.Version || !event.SamePayload(codec, payload, it.Codec, it.Plaintext()) {
 		return fmt.Errorf("%w: key %q was first used for an event with another payload (global %d)", ErrDuplicate, key, r.Global)
 	}
 	return nil

@@ -29,6 +29,8 @@ var errFsyncStopped = errors.New("batpak: the fsync actor stopped for good")
 //	released            fsync actor          writer (who publishes); Inflight, Settled
 //	onWrite             writer               fsync actor (tick); Unsynced
 //	synced              fsync actor          writer (sync kick); Unsynced
+//	handedOnWrite       fsync actor          Unsynced
+//	handedSynced        fsync actor          Unsynced
 //	prefaultTo, active  writer               fsync actor; Active, Settled
 //	syncing             fsync actor          Settled
 //	sealed              writer adds          Settled deletes (guarded by sealedMu)
@@ -58,7 +60,12 @@ type link struct {
 	// Written by the fsync goroutine only.
 	released atomic.Uint64 // flushes released (synced as needed, published, answered), ever
 	synced   atomic.Int64  // onWrite as the last successful fsync of the active segment covered it
-	syncing  atomic.Bool   // syncActive is between loading active and its fsync's end
+	// On-write flushes handed over while durable work was in flight are
+	// published by the actor, without an fsync when nothing in their group
+	// needed one: they wait for an fsync as the writer's own do.
+	handedOnWrite atomic.Int64 // events the actor published without an fsync, ever
+	handedSynced  atomic.Int64 // handedOnWrite as the last successful fsync of the active segment covered it
+	syncing       atomic.Bool  // syncActive is between loading active and its fsync's end
 
 	sealedMu sync.Mutex
 	sealed   map[uint64]uint64 // guarded by sealedMu: segment id → handed when the writer sealed it
@@ -216,5 +223,5 @@ func (l *link) inflight() int {
 // covering them yet.
 func (l *link) unsynced() int64 {
 	synced := l.synced.Load() // first: it never passes onWrite
-	return l.onWrite.Load() - synced
+	return l.onWrite.Load() - synced + l.handedOnWrite.Load() - l.handedSynced.Load()
 }

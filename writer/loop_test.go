@@ -306,3 +306,38 @@ func TestSettledWaitsForTheFlushesOfASealedSegment(t *testing.T) {
 	require.NoError(t, answer(t, big).Err)
 	assert.True(t, h.f.Settled(1))
 }
+
+// On-write flushes handed over while a durable flush is in flight reach
+// the fsync actor; when their group needs no fsync the actor publishes
+// them without one. They then wait for an fsync as the writer's own
+// on-write events do: counted as unsynced, and synced once SyncEveryN of
+// them wait.
+func TestOnWriteEventsTheFsyncActorPublishesWaitForAnFsync(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		syncEveryN int
+		unsynced   int64
+	}{
+		{"below SyncEveryN", 100, 2},
+		{"at SyncEveryN", 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 1<<20, func(c *Config) { c.SyncEveryN = tc.syncEveryN })
+			d := single("a", event.Durable, event.AppendOptions{})
+			h.process(d)
+			w1, w2 := single("b", event.OnWrite, event.AppendOptions{}), single("c", event.OnWrite, event.AppendOptions{})
+			h.process(w1, w2) // durable work in flight: handed over too
+
+			// The actor takes the durable flush alone, then the on-write one.
+			for range 2 {
+				h.f.batch = append(h.f.batch[:0], <-h.f.link.flushc)
+				h.f.process()
+			}
+			require.NoError(t, answer(t, d).Err)
+			require.NoError(t, answer(t, w1).Err)
+			require.NoError(t, answer(t, w2).Err)
+			assert.Equal(t, uint64(3), h.idx.LastGlobal())
+			assert.Equal(t, tc.unsynced, h.f.Unsynced())
+		})
+	}
+}

@@ -6,17 +6,35 @@ import (
 	"github.com/batpak-go/batpak/event"
 )
 
-// Item is one event to append, its payload already encoded.
+// Item is one event to append, its payload already encoded (and sealed,
+// if the store encrypts).
 type Item struct {
 	Coord   event.Coordinate
 	Kind    event.EventKind
 	Codec   event.Codec
 	Payload []byte
-	Opts    event.AppendOptions
-	Cause   event.Cause // batch items only
+	// Version is the payload's version (event.StoredEvent.PayloadVersion;
+	// 0: none).
+	Version uint32
+	// Sealed says Payload is sealed (docs/FORMAT.md, "Sealed payloads");
+	// Plain is then the payload it seals, which an idempotent retry is
+	// compared by.
+	Sealed bool
+	Plain  []byte
+	Opts   event.AppendOptions
+	Cause  event.Cause // batch items only
 	// Import, set only by the facade's Importer, gives the event the id and
 	// clock readings it had in the store it comes from (see Imported).
 	Import *Imported
+}
+
+// Plaintext returns the item's payload as the caller encoded it (before
+// sealing).
+func (it *Item) Plaintext() []byte {
+	if it.Sealed {
+		return it.Plain
+	}
+	return it.Payload
 }
 
 // op is what a request asks of the writer. A request is made by the

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/batpak-go/batpak/index"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -220,10 +221,15 @@ func (s *activeSegment) noteFooter(pend []index.Pending) {
 // fdatasync where the platform has it. A segment's data and size are all a
 // read needs (its directory entry was synced when it was created), so
 // fdatasync is enough; it skips the timestamps, which on some file systems
-// costs an extra journal write per fsync.
-func syncSegmentFile(f vfs.File, dataOnly bool) error {
+// costs an extra journal write per fsync. Its latency is counted in took.
+func syncSegmentFile(f vfs.File, dataOnly bool, took *instrument.Histogram) error {
+	start := instrument.Now()
+	var err error
 	if dataOnly {
-		return vfs.SyncData(f)
+		err = vfs.SyncData(f)
+	} else {
+		err = f.Sync()
 	}
-	return f.Sync()
+	took.Since(start)
+	return err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/batpak-go/batpak/actor"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
 )
@@ -48,6 +49,9 @@ type Writer struct {
 // "Queues").
 func New(cfg Config, start Start, done <-chan struct{}) (*Writer, *Fsync, error) {
 	fail := &sticky{}
+	if cfg.Metrics == nil {
+		cfg.Metrics = instrument.NewSet()
+	}
 	l := newLink(done, cfg.SyncEveryN)
 	w := &Writer{
 		cfg:  cfg,
@@ -71,7 +75,7 @@ func New(cfg Config, start Start, done <-chan struct{}) (*Writer, *Fsync, error)
 	w.core = core{
 		idx: cfg.Index, hashChain: cfg.HashChain, segSize: cfg.SegmentSize, clock: cfg.Clock,
 		notify: cfg.OnPublish != nil, inject: cfg.Inject, fail: fail,
-		log: logAccess{loadEvent: cfg.LoadEvent, readFrame: w.readFrame, beginsBatch: cfg.BeginsBatch},
+		log: logAccess{loadEvent: cfg.LoadEvent, readFrame: w.readFrame, beginsBatch: cfg.BeginsBatch, opener: cfg.Opener},
 		st:  newState(start.LastGlobal, start.LastID, start.LastPos),
 		seg: w.seg.id, end: w.seg.end,
 	}
@@ -110,6 +114,7 @@ func (w *Writer) Serve(ctx context.Context) error {
 		case r := <-w.in.C():
 			w.core.drain = append(w.core.drain[:0], r)
 			w.collect()
+			w.cfg.Metrics.DrainRequests.Observe(uint64(len(w.core.drain)))
 			w.process()
 		case <-ctx.Done():
 			w.shutdown()
@@ -257,7 +262,7 @@ func (w *Writer) rotate() error {
 		return err
 	}
 	w.seg.sealNote() // this fsync is the segment's last
-	if err := syncSegmentFile(w.seg.file, w.cfg.SyncData); err != nil {
+	if err := syncSegmentFile(w.seg.file, w.cfg.SyncData, &w.cfg.Metrics.Fsync); err != nil {
 		return err
 	}
 	w.link.noteSealed(w.seg) // before the next segment exists
@@ -330,7 +335,7 @@ func (w *Writer) shutdown() {
 		err := w.seg.seal()
 		if err == nil {
 			w.seg.sealNote() // the fsync actor notes nothing after this fsync
-			err = syncSegmentFile(w.seg.file, w.cfg.SyncData)
+			err = syncSegmentFile(w.seg.file, w.cfg.SyncData, &w.cfg.Metrics.Fsync)
 		}
 		if err == nil && w.core.st.reserved > w.core.st.global {
 			err = writeReservation(w.cfg.FS, w.cfg.Dir, w.core.st.global)

@@ -31,6 +31,8 @@ var wantMetrics = map[string][]string{
 	"W6":  {"ms_nocache", "ms_cached"},
 	"W7":  {"events_per_sec", "events_per_sec_slowest", "lost"},
 	"W8":  {"events_per_sec", "events_per_sec_slowest", "events_per_sec_catchup", "gaps"},
+	"W9": {"ticks_per_sec", "p50_us", "p99_us", "deliveries_per_sec", "ticks_per_sec_max", "p50_us_max", "p99_us_max",
+		"deliveries_per_sec_max", "events_per_sec", "w3_ratio", "lost", "fsync_us"},
 }
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -102,7 +104,8 @@ func TestBenchOnlyRunsTheSelectionAndWhatItNeeds(t *testing.T) {
 	}{
 		{"W1p", []string{"W1p"}},
 		{"w3,W1p", []string{"W1p", "W3"}},
-		{"W2", []string{"W0", "W2"}}, // limit_ratio needs W0's fsync rate
+		{"W2", []string{"W0", "W2"}},       // limit_ratio needs W0's fsync rate
+		{"W9", []string{"W0", "W3", "W9"}}, // W9 is measured against both
 	} {
 		t.Run(tc.only, func(t *testing.T) {
 			code, out, errOut := runCLI(t, "bench", "--quick", "--scale", tinyScale, "--json",
@@ -152,11 +155,12 @@ func TestExitCodes(t *testing.T) {
 		{"bench help", []string{"bench", "--help"}, exitOK, "--only", ""},
 		{"unknown flag", []string{"bench", "--fast"}, exitUsage, "", "flag provided but not defined"},
 		{"bad runs", []string{"bench", "--runs", "x"}, exitUsage, "", "-runs"},
-		{"unknown workload", []string{"bench", "--only", "W9"}, exitUsage, "", `unknown workload "W9"`},
+		{"unknown workload", []string{"bench", "--only", "W99"}, exitUsage, "", `unknown workload "W99"`},
 		{"stray argument", []string{"bench", "now"}, exitUsage, "", "unexpected arguments"},
 		{"bad scale", []string{"bench", "--scale", "0"}, exitUsage, "", "--scale"},
 		{"list", []string{"bench", "--list"}, exitOK, "W2x", ""},
 		{"sync-data", []string{"bench", "--quick", "--only", "W2", "--sync-data", "--dir", os.TempDir()}, exitOK, "sync-data (fdatasync)", ""},
+		{"encrypt and sign", []string{"bench", "--quick", "--scale", "0.1", "--only", "W1p", "--encrypt", "--sign", "--dir", os.TempDir()}, exitOK, "encrypted payloads, signed receipts", ""},
 		{"jetstream moved", []string{"bench", "--backend", "jetstream"}, exitUsage, "", "batpak-bench-jetstream"},
 		{"unknown backend", []string{"bench", "--backend", "nope"}, exitUsage, "", `--backend "nope"`},
 		{"missing dir", []string{"bench", "--quick", "--only", "W1p", "--dir", "/nonexistent/batpak"}, exitFailure, "", "batpak bench:"},

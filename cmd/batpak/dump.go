@@ -18,6 +18,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -33,7 +34,8 @@ func dumpFlags(fs *flag.FlagSet) action {
 		if err != nil {
 			return err
 		}
-		if err := f.parse(); err != nil {
+		p.names = readKindNames(dir, stderr)
+		if err := f.parse(p.names); err != nil {
 			return err
 		}
 		if err := p.parse(); err != nil {
@@ -91,7 +93,8 @@ func dumpDamaged(ctx context.Context, dir string, cause error, after uint64, f *
 // scope and kind narrow the store's query; the times and correlation are
 // checked on each event read.
 type eventFilter struct {
-	entity, scope, kinds, since, until, correlation string
+	entity, kinds, since, until, correlation string
+	scopes                                   scopeFlag
 
 	region      batpak.Region
 	from, to    int64 // µs since the epoch; to is exclusive; 0 means unbounded
@@ -101,23 +104,26 @@ type eventFilter struct {
 
 func (f *eventFilter) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.entity, "entity", "", "only `ENTITY`; a trailing * makes it a prefix (player:*)")
-	fs.StringVar(&f.scope, "scope", "", "only events in `SCOPE`")
-	fs.StringVar(&f.kinds, "kind", "", "only these comma-separated `KINDS`, e.g. 0x1001 or 0x1001,0x2003")
+	fs.Var(&f.scopes, "scope", "only events in `SCOPE`; a trailing * makes it a prefix (zone:1/*); repeat it for any of several")
+	fs.StringVar(&f.kinds, "kind", "", "only these comma-separated `KINDS`, by number or name, e.g. 0x1001 or 0x1001,player.moved")
 	fs.StringVar(&f.since, "since", "", "only events at or after `TIME` (RFC 3339, e.g. 2025-11-25T19:00:00Z)")
 	fs.StringVar(&f.until, "until", "", "only events before `TIME` (RFC 3339)")
 	fs.StringVar(&f.correlation, "correlation", "", "only events of the workflow with correlation `ID`")
 }
 
 // parse checks the flags and builds the region; errors are usage errors.
-func (f *eventFilter) parse() error {
+// A kind may be named by a name the store keeps (names).
+func (f *eventFilter) parse(names kinds.Table) error {
 	if f.entity != "" {
 		f.region = f.region.WithEntity(f.entity)
 	}
-	f.region.Scope = f.scope
+	if len(f.scopes) > 0 {
+		f.region = f.region.WithScopes(f.scopes...)
+	}
 	if f.kinds != "" {
 		var ks []batpak.EventKind
 		for part := range strings.SplitSeq(f.kinds, ",") {
-			k, err := parseKind(strings.TrimSpace(part))
+			k, err := parseKind(strings.TrimSpace(part), names)
 			if err != nil {
 				return usagef("--kind: %v", err)
 			}
@@ -155,9 +161,30 @@ func (f *eventFilter) parse() error {
 	return nil
 }
 
-// parseKind reads a kind as a number (0x1001, 4097) or as category:type
-// (0x1:0x001, the form EventKind.String prints).
-func parseKind(s string) (batpak.EventKind, error) {
+// scopeFlag is --scope, which may be given more than once: the events of
+// any of the scopes (a set the store's index serves as one region).
+type scopeFlag []string
+
+func (f *scopeFlag) String() string { return strings.Join(*f, " ") }
+
+func (f *scopeFlag) Set(s string) error {
+	if s == "" {
+		return errors.New("empty scope")
+	}
+	*f = append(*f, s)
+	return nil
+}
+
+// parseKind reads a kind as a number (0x1001, 4097), as category:type
+// (0x1:0x001, the form EventKind.String prints) or as a name the store
+// keeps (a kind name starts with a letter, a number never does).
+func parseKind(s string, names kinds.Table) (batpak.EventKind, error) {
+	if kinds.CheckName(s) == nil {
+		if k, ok := names.Kind(s); ok {
+			return k, nil
+		}
+		return 0, fmt.Errorf("%q is not a kind name this store keeps (%d known)", s, len(names))
+	}
 	if cat, typ, ok := strings.Cut(s, ":"); ok {
 		c, err1 := strconv.ParseUint(cat, 0, 4)
 		t, err2 := strconv.ParseUint(typ, 0, 12)
@@ -195,6 +222,7 @@ func (f *eventFilter) match(ev *batpak.StoredEvent) bool {
 type eventPrinter struct {
 	json     bool
 	rawBytes string
+	names    kinds.Table // the store's kind names: printed instead of numbers
 }
 
 func (p *eventPrinter) register(fs *flag.FlagSet) {
@@ -217,6 +245,7 @@ type jsonEvent struct {
 	Scope           string `json:"scope"`
 	Sequence        uint64 `json:"sequence"`
 	Kind            string `json:"kind"`
+	KindName        string `json:"kind_name,omitempty"` // when the store keeps one
 	Time            string `json:"time"`
 	Correlation     string `json:"correlation"`
 	Causation       string `json:"causation,omitempty"`
@@ -224,6 +253,7 @@ type jsonEvent struct {
 	Flags           uint16 `json:"flags,omitempty"`
 	Hash            string `json:"hash,omitempty"`
 	Codec           string `json:"codec"`
+	PayloadVersion  uint32 `json:"payload_version,omitempty"` // 0: unversioned
 	Payload         any    `json:"payload"`
 	PayloadEncoding string `json:"payload_encoding,omitempty"` // raw payloads only: base64 or hex
 	PayloadError    string `json:"payload_error,omitempty"`
@@ -234,9 +264,9 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 	if p.json {
 		je := jsonEvent{
 			Global: ev.Global, ID: ev.ID.String(), Entity: ev.Coordinate.Entity(), Scope: ev.Coordinate.Scope(),
-			Sequence: ev.Sequence, Kind: kindString(ev.Kind), Time: timeString(ev.Timestamp),
+			Sequence: ev.Sequence, Kind: kindString(ev.Kind), KindName: p.names[ev.Kind], Time: timeString(ev.Timestamp),
 			Correlation: ev.Correlation.String(), IdempotencyKey: ev.IdempotencyKey, Flags: ev.Flags,
-			Codec: ev.Codec.String(), Payload: payload,
+			Codec: ev.Codec.String(), PayloadVersion: ev.PayloadVersion, Payload: payload,
 		}
 		if !ev.Causation.IsZero() {
 			je.Causation = ev.Causation.String()
@@ -259,7 +289,10 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s seq=%d kind=%s id=%s", ev.Global, timeString(ev.Timestamp), ev.Coordinate,
-		ev.Sequence, kindString(ev.Kind), ev.ID)
+		ev.Sequence, p.names.Label(ev.Kind), ev.ID)
+	if ev.PayloadVersion != 0 {
+		fmt.Fprintf(&b, " v%d", ev.PayloadVersion)
+	}
 	if ev.Correlation != ev.ID {
 		fmt.Fprintf(&b, " corr=%s", ev.Correlation)
 	}
@@ -270,6 +303,10 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 		fmt.Fprintf(&b, " key=%q", ev.IdempotencyKey)
 	}
 	switch {
+	case errors.Is(perr, batpak.ErrShredded):
+		b.WriteString(" payload shredded")
+	case errors.Is(perr, batpak.ErrSealed):
+		fmt.Fprintf(&b, " %s payload sealed (encrypted)", ev.Codec)
 	case perr != nil:
 		fmt.Fprintf(&b, " %s payload (%d bytes) does not decode: %v", ev.Codec, len(ev.Payload), perr)
 	case ev.Codec == batpak.Raw:
@@ -288,7 +325,12 @@ func (p *eventPrinter) print(w io.Writer, ev *batpak.StoredEvent) error {
 }
 
 // payload returns the event's payload in a form encoding/json can print.
+// An encrypted store's payload is shredded, or sealed (the command opens
+// stores without their key): the error says which.
 func (p *eventPrinter) payload(ev *batpak.StoredEvent) (any, error) {
+	if ev.PayloadErr != nil {
+		return nil, ev.PayloadErr
+	}
 	switch ev.Codec {
 	case batpak.Raw:
 		if p.rawBytes == "hex" {

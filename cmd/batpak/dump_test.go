@@ -31,6 +31,10 @@ func TestDumpFilters(t *testing.T) {
 		{"correlation and entity", []string{"--correlation", f.root.Correlation.String(), "--entity", "s*"}, 1},
 		{"correlation of a member", []string{"--correlation", f.paid.ID.String()}, 0},
 		{"entity and scope", []string{"--entity", "player:1", "--scope", "room:1"}, 34},
+		{"scope prefix", []string{"--scope", "room:*"}, fixturePlayers},
+		{"scope set", []string{"--scope", "room:1", "--scope", "misc"}, 102},
+		{"scope set with a prefix", []string{"--scope", "sh*", "--scope", "room:0"}, 104},
+		{"scope prefix of nothing", []string{"--scope", "zone:*"}, 0},
 		{"nothing matches", []string{"--entity", "player:1", "--kind", "0x2001"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 )
 
 // graphFlags declares the graph command: the causal graph of one workflow
@@ -65,6 +66,7 @@ func (o *graphOptions) run(ctx context.Context, dir string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	g.names = readKindNames(dir, stderr)
 	var dot bytes.Buffer
 	g.writeDOT(&dot)
 	switch {
@@ -90,6 +92,7 @@ type workflow struct {
 	outside     []*batpak.StoredEvent // causes outside the workflow
 	marked      batpak.ID             // the event asked for with --event
 	summaries   map[batpak.ID]string  // each event's payload summary (graph_label.go)
+	names       kinds.Table           // the store's kind names
 }
 
 // collectWorkflow finds the workflow with correlation id, or with byEvent
@@ -190,11 +193,11 @@ func (g *workflow) writeDOT(w *bytes.Buffer) {
 	fmt.Fprintf(w, "}\n")
 }
 
-// label is a node's text: the kind (kindString: where a name lookup
-// goes), the coordinate, global and per-entity sequence, the payload's
-// summary and the id's tail.
+// label is a node's text: the kind (its name where the store keeps one),
+// the coordinate, global and per-entity sequence, the payload's summary
+// and the id's tail.
 func (g *workflow) label(ev *batpak.StoredEvent) string {
-	l := fmt.Sprintf("%s  %s\n#%d  seq %d\n", kindString(ev.Kind), ev.Coordinate, ev.Global, ev.Sequence)
+	l := fmt.Sprintf("%s  %s\n#%d  seq %d\n", g.names.Label(ev.Kind), ev.Coordinate, ev.Global, ev.Sequence)
 	if s := g.summaries[ev.ID]; s != "" {
 		l += s + "\n"
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -27,7 +28,12 @@ const (
 // payloadSummary returns the one-line summary of ev's payload ("" if it
 // has none).
 func payloadSummary(ev *batpak.StoredEvent) string {
-	if len(ev.Payload) == 0 {
+	switch {
+	case errors.Is(ev.PayloadErr, batpak.ErrShredded):
+		return "(shredded)"
+	case ev.PayloadErr != nil:
+		return "(sealed)"
+	case len(ev.Payload) == 0:
 		return ""
 	}
 	var fields []string

@@ -12,11 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/salvage"
 	"github.com/batpak-go/batpak/vfs"
@@ -160,7 +162,11 @@ type summary struct {
 
 type kindCount struct {
 	Kind  string `json:"kind"`
+	Name  string `json:"name,omitempty"` // when the store keeps one
 	Count int    `json:"count"`
+	// Versions counts the events by payload version ("0": unversioned),
+	// when any is versioned: how many events of old shapes remain.
+	Versions map[string]int `json:"payload_versions,omitempty"`
 }
 
 // recoveryJSON is the recovery report in JSON form; Text is its one-line
@@ -184,7 +190,7 @@ type recoveryJSON struct {
 func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error) {
 	s, err := openStore(dir, stderr)
 	if isDamage(err) {
-		sum, err := inspectDamaged(ctx, dir, err)
+		sum, err := inspectDamaged(ctx, dir, err, stderr)
 		if err == nil {
 			sum.Modes, err = checkModes(dir)
 		}
@@ -228,23 +234,29 @@ func inspect(ctx context.Context, dir string, stderr io.Writer) (*summary, error
 	case rep.CheckpointIgnored != "":
 		sum.Checkpoint = "ignored: " + rep.CheckpointIgnored
 	}
-	kinds := map[batpak.EventKind]int{}
+	kinds := kindTally{}
 	for ev, err := range s.Query(ctx, batpak.Region{}) {
 		if isDamage(err) {
-			return inspectDamaged(ctx, dir, err) // a checkpoint let Open skip the damage
+			return inspectDamaged(ctx, dir, err, stderr) // a checkpoint let Open skip the damage
 		}
 		if err != nil {
 			return nil, verifyHint(err, dir)
 		}
 		sum.tally(ev, kinds)
 	}
-	sum.sortKinds(kinds)
+	sum.sortKinds(kinds, readKindNames(dir, stderr))
 	return sum, nil
 }
 
+// kindTally counts events by kind and payload version.
+type kindTally map[batpak.EventKind]map[uint32]int
+
 // tally counts one event's kind, codec, payload and time.
-func (sum *summary) tally(ev *batpak.StoredEvent, kinds map[batpak.EventKind]int) {
-	kinds[ev.Kind]++
+func (sum *summary) tally(ev *batpak.StoredEvent, kinds kindTally) {
+	if kinds[ev.Kind] == nil {
+		kinds[ev.Kind] = map[uint32]int{}
+	}
+	kinds[ev.Kind][ev.PayloadVersion]++
 	sum.Codecs[ev.Codec.String()]++
 	sum.PayloadBytes += int64(len(ev.Payload))
 	t := time.UnixMicro(ev.Timestamp).UTC()
@@ -254,16 +266,26 @@ func (sum *summary) tally(ev *batpak.StoredEvent, kinds map[batpak.EventKind]int
 	sum.Last = t
 }
 
-func (sum *summary) sortKinds(kinds map[batpak.EventKind]int) {
-	for _, k := range slices.Sorted(maps.Keys(kinds)) {
-		sum.Kinds = append(sum.Kinds, kindCount{kindString(k), kinds[k]})
+func (sum *summary) sortKinds(tally kindTally, names kinds.Table) {
+	for _, k := range slices.Sorted(maps.Keys(tally)) {
+		kc := kindCount{Kind: kindString(k), Name: names[k]}
+		for v, n := range tally[k] {
+			kc.Count += n
+			if v != 0 || len(tally[k]) > 1 {
+				if kc.Versions == nil {
+					kc.Versions = map[string]int{}
+				}
+				kc.Versions[strconv.FormatUint(uint64(v), 10)] = n
+			}
+		}
+		sum.Kinds = append(sum.Kinds, kc)
 	}
 }
 
 // inspectDamaged summarises a store that is damaged: the intact events,
 // read as batpak salvage reads them (without writing anything), and what
 // is lost.
-func inspectDamaged(ctx context.Context, dir string, cause error) (*summary, error) {
+func inspectDamaged(ctx context.Context, dir string, cause error, stderr io.Writer) (*summary, error) {
 	sum := &summary{Dir: dir, Codecs: map[string]int{}, OpenError: damageCause(cause)}
 	var err error
 	if sum.Segments, err = listSegmentFiles(dir); err != nil {
@@ -272,7 +294,7 @@ func inspectDamaged(ctx context.Context, dir string, cause error) (*summary, err
 	for _, f := range sum.Segments {
 		sum.SegmentBytes += f.Bytes
 	}
-	kinds := map[batpak.EventKind]int{}
+	kinds := kindTally{}
 	entities, scopes := map[string]bool{}, map[string]bool{}
 	rep, err := salvage.Walk(ctx, dir, salvage.Options{}, func(ev *batpak.StoredEvent) error {
 		sum.Events++
@@ -285,7 +307,7 @@ func inspectDamaged(ctx context.Context, dir string, cause error) (*summary, err
 	if err != nil {
 		return nil, err
 	}
-	sum.sortKinds(kinds)
+	sum.sortKinds(kinds, readKindNames(dir, stderr))
 	sum.Entities, sum.Scopes = len(entities), len(scopes)
 	sum.Checkpoint = rep.Checkpoint
 	sum.Recovery.Text = "damaged: " + sum.OpenError
@@ -317,7 +339,11 @@ func (sum *summary) write(w io.Writer) error {
 	p("scopes\t%d", sum.Scopes)
 	p("kinds\t%d", len(sum.Kinds))
 	for _, k := range sum.Kinds {
-		p("  %s\t%d", k.Kind, k.Count)
+		label := k.Kind
+		if k.Name != "" {
+			label = k.Name + " (" + k.Kind + ")"
+		}
+		p("  %s\t%d%s", label, k.Count, versionsString(k.Versions))
 	}
 	codecs := slices.Sorted(maps.Keys(sum.Codecs))
 	parts := make([]string, len(codecs))
@@ -343,6 +369,23 @@ func (sum *summary) write(w io.Writer) error {
 		return sum.Damage.WriteProblems(w)
 	}
 	return nil
+}
+
+// versionsString prints a kind's counts by payload version, if any.
+func versionsString(vs map[string]int) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	keys := slices.SortedFunc(maps.Keys(vs), func(a, b string) int { // numerically
+		x, _ := strconv.Atoi(a)
+		y, _ := strconv.Atoi(b)
+		return x - y
+	})
+	parts := make([]string, len(keys))
+	for i, v := range keys {
+		parts[i] = fmt.Sprintf("v%s: %d", v, vs[v])
+	}
+	return " (payload " + strings.Join(parts, ", ") + ")"
 }
 
 // kindString prints a kind as --kind takes it.

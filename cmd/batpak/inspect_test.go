@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,14 +65,10 @@ func TestInspectJSON(t *testing.T) {
 		sum.Checkpoint != "used" || !sum.Recovery.CheckpointUsed || sum.SegmentBytes == 0 {
 		t.Errorf("summary %+v", sum)
 	}
-	want := []kindCount{{"0x1001", 100}, {"0x1002", 100}, {"0x1003", 1}, {"0x1004", 1}, {"0x2001", 4}}
-	if len(sum.Kinds) != len(want) {
-		t.Fatalf("kinds %v, want %v", sum.Kinds, want)
-	}
-	for i := range want {
-		if sum.Kinds[i] != want[i] {
-			t.Errorf("kinds %v, want %v", sum.Kinds, want)
-		}
+	want := []kindCount{{Kind: "0x1001", Count: 100}, {Kind: "0x1002", Count: 100}, {Kind: "0x1003", Count: 1},
+		{Kind: "0x1004", Count: 1}, {Kind: "0x2001", Count: 4}}
+	if !reflect.DeepEqual(sum.Kinds, want) {
+		t.Errorf("kinds %v, want %v", sum.Kinds, want)
 	}
 }
 

@@ -15,6 +15,7 @@
 //	serve    serve the web inspector of a store on loopback, following its writer
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
 //	import   import a batpak-rust 0.3.0 store into a batpak-go store (docs/MIGRATING.md)
+//	verify-receipt  check signed receipts (JSON) with a store's public key, offline
 //	version  print the command's and the library's versions
 //
 // The inspection commands and serve open the store read-only (batpak.OpenReadOnly):
@@ -83,6 +84,7 @@ var commands = []command{
 	{name: "serve", args: "DIR", summary: "serve the web inspector of a store on loopback, following its writer", external: "batpak-serve"},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
 	{name: "import", args: "SRC DST", summary: "import a batpak-rust store (SRC) into a batpak-go store (DST), or check it with --verify-only", flags: importFlags},
+	{name: "verify-receipt", args: "[FILE]", summary: "check signed receipts (JSON) with a store's public key, offline", flags: verifyReceiptFlags},
 	{name: "version", summary: "print the command's and the library's versions", flags: versionFlags},
 }
 

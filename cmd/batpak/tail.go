@@ -47,7 +47,8 @@ func (o *tailOptions) run(ctx context.Context, dir string, stdout, stderr io.Wri
 	case o.interval <= 0:
 		return usagef("--interval %v is not positive", o.interval)
 	}
-	if err := o.filter.parse(); err != nil {
+	o.printer.names = readKindNames(dir, stderr)
+	if err := o.filter.parse(o.printer.names); err != nil {
 		return err
 	}
 	if err := o.printer.parse(); err != nil {
@@ -134,6 +135,10 @@ func (o *tailOptions) followFrom(ctx context.Context, s *batpak.Store, last uint
 		}
 		if n == 0 {
 			continue
+		}
+		// Refresh reread the names too: those of the new events are kept.
+		if names, err := s.KindNames().Table(ctx); err == nil {
+			o.printer.names = names
 		}
 		hi := s.Stats().LastGlobal
 		for ev, err := range s.QueryAfter(ctx, o.filter.region, last) {

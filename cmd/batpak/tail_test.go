@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/batpak-go/batpak/event"
 )
 
@@ -81,4 +84,31 @@ func TestTailFollowPicksUpAppendsOfAConcurrentWriter(t *testing.T) {
 			t.Errorf("line %d out of order: %s", i+2, l)
 		}
 	}
+}
+
+// tail -f --scope 'zone:1/*', as one watches a running game world: only
+// the zone's events, as the writer adds them.
+func TestTailFollowsAScopePrefix(t *testing.T) {
+	dir := t.TempDir()
+	w := openWriter(t, dir)
+	defer closeStore(t, w)
+	must := receipts(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"tail", "-f", "--scope", "zone:1/*", "--interval", "5ms", "--json", dir}, &out, &errOut)
+	}()
+	for i, scope := range []string{"zone:1/0,0", "zone:10/0,0", "zone:2/0,0", "zone:1/3,-2", "zone:1"} {
+		must(w.Append(ctx, event.MustCoordinate(fmt.Sprintf("player:%d", i), scope), kindEven, map[string]any{"i": i}))
+	}
+	must(w.Append(ctx, event.MustCoordinate("player:last", "zone:1/9,9"), kindEven, map[string]any{"i": 9}))
+	waitFor(t, &out, `"entity":"player:last"`)
+	cancel()
+	require.Equal(t, exitOK, <-exited, "stderr:\n%s", errOut.String())
+	got := lines(out.String())
+	require.Len(t, got, 3, "%s", out.String())
+	assert.Contains(t, got[0], `"scope":"zone:1/0,0"`)
+	assert.Contains(t, got[1], `"scope":"zone:1/3,-2"`)
 }

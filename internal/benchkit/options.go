@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 )
 
 // ErrUsage is matched by the errors that are the caller's misuse of the
@@ -38,6 +39,9 @@ type Options struct {
 	Dir   string
 	Scale float64
 	Plot  string
+	// CPUProfile, if set, is where Execute writes a CPU profile of the
+	// workloads it runs (go tool pprof).
+	CPUProfile string
 }
 
 // Setup is what a bench command runs: its workloads, how the heading names
@@ -61,6 +65,7 @@ func (o *Options) Register(fs *flag.FlagSet, withPlot bool) {
 	if withPlot {
 		fs.StringVar(&o.Plot, "plot", "", "also draw every figure, with its unit and its target, one panel per workload, into `FILE` (.svg or .png)")
 	}
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the workloads to `FILE`, for go tool pprof (what bounds a figure)")
 	fs.Float64Var(&o.Scale, "scale", 1, "multiply every workload's size by `factor` (on top of --quick); for tests and experiments")
 }
 
@@ -99,6 +104,17 @@ func (o *Options) Execute(ctx context.Context, s Setup, args []string, stdout, s
 		if o.Quick {
 			runs = 1
 		}
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	results, err := Run(ctx, selected, env, runs, stderr)
 	if err != nil {

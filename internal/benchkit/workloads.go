@@ -30,6 +30,8 @@ var Embedded = []Workload{
 	{ID: "W6", Title: "one entity of 1,000 events: 100 counter projections without, then with a cache", Run: runW6},
 	{ID: "W7", Title: "16 lossy subscriptions on all events while 100,000 are appended (on write)", Run: runW7},
 	{ID: "W8", Title: "16 cursors from 0 over 100,000 events while 100,000 more are appended", Run: runW8},
+	{ID: "W9", Title: "game ticks: 1,000 players in 32×32 chunks, a durable atomic batch a tick, an area-of-interest feed each; at 20 Hz, then unthrottled",
+		Needs: []string{"W0", "W3"}, Run: runW9},
 }
 
 // onWrite is W1's configuration: acknowledged on write, an fsync every
@@ -205,7 +207,7 @@ func mallocsPer(n int, op func(i int) error) (float64, error) {
 // the tickets; the clock runs from the first Submit to the last receipt.
 func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
 	n := env.N(100_000, 10)
-	tickets := make([]*batpak.Ticket, n)
+	tickets := make([]batpak.Ticket, n)
 	var elapsed time.Duration
 	err := env.WithStore("W1p", onWrite(), func(s *batpak.Store) error {
 		start := time.Now()
@@ -273,5 +275,10 @@ func runW3(ctx context.Context, env *Env) ([]Figure, error) {
 		figs, err = FacadeBatches(ctx, s, "W3", env.N(400, 1), 256)
 		return err
 	}, nil)
+	for _, f := range figs {
+		if f.Metric == "events_per_sec" {
+			env.W3EventsPerSec = f.Value // W9's reference
+		}
+	}
 	return figs, err
 }

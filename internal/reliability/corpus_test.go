@@ -12,6 +12,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/projector"
 	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/vfs"
@@ -22,7 +23,8 @@ import (
 // They are cut from the files a real store writes (so they start the
 // fuzzer from valid encodings of every shape: hashed and unhashed events,
 // reactions, idempotency keys, each payload codec, batch markers, headers,
-// checkpoints, sequence marks, cursor positions, projection cache entries)
+// checkpoints, sequence marks, cursor positions, projection cache entries,
+// typed events with a payload version, the kind names file)
 // plus damaged variants of each. `go test` replays them with every run.
 // BATPAK_WRITE_CORPUS=1 regenerates them:
 //
@@ -39,7 +41,7 @@ var fuzzTargets = [][2]string{
 	{"segment", "FuzzDecodeHeader"}, {"segment", "FuzzScan"}, {"segment", "FuzzDecodeSyncNote"},
 	{"index", "FuzzUnmarshalCheckpoint"}, {"writer", "FuzzReadReservation"},
 	{"projector", "FuzzDecodeFile"}, {"subscriber", "FuzzDecodePosition"},
-	{"segment", "FuzzDecodeFooter"},
+	{"segment", "FuzzDecodeFooter"}, {"kinds", "FuzzUnmarshalTable"},
 }
 
 // TestReliabilityFuzzCorporaExist keeps the corpora from going missing:
@@ -146,6 +148,7 @@ func TestReliabilityWriteFuzzCorpus(t *testing.T) {
 	// The small files.
 	addDamaged("index", "FuzzUnmarshalCheckpoint", "checkpoint", readFile(t, mem, memDir+"/CHECKPOINT"))
 	addDamaged("writer", "FuzzReadReservation", "sequence", readFile(t, mem, memDir+"/SEQUENCE"))
+	addDamaged("kinds", "FuzzUnmarshalTable", "names", readFile(t, mem, memDir+"/"+kinds.FileName))
 	addDamaged("subscriber", "FuzzDecodePosition", "cursor", readFile(t, mem, memDir+"/cursors/corpus"))
 	cacheFiles := []string{}
 	for _, n := range mustList(t, mem, "/cache") {
@@ -175,6 +178,14 @@ func TestReliabilityWriteFuzzCorpus(t *testing.T) {
 	t.Logf("wrote %d seed files for %d targets", written, len(fuzzTargets))
 }
 
+// corpusKinds are the corpus store's typed kinds: payload versions 2 and
+// 300 (a one- and a two-byte uvarint).
+var corpusKinds = []*kinds.Kind[typedStep]{
+	kinds.MustDefine[typedStep](kinds.NewRegistry(), "corpus.step", 0x3, 0x001, kinds.Version(2),
+		kinds.Upcast(1, func(s typedStep) (typedStep, error) { return s, nil })),
+	kinds.MustDefine[typedStep](kinds.NewRegistry(), "corpus.hop", 0x3, 0x002, kinds.Version(300), kinds.Unversioned(300)),
+}
+
 // corpusStore writes a small store in dir exercising every record shape,
 // and, with the hash chain on, a durable cursor and a projection cache.
 // With compact, it ends by compacting the padded events away.
@@ -195,6 +206,14 @@ func corpusStore(t *testing.T, mem *vfs.MemFS, dir string, chained, compact bool
 		{Coord: a, Kind: kindMarker, Payload: batchMark{Batch: 1, Item: 0, Of: 2}},
 		{Coord: b, Kind: kindMarker, Payload: batchMark{Batch: 1, Item: 1, Of: 2}, Cause: batpak.CauseItem(0)},
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// Typed events: a payload version, with and without an idempotency
+	// key; the kind names file.
+	if _, err := batpak.AppendTyped(bg, s, corpusKinds[0], a, typedStep{N: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := batpak.AppendTyped(bg, s, corpusKinds[1], b, typedStep{N: 300}, batpak.AppendOptions{IdempotencyKey: "typed"}); err != nil {
 		t.Fatal(err)
 	}
 	// Fill the first segment so that the store rotates: a second header.
