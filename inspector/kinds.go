@@ -1,6 +1,7 @@
 package inspector
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
@@ -9,10 +10,14 @@ import (
 // kindName is the one place the inspector asks for a kind's name: every
 // page, the graph and the live tail show kinds through it. It returns ""
 // when the store knows no name for k, and the pages show the number.
-// The store keeps no kind names yet; when it does, they are asked for
-// here.
 func (in *Inspector) kindName(k event.EventKind) string {
-	return ""
+	// The table is the store's own (an atomic load on the embedded store;
+	// a read-only store rereads it on Refresh).
+	t, err := in.store.KindNames().Table(context.Background())
+	if err != nil {
+		return ""
+	}
+	return t[k]
 }
 
 // kindLabel is how a kind is shown: its name where the store knows one,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/event"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -62,6 +64,10 @@ func decodePayload(ev *batpak.StoredEvent) (v any, ok bool, err error) {
 // viewPayload renders ev's payload for the event page.
 func viewPayload(ev *batpak.StoredEvent) payloadView {
 	p := payloadView{Codec: ev.Codec.String(), Size: len(ev.Payload)}
+	if ev.PayloadErr != nil { // shredded, or sealed and the store has not the key
+		p.Note = ev.PayloadErr.Error()
+		return p
+	}
 	if len(ev.Payload) == 0 {
 		return p
 	}
@@ -91,6 +97,12 @@ func viewPayload(ev *batpak.StoredEvent) payloadView {
 // summary is a payload's one-line summary for tables: compact JSON, or
 // the size of raw bytes, cut to summaryLen runes.
 func summary(ev *batpak.StoredEvent) string {
+	switch {
+	case errors.Is(ev.PayloadErr, event.ErrShredded):
+		return "(shredded)"
+	case ev.PayloadErr != nil:
+		return "(sealed)"
+	}
 	if len(ev.Payload) == 0 {
 		return ""
 	}

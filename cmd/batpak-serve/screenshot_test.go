@@ -85,6 +85,14 @@ func writeShop(t *testing.T, s *batpak.Store) batpak.Receipt {
 	c := event.MustCoordinate
 	moved, picked := event.MustCustom(1, 1), event.MustCustom(1, 2)
 	placed, paid, reserved, shipped, mailed := event.MustCustom(2, 1), event.MustCustom(2, 2), event.MustCustom(2, 3), event.MustCustom(2, 4), event.MustCustom(2, 5)
+	// The store keeps the kinds' names (as a typed append teaches them):
+	// the pages show them.
+	for k, name := range map[event.EventKind]string{
+		moved: "player.moved", picked: "item.picked", placed: "order.placed", paid: "payment.taken",
+		reserved: "stock.reserved", shipped: "parcel.shipped", mailed: "mail.sent",
+	} {
+		require.NoError(t, s.KindNames().Learn(bg, k, name))
+	}
 	rooms := []string{"room:hall", "room:crypt", "room:armory", "room:tower"}
 	players := []string{"player:alice", "player:bob", "player:carol", "player:dmitri"}
 	for i := range 24 {
