@@ -149,20 +149,19 @@ func (s *Store) roundTrip(ctx context.Context, r *writer.Request, got func([]Rec
 	return err
 }
 
-// Ticket is a pipelined append's claim on its receipt.
-type Ticket struct {
-	s   *Store
-	r   *writer.Request
-	sem chan struct{} // one waiter at a time, interruptible by its ctx
-	got bool
-	res []Receipt
-	err error
+// Ticket is a pipelined append's claim on its receipts (Submit,
+// SubmitBatch). Wait returns the receipt of a single append (the first of
+// a batch), WaitAll every receipt; either may be called again, and from
+// several goroutines, and returns the same answer once it is known.
+type Ticket interface {
+	Wait(ctx context.Context) (Receipt, error)
+	WaitAll(ctx context.Context) ([]Receipt, error)
 }
 
 // Submit hands an append to the writer and returns at once with a ticket;
 // the append is acknowledged when Wait returns. Appends submitted from one
 // goroutine are applied in submission order.
-func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (*Ticket, error) {
+func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Ticket, error) {
 	it, err := s.item(ctx, coord, kind, payload, opts)
 	if err != nil {
 		return nil, err
@@ -170,48 +169,22 @@ func (s *Store) Submit(ctx context.Context, coord Coordinate, kind EventKind, pa
 	return s.submit(ctx, writer.NewAppend(it, s.durability(opts.Durability)))
 }
 
-func (s *Store) submit(ctx context.Context, r *writer.Request) (*Ticket, error) {
+func (s *Store) submit(ctx context.Context, r *writer.Request) (Ticket, error) {
 	if err := s.send(ctx, r); err != nil {
 		r.Release()
 		return nil, err
 	}
-	return &Ticket{s: s, r: r, sem: make(chan struct{}, 1)}, nil
+	return writer.NewTicket(r, s.awaitSigned, func(err error) bool {
+		return errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrClosed)
+	}), nil
 }
 
-// Wait returns the receipt of a single append (the first receipt of a
-// batch). It may be called again, and from several goroutines.
-func (t *Ticket) Wait(ctx context.Context) (Receipt, error) {
-	rs, err := t.WaitAll(ctx)
-	if err != nil {
-		return Receipt{}, err
+// awaitSigned is await for a ticket: the receipts it returns are signed
+// (WithReceiptSigner) before the ticket copies them.
+func (s *Store) awaitSigned(ctx context.Context, r *writer.Request) (*writer.Request, error) {
+	res, err := s.await(ctx, r)
+	if err == nil && res.Err == nil {
+		s.signAll(res.Receipts)
 	}
-	return rs[0], nil
-}
-
-// WaitAll returns every receipt: one per item of a batch.
-func (t *Ticket) WaitAll(ctx context.Context) ([]Receipt, error) {
-	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-t.sem }()
-	if t.got {
-		return t.res, t.err
-	}
-	res, err := t.s.await(ctx, t.r)
-	if err != nil {
-		if errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrClosed) {
-			t.got, t.err = true, err
-		}
-		return nil, err
-	}
-	t.got, t.err = true, res.Err
-	if res.Err == nil {
-		t.res = append([]Receipt(nil), res.Receipts...)
-		t.s.signAll(t.res)
-	}
-	t.r.Release()
-	t.r = nil
-	return t.res, t.err
+	return res, err
 }

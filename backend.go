@@ -6,6 +6,7 @@ import (
 
 	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/projector"
+	"github.com/batpak-go/batpak/snapshot"
 )
 
 // EventStore is the facade both backends give: the embedded store (*Store,
@@ -14,18 +15,28 @@ import (
 // either, and so do Project, the watches and NewProjector; the package
 // storetest checks that a backend behaves as this documentation says.
 //
-// Each method means what the *Store method of the same name documents.
-// Errors are the package's sentinels and typed errors on either backend:
-// ErrClosed after Close, ErrNotFound, *SequenceMismatchError,
-// *BatchItemError, ErrDuplicate, ErrEmptyBatch, ErrBatchTooLarge,
-// ErrInvalidKind, ErrPayloadTooLarge.
+// Each method means what the *Store method of the same name documents;
+// where a backend differs (what "durable" means, how fresh a replica's read
+// is), its package says so. Errors are the package's sentinels and typed
+// errors on either backend: ErrClosed after Close, ErrNotFound,
+// *SequenceMismatchError, *BatchItemError, ErrDuplicate, ErrEmptyBatch,
+// ErrBatchTooLarge, ErrInvalidKind, ErrPayloadTooLarge, ErrChainBroken.
 type EventStore interface {
+	// Appends, one at a time, pipelined (Submit: a Ticket to wait on
+	// later) or as atomic batches; reactions carry a correlation and a
+	// causation.
 	Append(ctx context.Context, coord Coordinate, kind EventKind, payload any) (Receipt, error)
 	AppendWithOptions(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Receipt, error)
 	AppendReaction(ctx context.Context, coord Coordinate, kind EventKind, payload any, correlation, causation ID) (Receipt, error)
 	AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, error)
+	AppendReactionBatch(ctx context.Context, correlation, causation ID, items []BatchItem) ([]Receipt, error)
+	Submit(ctx context.Context, coord Coordinate, kind EventKind, payload any, opts AppendOptions) (Ticket, error)
+	SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (Ticket, error)
 	Limits() Limits
 
+	// Reads on the caller's goroutine; WalkAncestors checks the hash chain
+	// as it goes, WaitVisible waits until a position (a receipt handed over
+	// from another client) is visible to this store's reads.
 	Get(ctx context.Context, id ID) (*StoredEvent, error)
 	Latest(ctx context.Context, entity string) (*StoredEvent, error)
 	Query(ctx context.Context, r Region) iter.Seq2[*StoredEvent, error]
@@ -33,10 +44,17 @@ type EventStore interface {
 	Stream(ctx context.Context, entity string) iter.Seq2[*StoredEvent, error]
 	ByScope(ctx context.Context, scope string) iter.Seq2[*StoredEvent, error]
 	ByFact(ctx context.Context, kind EventKind) iter.Seq2[*StoredEvent, error]
+	ByCorrelation(ctx context.Context, id ID) iter.Seq2[*StoredEvent, error]
+	WalkAncestors(ctx context.Context, id ID, limit int) iter.Seq2[*StoredEvent, error]
+	WaitVisible(ctx context.Context, pos uint64) error
 
+	// Delivery: guaranteed cursors (a cursor's All is the catch-up
+	// subscription), durable cursors, lossy subscriptions, and react loops
+	// over cursors (package react).
 	Cursor(region Region, from uint64) (Cursor, error)
 	DurableCursor(name string, region Region) (DurableCursor, error)
 	Subscribe(region Region, capacity int) (Subscription, error)
+	ReactLoop(ctx context.Context, region Region, reactor Reactor, opts ...ReactOption) (ReactLoop, error)
 
 	// ProjectionLog is the store as package projector reads and follows
 	// it: what Project, the watches and NewProjector use.
@@ -45,6 +63,10 @@ type EventStore interface {
 	// an append of a typed payload (kinds.Kind.Payload, AppendTyped)
 	// teaches it the kind's name first; tools print the names.
 	KindNames() kinds.Names
+	// Snapshot writes a backup of the store into the directory dest: a
+	// store directory of the embedded format with a manifest, which
+	// VerifySnapshot checks and Open or OpenReadOnly opens.
+	Snapshot(ctx context.Context, dest string) (snapshot.Manifest, error)
 	// Sync returns once everything acknowledged so far is on stable
 	// storage, as the backend defines it.
 	Sync(ctx context.Context) error

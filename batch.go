@@ -9,20 +9,6 @@ import (
 	"github.com/batpak-go/batpak/writer"
 )
 
-// BatchItem is one event of an atomic batch.
-type BatchItem struct {
-	Coord   Coordinate
-	Kind    EventKind
-	Payload any
-	// Options apply to this item. ExpectSequence is checked against the
-	// entity as the batch leaves it so far (earlier items of the same entity
-	// count). Durability is taken from the batch, not the item.
-	Options AppendOptions
-	// Cause, if set, names this item's cause inside the batch; it overrides
-	// Options.Causation.
-	Cause Cause
-}
-
 // CauseItem makes an item caused by the earlier item at index i.
 func CauseItem(i int) Cause { return event.CauseItem(i) }
 
@@ -59,22 +45,12 @@ func (s *Store) AppendBatch(ctx context.Context, items []BatchItem) ([]Receipt, 
 // AppendReactionBatch is AppendBatch with a correlation and causation set on
 // every item that names none of its own.
 func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation ID, items []BatchItem) ([]Receipt, error) {
-	withCause := make([]BatchItem, len(items))
-	for i, it := range items {
-		if it.Options.Correlation.IsZero() {
-			it.Options.Correlation = correlation
-		}
-		if it.Options.Causation.IsZero() && it.Cause.Kind == event.CauseNone {
-			it.Options.Causation = causation
-		}
-		withCause[i] = it
-	}
-	return s.AppendBatch(ctx, withCause)
+	return s.AppendBatch(ctx, event.Reactions(correlation, causation, items))
 }
 
 // SubmitBatch hands a batch to the writer and returns at once; WaitAll
 // returns its receipts once acknowledged.
-func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (*Ticket, error) {
+func (s *Store) SubmitBatch(ctx context.Context, items []BatchItem, d Durability) (Ticket, error) {
 	its, err := s.batchItems(len(items), func(i int) (writer.Item, error) {
 		it, err := s.item(ctx, items[i].Coord, items[i].Kind, items[i].Payload, items[i].Options)
 		it.Cause = items[i].Cause

@@ -98,7 +98,7 @@ func TestLiveProjectionNeverShowsPartOfABatch(t *testing.T) {
 	require.NoError(t, l.WaitApplied(ctx, 0)) // built; its first read waits at the gate
 
 	// Pipelined: every batch is submitted before any is waited for.
-	tickets := make([]*batpak.Ticket, batches)
+	tickets := make([]batpak.Ticket, batches)
 	for b := range tickets {
 		items := make([]batpak.BatchItem, size)
 		for i := range items {

@@ -93,8 +93,8 @@ func BenchmarkSubmit(b *testing.B) {
 	const window = 4096
 	s := openBench(b, onWriteOpts()...)
 	ctx := context.Background()
-	tickets := make([]*Ticket, window)
-	wait := func(t *Ticket) {
+	tickets := make([]Ticket, window)
+	wait := func(t Ticket) {
 		if _, err := t.Wait(ctx); err != nil {
 			b.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func TestReadsAfterTheLargestPositionFindNothing(t *testing.T) {
 	defer cur.Close()
 	_, err = cur.NextBatch(ended, math.MaxInt)
 	require.ErrorIs(t, err, context.Canceled)
-	for ev, err := range s.CatchUp(ended, event.AllEvents(), math.MaxUint64) {
+	for ev, err := range subCatchUp(s, ended, event.AllEvents(), math.MaxUint64) {
 		require.Nil(t, ev)
 		require.ErrorIs(t, err, context.Canceled)
 	}

@@ -29,6 +29,20 @@
 //	r, err := batpak.AppendTyped(ctx, store, Moved, alice, MovedV2{To: "crypt"})
 //	m, err := batpak.DecodeAs[MovedV2](ev)
 //
+// # Erasure and signed receipts
+//
+// WithEncryption seals every payload with a key of its entity's own,
+// kept wrapped by a master key in the store's keyset (package keyring);
+// Shred destroys an entity's keys, and its payloads then read as
+// ErrShredded while headers, links and chains stay. WithReceiptSigner
+// signs every receipt with Ed25519, and VerifyReceipt (package receipt)
+// checks one offline with the public key alone.
+//
+//	store, err := batpak.Open(dir, batpak.WithEncryption(keyring.MasterKey(master)),
+//		batpak.WithReceiptSigner(signingKey))
+//	err = store.Shred(ctx, "customer:alice")
+//	err = batpak.VerifyReceipt(publicKey, r)
+//
 // # Durability
 //
 // In the default Durable mode an append returns only after the fsync that
@@ -50,14 +64,19 @@
 // EventStore is the facade both backends give, *Store and the NATS
 // JetStream backend (module github.com/batpak-go/batpak/jetstream); its
 // Cursor, DurableCursor and Subscription are this package's interfaces,
-// and Project, the watches and NewProjector take any EventStore.
+// and Project, the watches and NewProjector take any EventStore. It holds
+// every capability that does not work on the store's files: pipelined
+// Submits, react loops, causal walks, WaitVisible and Snapshot included.
+// Moving a store into a cluster (the command batpak-jetstream copy) is
+// described in docs/SCALE-OUT.md.
 //
 // The packages below the facade each own one role: event (value types,
 // and the typed errors and reports), segment (the on-disk format), index,
 // reader (the directory, recovery and reads), writer (the writer and fsync
-// actors), subscriber (subscriptions, cursors, react loops), projector
-// (projections), kinds (typed kinds, upcasting and kind names), compact
-// and snapshot (maintenance), actor and supervisor
+// actors), subscriber (subscriptions, cursors), react (react loops over
+// any backend), projector (projections), kinds (typed kinds, upcasting and
+// kind names), keyring (data keys, sealing and shredding), receipt (signed
+// receipts), compact and snapshot (maintenance), actor and supervisor
 // (the runtime), vfs (the file-system seam with crash and fault
 // simulation), gatekeeper, typestate and outcome (the policy layer).
 package batpak

@@ -33,7 +33,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir, ReadOnly: true})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
 	}
 	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, true)
 	if err != nil {

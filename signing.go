@@ -28,7 +28,7 @@ var (
 // needs its hash chain (WithHashChain(false) is refused).
 //
 // Signing runs on the appending goroutine after the writer has answered,
-// never in the writer: about 20 to 50 µs of CPU per receipt (docs/TUNING.md).
+// never in the writer: about 20 µs of CPU per receipt (docs/TUNING.md).
 func WithReceiptSigner(key ed25519.PrivateKey) Option {
 	return func(c *config) { c.signer = key }
 }

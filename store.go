@@ -14,6 +14,7 @@ import (
 	"github.com/batpak-go/batpak/internal/instrument"
 	"github.com/batpak-go/batpak/keyring"
 	"github.com/batpak-go/batpak/kinds"
+	"github.com/batpak-go/batpak/react"
 	"github.com/batpak-go/batpak/reader"
 	"github.com/batpak-go/batpak/subscriber"
 	"github.com/batpak-go/batpak/supervisor"
@@ -33,8 +34,8 @@ type Store struct {
 	w     *writer.Writer
 	fsync *writer.Fsync
 	sup   *supervisor.Supervisor
-	hub   *subscriber.Hub      // the fan-out actor, lossy subscriptions and cursors; nil read-only
-	react *subscriber.Reactors // react loops; nil read-only
+	hub   *subscriber.Hub // the fan-out actor, lossy subscriptions and cursors; nil read-only
+	loops *react.Loops    // react loops; nil read-only
 
 	report  event.RecoveryReport
 	metrics *instrument.Set // the instruments Metrics reads
@@ -91,30 +92,13 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnLooseModes(cfg, dir)
+	vfs.WarnLooseModes(cfg.logger, cfg.fs, dir, cfg.modes)
 	s, err := open(dir, cfg, lock)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-// warnLooseModes logs the store's files that grant group or other users
-// more than its modes; Open never changes them: whoever did may mean it.
-func warnLooseModes(cfg config, dir string) {
-	loose, err := vfs.LooseModes(cfg.fs, dir, cfg.modes)
-	switch {
-	case errors.Is(err, vfs.ErrModesUnknown):
-		return // a file system (or platform) without permission bits
-	case err != nil:
-		cfg.logger.Warn("batpak: could not check the modes of the store's files", "dir", dir, "err", err)
-		return
-	case len(loose) == 0:
-		return
-	}
-	cfg.logger.Warn("batpak: files of the store are open to other users; their modes are left as they are (chmod them, or choose WithFileMode)",
-		"dir", dir, "modes", cfg.modes.String(), "count", len(loose), "first", loose[0].String())
 }
 
 func open(dir string, cfg config, lock io.Closer) (*Store, error) {
@@ -124,7 +108,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	}
 	rec, err := reader.Recover(reader.Options{FS: cfg.fs, Dir: dir})
 	if err != nil {
-		return nil, salvageHint(err, dir)
+		return nil, reader.SalvageHint(err, dir)
 	}
 	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, false)
 	if err != nil {
@@ -145,7 +129,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 		metrics: instrument.NewSet(), names: kinds.OpenFile(cfg.fs, dir, nil), done: make(chan struct{}), id: id, keys: keys,
 	}
 	s.hub = newHub(s)
-	s.react = subscriber.NewReactors(s.hub, s.log, ErrClosed)
+	s.loops = newLoops(s)
 	if rec.Report.Torn || len(rec.Report.RemovedSegments) > 0 {
 		s.log.Warn("batpak: recovered a torn tail", "dir", dir, "report", rec.Report.String())
 	}
@@ -182,15 +166,6 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	return s, nil
 }
 
-// salvageHint adds to an error saying the store's files are damaged what
-// gets the intact events back (batpak salvage); it still matches.
-func salvageHint(err error, dir string) error {
-	if errors.Is(err, ErrCorrupt) || errors.Is(err, reader.ErrMissingSegment) {
-		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
-	}
-	return err
-}
-
 // escalate runs when an actor crashed past its restart budget: the store
 // fails stop, and callers waiting on it stop waiting.
 func (s *Store) escalate(service string, cause error) {
@@ -213,7 +188,7 @@ func (s *Store) Close() error {
 			s.closeErr = errors.Join(s.segs.Close(), closeKeys(s.keys))
 			return
 		}
-		rerr := s.react.Stop() // react loops append: stop them while the writer runs
+		rerr := s.loops.Stop() // react loops append: stop them while the writer runs
 		s.closed.Store(true)
 		s.names.Close(ErrClosed)
 		s.intake.Lock() // wait out callers mid-send; later ones see closed

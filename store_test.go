@@ -322,7 +322,7 @@ func TestEveryCallAfterCloseReturnsErrClosed(t *testing.T) {
 func TestCloseWaitsForPendingTickets(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	c := coord(t, "e", "s")
-	var tickets []*batpak.Ticket
+	var tickets []batpak.Ticket
 	for i := range 50 {
 		tk, err := s.Submit(bg, c, kindMoved, payload{N: i}, batpak.AppendOptions{})
 		if err != nil {
@@ -493,7 +493,7 @@ func TestSubmitTicketsKeepSubmissionOrderAndWaitTwice(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	c := coord(t, "e", "s")
 	const n = 20
-	tickets := make([]*batpak.Ticket, n)
+	tickets := make([]batpak.Ticket, n)
 	for i := range tickets {
 		tk, err := s.Submit(bg, c, kindMoved, payload{N: i}, batpak.AppendOptions{})
 		if err != nil {

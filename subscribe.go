@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"path/filepath"
 
 	"github.com/batpak-go/batpak/event"
@@ -127,25 +126,6 @@ func (s *Store) DurableCursor(name string, region Region) (DurableCursor, error)
 		return nil, err
 	}
 	return d, nil
-}
-
-// CatchUp is Cursor(region, from) and its All: region's events above
-// from, history then live without a gap or a duplicate at the switch, until
-// the loop breaks, ctx ends or the store closes (that error yielded last).
-func (s *Store) CatchUp(ctx context.Context, region Region, from uint64) iter.Seq2[*StoredEvent, error] {
-	return func(yield func(*StoredEvent, error) bool) {
-		c, err := s.Cursor(region, from)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		defer c.Close()
-		for ev, err := range c.All(ctx) {
-			if !yield(ev, err) {
-				return
-			}
-		}
-	}
 }
 
 // WaitVisible blocks until the event with global sequence pos is visible to

@@ -15,7 +15,7 @@ import (
 // w7Submit appends events [from, from+n) of the common shape with
 // pipelined submission (Submit, then Wait for every ticket).
 func w7Submit(b testing.TB, ctx context.Context, s *batpak.Store, from, n int) {
-	tickets := make([]*batpak.Ticket, 0, n)
+	tickets := make([]batpak.Ticket, 0, n)
 	for i := from; i < from+n; i++ {
 		tk, err := s.Submit(ctx, w7Coords[i%1000], w7Kind, map[string]int{"x": i, "y": 2 * i}, batpak.AppendOptions{})
 		if err != nil {

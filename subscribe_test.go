@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"os"
 	"sync"
@@ -53,7 +54,7 @@ func subGuard(t testing.TB) context.Context {
 // for every acknowledgement.
 func subAppendPipelined(t testing.TB, ctx context.Context, s *batpak.Store, n int) {
 	t.Helper()
-	tickets := make([]*batpak.Ticket, n)
+	tickets := make([]batpak.Ticket, n)
 	for i := range tickets {
 		c := event.MustCoordinate(fmt.Sprintf("player:%d", i%100), fmt.Sprintf("room:%d", i%10))
 		tk, err := s.Submit(ctx, c, subKind, subItem{I: i}, batpak.AppendOptions{})
@@ -203,7 +204,7 @@ func TestCursorsUnderConcurrentAppendsAndBatchesSeeEveryEventOnceInOrder(t *test
 	})
 	wg.Go(func() {
 		var gs []uint64
-		for ev, err := range s.CatchUp(ctx, event.AllEvents(), 0) {
+		for ev, err := range subCatchUp(s, ctx, event.AllEvents(), 0) {
 			if err != nil {
 				t.Errorf("CatchUp: %v", err)
 				break
@@ -275,7 +276,7 @@ func TestCatchUpHasNoGapOrDuplicateAtTheHistoryLiveBoundary(t *testing.T) {
 		wg.Go(func() {
 			<-joins[k]
 			var gs []uint64
-			for ev, err := range s.CatchUp(ctx, event.ForEntity("player:1"), 0) {
+			for ev, err := range subCatchUp(s, ctx, event.ForEntity("player:1"), 0) {
 				if err != nil {
 					t.Errorf("reader %d: %v", k, err)
 					return
@@ -372,7 +373,7 @@ func TestEveryWaitEndsWithErrClosedWhenTheStoreCloses(t *testing.T) {
 	go func() { _, err := cur.Next(ctx); errs <- err }()
 	go func() { errs <- s.WaitVisible(ctx, 1) }()
 	go func() {
-		for _, err := range s.CatchUp(ctx, event.AllEvents(), 0) {
+		for _, err := range subCatchUp(s, ctx, event.AllEvents(), 0) {
 			errs <- err
 		}
 	}()
@@ -528,3 +529,21 @@ var (
 	}()
 	w7Kind = event.MustCustom(1, 1)
 )
+
+// subCatchUp is a cursor's All from from, the cursor closed when the loop
+// ends: the catch-up subscription, as a one-liner for the tests.
+func subCatchUp(s *batpak.Store, ctx context.Context, region batpak.Region, from uint64) iter.Seq2[*batpak.StoredEvent, error] {
+	return func(yield func(*batpak.StoredEvent, error) bool) {
+		c, err := s.Cursor(region, from)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer c.Close()
+		for ev, err := range c.All(ctx) {
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}

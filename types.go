@@ -27,6 +27,8 @@ type (
 	RecoveryReport = event.RecoveryReport
 	// ImportEvent is an event another store wrote, as Importer takes it.
 	ImportEvent = event.ImportEvent
+	// BatchItem is one event of an atomic batch (AppendBatch).
+	BatchItem = event.BatchItem
 )
 
 // Durability modes; see the README's "Durability" section.

@@ -34,3 +34,35 @@ func CauseLatestOf(entity string) Cause { return Cause{Kind: CauseByLatestOf, En
 
 // CauseID makes an item caused by an existing event.
 func CauseID(id ID) Cause { return Cause{Kind: CauseByID, ID: id} }
+
+// BatchItem is one event of an atomic batch.
+type BatchItem struct {
+	Coord   Coordinate
+	Kind    EventKind
+	Payload any
+	// Options apply to this item. ExpectSequence is checked against the
+	// entity as the batch leaves it so far (earlier items of the same entity
+	// count). Durability is taken from the batch, not the item.
+	Options AppendOptions
+	// Cause, if set, names this item's cause inside the batch; it overrides
+	// Options.Causation.
+	Cause Cause
+}
+
+// Reactions returns a copy of items as reactions to one event: each item
+// that names no correlation of its own gets correlation, and each that
+// names no cause (neither Options.Causation nor Cause) gets causation.
+// Every backend's AppendReactionBatch, and react loops, append through it.
+func Reactions(correlation, causation ID, items []BatchItem) []BatchItem {
+	out := make([]BatchItem, len(items))
+	for i, it := range items {
+		if it.Options.Correlation.IsZero() {
+			it.Options.Correlation = correlation
+		}
+		if it.Options.Causation.IsZero() && it.Cause.Kind == CauseNone {
+			it.Options.Causation = causation
+		}
+		out[i] = it
+	}
+	return out
+}

@@ -46,7 +46,18 @@ func (s *Store) AppendReaction(ctx context.Context, coord batpak.Coordinate, kin
 // reserved category (batpak.ErrInvalidKind), an over-long idempotency key,
 // a payload above MaxPayload. A key already used is a replay only for the
 // same event (coordinate, kind and payload); otherwise batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner the receipt, a replay's too, is signed.
 func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	r, err := s.appendWithOptions(ctx, coord, kind, payload, opts)
+	if err == nil {
+		s.sign(&r)
+	}
+	return r, err
+}
+
+// appendWithOptions is AppendWithOptions before the receipt is signed.
+func (s *Store) appendWithOptions(ctx context.Context, coord batpak.Coordinate, kind batpak.EventKind, payload any, opts batpak.AppendOptions) (batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return batpak.Receipt{}, err
 	}
@@ -54,12 +65,19 @@ func (s *Store) AppendWithOptions(ctx context.Context, coord batpak.Coordinate, 
 	if err != nil {
 		return batpak.Receipt{}, err
 	}
+	return s.appendDraft(ctx, d, opts)
+}
+
+// appendDraft stores d, built and checked on the caller's goroutine (see
+// AppendWithOptions).
+func (s *Store) appendDraft(ctx context.Context, d *draft, opts batpak.AppendOptions) (batpak.Receipt, error) {
+	coord := d.coord
 	if opts.IdempotencyKey != "" {
 		if r, ok, err := s.replayKey(ctx, d); err != nil || ok {
 			return r, err
 		}
 	}
-	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 {
+	if opts.IdempotencyKey == "" && s.opts.Replicas == 1 && !d.imported {
 		// No message id: a single server runs the sequence check every
 		// append carries before its duplicate check, so a repeat of an
 		// attempt that committed fails the check (and the loop below finds

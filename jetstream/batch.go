@@ -28,20 +28,39 @@ const MaxBatch = 1000
 // items were all appended before returns their receipts (Replayed) if it
 // repeats the original batch, as in the embedded store (see
 // batpak.Store.AppendBatch); otherwise it is batpak.ErrDuplicate.
+//
+// With Options.ReceiptSigner every receipt is signed.
 func (s *Store) AppendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	rs, err := s.appendBatch(ctx, items)
+	if err == nil {
+		for i := range rs {
+			s.sign(&rs[i])
+		}
+	}
+	return rs, err
+}
+
+// appendBatch is AppendBatch before the receipts are signed.
+func (s *Store) appendBatch(ctx context.Context, items []batpak.BatchItem) ([]batpak.Receipt, error) {
 	if err := s.check(); err != nil {
 		return nil, err
-	}
-	switch {
-	case len(items) == 0:
-		return nil, batpak.ErrEmptyBatch
-	case len(items) > MaxBatch:
-		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
 	}
 	ds, err := s.batchDrafts(ctx, items)
 	if err != nil {
 		return nil, err
 	}
+	return s.appendDrafts(ctx, items, ds)
+}
+
+// AppendReactionBatch is AppendBatch with a correlation and causation set
+// on every item that names none of its own (event.Reactions).
+func (s *Store) AppendReactionBatch(ctx context.Context, correlation, causation batpak.ID, items []batpak.BatchItem) ([]batpak.Receipt, error) {
+	return s.AppendBatch(ctx, event.Reactions(correlation, causation, items))
+}
+
+// appendDrafts stores a batch whose drafts ds were built and checked from
+// items on the caller's goroutine (see AppendBatch).
+func (s *Store) appendDrafts(ctx context.Context, items []batpak.BatchItem, ds []*draft) ([]batpak.Receipt, error) {
 	if rs, done, err := s.replayBatch(ctx, ds); done || err != nil {
 		return rs, err
 	}
@@ -192,6 +211,12 @@ func (s *Store) resolveBatchDuplicate(ctx context.Context, ds []*draft, seq uint
 
 // batchDrafts validates and encodes every item and resolves causes.
 func (s *Store) batchDrafts(ctx context.Context, items []batpak.BatchItem) ([]*draft, error) {
+	switch {
+	case len(items) == 0:
+		return nil, batpak.ErrEmptyBatch
+	case len(items) > MaxBatch:
+		return nil, fmt.Errorf("%w: %d items exceeds %d", batpak.ErrBatchTooLarge, len(items), MaxBatch)
+	}
 	ds := make([]*draft, len(items))
 	keys := map[string]int{}
 	lastOf := map[string]int{}

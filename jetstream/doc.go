@@ -3,7 +3,11 @@
 // can be replicated over a cluster of servers (Raft), and many clients can
 // append to and read from it at once, with the guarantees of the embedded
 // store — per-entity sequences and hash chains, optimistic concurrency,
-// idempotency keys, atomic batches, guaranteed and durable cursors.
+// idempotency keys, atomic batches, guaranteed and durable cursors — and
+// the whole facade: pipelined Submits, react loops, causal walks,
+// WaitVisible, projections and Snapshot (a backup into a store directory
+// of the embedded format). CopyFrom and Importer move an embedded store
+// into a stream, keeping its ids (the batpak-jetstream command's copy).
 //
 //	nc, err := nats.Connect(urls)
 //	store, err := jetstream.Open(ctx, nc, jetstream.Options{Replicas: 3})
@@ -42,7 +46,13 @@
 // RePublish, which only ever carries stored messages. KVCache keeps
 // projection states in a bucket.
 //
-// docs/SCALE-OUT.md in the repository describes the mapping, the
-// differences from the embedded store and how to run a cluster; the
-// natsembed module starts servers in-process.
+// With Options.ReceiptSigner every receipt is signed on the client, as the
+// embedded store's batpak.WithReceiptSigner signs, over a store id kept in
+// the index bucket (ID); batpak.VerifyReceipt checks either backend's.
+// Payload encryption and Shred (batpak.WithEncryption) are the embedded
+// store's only: docs/SCALE-OUT.md says why.
+//
+// docs/SCALE-OUT.md in the repository describes when and how to move, the
+// mapping, the differences from the embedded store and how to run a
+// cluster; the natsembed module starts servers in-process.
 package jetstream

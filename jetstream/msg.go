@@ -40,6 +40,9 @@ type draft struct {
 	msgID string
 	self  [32]byte
 	frame []byte
+	// imported: the id and clock readings are another store's (Importer),
+	// and the message always carries its id as Nats-Msg-Id.
+	imported bool
 }
 
 // msgID is the de-duplication id of an append: its idempotency key if it

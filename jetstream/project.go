@@ -18,11 +18,17 @@ func (l projectionLog) Follow(r event.Region, from uint64) (projector.Feed, erro
 	return l.s.Cursor(r, from)
 }
 
-// WaitVisible returns once the stream holds global sequence pos, woken by
-// the stream's republished notifications (or, should they be lost with a
-// connection, at most every repoll).
 func (l projectionLog) WaitVisible(ctx context.Context, pos uint64) error {
-	s := l.s
+	return l.s.WaitVisible(ctx, pos)
+}
+
+// WaitVisible returns once the event with global sequence pos (a receipt's
+// Global, from any client) is visible to this store's reads: the stream
+// leader holds it, and, on a replicated stream, a direct get (which any
+// replica may answer) finds it too. It is woken by the stream's
+// republished notifications (or, should they be lost with a connection, at
+// most every repoll).
+func (s *Store) WaitVisible(ctx context.Context, pos uint64) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -44,8 +50,11 @@ func (l projectionLog) WaitVisible(ctx context.Context, pos uint64) error {
 	}
 	for {
 		head, err := s.head(ctx)
-		if err != nil || head >= pos {
+		if err != nil {
 			return err
+		}
+		if head >= pos {
+			return s.waitReplica(ctx, pos)
 		}
 		t := time.NewTimer(repoll)
 		select {
@@ -59,6 +68,24 @@ func (l projectionLog) WaitVisible(ctx context.Context, pos uint64) error {
 			return batpak.ErrClosed
 		}
 		t.Stop()
+	}
+}
+
+// waitReplica returns once a direct get finds the message at pos, which
+// the leader holds: on a replicated stream the replica answering may lag
+// by a few milliseconds.
+func (s *Store) waitReplica(ctx context.Context, pos uint64) error {
+	if s.opts.Replicas == 1 || pos == 0 {
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		_, err := s.directGet(ctx, msgGetRequest{Seq: pos})
+		if !errors.Is(err, batpak.ErrNotFound) {
+			return err
+		}
+		if err := backoff(ctx, s.done, attempt); err != nil {
+			return err
+		}
 	}
 }
 

@@ -2,15 +2,19 @@ package jetstream
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/react"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -47,6 +51,21 @@ type Options struct {
 	IDWindow time.Duration
 	// Clock is the clock for timestamps and ids (default time.Now).
 	Clock func() time.Time
+	// Bind binds to the stream as it is, for tools that read it or back it
+	// up: Open fails with ErrNoStream if it does not exist, creates and
+	// changes nothing, and takes Subject, Replicas, Memory and
+	// DuplicateWindow from the stream's settings.
+	Bind bool
+	// Logger receives the supervisor's reports of react loops that fail
+	// (default slog.Default()).
+	Logger *slog.Logger
+	// ReceiptSigner, if set, signs every receipt the Store hands out, as
+	// the embedded store's batpak.WithReceiptSigner does: Receipt.Store is
+	// the store's id (ID, kept in the index bucket and shared by every
+	// client) and Receipt.Signature verifies offline with the public key
+	// alone (batpak.VerifyReceipt, `batpak verify-receipt`). Signing runs
+	// on the client, after the server has stored the event.
+	ReceiptSigner ed25519.PrivateKey
 	// LoseAcks is for fault-injection tests: when it returns true, a
 	// publish acknowledgement that did arrive is treated as lost (a
 	// time-out), as a dropped connection or a leader change would lose it.
@@ -94,7 +113,7 @@ func (o *Options) defaults() error {
 	case o.Timeout < 0 || o.Attempts < 1 || o.MaxPayload < 0 || o.DuplicateWindow < 0:
 		return fmt.Errorf("%w: negative timeout, payload bound or window, or no attempts", batpak.ErrInvalidOption)
 	}
-	return nil
+	return checkSigner(o.ReceiptSigner)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -107,16 +126,27 @@ type Store struct {
 	js   jetstream.JetStream
 	opts Options
 	subj subjects
-	api  string // "$JS.API." (no JetStream domains yet)
-	idx  string // the index bucket's name
+	api  string    // "$JS.API." (no JetStream domains yet)
+	idx  string    // the index bucket's name
+	id   batpak.ID // the store's id, with a ReceiptSigner (signing.go); set by Open
 
 	kvMu    sync.Mutex
 	kv      jetstream.KeyValue // bound on first use
 	idIndex *idIndex
 	names   kindNames // the kind names, kept in the index bucket (kinds.go)
 
-	closed atomic.Bool
-	done   chan struct{} // closed by Close: wakes cursors and subscriptions
+	closed    atomic.Bool
+	done      chan struct{} // closed by Close: wakes cursors and subscriptions
+	closeOnce sync.Once
+
+	// intake is held shared while a submitted append is registered in
+	// writes, and exclusively by Close as it sets closing: Close then waits
+	// for every submitted append's answer.
+	intake  sync.RWMutex
+	closing bool // guarded by intake
+	writes  sync.WaitGroup
+	pipe    *pipeline
+	loops   *react.Loops
 
 	clockMu sync.Mutex
 	ids     *event.Generator
@@ -157,6 +187,14 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 		idx:  opts.Stream + "_index",
 		done: make(chan struct{}), ids: event.NewGenerator(event.ID{}),
 		entities: map[string]*entityState{}, live: map[closer]struct{}{}, idIndex: newIDIndex(),
+		pipe: newPipeline(),
+	}
+	if opts.Bind {
+		if err := s.bind(ctx); err != nil {
+			return nil, err
+		}
+		s.loops = newLoops(s)
+		return s, nil
 	}
 	s.names.s = s
 	if err := s.retry(ctx, "create stream", func(ctx context.Context) error {
@@ -171,7 +209,45 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Store, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if opts.ReceiptSigner != nil {
+		if err := s.loadID(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.loops = newLoops(s)
 	return s, nil
+}
+
+// ErrNoStream is returned by Open with Options.Bind for a stream that does
+// not exist.
+var ErrNoStream = errors.New("jetstream: no such stream")
+
+// bind takes the settings of the existing stream (Options.Bind).
+func (s *Store) bind(ctx context.Context) error {
+	var cfg jetstream.StreamConfig
+	err := s.retry(ctx, "look up stream", func(ctx context.Context) error {
+		st, err := s.js.Stream(ctx, s.opts.Stream)
+		if err == nil {
+			cfg = st.CachedInfo().Config
+		}
+		return err
+	})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w: %q", ErrNoStream, s.opts.Stream)
+	}
+	if err != nil {
+		return err
+	}
+	if len(cfg.Subjects) != 1 || !strings.HasSuffix(cfg.Subjects[0], ".>") || !nameRE.MatchString(strings.TrimSuffix(cfg.Subjects[0], ".>")) {
+		return fmt.Errorf("%w: stream %q has subjects %q, not a batpak stream's", batpak.ErrInvalidOption, s.opts.Stream, cfg.Subjects)
+	}
+	s.opts.Subject = strings.TrimSuffix(cfg.Subjects[0], ".>")
+	s.opts.Replicas, s.opts.Memory = max(cfg.Replicas, 1), cfg.Storage == jetstream.MemoryStorage
+	if cfg.Duplicates > 0 {
+		s.opts.DuplicateWindow = cfg.Duplicates
+	}
+	s.subj = newSubjects(s.opts.Subject)
+	return nil
 }
 
 func (s *Store) storage() jetstream.StorageType {
@@ -238,13 +314,22 @@ func (s *Store) Sync(ctx context.Context) error {
 	return s.nc.FlushWithContext(ctx)
 }
 
-// Close ends every cursor and subscription the store opened. It does not
-// close the connection. It is idempotent; later calls return
+// Close stops the react loops, waits for every submitted append's answer,
+// then ends every cursor and subscription the store opened. It does not
+// close the connection. It is idempotent; later calls to the store return
 // batpak.ErrClosed.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) {
-		return nil
-	}
+	s.closeOnce.Do(s.close)
+	return nil
+}
+
+func (s *Store) close() {
+	_ = s.loops.Stop() // react loops append: stop them while the store takes their reactions
+	s.intake.Lock()
+	s.closing = true
+	s.intake.Unlock()
+	s.writes.Wait()
+	s.closed.Store(true)
 	close(s.done)
 	s.closeIndex()
 	s.closeReads()
@@ -255,8 +340,20 @@ func (s *Store) Close() error {
 	for c := range live {
 		c.closeFromStore()
 	}
+}
+
+// beginWrite registers a submitted append, unless Close has begun.
+func (s *Store) beginWrite() error {
+	s.intake.RLock()
+	defer s.intake.RUnlock()
+	if s.closing {
+		return batpak.ErrClosed
+	}
+	s.writes.Add(1)
 	return nil
 }
+
+func (s *Store) endWrite() { s.writes.Done() }
 
 // check returns batpak.ErrClosed once the store is closed.
 func (s *Store) check() error {

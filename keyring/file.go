@@ -80,9 +80,12 @@ type wrappedKey struct {
 }
 
 // appendBlocks appends keys as blocks of at most maxFrame bytes each, every
-// one recording next.
+// one recording next. Without keys it appends one empty block: next must
+// survive a shred of every key the file held, or key numbers would be
+// given out again, and a shredded payload would find another key under
+// its number.
 func appendBlocks(dst []byte, next uint64, keys []wrappedKey) []byte {
-	for len(keys) > 0 {
+	for first := true; first || len(keys) > 0; first = false {
 		size, n := 0, 0
 		for n < len(keys) && (n == 0 || size+len(keys[n].wrapped)+2*binary.MaxVarintLen64 <= maxFrame-64) {
 			size += len(keys[n].wrapped) + 2*binary.MaxVarintLen64

@@ -34,7 +34,7 @@ func openNew(t *testing.T, fsys vfs.FS) *keyring.Keyring {
 }
 
 // view parses the event frame of a sealed payload as the read path does.
-func view(t *testing.T, coord event.Coordinate, k event.EventKind, flags uint16, sealed []byte) *segment.EventView {
+func view(t testing.TB, coord event.Coordinate, k event.EventKind, flags uint16, sealed []byte) *segment.EventView {
 	t.Helper()
 	rec := segment.EventRecord{
 		ID: event.NewID(), Kind: k, Flags: flags, Global: 1, Codec: event.CodecJSON, Sealed: true,
@@ -363,4 +363,41 @@ func read(t *testing.T, fsys vfs.FS, name string) []byte {
 func put(t *testing.T, fsys vfs.FS, b []byte) {
 	t.Helper()
 	require.NoError(t, vfs.WriteFileAtomic(fsys, dir, keyring.Name, b))
+}
+
+// TestShreddingEveryKeyKeepsTheNumbering shreds every key the keyset
+// holds (the first block's four, one entity each), so the rewritten file
+// holds no key at all: after a reopen the shredded payloads still read as
+// shredded, not as a key never given out, and a new key gets a number no
+// shredded key had — a reused number would make the old payloads look
+// damaged.
+func TestShreddingEveryKeyKeepsTheNumbering(t *testing.T) {
+	fsys := vfs.NewMem()
+	kr := openNew(t, fsys)
+	var views []*segment.EventView
+	var used []uint64
+	for i := range 4 {
+		c := event.MustCoordinate(fmt.Sprintf("user:%d", i), "eu")
+		s := seal(t, kr, c, "payload")
+		views = append(views, view(t, c, kind, 0, s))
+		used = append(used, keyOf(t, s))
+	}
+	require.Equal(t, 4, kr.Keys(), "the first block is used up")
+	for i := range 4 {
+		n, err := kr.Shred(fmt.Sprintf("user:%d", i), nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	require.Zero(t, kr.Keys())
+	require.NoError(t, kr.Close())
+
+	kr2, err := keyring.Open(fsys, dir, master, keyring.Options{})
+	require.NoError(t, err)
+	defer kr2.Close()
+	for _, v := range views {
+		_, err := kr2.Open(v, false)
+		assert.ErrorIs(t, err, event.ErrShredded)
+	}
+	fresh := keyOf(t, seal(t, kr2, event.MustCoordinate("user:new", "eu"), "new"))
+	assert.NotContains(t, used, fresh, "a shredded key's number is never given out again")
 }

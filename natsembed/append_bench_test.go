@@ -63,6 +63,41 @@ func benchAppend(b *testing.B, warm bool) {
 	}
 }
 
+// BenchmarkSubmit is BenchmarkAppendWarm pipelined: Submit round-robin to
+// 1,000 entities, waiting for the tickets 1,000 at a time, so up to 1,000
+// appends are in flight (an entity's one at a time).
+func BenchmarkSubmit(b *testing.B) {
+	s, _ := benchStore(b)
+	ctx := context.Background()
+	for i, c := range benchCoords {
+		if _, err := s.Append(ctx, c, 0x1001, map[string]int{"x": i, "y": 2 * i}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	tickets := make([]batpak.Ticket, 0, len(benchCoords))
+	wait := func() {
+		for _, t := range tickets {
+			if _, err := t.Wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tickets = tickets[:0]
+	}
+	i := 0
+	for b.Loop() {
+		t, err := s.Submit(ctx, benchCoords[i%len(benchCoords)], 0x1001, map[string]int{"x": i, "y": 2 * i}, batpak.AppendOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if tickets = append(tickets, t); len(tickets) == cap(tickets) {
+			wait()
+		}
+		i++
+	}
+	wait()
+}
+
 // rawSubject is the subject the backend gives coordinate c's events.
 func rawSubject(c batpak.Coordinate) string {
 	tok := func(s string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/vfs"
 )
 
@@ -36,4 +37,15 @@ func LockDir(fs vfs.FS, dir string) (io.Closer, error) {
 		return nil, fmt.Errorf("batpak: locking %s: %w", dir, err)
 	}
 	return lock, nil
+}
+
+// SalvageHint adds to an error saying a store's files in dir are damaged
+// (event.ErrCorrupt, ErrMissingSegment) what gets the intact events back:
+// batpak salvage. The error still matches what it wraps; any other error
+// is returned as it is.
+func SalvageHint(err error, dir string) error {
+	if errors.Is(err, event.ErrCorrupt) || errors.Is(err, ErrMissingSegment) {
+		return fmt.Errorf("%w (the store does not open over damage: \"batpak salvage %s NEWDIR\" copies every intact event into a new store and reports what was lost)", err, dir)
+	}
+	return err
 }

@@ -33,6 +33,15 @@ func CheckDest(fs vfs.FS, storeDir, dest string) error {
 	if inside {
 		return fmt.Errorf("%w: %s is inside %s", ErrInsideStore, dest, storeDir)
 	}
+	return CheckEmpty(fs, dest)
+}
+
+// CheckEmpty refuses a destination that exists and is not an empty
+// directory (ErrNotEmpty), or that is missing and would be created with a
+// name that is not portable (vfs.ErrNotPortable): CheckDest without a
+// store directory, for a backup a store writes from elsewhere (the
+// JetStream backend's Snapshot).
+func CheckEmpty(fs vfs.FS, dest string) error {
 	names, err := fs.List(dest)
 	switch {
 	case vfs.IsNotExist(err):

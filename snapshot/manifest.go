@@ -120,6 +120,50 @@ func Verify(ctx context.Context, fs vfs.FS, dir string) (Manifest, error) {
 	return man, nil
 }
 
+// Seal writes the manifest of the store directory dir, which nothing
+// writes to any more: a copy a store made with its own appends rather than
+// by Take (the JetStream backend's Snapshot writes its events into a new
+// embedded store, closes it, and seals it). Every file but the segments is
+// removed, as a snapshot holds only segments (the store synced them when
+// it closed), then the segments are hashed and the manifest is written
+// atomically. store names
+// where the events came from; last is the newest global sequence copied.
+func Seal(ctx context.Context, fs vfs.FS, dir, store string, created time.Time, last uint64) (Manifest, error) {
+	names, err := fs.List(dir)
+	if err != nil {
+		return Manifest{}, err
+	}
+	man := Manifest{
+		Version: ManifestVersion, SegmentFormat: segment.Version,
+		Store: store, Created: created.UTC(), LastGlobal: last, Files: []File{},
+	}
+	for _, n := range names { // List sorts: segments in order
+		p := filepath.Join(dir, n)
+		if _, ok := segment.ParseFileName(n); !ok {
+			if err := fs.Remove(p); err != nil {
+				return man, err
+			}
+			continue
+		}
+		size, sum, err := hashFile(ctx, fs, p)
+		if err != nil {
+			return man, err
+		}
+		man.Files = append(man.Files, File{Name: n, Size: size, SHA256: sum})
+	}
+	if err := fs.SyncDir(dir); err != nil {
+		return man, err
+	}
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return man, err
+	}
+	if err := vfs.WriteFileAtomic(fs, dir, ManifestFile, append(b, '\n')); err != nil {
+		return man, fmt.Errorf("batpak: writing the snapshot manifest: %w", err)
+	}
+	return man, nil
+}
+
 // hashFile returns a file's size and SHA-256 (lower-case hex).
 func hashFile(ctx context.Context, fs vfs.FS, name string) (int64, string, error) {
 	f, err := fs.Open(name)

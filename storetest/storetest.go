@@ -28,8 +28,9 @@ type config struct {
 	wait   time.Duration
 }
 
-// WithReopen lets the suite check that durable cursors survive a restart.
-// Without it the durable-cursor test reopens the cursor on the same store.
+// WithReopen lets the suite check that durable cursors and durable react
+// loops survive a restart. Without it those tests reopen the cursor (or
+// restart the loop) on the same store.
 func WithReopen(fn Reopener) Option { return func(c *config) { c.reopen = fn } }
 
 // WithWaitLimit bounds how long a test waits for a live event (a cursor's
@@ -71,6 +72,16 @@ func Run(t *testing.T, open Factory, opts ...Option) {
 		{"Subscription", s.subscription},
 		{"Projection", s.projection},
 		{"FacadeProjection", s.facadeProjection},
+		{"Submit", s.submit},
+		{"ReactionBatch", s.reactionBatch},
+		{"ByCorrelation", s.byCorrelation},
+		{"WalkAncestors", s.walkAncestors},
+		{"WaitVisible", s.waitVisible},
+		{"CatchUp", s.catchUp},
+		{"ReactLoop", s.reactLoop},
+		{"ReactLoopFails", s.reactLoopFails},
+		{"ReactLoopDurable", s.reactLoopDurable},
+		{"Snapshot", s.snapshot},
 		{"ScopeRegions", s.scopeRegions},
 		{"AsOf", s.asOf},
 		{"TypedKinds", s.typedKinds},

@@ -198,10 +198,6 @@ func (c *Cursor) acquire(ctx context.Context) error {
 
 func (c *Cursor) release() { <-c.sem }
 
-// buffered is the number of events read ahead and not yet returned; for
-// the holder of sem (the react loop, between its own calls).
-func (c *Cursor) buffered() int { return len(c.buf) - c.head }
-
 // cut moves the end of a call returning the first n buffered events (of
 // more) off the inside of an atomic batch: back to just before the batch,
 // or, when the batch starts the call, on to its end — buffered, since fill

@@ -1,6 +1,6 @@
 // Package subscriber delivers a store's events to the code that reacts to
-// them, in four shapes, all fed by a fan-out actor that never slows the
-// writer:
+// them, in three shapes, all fed by a fan-out actor that never slows the
+// writer (react loops, over any backend's cursors, are package react's):
 //
 //   - Lossy (push, may drop): Notifications for the events of a region,
 //     buffered up to a capacity. A full buffer drops and counts (Dropped);
@@ -17,9 +17,6 @@
 //   - DurableCursor: a named Cursor whose acknowledged position (Ack) is
 //     kept crash-safely in the store, so a reopened store resumes right
 //     after it: at-least-once delivery.
-//   - Loop: a react function run over a cursor as a supervisor service,
-//     restarted after an error or a panic with the failed event tried again.
-//     Reactors runs a store's loops under a supervisor of their own.
 //
 // In Durable mode the write path hands events to the fan-out actor only
 // after the fsync that covers them, and cursors read only what the index

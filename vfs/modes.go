@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
 )
 
@@ -158,6 +159,22 @@ func LooseModes(fsys FS, dir string, want Modes) ([]LooseMode, error) {
 		return nil, err
 	}
 	return loose, nil
+}
+
+// WarnLooseModes logs, on logger, the files under dir that grant group or
+// other users more than want (LooseModes), and changes none of them:
+// whoever did may mean it. A store calls it when it opens.
+func WarnLooseModes(logger *slog.Logger, fsys FS, dir string, want Modes) {
+	loose, err := LooseModes(fsys, dir, want)
+	switch {
+	case errors.Is(err, ErrModesUnknown):
+		return // a file system (or platform) without permission bits
+	case err != nil:
+		logger.Warn("batpak: could not check the modes of the store's files", "dir", dir, "err", err)
+	case len(loose) > 0:
+		logger.Warn("batpak: files of the store are open to other users; their modes are left as they are (chmod them, or choose WithFileMode)",
+			"dir", dir, "modes", want.String(), "count", len(loose), "first", loose[0].String())
+	}
 }
 
 // modesKnown reports whether fsys's modes mean something: it is a ModeFS,

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"flag"
 	"io"
 	"path/filepath"
 	"strings"
 
+	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/internal/benchkit"
+	"github.com/batpak-go/batpak/keyring"
 )
 
 // jetstreamBenchHint answers --backend jetstream: that benchmark links a
@@ -21,6 +25,8 @@ func benchFlags(fs *flag.FlagSet) action {
 	backend := fs.String("backend", "embedded", "the `backend` to measure: embedded (the only one here; for JetStream see batpak-bench-jetstream)")
 	compare := fs.Bool("compare", false, "run nothing: print the figures of two runs saved with --json side by side, with ratios (bench --compare A.jsonl B.jsonl)")
 	syncData := fs.Bool("sync-data", false, "sync segments with fdatasync where the platform has it (batpak.WithSyncMode(batpak.SyncData)); W0 then measures fdatasync")
+	encrypt := fs.Bool("encrypt", false, "open every store with batpak.WithEncryption (a random master key), to price payload encryption (all workloads but W4)")
+	sign := fs.Bool("sign", false, "open every store with batpak.WithReceiptSigner (a random Ed25519 key), to price signed receipts (all workloads but W4)")
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switch *backend {
 		case "embedded":
@@ -41,6 +47,22 @@ func benchFlags(fs *flag.FlagSet) action {
 		}
 		if *syncData {
 			setup.Backend += ", sync-data (fdatasync)"
+		}
+		if *encrypt {
+			var master [32]byte
+			if _, err := rand.Read(master[:]); err != nil {
+				return err
+			}
+			setup.Env.Options = append(setup.Env.Options, batpak.WithEncryption(keyring.MasterKey(master)))
+			setup.Backend += ", encrypted payloads"
+		}
+		if *sign {
+			_, key, err := ed25519.GenerateKey(rand.Reader)
+			if err != nil {
+				return err
+			}
+			setup.Env.Options = append(setup.Env.Options, batpak.WithReceiptSigner(key))
+			setup.Backend += ", signed receipts"
 		}
 		return o.Execute(ctx, setup, args, stdout, stderr)
 	}

@@ -161,6 +161,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad scale", []string{"bench", "--scale", "0"}, exitUsage, "", "--scale"},
 		{"list", []string{"bench", "--list"}, exitOK, "W2x", ""},
 		{"sync-data", []string{"bench", "--quick", "--only", "W2", "--sync-data", "--dir", os.TempDir()}, exitOK, "sync-data (fdatasync)", ""},
+		{"encrypt and sign", []string{"bench", "--quick", "--scale", "0.1", "--only", "W1p", "--encrypt", "--sign", "--dir", os.TempDir()}, exitOK, "encrypted payloads, signed receipts", ""},
 		{"jetstream moved", []string{"bench", "--backend", "jetstream"}, exitUsage, "", "batpak-bench-jetstream"},
 		{"unknown backend", []string{"bench", "--backend", "nope"}, exitUsage, "", `--backend "nope"`},
 		{"missing dir", []string{"bench", "--quick", "--only", "W1p", "--dir", "/nonexistent/batpak"}, exitFailure, "", "batpak bench:"},

@@ -12,12 +12,13 @@
 //	tail     print the newest events, and with --follow new ones as they arrive
 //	graph    draw a workflow's causal graph as Graphviz DOT, SVG or PNG
 //	salvage  copy every intact event of a damaged store into a new one, and report what was lost
+//	serve    serve the web inspector of a store on loopback, following its writer
 //	bench    run the canonical benchmark workloads (docs: BENCH.md)
 //	import   import a batpak-rust 0.3.0 store into a batpak-go store (docs/MIGRATING.md)
 //	verify-receipt  check signed receipts (JSON) with a store's public key, offline
 //	version  print the command's and the library's versions
 //
-// The inspection commands open the store read-only (batpak.OpenReadOnly):
+// The inspection commands and serve open the store read-only (batpak.OpenReadOnly):
 // they take no lock and work while another process has it open for writing,
 // showing what that process has made durable (verify, batpak.VerifyDir,
 // also checks the frames it has written and not yet synced).
@@ -63,6 +64,9 @@ type command struct {
 	// flags declares the command's flags on fs and returns the action to
 	// run once they are parsed, with the positional arguments left over.
 	flags func(fs *flag.FlagSet) action
+	// external, if set, names the program that is the command (serve.go):
+	// it gets the arguments as given and parses them itself.
+	external string
 }
 
 // action runs a parsed command. An error wrapped in usageError exits 2,
@@ -77,6 +81,7 @@ var commands = []command{
 	{name: "tail", args: "DIR", summary: "print the newest events, and with --follow new ones as they arrive", flags: tailFlags},
 	{name: "graph", args: "DIR", summary: "draw a workflow's causal graph as Graphviz DOT, SVG or PNG", flags: graphFlags},
 	{name: "salvage", args: "SRC DST", summary: "copy every intact event of a damaged store into a new one, and report what was lost", flags: salvageFlags},
+	{name: "serve", args: "DIR", summary: "serve the web inspector of a store on loopback, following its writer", external: "batpak-serve"},
 	{name: "bench", summary: "run the canonical benchmark workloads and print their figures", flags: benchFlags},
 	{name: "import", args: "SRC DST", summary: "import a batpak-rust store (SRC) into a batpak-go store (DST), or check it with --verify-only", flags: importFlags},
 	{name: "verify-receipt", args: "[FILE]", summary: "check signed receipts (JSON) with a store's public key, offline", flags: verifyReceiptFlags},
@@ -116,6 +121,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "batpak: unknown command %q\n\n", args[0])
 		printUsage(stderr)
 		return exitUsage
+	}
+	if cmd.external != "" {
+		return runExternal(ctx, cmd, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("batpak "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors and help are printed below, each to its stream

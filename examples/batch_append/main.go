@@ -6,12 +6,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 )
 
 // Change is an inventory change.
@@ -26,24 +29,26 @@ var (
 	deposited = event.MustCustom(0x2, 0x003)
 )
 
+var backendName = backend.Flag()
+
 func main() {
-	if err := run(os.Stdout); err != nil {
+	flag.Parse()
+	if err := run(context.Background(), *backendName, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(out *os.File) error {
+func run(ctx context.Context, kind string, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "batpak-batch-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := batpak.Open(dir)
+	store, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	ctx := context.Background()
 	alice := event.MustCoordinate("inventory:alice", "guild:north")
 	bob := event.MustCoordinate("inventory:bob", "guild:north")
 
@@ -69,7 +74,10 @@ func run(out *os.File) error {
 
 	// Replaying the same transfer: alice's inventory has moved on, so the
 	// first item's expected sequence fails and nothing of the batch is written.
-	before := store.Stats().Events
+	before, err := backend.Count(ctx, store)
+	if err != nil {
+		return err
+	}
 	_, err = store.AppendBatch(ctx, transfer)
 	var item *batpak.BatchItemError
 	var mismatch *batpak.SequenceMismatchError
@@ -77,6 +85,10 @@ func run(out *os.File) error {
 		return fmt.Errorf("expected a rejected batch, got %v", err)
 	}
 	fmt.Fprintf(out, "rejected at item %d: %s expected next %d, actual %d\n", item.Item, mismatch.Entity, mismatch.Expected, mismatch.Actual)
-	fmt.Fprintf(out, "events before %d, after %d\n", before, store.Stats().Events)
+	after, err := backend.Count(ctx, store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "events before %d, after %d\n", before, after)
 	return store.Close()
 }

@@ -10,10 +10,13 @@
 //   - Carol's "read up to here" marker is a named durable cursor: after the
 //     store is closed and reopened she resumes right after the last message
 //     she acknowledged.
+//
+// -backend jetstream runs it over a NATS server started in-process.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 )
 
 // Message is a chat line.
@@ -36,15 +40,18 @@ const (
 	attic = "room:attic"
 )
 
+var backendName = backend.Flag()
+
 func main() {
-	if err := run(os.Stdout); err != nil {
+	flag.Parse()
+	if err := run(*backendName, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // chat is the store plus the way people talk in it.
 type chat struct {
-	store *batpak.Store
+	store batpak.EventStore
 	ctx   context.Context
 }
 
@@ -66,18 +73,18 @@ func line(ev *batpak.StoredEvent) string {
 	return ev.Coordinate.Entity()[len("user:"):] + ": " + m.Text
 }
 
-func run(out io.Writer) error {
+func run(kind string, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "batpak-chat-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := batpak.Open(dir)
+	ctx := context.Background()
+	store, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}
 	defer func() { store.Close() }() // store is reopened below
-	ctx := context.Background()
 	c := chat{store: store, ctx: ctx}
 
 	// Bob's phone: a live feed of the lobby, read on its own goroutine.
@@ -174,7 +181,7 @@ func run(out io.Writer) error {
 	if err := store.Close(); err != nil {
 		return err
 	}
-	if store, err = batpak.Open(dir); err != nil {
+	if store, err = backend.Open(ctx, kind, dir); err != nil {
 		return err
 	}
 	marker, err = store.DurableCursor("carol-lobby", event.ForScope(lobby))

@@ -1,12 +1,14 @@
 // Command dungeon_typestate runs a dungeon crawl as a typed state machine:
 // each transition is checked by the compiler, appended to the log with an
 // expected sequence, and the run is replayed from the log after a restart
-// and resumed in the right type.
+// and resumed in the right type. -backend jetstream runs it over a NATS
+// server started in-process.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 	"github.com/batpak-go/batpak/typedid"
 	"github.com/batpak-go/batpak/typestate"
 )
@@ -23,12 +26,15 @@ type run struct{}
 
 func (run) Prefix() string { return "run" }
 
+var backendName = backend.Flag()
+
 func main() {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "batpak-dungeon-*")
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = play(context.Background(), dir, os.Stdout)
+	err = play(context.Background(), *backendName, dir, os.Stdout)
 	if rmErr := os.RemoveAll(dir); err == nil {
 		err = rmErr
 	}
@@ -39,7 +45,7 @@ func main() {
 
 // play runs two sessions against the store in dir, closing it in between as
 // a restart would, then replays the whole run.
-func play(ctx context.Context, dir string, w io.Writer) error {
+func play(ctx context.Context, kind, dir string, w io.Writer) error {
 	coord, err := typedid.New[run]().Coordinate("dungeon:crypt")
 	if err != nil {
 		return err
@@ -47,7 +53,7 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 
 	fmt.Fprintln(w, "== the first session")
 	var before typestate.Machine[exploring]
-	err = withStore(dir, func(st batpak.EventStore) (err error) {
+	err = withStore(ctx, kind, dir, func(st batpak.EventStore) (err error) {
 		before, err = firstSession(ctx, st, coord, w)
 		return err
 	})
@@ -56,7 +62,7 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 	}
 
 	fmt.Fprintln(w, "\n== the process restarts: replay the log and resume")
-	return withStore(dir, func(st batpak.EventStore) error {
+	return withStore(ctx, kind, dir, func(st batpak.EventStore) error {
 		snap, err := typestate.Load(ctx, st, coord)
 		if err != nil {
 			return err
@@ -82,8 +88,8 @@ func play(ctx context.Context, dir string, w io.Writer) error {
 }
 
 // withStore opens the store in dir, runs f and closes the store.
-func withStore(dir string, f func(batpak.EventStore) error) error {
-	st, err := batpak.Open(dir)
+func withStore(ctx context.Context, kind, dir string, f func(batpak.EventStore) error) error {
+	st, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}

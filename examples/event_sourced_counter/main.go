@@ -1,11 +1,13 @@
 // Command event_sourced_counter folds counter events into state with
 // batpak's projections: a plain projection, one served from a file cache
 // that survives a restart, a schema bump, a watch that follows the counter
-// as it changes, and a live read model with read-your-writes.
+// as it changes, and a live read model with read-your-writes. -backend
+// jetstream runs it over a NATS server started in-process.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 	"github.com/batpak-go/batpak/projector"
 )
 
@@ -99,23 +102,26 @@ func (t *Totals) Apply(ev *event.StoredEvent) error {
 	return nil
 }
 
+var backendName = backend.Flag()
+
 func main() {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "batpak-counter-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	if err := run(context.Background(), dir); err != nil {
+	if err := run(context.Background(), *backendName, dir); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, dir string) error {
+func run(ctx context.Context, kind, dir string) error {
 	storeDir, cacheDir := filepath.Join(dir, "store"), filepath.Join(dir, "cache")
 	clicks := event.MustCoordinate("counter:clicks", "app")
 
 	// First run: append, project, cache.
-	store, err := batpak.Open(storeDir)
+	store, err := backend.Open(ctx, kind, storeDir)
 	if err != nil {
 		return err
 	}
@@ -144,7 +150,7 @@ func run(ctx context.Context, dir string) error {
 	}
 
 	// Second run: the file cache survives; only the new event is applied.
-	store, err = batpak.Open(storeDir)
+	store, err = backend.Open(ctx, kind, storeDir)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,8 @@
 // moves M times a random player among N from W goroutines, and reports the
 // throughput and the conflicts retried. -duel ends the run with a duel: a
 // small workflow of reactions (see duel.go). With -dir the store is kept;
-// without, it lives in a temporary directory removed at exit.
+// without, it lives in a temporary directory removed at exit. -backend
+// jetstream runs it over a NATS server started in-process.
 package main
 
 import (
@@ -32,10 +33,12 @@ import (
 	"time"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 )
 
 // config is the command line.
 type config struct {
+	backend string
 	dir     string
 	players int
 	moves   int
@@ -55,11 +58,12 @@ type report struct {
 
 func main() {
 	var c config
+	flag.StringVar(&c.backend, "backend", backend.Embedded, "the `backend` to run on: embedded, or jetstream (an in-process NATS server)")
 	flag.StringVar(&c.dir, "dir", "", "keep the store in `directory` (default: a temporary directory removed at exit)")
 	flag.IntVar(&c.players, "players", 100, "number of players")
 	flag.IntVar(&c.moves, "moves", 20000, "number of moves in all")
 	flag.IntVar(&c.workers, "workers", 16, "goroutines making moves")
-	flag.BoolVar(&c.onWrite, "onwrite", false, "acknowledge moves on write instead of after their fsync")
+	flag.BoolVar(&c.onWrite, "onwrite", false, "acknowledge moves on write instead of after their fsync (embedded)")
 	flag.BoolVar(&c.duel, "duel", false, "end with a duel between two players: a workflow for `batpak graph`")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -87,12 +91,21 @@ func run(ctx context.Context, c config, out io.Writer) (rep report, err error) {
 		opts = append(opts, batpak.WithDurability(batpak.OnWrite))
 		mode = "on-write"
 	}
-	store, err := batpak.Open(dir, opts...)
+	if c.backend == "" {
+		c.backend = backend.Embedded
+	}
+	if c.backend == backend.JetStream {
+		mode = "JetStream on an in-process NATS server"
+	}
+	store, err := backend.Open(ctx, c.backend, dir, opts...)
 	if err != nil {
 		return rep, err
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
-	before := store.Stats().Events
+	before, err := backend.Count(ctx, store)
+	if err != nil {
+		return rep, err
+	}
 
 	s := newServer(store)
 	if err := s.openFeeds(4096); err != nil {
@@ -152,8 +165,11 @@ func run(ctx context.Context, c config, out io.Writer) (rep report, err error) {
 		if rep.Duel, err = s.duel(ctx, a, b, room); err != nil {
 			return rep, err
 		}
-		fmt.Fprintf(out, "duel: %s challenged %s in %s, %d events; draw it with: batpak graph %s --correlation %s\n",
-			a, b, room, len(rep.Duel), dir, rep.Duel[0].ID)
+		fmt.Fprintf(out, "duel: %s challenged %s in %s, %d events", a, b, room, len(rep.Duel))
+		if c.backend == backend.Embedded {
+			fmt.Fprintf(out, "; draw it with: batpak graph %s --correlation %s", dir, rep.Duel[0].ID)
+		}
+		fmt.Fprintln(out)
 	}
 	return rep, nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/batpak-go/batpak/examples/internal/backend"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -19,9 +21,15 @@ func sum(m map[string]int) int {
 }
 
 func TestGameServerMovesEveryoneAndAgreesWithItsProjection(t *testing.T) {
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) { movesEveryone(t, kind) })
+	}
+}
+
+func movesEveryone(t *testing.T, kind string) {
 	var out strings.Builder
 	// Few players, many workers: moves of one player collide.
-	rep, err := run(context.Background(), config{players: 3, moves: 300, workers: 8}, &out)
+	rep, err := run(context.Background(), config{backend: kind, players: 3, moves: 300, workers: 8}, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -43,8 +51,14 @@ func TestGameServerMovesEveryoneAndAgreesWithItsProjection(t *testing.T) {
 }
 
 func TestGameServerKeepsItsStoreInDirAndAddsNewPlayers(t *testing.T) {
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) { keepsItsStore(t, kind) })
+	}
+}
+
+func keepsItsStore(t *testing.T, kind string) {
 	dir := t.TempDir()
-	cfg := config{dir: dir, players: 5, moves: 20, workers: 2, onWrite: true}
+	cfg := config{backend: kind, dir: dir, players: 5, moves: 20, workers: 2, onWrite: true}
 	if _, err := run(context.Background(), cfg, new(strings.Builder)); err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +87,14 @@ func TestGameServerRejectsBadFlags(t *testing.T) {
 }
 
 func TestGameServerDuelIsOneCausalChain(t *testing.T) {
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) { duelIsOneChain(t, kind) })
+	}
+}
+
+func duelIsOneChain(t *testing.T, kind string) {
 	var out strings.Builder
-	rep, err := run(context.Background(), config{players: 2, moves: 10, workers: 1, duel: true}, &out)
+	rep, err := run(context.Background(), config{backend: kind, players: 2, moves: 10, workers: 1, duel: true}, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -89,7 +109,7 @@ func TestGameServerDuelIsOneCausalChain(t *testing.T) {
 			t.Errorf("event %d: caused by %v, want the event before, %v", i, r.Causation, rep.Duel[i-1].ID)
 		}
 	}
-	if !strings.Contains(out.String(), "batpak graph") {
+	if kind == backend.Embedded && !strings.Contains(out.String(), "batpak graph") {
 		t.Errorf("output does not say how to draw the duel:\n%s", out.String())
 	}
 }

@@ -66,7 +66,7 @@ func (o *Occupancy) Counts() map[string]int {
 
 // server is the game's state: the store and a live feed per room.
 type server struct {
-	store     *batpak.Store
+	store     batpak.EventStore
 	conflicts atomic.Int64 // moves retried after a *SequenceMismatchError
 
 	feeds []*feed
@@ -82,7 +82,7 @@ type feed struct {
 	arrivals atomic.Int64
 }
 
-func newServer(store *batpak.Store) *server {
+func newServer(store batpak.EventStore) *server {
 	return &server{store: store, seenc: make(chan struct{}, 1)}
 }
 

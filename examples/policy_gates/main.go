@@ -2,12 +2,14 @@
 // judge each withdrawal on the caller's goroutine before it is committed;
 // denials come back to the caller with their context and are never logged;
 // a receipt commits once; and a guild master's bypass is written to the log
-// with who did it and why, where an auditor can read it back.
+// with who did it and why, where an auditor can read it back. -backend
+// jetstream runs it over a NATS server started in-process.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -15,15 +17,19 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 	"github.com/batpak-go/batpak/gatekeeper"
 )
 
+var backendName = backend.Flag()
+
 func main() {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "batpak-policy-gates-*")
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = run(context.Background(), dir, os.Stdout)
+	err = run(context.Background(), *backendName, dir, os.Stdout)
 	if rmErr := os.RemoveAll(dir); err == nil {
 		err = rmErr
 	}
@@ -32,8 +38,8 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, dir string, w io.Writer) (err error) {
-	st, err := batpak.Open(dir)
+func run(ctx context.Context, kind, dir string, w io.Writer) (err error) {
+	st, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,23 @@ package main
 import (
 	"bytes"
 	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/batpak-go/batpak/examples/internal/backend"
 )
 
-// TestRunsToCompletion keeps the example honest under go test ./...
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestRunsToCompletion keeps the example honest under go test, on each
+// backend.
 func TestRunsToCompletion(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(t.Context(), t.TempDir(), &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := run(t.Context(), kind, t.TempDir(), &out); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+		})
 	}
 }

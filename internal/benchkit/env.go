@@ -50,6 +50,9 @@ type Env struct {
 	// SyncData makes every store sync its segments with fdatasync
 	// (batpak.SyncData), and W0 measure fdatasync instead of fsync.
 	SyncData bool
+	// Options are added to every store a workload opens with WithStore:
+	// the bench's --encrypt and --sign switches, to price an option.
+	Options []batpak.Option
 }
 
 // n scales a full-size count, never below floor.
@@ -78,6 +81,7 @@ func (e *Env) WithStore(id string, opts []batpak.Option, f func(s *batpak.Store)
 	if e.SyncData {
 		opts = append(slices.Clip(opts), batpak.WithSyncMode(batpak.SyncData))
 	}
+	opts = append(slices.Clip(opts), e.Options...)
 	s, err := batpak.Open(dir, opts...)
 	if err != nil {
 		return fmt.Errorf("%s: opening the store: %w", id, err)

@@ -113,7 +113,7 @@ func runW6(ctx context.Context, env *Env) ([]Figure, error) {
 // submitRange appends events [from, from+n) of the common shape with
 // pipelined submission: every Submit first, then every Wait.
 func submitRange(ctx context.Context, s *batpak.Store, from, n int) error {
-	tickets := make([]*batpak.Ticket, 0, n)
+	tickets := make([]batpak.Ticket, 0, n)
 	for i := from; i < from+n; i++ {
 		t, err := s.Submit(ctx, CoordOf(i), Kind, PayloadOf(i), batpak.AppendOptions{})
 		if err != nil {

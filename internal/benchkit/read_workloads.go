@@ -50,7 +50,7 @@ const (
 func fill(ctx context.Context, s *batpak.Store, n int) ([]batpak.ID, error) {
 	ids := make([]batpak.ID, 0, n)
 	items := make([]batpak.BatchItem, 0, fillBatch)
-	var window []*batpak.Ticket
+	var window []batpak.Ticket
 	wait := func() error {
 		rs, err := window[0].WaitAll(ctx)
 		if err != nil {

@@ -208,7 +208,7 @@ func mallocsPer(n int, op func(i int) error) (float64, error) {
 // the tickets; the clock runs from the first Submit to the last receipt.
 func runW1p(ctx context.Context, env *Env) ([]Figure, error) {
 	n := env.N(100_000, 10)
-	tickets := make([]*batpak.Ticket, n)
+	tickets := make([]batpak.Ticket, n)
 	var elapsed time.Duration
 	err := env.WithStore("W1p", onWrite(), func(s *batpak.Store) error {
 		start := time.Now()

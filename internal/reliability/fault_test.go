@@ -255,7 +255,7 @@ func TestActorPanicIsAnsweredAndRestarted(t *testing.T) {
 			}
 			armed.Store(true)
 
-			submit := func() (*batpak.Ticket, error) {
+			submit := func() (batpak.Ticket, error) {
 				if tc.batch {
 					return s.SubmitBatch(bg, []batpak.BatchItem{
 						{Coord: c, Kind: kindMarker, Payload: batchMark{Batch: 7, Item: 0, Of: 2}, Options: batpak.AppendOptions{IdempotencyKey: "victim-0"}},
