@@ -6,10 +6,8 @@ import (
 	"fmt"
 
 	"github.com/batpak-go/batpak/event"
-	"github.com/batpak-go/batpak/index"
 	"github.com/batpak-go/batpak/keyring"
 	"github.com/batpak-go/batpak/reader"
-	"github.com/batpak-go/batpak/segment"
 	"github.com/batpak-go/batpak/writer"
 )
 
@@ -29,7 +27,7 @@ var (
 	// ErrKeyRequired is returned by Open for an encrypted store opened
 	// without WithEncryption: appending in the clear to it would be a
 	// mistake. OpenReadOnly opens it, its payloads reading as ErrSealed.
-	ErrKeyRequired = errors.New("batpak: the store is encrypted: open it with its key (WithEncryption)")
+	ErrKeyRequired = reader.ErrKeyRequired
 	// ErrNotEncrypted is returned by Shred on a store opened without
 	// WithEncryption: there is no key to destroy.
 	ErrNotEncrypted = errors.New("batpak: the store does not encrypt payloads (WithEncryption)")
@@ -52,89 +50,6 @@ var (
 // protects; docs/FORMAT.md the bytes.
 func WithEncryption(keys keyring.Wrapper) Option {
 	return func(c *config) { c.keys, c.keysSet = keys, true }
-}
-
-// checkKeys refuses, before Open takes the lock or changes a file, a key
-// that does not open dir's keyset (ErrWrongKey) and an encrypted store
-// opened for writing without a key (ErrKeyRequired).
-func checkKeys(cfg *config, dir string, readOnly bool) error {
-	if cfg.keys != nil {
-		return keyring.Check(cfg.fs, dir, cfg.keys)
-	}
-	if readOnly {
-		return nil
-	}
-	encrypted, err := keyring.Exists(cfg.fs, dir)
-	if err != nil {
-		return err
-	}
-	if encrypted {
-		return fmt.Errorf("%w: %s", ErrKeyRequired, dir)
-	}
-	return nil
-}
-
-// openKeys opens the store's keyring (nil without WithEncryption) and
-// makes the segments open sealed payloads with it. latest reads an
-// entity's newest event, for reusing its key after a reopen.
-//
-// Read-only without a key, the keyset is still read (its key numbers are
-// in the clear), so that a shredded payload reads as ErrShredded and only
-// the others as ErrSealed.
-func openKeys(cfg *config, dir string, segs *reader.Segments, idx *index.Index, readOnly bool) (*keyring.Keyring, error) {
-	if cfg.keys == nil && !readOnly {
-		return nil, nil
-	}
-	var w keyring.Wrapper
-	if cfg.keys != nil {
-		w = cfg.keys
-	}
-	kr, err := keyring.Open(cfg.fs, dir, w, keyring.Options{
-		ReadOnly: readOnly, Create: !readOnly,
-		Latest: func(entity string) (uint64, bool, error) { return latestKey(segs, idx, entity) },
-	})
-	if err != nil {
-		return nil, err
-	}
-	if kr != nil {
-		segs.SetOpener(kr)
-	}
-	return kr, nil
-}
-
-// latestKey returns the number of the key that sealed entity's newest
-// event, if it is sealed.
-func latestKey(segs *reader.Segments, idx *index.Index, entity string) (uint64, bool, error) {
-	e, ok := idx.Latest(entity)
-	if !ok {
-		return 0, false, nil
-	}
-	n, ok, err := keyOf(segs, e)
-	if errors.Is(err, reader.ErrEventDropped) {
-		return 0, false, nil // compacted away meanwhile: any key will do
-	}
-	return n, ok, err
-}
-
-// keyOf reads the frame of e and returns the number of the key its sealed
-// payload names (ok false: not sealed, or stripped).
-func keyOf(segs *reader.Segments, e index.Entry) (uint64, bool, error) {
-	body, err := segs.ReadFrame(e)
-	if err != nil {
-		return 0, false, err
-	}
-	var v segment.EventView
-	if err := segment.ParseEventFields(body, &v); err != nil {
-		return 0, false, err
-	}
-	if !v.Sealed || segment.IsStripped(&v) {
-		return 0, false, nil
-	}
-	s, err := segment.ParseSealed(v.Payload)
-	if err != nil {
-		return 0, false, err
-	}
-	return s.Key, true, nil
 }
 
 // seal seals it's payload with its entity's key, keeping the plaintext for
@@ -185,45 +100,15 @@ func (s *Store) Shred(ctx context.Context, entity string) error {
 	// Serialised with Snapshot (which copies the keyset) and Compact.
 	s.maint.Lock()
 	defer s.maint.Unlock()
-	var keys []uint64
-	seen := map[uint64]bool{}
-	for e := range s.idx.Query(event.Region{Entity: entity}, 0) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, ok, err := keyOf(s.segs, e)
-		if errors.Is(err, reader.ErrEventDropped) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("batpak: shred %q: reading its events: %w", entity, err)
-		}
-		if ok && !seen[n] {
-			seen[n] = true
-			keys = append(keys, n)
-		}
+	keys, err := reader.EntityKeys(ctx, s.segs, s.idx, entity)
+	if err != nil {
+		return fmt.Errorf("batpak: shred %q: %w", entity, err)
 	}
-	_, err := s.keys.Shred(entity, keys)
+	_, err = s.keys.Shred(entity, keys)
 	// The cursors' shared cache may hold the entity's opened payloads.
 	s.hub.Invalidate()
 	if err != nil {
 		return fmt.Errorf("batpak: shred %q: %w", entity, err)
 	}
 	return nil
-}
-
-// opener is the keyring as the writer takes it: a nil interface, not a
-// nil pointer in one, when the store does not encrypt.
-func opener(kr *keyring.Keyring) segment.Opener {
-	if kr == nil {
-		return nil
-	}
-	return kr
-}
-
-func closeKeys(kr *keyring.Keyring) error {
-	if kr == nil {
-		return nil
-	}
-	return kr.Close()
 }

@@ -24,7 +24,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeys(&cfg, dir, true); err != nil {
+	if err := reader.CheckKeys(cfg.fs, dir, cfg.keys, true); err != nil {
 		return nil, err
 	}
 	id, err := reader.ReadStoreID(cfg.fs, dir)
@@ -35,7 +35,7 @@ func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, reader.SalvageHint(err, dir)
 	}
-	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, true)
+	keys, err := reader.OpenKeys(cfg.fs, dir, cfg.keys, rec.Segments, rec.Index, true)
 	if err != nil {
 		rec.Segments.Close()
 		return nil, err

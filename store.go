@@ -85,7 +85,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		cfg.fs = vfs.WithModes(cfg.fs, cfg.modes)
 	}
 	// A wrong key, or none for an encrypted store, changes nothing.
-	if err := checkKeys(&cfg, dir, false); err != nil {
+	if err := reader.CheckKeys(cfg.fs, dir, cfg.keys, false); err != nil {
 		return nil, err
 	}
 	lock, err := reader.LockDir(cfg.fs, dir)
@@ -110,7 +110,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	if err != nil {
 		return nil, reader.SalvageHint(err, dir)
 	}
-	keys, err := openKeys(&cfg, dir, rec.Segments, rec.Index, false)
+	keys, err := reader.OpenKeys(cfg.fs, dir, cfg.keys, rec.Segments, rec.Index, false)
 	if err != nil {
 		rec.Segments.Close()
 		return nil, err
@@ -119,7 +119,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	reserved, err := writer.ReadReservation(cfg.fs, dir)
 	if err != nil {
 		rec.Segments.Close()
-		closeKeys(keys)
+		keys.Close()
 		return nil, err
 	}
 	lastGlobal := max(rec.LastGlobal, reserved)
@@ -137,14 +137,14 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	wc.FS, wc.Dir, wc.Index = cfg.fs, dir, rec.Index
 	wc.LoadEvent = func(e index.Entry) (*event.StoredEvent, error) { return rec.Segments.Read(rec.Index, e) }
 	wc.ReadSegment, wc.BeginsBatch, wc.OnSegment = rec.Segments.ReadAt, rec.Segments.BeginsBatch, rec.Segments.Add
-	wc.OnPublish, wc.Inject, wc.Metrics, wc.Opener = s.hub.Publish, cfg.writerInject(), s.metrics, opener(keys)
+	wc.OnPublish, wc.Inject, wc.Metrics, wc.Opener = s.hub.Publish, cfg.writerInject(), s.metrics, keys.Opener()
 	s.w, s.fsync, err = writer.New(wc, writer.Start{
 		SegmentID: rec.LastSegment, File: rec.LastFile, End: rec.LastEnd,
 		LastGlobal: lastGlobal, LastID: rec.LastID, LastPos: rec.LastPos, Footer: rec.LastFooter,
 	}, s.done)
 	if err != nil {
 		rec.Segments.Close()
-		closeKeys(keys)
+		keys.Close()
 		return nil, err
 	}
 	// The budget closes a segment the writer wrote only once the fsync actor is done with it.
@@ -160,7 +160,7 @@ func open(dir string, cfg config, lock io.Closer) (*Store, error) {
 	); err != nil {
 		s.sup.Stop(context.Background())
 		rec.Segments.Close()
-		closeKeys(keys)
+		keys.Close()
 		return nil, err
 	}
 	return s, nil
@@ -185,7 +185,7 @@ func (s *Store) Close() error {
 			s.closed.Store(true)
 			s.refreshMu.Lock()
 			defer s.refreshMu.Unlock()
-			s.closeErr = errors.Join(s.segs.Close(), closeKeys(s.keys))
+			s.closeErr = errors.Join(s.segs.Close(), s.keys.Close())
 			return
 		}
 		rerr := s.loops.Stop() // react loops append: stop them while the writer runs
@@ -202,7 +202,7 @@ func (s *Store) Close() error {
 		}
 		s.doneOnce.Do(func() { close(s.done) })
 		s.hub.Close() // end lossy subscriptions once the fan-out has delivered
-		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), closeKeys(s.keys), s.lock.Close())
+		s.closeErr = errors.Join(rerr, err, s.w.Failure(), s.segs.Close(), s.keys.Close(), s.lock.Close())
 	})
 	return s.closeErr
 }

@@ -216,8 +216,12 @@ func create(fsys vfs.FS, dir string, w Wrapper, opts Options) (*Keyring, error) 
 	return k, nil
 }
 
-// Close closes the keyset file.
+// Close closes the keyset file. A nil Keyring (a store that does not
+// encrypt) has nothing to close.
 func (k *Keyring) Close() error {
+	if k == nil {
+		return nil
+	}
 	k.growMu.Lock()
 	defer k.growMu.Unlock()
 	if k.f == nil {
@@ -226,6 +230,15 @@ func (k *Keyring) Close() error {
 	err := k.f.Close()
 	k.f = nil
 	return err
+}
+
+// Opener is k as a segment.Opener: nil, not a nil pointer in an
+// interface, when k is nil (a store that does not encrypt).
+func (k *Keyring) Opener() segment.Opener {
+	if k == nil {
+		return nil
+	}
+	return k
 }
 
 // Seal seals payload, encoded with codec, for an event of kind and flags
