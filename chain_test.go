@@ -211,11 +211,11 @@ func TestRotationSpreadsTheLogOverSegments(t *testing.T) {
 		units, inBatch := 0, false
 		for _, f := range frames(t, data) {
 			switch {
-			case f.typ == segment.TypeBatchBegin:
+			case f.Typ == segment.TypeBatchBegin:
 				units, inBatch = units+1, true
-			case f.typ == segment.TypeBatchCommit:
+			case f.Typ == segment.TypeBatchCommit:
 				inBatch = false
-			case f.typ == segment.TypeFooter: // the sealed segment's index, not a record of the log
+			case f.Typ == segment.TypeFooter: // the sealed segment's index, not a record of the log
 			case !inBatch:
 				units++
 			}
@@ -303,19 +303,19 @@ func TestWalkAncestorsReportsABrokenChain(t *testing.T) {
 	name := filepath.Join(dir, seg)
 	data := readFile(t, vfs.OS, name)
 	f := frames(t, data)[1]
-	if f.id != rs[1].ID {
+	if f.ID != rs[1].ID {
 		t.Fatal("frame 1 is not event 1")
 	}
-	data[f.end-1] ^= 0xff
-	binary.LittleEndian.PutUint32(data[f.off+4:], crc32.Checksum(data[f.off+8:f.end], crc32.MakeTable(crc32.Castagnoli)))
+	data[f.End-1] ^= 0xff
+	binary.LittleEndian.PutUint32(data[f.Off+4:], crc32.Checksum(data[f.Off+8:f.End], crc32.MakeTable(crc32.Castagnoli)))
 	writeFile(t, vfs.OS, name, data)
 
 	s, err := tryOpen(dir)
 	var ce *batpak.CorruptionError
 	if err != nil {
 		// Open may verify chains itself; then it must name the spot.
-		if !errors.As(err, &ce) || ce.Segment != 1 || ce.Offset != f.off {
-			t.Fatalf("Open: %v, want nil or a *CorruptionError at segment 1 offset %d", err, f.off)
+		if !errors.As(err, &ce) || ce.Segment != 1 || ce.Offset != f.Off {
+			t.Fatalf("Open: %v, want nil or a *CorruptionError at segment 1 offset %d", err, f.Off)
 		}
 		return
 	}
@@ -332,8 +332,8 @@ func TestWalkAncestorsReportsABrokenChain(t *testing.T) {
 	if !errors.Is(walkErr, batpak.ErrChainBroken) || !errors.As(walkErr, &ce) {
 		t.Fatalf("walk over a rewritten event yielded %v after %v; want ErrChainBroken with a *CorruptionError", walkErr, walked)
 	}
-	if ce.Segment != 1 || ce.Offset != f.off {
-		t.Fatalf("ErrChainBroken names segment %d offset %d, want segment 1 offset %d", ce.Segment, ce.Offset, f.off)
+	if ce.Segment != 1 || ce.Offset != f.Off {
+		t.Fatalf("ErrChainBroken names segment %d offset %d, want segment 1 offset %d", ce.Segment, ce.Offset, f.Off)
 	}
 	if slices.Contains(walked, 0) {
 		t.Fatalf("the walk went past the broken link: %v", walked)

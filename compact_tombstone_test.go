@@ -156,13 +156,13 @@ func TestVerifyRefusesATombstoneOutsideACompactedSegment(t *testing.T) {
 	data := readFile(t, vfs.OS, name)
 	fr := frames(t, data)
 	require.Len(t, fr, 3)
-	body, _, err := segment.ReadFrame(data[fr[1].off:])
+	body, _, err := segment.ReadFrame(data[fr[1].Off:])
 	require.NoError(t, err)
 	var v segment.EventView
 	require.NoError(t, segment.ParseEvent(body, &v))
-	out := append([]byte(nil), data[:fr[1].off]...)
+	out := append([]byte(nil), data[:fr[1].Off]...)
 	out = segment.AppendTombstone(out, &v)
-	out = append(out, data[fr[1].end:]...)
+	out = append(out, data[fr[1].End:]...)
 	note := segment.EncodeSyncNote(int64(len(out)))
 	copy(out[segment.SyncNoteOffset:], note[:])
 	writeFile(t, vfs.OS, name, out)
@@ -173,7 +173,7 @@ func TestVerifyRefusesATombstoneOutsideACompactedSegment(t *testing.T) {
 	assert.ErrorIs(t, rep.Problem, batpak.ErrChainBroken)
 	var ce *batpak.CorruptionError
 	require.ErrorAs(t, rep.Problem, &ce)
-	assert.Equal(t, fr[1].off, ce.Offset)
+	assert.Equal(t, fr[1].Off, ce.Offset)
 	assert.Zero(t, rep.Tombstones)
 }
 

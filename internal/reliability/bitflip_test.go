@@ -200,8 +200,8 @@ func (fc *flipCounts) run(t *testing.T, mem *vfs.MemFS, original []*batpak.Store
 func frameTargets(seg string, fs []frame, from, to int) []flipTarget {
 	var out []flipTarget
 	for _, f := range fs[from:to] {
-		for bit := f.off * 8; bit < f.end*8; bit++ {
-			out = append(out, flipTarget{seg: seg, bit: bit, victim: f.id})
+		for bit := f.Off * 8; bit < f.End*8; bit++ {
+			out = append(out, flipTarget{seg: seg, bit: bit, victim: f.ID})
 		}
 	}
 	return out
@@ -258,7 +258,7 @@ func TestReliabilityBitFlipSweep(t *testing.T) {
 				fs = fs[:len(fs)-1] // the known gap: see the final-record test
 			}
 			for _, f := range fs {
-				regions = append(regions, region{seg: seg, lo: f.off, hi: f.end, victim: f.id})
+				regions = append(regions, region{seg: seg, lo: f.Off, hi: f.End, victim: f.ID})
 			}
 		}
 		var weight []int64
@@ -302,7 +302,7 @@ func TestReliabilityBitFlipSweep(t *testing.T) {
 		fs := frames(t, data)
 		var fc flipCounts
 		for _, f := range fs[max(0, len(fs)-1-lastFrames/2) : len(fs)-1] {
-			for off := f.off; off < f.end; off++ {
+			for off := f.Off; off < f.End; off++ {
 				fc.tried++
 				b := append([]byte(nil), data...)
 				b[off] ^= 1 << (off % 8)
@@ -356,17 +356,17 @@ func TestReliabilityBitFlipInFinalRecordIsDetected(t *testing.T) {
 	last := fs[len(fs)-1]
 	data := readFile(t, mem, filepath.Join(memDir, seg))
 	note, ok := segment.DecodeSyncNote(data)
-	t.Logf("final record at [%d, %d) of %d bytes; sync note %d (valid %v): the record is synced and inside the note", last.off, last.end, len(data), note, ok)
+	t.Logf("final record at [%d, %d) of %d bytes; sync note %d (valid %v): the record is synced and inside the note", last.Off, last.End, len(data), note, ok)
 	var fc flipCounts
 	// One bit per byte of the final record keeps the failure output short.
 	var targets []flipTarget
-	for off := last.off; off < last.end; off++ {
-		targets = append(targets, flipTarget{seg: seg, bit: off*8 + 3, victim: last.id})
+	for off := last.Off; off < last.End; off++ {
+		targets = append(targets, flipTarget{seg: seg, bit: off*8 + 3, victim: last.ID})
 	}
 	// What Verify says of such a store.
 	img := mem.CrashClone(vfs.CrashOptions{})
 	b := append([]byte(nil), data...)
-	b[last.off+20] ^= 0x08
+	b[last.Off+20] ^= 0x08
 	writeFile(t, img, filepath.Join(memDir, seg), b)
 	rep, err := reader.Verify(bg, img, memDir, nil)
 	t.Logf("Verify of a copy with a bit of the final record flipped: ok=%v tornTail=%v problem=%v err=%v", rep.OK(), rep.TornTail, rep.Problem, err)

@@ -105,19 +105,19 @@ func TestReliabilityWriteFuzzCorpus(t *testing.T) {
 				// first records, before the padded ones that fill the segment.
 				end := int64(segment.HeaderSize)
 				for _, f := range frames(t, data) {
-					if f.end-f.off > 1000 {
+					if f.End-f.Off > 1000 {
 						break
 					}
-					end = f.end
+					end = f.End
 				}
 				log := data[segment.HeaderSize:end]
 				addDamaged("segment", "FuzzScan", tag+"-log", log)
 				add("segment", "FuzzScan", tag+"-log-zero-tail", append(slices.Clone(log), make([]byte, 64)...))
 			}
 			for _, f := range frames(t, data) {
-				body := data[f.off+segment.FrameHeaderSize : f.end]
-				shape := fmt.Sprintf("type%d", f.typ)
-				if f.typ == segment.TypeEvent {
+				body := data[f.Off+segment.FrameHeaderSize : f.End]
+				shape := fmt.Sprintf("type%d", f.Typ)
+				if f.Typ == segment.TypeEvent {
 					shape = fmt.Sprintf("event-mask%02x", body[1])
 				}
 				if seen[shape] {
@@ -125,8 +125,8 @@ func TestReliabilityWriteFuzzCorpus(t *testing.T) {
 				}
 				seen[shape] = true
 				name := tag + "-" + shape
-				addDamaged("segment", "FuzzReadFrame", name, data[f.off:f.end])
-				if f.typ == segment.TypeEvent {
+				addDamaged("segment", "FuzzReadFrame", name, data[f.Off:f.End])
+				if f.Typ == segment.TypeEvent {
 					addDamaged("segment", "FuzzParseEvent", name, body)
 				} else {
 					addDamaged("segment", "FuzzParseMarker", name, body)

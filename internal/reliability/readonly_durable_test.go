@@ -152,8 +152,8 @@ func TestReadOnlyOpenDoesNotTrustTheLastSegmentsFooter(t *testing.T) {
 	data := readFile(t, mem, first)
 	fr := frames(t, data)
 	require.Greater(t, len(fr), 4)
-	require.Equal(t, segment.TypeFooter, fr[len(fr)-1].typ, "the sealed segment ends in its footer")
-	note := segment.EncodeSyncNote(fr[3].off) // three events known synced
+	require.Equal(t, segment.TypeFooter, fr[len(fr)-1].Typ, "the sealed segment ends in its footer")
+	note := segment.EncodeSyncNote(fr[3].Off) // three events known synced
 	copy(data[segment.SyncNoteOffset:], note[:])
 	writeFile(t, mem, first, data)
 

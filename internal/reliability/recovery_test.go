@@ -209,7 +209,7 @@ func truncateSweep(t *testing.T, fsys vfs.FS, dir string, copyFS func() (vfs.FS,
 	}
 	data := readFile(t, fsys, filepath.Join(dir, segs[0]))
 	fs := frames(t, data)
-	if fs[len(fs)-1].end != int64(len(data)) {
+	if fs[len(fs)-1].End != int64(len(data)) {
 		t.Fatal("the workload's segment does not end in a whole record")
 	}
 	// The sweep starts at the last batch's BEGIN, or with whole at the
@@ -217,8 +217,8 @@ func truncateSweep(t *testing.T, fsys vfs.FS, dir string, copyFS func() (vfs.FS,
 	from := int64(segment.HeaderSize)
 	if !whole {
 		for _, f := range fs {
-			if f.typ == segment.TypeBatchBegin {
-				from = f.off
+			if f.Typ == segment.TypeBatchBegin {
+				from = f.Off
 			}
 		}
 	}
@@ -317,7 +317,7 @@ func cuts(fs []frame, from, end int64, everyByte bool) []int64 {
 	}
 	seen := map[int64]bool{}
 	for _, f := range fs {
-		for _, c := range []int64{f.off, f.off + 1, f.off + 4, f.off + 7, f.off + 8, f.off + 9, (f.off + f.end) / 2, f.end - 1, f.end} {
+		for _, c := range []int64{f.Off, f.Off + 1, f.Off + 4, f.Off + 7, f.Off + 8, f.Off + 9, (f.Off + f.End) / 2, f.End - 1, f.End} {
 			if c >= from && c <= end && !seen[c] {
 				seen[c] = true
 				out = append(out, c)
@@ -333,10 +333,10 @@ func cuts(fs []frame, from, end int64, everyByte bool) []int64 {
 func inBatchAt(fs []frame, cut int64) bool {
 	in := false
 	for _, f := range fs {
-		if f.end > cut {
+		if f.End > cut {
 			break
 		}
-		switch f.typ {
+		switch f.Typ {
 		case segment.TypeBatchBegin:
 			in = true
 		case segment.TypeBatchCommit:
@@ -477,21 +477,21 @@ func TestCorruptionBeforeTheTailIsReportedNamingSegmentAndOffset(t *testing.T) {
 		name   string
 		damage func([]byte) []byte
 	}{
-		{"FlippedPayloadBit", func(b []byte) []byte { b[victim.end-2] ^= 0x10; return b }},
-		{"FlippedHeaderByte", func(b []byte) []byte { b[victim.off+8+3] ^= 0xff; return b }},
-		{"FlippedChecksum", func(b []byte) []byte { b[victim.off+5] ^= 0x01; return b }},
-		{"FlippedLength", func(b []byte) []byte { b[victim.off] ^= 0x01; return b }},
+		{"FlippedPayloadBit", func(b []byte) []byte { b[victim.End-2] ^= 0x10; return b }},
+		{"FlippedHeaderByte", func(b []byte) []byte { b[victim.Off+8+3] ^= 0xff; return b }},
+		{"FlippedChecksum", func(b []byte) []byte { b[victim.Off+5] ^= 0x01; return b }},
+		{"FlippedLength", func(b []byte) []byte { b[victim.Off] ^= 0x01; return b }},
 		{"LengthAllOnes", func(b []byte) []byte {
-			copy(b[victim.off:], []byte{0xff, 0xff, 0xff, 0xff})
+			copy(b[victim.Off:], []byte{0xff, 0xff, 0xff, 0xff})
 			return b
 		}},
-		{"ZeroedFrame", func(b []byte) []byte { clear(b[victim.off:victim.end]); return b }},
+		{"ZeroedFrame", func(b []byte) []byte { clear(b[victim.Off:victim.End]); return b }},
 		{"StaleFrameCopiedOver", func(b []byte) []byte {
 			src := fs[1]
-			if src.end-src.off != victim.end-victim.off {
+			if src.End-src.Off != victim.End-victim.Off {
 				panic("frames differ in size")
 			}
-			copy(b[victim.off:victim.end], b[src.off:src.end])
+			copy(b[victim.Off:victim.End], b[src.Off:src.End])
 			return b
 		}},
 	} {
@@ -503,8 +503,8 @@ func TestCorruptionBeforeTheTailIsReportedNamingSegmentAndOffset(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				cdir, data := corrupt(t, dir, seg, tc.damage)
 				checkDamageReported(t, damaged{
-					dir: cdir, seg: seg, data: data, segID: 1, offset: victim.off,
-					original: original, victim: victim.id,
+					dir: cdir, seg: seg, data: data, segID: 1, offset: victim.Off,
+					original: original, victim: victim.ID,
 				}, checkpoint)
 			})
 		}
@@ -533,9 +533,9 @@ func TestDamageInASealedSegmentIsReported(t *testing.T) {
 		offset int64
 		victim batpak.ID
 	}{
-		{"TruncatedMidFrame", func(b []byte) []byte { return b[:last.end-10] }, last.off, last.id},
-		{"LastFrameFlipped", func(b []byte) []byte { b[last.end-1] ^= 0x80; return b }, last.off, last.id},
-		{"GarbageAppended", func(b []byte) []byte { return append(b, 0, 0, 0, 0, 1, 2, 3) }, last.end, batpak.ID{}},
+		{"TruncatedMidFrame", func(b []byte) []byte { return b[:last.End-10] }, last.Off, last.ID},
+		{"LastFrameFlipped", func(b []byte) []byte { b[last.End-1] ^= 0x80; return b }, last.Off, last.ID},
+		{"GarbageAppended", func(b []byte) []byte { return append(b, 0, 0, 0, 0, 1, 2, 3) }, last.End, batpak.ID{}},
 	} {
 		for _, checkpoint := range []bool{false, true} {
 			name := tc.name + "/Scan"
