@@ -14,7 +14,8 @@ import (
 )
 
 // TestSignedReceiptsOverJetStream: with Options.ReceiptSigner every
-// receipt — single, keyed and its replay, reaction, batch — carries the
+// receipt — single, keyed and its replay, reaction, batch, pipelined
+// (Submit, SubmitBatch) — carries the
 // stream's store id and a signature that verifies with the public key
 // alone and covers the hash the stream stored; a second client of the
 // stream signs over the same id; any changed field fails; a Store without
@@ -50,6 +51,16 @@ func TestSignedReceiptsOverJetStream(t *testing.T) {
 	})
 	require.NoError(t, err)
 	rs = append(rs, batch...)
+	tk, err := s.Submit(ctx, alice, 0x1001, []byte("submitted"), batpak.AppendOptions{})
+	require.NoError(t, err)
+	r, err = tk.Wait(ctx)
+	require.NoError(t, err)
+	rs = append(rs, r)
+	tk, err = s.SubmitBatch(ctx, []batpak.BatchItem{{Coord: alice, Kind: 0x1001, Payload: []byte("submitted in a batch")}}, batpak.Durable)
+	require.NoError(t, err)
+	submitted, err := tk.WaitAll(ctx)
+	require.NoError(t, err)
+	rs = append(rs, submitted...)
 
 	other := openStore(t, connect(t, srv), opts)
 	assert.Equal(t, s.ID(), other.ID(), "every client signs over the stream's id")
