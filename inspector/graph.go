@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/internal/textview"
 )
 
 // The workflow graph: the events sharing a correlation id, each linked to
@@ -124,8 +125,8 @@ func (in *Inspector) workflow(ctx context.Context, c, marked batpak.ID) (*workfl
 
 func (in *Inspector) node(ev *batpak.StoredEvent, role string) graphNode {
 	return graphNode{
-		ID: ev.ID.String(), Kind: in.kindLabel(ev.Kind), Entity: clip(printable(ev.Coordinate.Entity()), 28),
-		Summary: clip(summary(ev), 30), Global: ev.Global, Role: role,
+		ID: ev.ID.String(), Kind: in.kindLabel(ev.Kind), Entity: textview.Clip(textview.Printable(ev.Coordinate.Entity()), 28),
+		Summary: textview.Clip(summary(ev), 30), Global: ev.Global, Role: role,
 	}
 }
 

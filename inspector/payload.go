@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/textview"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -56,7 +53,7 @@ func decodePayload(ev *batpak.StoredEvent) (v any, ok bool, err error) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, false, fmt.Errorf("the payload does not decode as MessagePack: %v", err)
 		}
-		return jsonable(v), true, nil
+		return textview.JSONable(v, hexString), true, nil
 	}
 	return nil, false, nil
 }
@@ -113,14 +110,14 @@ func summary(ev *batpak.StoredEvent) string {
 	if raw, isRaw := v.(json.RawMessage); isRaw {
 		var b bytes.Buffer
 		if json.Compact(&b, raw) == nil {
-			return clip(printable(b.String()), summaryLen)
+			return textview.Clip(textview.Printable(b.String()), summaryLen)
 		}
 	}
 	text, err := marshal(v, "")
 	if err != nil {
 		return fmt.Sprintf("%d bytes", len(ev.Payload))
 	}
-	return clip(printable(text), summaryLen)
+	return textview.Clip(textview.Printable(text), summaryLen)
 }
 
 // marshal prints v as JSON without HTML escapes: the page escapes, and
@@ -134,39 +131,6 @@ func marshal(v any, indent string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
-}
-
-// jsonable rewrites what a MessagePack decode may produce and encoding/json
-// cannot print: maps with keys other than strings, byte strings (shown as
-// hex, not base64), non-finite floats.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-	case []byte:
-		return "0x" + hex.EncodeToString(x)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case float32:
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return strconv.FormatFloat(f, 'g', -1, 32)
-		}
-	}
-	return v
 }
 
 // hexDump prints up to maxHexDump bytes, 16 a line: offset, hex, and the
@@ -199,21 +163,5 @@ func hexDump(b []byte) string {
 	return s.String()
 }
 
-// printable replaces control characters and invalid UTF-8 with spaces.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, " "))
-}
-
-// clip cuts s to n runes, ending in "…" when cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+// hexString shows a byte string inside a payload as 0x and its hex digits.
+func hexString(b []byte) any { return "0x" + hex.EncodeToString(b) }

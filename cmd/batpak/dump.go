@@ -11,13 +11,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/internal/textview"
 	"github.com/batpak-go/batpak/kinds"
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -356,37 +356,7 @@ func (p *eventPrinter) payload(ev *batpak.StoredEvent) (any, error) {
 			return nil, err
 		}
 	}
-	return jsonable(v), nil
-}
-
-// jsonable rewrites what a MessagePack decode may produce and encoding/json
-// cannot print: maps with non-string keys, and non-finite floats.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = jsonable(e)
-		}
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i, e := range x {
-			x[i] = jsonable(e)
-		}
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return strconv.FormatFloat(x, 'g', -1, 64)
-		}
-	case float32:
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return strconv.FormatFloat(f, 'g', -1, 32)
-		}
-	}
-	return v
+	return textview.JSONable(v, nil), nil
 }
 
 // timeString prints µs since the epoch as RFC 3339 in UTC.

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/batpak-go/batpak"
+	"github.com/batpak-go/batpak/internal/textview"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -49,7 +48,7 @@ func payloadSummary(ev *batpak.StoredEvent) string {
 	if err != nil {
 		return fmt.Sprintf("%d bytes of %s that do not decode", len(ev.Payload), ev.Codec)
 	}
-	return clip(strings.Join(fields, ", "), summaryLen)
+	return textview.Clip(strings.Join(fields, ", "), summaryLen)
 }
 
 // jsonFields reads the first fields of a JSON object in order, or the
@@ -129,7 +128,7 @@ func isMsgpackMap(code byte) bool {
 
 // appendField adds "name: value" to fields.
 func appendField(fields []string, name string, v any) []string {
-	return append(fields, clip(printable(name), summaryValueLen)+": "+valueSummary(v))
+	return append(fields, textview.Clip(textview.Printable(name), summaryValueLen)+": "+valueSummary(v))
 }
 
 // valueSummary prints one decoded value briefly.
@@ -138,7 +137,7 @@ func valueSummary(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return clip(printable(x), summaryValueLen)
+		return textview.Clip(textview.Printable(x), summaryValueLen)
 	case []byte:
 		return fmt.Sprintf("%d bytes", len(x))
 	case []any:
@@ -146,24 +145,5 @@ func valueSummary(v any) string {
 	case map[string]any, map[any]any:
 		return "{…}"
 	}
-	return clip(printable(fmt.Sprint(v)), summaryValueLen)
-}
-
-// printable replaces control characters and invalid UTF-8 with spaces.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(s, " "))
-}
-
-// clip cuts s to n runes, ending in "…" when cut.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	return textview.Clip(textview.Printable(fmt.Sprint(v)), summaryValueLen)
 }
