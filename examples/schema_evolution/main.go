@@ -2,17 +2,24 @@
 // releases of a program — player.moved was {X, Y}, then gained a room,
 // then a movement mode — with a projection that knows only the newest
 // shape. Events of every release stay in the store as they were written
-// (and stay verifiable); reads upcast them to the current type.
+// (and stay verifiable); reads upcast them to the current type. Each
+// release is a run of its own program that opens the store, appends and
+// closes it. -backend jetstream runs it over a NATS server started
+// in-process: the kinds, their versions and names work the same there.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 	"github.com/batpak-go/batpak/kinds"
 	"github.com/batpak-go/batpak/projector"
 )
@@ -76,28 +83,36 @@ func (p *Position) Apply(ev *event.StoredEvent) error {
 	return nil
 }
 
+var backendName = backend.Flag()
+
 func main() {
+	flag.Parse()
 	dir, err := os.MkdirTemp("", "batpak-schema-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	if err := run(context.Background(), dir); err != nil {
+	err = run(context.Background(), *backendName, dir, os.Stdout)
+	if rmErr := os.RemoveAll(dir); err == nil {
+		err = rmErr
+	}
+	if err != nil {
 		log.Fatal(err)
 	}
 }
 
 var alice = event.MustCoordinate("player:alice", "game:1")
 
-func run(ctx context.Context, dir string) error {
+// run runs the three releases, one after the other, on the store in dir on
+// the backend called kind.
+func run(ctx context.Context, kind, dir string, out io.Writer) (err error) {
 	// Releases 1 and 2 ran before: each appended with its own kind.
-	if err := session(dir, func(s *batpak.Store) error {
+	if err := session(ctx, kind, dir, func(s batpak.EventStore) error {
 		_, err := batpak.AppendTyped(ctx, s, movedRelease1, alice, MovedV1{X: 1, Y: 2})
 		return err
 	}); err != nil {
 		return err
 	}
-	if err := session(dir, func(s *batpak.Store) error {
+	if err := session(ctx, kind, dir, func(s batpak.EventStore) error {
 		_, err := batpak.AppendTyped(ctx, s, movedRelease2, alice, MovedV2{X: 4, Y: 2, Room: "crypt"})
 		return err
 	}); err != nil {
@@ -105,11 +120,11 @@ func run(ctx context.Context, dir string) error {
 	}
 
 	// Release 3.
-	store, err := batpak.Open(dir)
+	store, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() { err = errors.Join(err, store.Close()) }()
 	if _, err := batpak.AppendTyped(ctx, store, PlayerMoved, alice, Moved{Room: "crypt", X: 5, Y: 9, Mode: "run"}); err != nil {
 		return err
 	}
@@ -118,13 +133,13 @@ func run(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("event %d, stored as version %d: %+v\n", e.Global, e.PayloadVersion, e.Data)
+		fmt.Fprintf(out, "event %d, stored as version %d: %+v\n", e.Global, e.PayloadVersion, e.Data)
 	}
 	pos, err := batpak.Project[Position](ctx, store, "player:alice", batpak.Consistent)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("position: %s (%d,%d) after %d moves, modes %v\n", pos.Room, pos.X, pos.Y, pos.Moves, pos.Modes)
+	fmt.Fprintf(out, "position: %s (%d,%d) after %d moves, modes %v\n", pos.Room, pos.X, pos.Y, pos.Moves, pos.Modes)
 
 	// The old releases' kinds cannot read what release 3 wrote: a newer
 	// version is an error, never a half-read value.
@@ -133,7 +148,7 @@ func run(ctx context.Context, dir string) error {
 		return err
 	}
 	if _, err := movedRelease2.Decode(latest); err != nil {
-		fmt.Println("release 2 reading it:", err)
+		fmt.Fprintln(out, "release 2 reading it:", err)
 	}
 
 	// The store keeps the kind's name: batpak dump prints player.moved.
@@ -141,19 +156,15 @@ func run(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("kind %v is named %q in the store\n", PlayerMoved.Kind(), names[PlayerMoved.Kind()])
+	fmt.Fprintf(out, "kind %v is named %q in the store\n", PlayerMoved.Kind(), names[PlayerMoved.Kind()])
 	return nil
 }
 
 // session opens the store, runs fn and closes it: one run of an old release.
-func session(dir string, fn func(*batpak.Store) error) error {
-	s, err := batpak.Open(dir)
+func session(ctx context.Context, kind, dir string, fn func(batpak.EventStore) error) error {
+	s, err := backend.Open(ctx, kind, dir)
 	if err != nil {
 		return err
 	}
-	if err := fn(s); err != nil {
-		s.Close()
-		return err
-	}
-	return s.Close()
+	return errors.Join(fn(s), s.Close())
 }
