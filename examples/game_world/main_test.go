@@ -19,6 +19,7 @@ import (
 
 	"github.com/batpak-go/batpak"
 	"github.com/batpak-go/batpak/event"
+	"github.com/batpak-go/batpak/examples/internal/backend"
 	"github.com/batpak-go/batpak/spatial"
 )
 
@@ -33,9 +34,26 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// small is a world small enough for tests, crowded enough for contests.
+// small is a world small enough for tests, crowded enough for contests,
+// on the embedded store.
 func small(dir string, ticks int) config {
-	return config{dir: dir, players: 12, chunks: 3, ticks: ticks, hz: 0, seed: 7, every: 1, crashAfter: -1, replay: -1}
+	return config{backend: backend.Embedded, dir: dir, players: 12, chunks: 3, ticks: ticks, hz: 0, seed: 7, every: 1, crashAfter: -1, replay: -1}
+}
+
+// smallOn is small on the backend called kind.
+func smallOn(kind, dir string, ticks int) config {
+	c := small(dir, ticks)
+	c.backend = kind
+	return c
+}
+
+// open opens the store a run on kind left in dir, as a restart does.
+func open(t *testing.T, kind, dir string) *backend.Store {
+	t.Helper()
+	s, err := backend.Open(context.Background(), kind, dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func runWorld(t *testing.T, c config) string {
@@ -53,13 +71,33 @@ func child(args ...string) *exec.Cmd {
 }
 
 func TestWorldRunsAndAgreesWithAReplay(t *testing.T) {
-	out := runWorld(t, small("", 40))
-	assert.Contains(t, out, "tick 0 durable: 13 events") // 12 joins and the clock
-	assert.Regexp(t, `contested [1-9]\d* \(player:\d+ beat player:\d+`, out, "crowded players race for items")
-	assert.Regexp(t, `feeds delivered [1-9]\d* notifications, lost 0`, out)
-	assert.Contains(t, out, "check: the live projections agree with a replay from zero")
-	assert.Contains(t, out, "tick 39: 12 players")
-	t.Logf("\n%s", out)
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) {
+			out := runWorld(t, smallOn(kind, "", 20))
+			assert.Contains(t, out, "tick 0 durable: 13 events") // 12 joins and the clock
+			assert.Regexp(t, `contested [1-9]\d* \(player:\d+ beat player:\d+`, out, "crowded players race for items")
+			assert.Regexp(t, `feeds delivered [1-9]\d* notifications, lost 0`, out)
+			assert.Contains(t, out, "check: the live projections agree with a replay from zero")
+			assert.Contains(t, out, "tick 19: 12 players")
+			t.Logf("\n%s", out)
+		})
+	}
+}
+
+// The crash simulation would take the in-process NATS server down with
+// the example: it is refused on JetStream before anything is opened.
+func TestWorldCrashAfterIsEmbeddedOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "world")
+	c := smallOn(backend.JetStream, dir, 5)
+	c.crashAfter = 2
+	err := run(context.Background(), c, new(strings.Builder))
+	require.ErrorContains(t, err, "-crash-after runs on the embedded store only")
+	assert.NoDirExists(t, dir)
+
+	var stdout, stderr strings.Builder
+	assert.Equal(t, 1, cli([]string{"-backend", "jetstream", "-dir", dir, "-crash-after", "2"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "game_world: -crash-after runs on the embedded store only")
+	assert.Empty(t, stdout.String())
 }
 
 var resumed = regexp.MustCompile(`resuming after tick (\d+)`)
@@ -109,23 +147,29 @@ func TestWorldResumesAfterKill9(t *testing.T) {
 	last, _ := strconv.Atoi(m[1])
 	assert.GreaterOrEqual(t, last, announced, "an announced tick was durable")
 	assert.Contains(t, again, "check: the live projections agree with a replay from zero")
-	checkClaimsPicked(t, dir)
+	checkClaimsPicked(t, open(t, backend.Embedded, dir))
 }
 
 // A tick cut short after its contests, before its batch: the replayed
 // tick settles every contest the way the log already has it, and every
 // claimed item is picked up by its claimant, once.
 func TestWorldCutShortTickDecidesTheSameWay(t *testing.T) {
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) { testCutShortTick(t, kind) })
+	}
+}
+
+func testCutShortTick(t *testing.T, kind string) {
 	dir := filepath.Join(t.TempDir(), "world")
-	runWorld(t, small(dir, 12))
+	runWorld(t, smallOn(kind, dir, 4))
 	ctx := context.Background()
 	var cut int
 	var claimed int
-	func() { // tick 12's decisions and contests, then a "crash"
-		store, err := batpak.Open(dir)
+	func() { // the next tick with a claim: its decisions and contests, then a "crash"
+		store, err := backend.Open(ctx, kind, dir)
 		require.NoError(t, err)
 		defer store.Close()
-		g, err := start(ctx, store, small(dir, 0), spatial.Grid{Zone: zone, Width: 3, Height: 3}, new(strings.Builder))
+		g, err := start(ctx, store, smallOn(kind, dir, 0), spatial.Grid{Zone: zone, Width: 3, Height: 3}, new(strings.Builder))
 		require.NoError(t, err)
 		defer g.close()
 		for claimed == 0 { // run on until a tick has a contest to cut short
@@ -140,21 +184,18 @@ func TestWorldCutShortTickDecidesTheSameWay(t *testing.T) {
 			cut, claimed = g.tick, len(pl.outcome)
 		}
 	}()
-	again := runWorld(t, small(dir, 2))
+	again := runWorld(t, smallOn(kind, dir, 2))
 	assert.Contains(t, again, fmt.Sprintf("resuming after tick %d (", cut-1))
 	assert.Contains(t, again, fmt.Sprintf("tick %d durable", cut))
 	assert.Contains(t, again, "check: the live projections agree")
-	checkClaimsPicked(t, dir)
+	checkClaimsPicked(t, open(t, kind, dir))
 }
 
 // checkClaimsPicked checks that each item's claim in the store is matched
 // by one Picked event of its claimant, and that no item is picked twice.
-func checkClaimsPicked(t *testing.T, dir string) {
+func checkClaimsPicked(t *testing.T, store batpak.EventStore) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := batpak.OpenReadOnly(dir)
-	require.NoError(t, err)
-	defer store.Close()
 	claims := map[string]string{}
 	for ev, err := range store.Query(ctx, event.ForEntity("item:*").WithKind(kindClaimed)) {
 		require.NoError(t, err)
@@ -175,20 +216,32 @@ func checkClaimsPicked(t *testing.T, dir string) {
 	assert.Equal(t, claims, picked, "claims and picks")
 }
 
-func TestWorldReplaysAPastTick(t *testing.T) {
+// A world run in two sessions on the same -dir (a restart), then replayed
+// as of a tick of the first, on each backend.
+func TestWorldResumesAndReplaysAPastTick(t *testing.T) {
+	for _, kind := range backend.Names {
+		t.Run(kind, func(t *testing.T) { testResumeAndReplay(t, kind) })
+	}
+}
+
+func testResumeAndReplay(t *testing.T, kind string) {
 	dir := filepath.Join(t.TempDir(), "world")
-	runWorld(t, small(dir, 25))
-	c := small(dir, 0)
-	c.replay = 9
+	runWorld(t, smallOn(kind, dir, 8))
+	again := runWorld(t, smallOn(kind, dir, 6))
+	assert.Contains(t, again, "resuming after tick 7 (")
+	assert.Contains(t, again, "tick 8 durable")
+	assert.Contains(t, again, "check: the live projections agree with a replay from zero")
+	assert.Contains(t, again, "tick 13: 12 players")
+
+	c := smallOn(kind, dir, 0)
+	c.replay = 5
 	out := runWorld(t, c)
-	m := regexp.MustCompile(`the world as of tick 9 \(global (\d+), (\d+) events\): 12 players`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`the world as of tick 5 \(global (\d+), (\d+) events\): 12 players`).FindStringSubmatch(out)
 	require.NotNil(t, m, "%s", out)
 
 	// The same from the log by hand: the zone's events up to the tick's.
 	at, _ := strconv.ParseUint(m[1], 10, 64)
-	store, err := batpak.OpenReadOnly(dir)
-	require.NoError(t, err)
-	defer store.Close()
+	store := open(t, kind, dir)
 	n := 0
 	for ev, err := range store.Query(context.Background(), spatial.Zone(zone)) {
 		require.NoError(t, err)
@@ -199,7 +252,9 @@ func TestWorldReplaysAPastTick(t *testing.T) {
 	assert.Equal(t, strconv.Itoa(n), m[2])
 	assert.Contains(t, out, "most items picked up:")
 
+	require.NoError(t, store.Close())
+
 	c.replay = 99
-	err = run(context.Background(), c, new(strings.Builder))
-	assert.ErrorContains(t, err, "tick 99 is not in the store (the last durable tick: 24)")
+	err := run(context.Background(), c, new(strings.Builder))
+	assert.ErrorContains(t, err, "tick 99 is not in the store (the last durable tick: 13)")
 }

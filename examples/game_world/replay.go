@@ -14,7 +14,7 @@ import (
 
 // replay prints the world as it was at tick t: the zone projected as of
 // the tick's clock event, the last event of its batch.
-func replay(ctx context.Context, store *batpak.Store, grid spatial.Grid, t int, out io.Writer) error {
+func replay(ctx context.Context, store batpak.EventStore, grid spatial.Grid, t int, out io.Writer) error {
 	var at uint64
 	for ev, err := range store.Query(ctx, event.ForEntity(clock).WithSequence(uint64(t), uint64(t))) {
 		if err != nil {

@@ -24,7 +24,7 @@ const chunkTiles = 8
 // the world from, and each player's area-of-interest feed. Everything but
 // the projections' own goroutines runs on the tick loop's goroutine.
 type game struct {
-	store  *batpak.Store
+	store  batpak.EventStore
 	cfg    config
 	grid   spatial.Grid
 	proj   *projector.Projector
@@ -234,7 +234,7 @@ func (g *game) step(ctx context.Context, t int) error {
 		}
 	}
 	start := time.Now()
-	rs, err := g.store.AppendBatch(ctx, pl.items) // durable: returns after the fsync
+	rs, err := g.store.AppendBatch(ctx, pl.items) // durable: returns once stored (embedded: after the fsync)
 	if err != nil {
 		return fmt.Errorf("tick %d: %w", t, err)
 	}
