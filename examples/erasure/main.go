@@ -8,6 +8,11 @@
 // The master key comes from BATPAK_MASTER_KEY (64 hex digits) when set;
 // otherwise a random one is made for the run. In production keep it in a
 // secret manager, never next to the store.
+//
+// It runs on the embedded store only, with no -backend flag: encryption
+// and Shred are the embedded store's, because a destroyed key must be gone
+// from every copy, and a JetStream key-value bucket keeps deleted values
+// in its servers' blocks, replicas and backups (docs/SCALE-OUT.md).
 package main
 
 import (
