@@ -73,12 +73,12 @@ func child(args ...string) *exec.Cmd {
 func TestWorldRunsAndAgreesWithAReplay(t *testing.T) {
 	for _, kind := range backend.Names {
 		t.Run(kind, func(t *testing.T) {
-			out := runWorld(t, smallOn(kind, "", 20))
+			out := runWorld(t, smallOn(kind, "", 10))
 			assert.Contains(t, out, "tick 0 durable: 13 events") // 12 joins and the clock
 			assert.Regexp(t, `contested [1-9]\d* \(player:\d+ beat player:\d+`, out, "crowded players race for items")
 			assert.Regexp(t, `feeds delivered [1-9]\d* notifications, lost 0`, out)
 			assert.Contains(t, out, "check: the live projections agree with a replay from zero")
-			assert.Contains(t, out, "tick 19: 12 players")
+			assert.Contains(t, out, "tick 9: 12 players")
 			t.Logf("\n%s", out)
 		})
 	}
@@ -226,17 +226,17 @@ func TestWorldResumesAndReplaysAPastTick(t *testing.T) {
 
 func testResumeAndReplay(t *testing.T, kind string) {
 	dir := filepath.Join(t.TempDir(), "world")
-	runWorld(t, smallOn(kind, dir, 8))
-	again := runWorld(t, smallOn(kind, dir, 6))
-	assert.Contains(t, again, "resuming after tick 7 (")
-	assert.Contains(t, again, "tick 8 durable")
+	runWorld(t, smallOn(kind, dir, 5))
+	again := runWorld(t, smallOn(kind, dir, 3))
+	assert.Contains(t, again, "resuming after tick 4 (")
+	assert.Contains(t, again, "tick 5 durable")
 	assert.Contains(t, again, "check: the live projections agree with a replay from zero")
-	assert.Contains(t, again, "tick 13: 12 players")
+	assert.Contains(t, again, "tick 7: 12 players")
 
 	c := smallOn(kind, dir, 0)
-	c.replay = 5
+	c.replay = 3
 	out := runWorld(t, c)
-	m := regexp.MustCompile(`the world as of tick 5 \(global (\d+), (\d+) events\): 12 players`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`the world as of tick 3 \(global (\d+), (\d+) events\): 12 players`).FindStringSubmatch(out)
 	require.NotNil(t, m, "%s", out)
 
 	// The same from the log by hand: the zone's events up to the tick's.
@@ -256,5 +256,5 @@ func testResumeAndReplay(t *testing.T, kind string) {
 
 	c.replay = 99
 	err := run(context.Background(), c, new(strings.Builder))
-	assert.ErrorContains(t, err, "tick 99 is not in the store (the last durable tick: 13)")
+	assert.ErrorContains(t, err, "tick 99 is not in the store (the last durable tick: 7)")
 }
