@@ -6,6 +6,7 @@ require (
 	github.com/batpak-go/batpak v0.1.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 )
 
 require (
