@@ -112,7 +112,7 @@ func ExampleWithReceiptSigner() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("signed by this store:", r.IsSigned() && r.Store == store.ID())
+	fmt.Println("signed by this store:", r.IsSigned() && r.Proof.Store == store.ID())
 
 	// The receipt travels as JSON; whoever holds it and the public key
 	// checks it without the store.

@@ -3,6 +3,7 @@ package batpak
 import (
 	"crypto/ed25519"
 
+	"github.com/batpak-go/batpak/event"
 	"github.com/batpak-go/batpak/receipt"
 )
 
@@ -19,8 +20,8 @@ var (
 
 // WithReceiptSigner makes the store sign every receipt it hands out —
 // single and pipelined appends, batches, reactions, gatekeeper commits,
-// idempotent replays — with key: Receipt.Store is the store's id and
-// Receipt.Signature an Ed25519 signature over the store's id, the event's
+// idempotent replays — with key: Receipt.Proof holds the store's id and
+// an Ed25519 signature over the store's id, the event's
 // id, global sequence, entity, per-entity sequence and chain hash, which
 // anyone holding the public key can check offline (VerifyReceipt, package
 // receipt, `batpak verify-receipt`, or any Ed25519 library: the bytes are
@@ -49,15 +50,16 @@ func VerifyReceipt(pub ed25519.PublicKey, r Receipt) error {
 // read-only store that has none yet.
 func (s *Store) ID() ID { return s.id }
 
-// sign sets the receipt's store id and signature, with WithReceiptSigner
-// (else it leaves them zero).
+// sign attaches the store's id and signature to the receipt, with
+// WithReceiptSigner (else it leaves Proof nil).
 func (s *Store) sign(r *Receipt) {
 	if s.cfg.signer == nil {
 		return
 	}
-	r.Store = s.id
+	p := &event.Proof{Store: s.id}
+	r.Proof = p
 	c := r.Claim()
-	copy(r.Signature[:], receipt.Sign(s.cfg.signer, &c))
+	copy(p.Signature[:], receipt.Sign(s.cfg.signer, &c))
 }
 
 // signAll signs every receipt of rs.

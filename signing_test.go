@@ -44,7 +44,7 @@ func TestEveryReceiptIsSigned(t *testing.T) {
 	replay, err := s.AppendWithOptions(bg, c, kindNote, secretOf(1), batpak.AppendOptions{IdempotencyKey: "once"})
 	require.NoError(t, err)
 	require.True(t, replay.Replayed)
-	assert.Equal(t, r.Signature, replay.Signature, "a replay carries the original's signature")
+	assert.Equal(t, r.Proof, replay.Proof, "a replay carries the original's signature")
 	got = append(got, replay)
 	tk, err := s.Submit(bg, c, kindNote, secretOf(2), batpak.AppendOptions{})
 	require.NoError(t, err)
@@ -69,8 +69,8 @@ func TestEveryReceiptIsSigned(t *testing.T) {
 	got = append(got, committed.Receipt)
 
 	for i, r := range got {
-		assert.True(t, r.IsSigned(), "receipt %d", i)
-		assert.Equal(t, s.ID(), r.Store, "receipt %d", i)
+		require.True(t, r.IsSigned(), "receipt %d", i)
+		assert.Equal(t, s.ID(), r.Proof.Store, "receipt %d", i)
 		assert.NoError(t, batpak.VerifyReceipt(pub, r), "receipt %d", i)
 		// Offline: the JSON form and the public key are all it takes.
 		b, err := json.Marshal(r.Signed())
@@ -91,8 +91,8 @@ func TestEveryReceiptIsSigned(t *testing.T) {
 	s = openStore(t, dir, batpak.WithReceiptSigner(priv))
 	assert.Equal(t, id, s.ID())
 	r = mustAppend(t, s, c, kindNote, 7)
-	assert.NoError(t, batpak.VerifyReceipt(pub, r))
-	assert.Equal(t, id, r.Store)
+	require.NoError(t, batpak.VerifyReceipt(pub, r))
+	assert.Equal(t, id, r.Proof.Store)
 
 	// A snapshot, opened for writing, is a store of its own.
 	snap := filepath.Join(t.TempDir(), "snap")
@@ -113,15 +113,16 @@ func TestTamperedReceiptFails(t *testing.T) {
 	good := mustAppend(t, s, coord(t, "user:alice", "eu"), kindNote, 2)
 	require.NoError(t, batpak.VerifyReceipt(pub, good))
 	for name, tamper := range map[string]func(r *batpak.Receipt){
-		"store":     func(r *batpak.Receipt) { r.Store[3] ^= 1 },
+		"store":     func(r *batpak.Receipt) { r.Proof.Store[3] ^= 1 },
 		"id":        func(r *batpak.Receipt) { r.ID[15] ^= 1 },
 		"global":    func(r *batpak.Receipt) { r.Global++ },
 		"entity":    func(r *batpak.Receipt) { r.Coordinate = coord(t, "user:mallory", "eu") },
 		"sequence":  func(r *batpak.Receipt) { r.Sequence = 0 },
 		"hash":      func(r *batpak.Receipt) { r.Hash[0] ^= 0x80 },
-		"signature": func(r *batpak.Receipt) { r.Signature[63] ^= 1 },
+		"signature": func(r *batpak.Receipt) { r.Proof.Signature[63] ^= 1 },
 	} {
-		r := good
+		r, p := good, *good.Proof // the copy's own proof: copies share one
+		r.Proof = &p
 		tamper(&r)
 		assert.ErrorIs(t, batpak.VerifyReceipt(pub, r), batpak.ErrBadSignature, name)
 	}
@@ -136,7 +137,7 @@ func TestUnsignedStore(t *testing.T) {
 	s := openStore(t, t.TempDir())
 	r := mustAppend(t, s, coord(t, "user:alice", "eu"), kindNote, 1)
 	assert.False(t, r.IsSigned())
-	assert.True(t, r.Store.IsZero())
+	assert.Nil(t, r.Proof)
 	assert.ErrorIs(t, batpak.VerifyReceipt(pub, r), batpak.ErrMalformedReceipt)
 	_, err := tryOpen(t.TempDir(), batpak.WithReceiptSigner(priv), batpak.WithHashChain(false))
 	assert.ErrorIs(t, err, batpak.ErrInvalidOption)

@@ -13,6 +13,7 @@ type (
 	KindFilter    = event.KindFilter
 	StoredEvent   = event.StoredEvent
 	Receipt       = event.Receipt
+	Proof         = event.Proof
 	AppendOptions = event.AppendOptions
 	Durability    = event.Durability
 	Codec         = event.Codec

@@ -85,24 +85,38 @@ type Receipt struct {
 	// Replayed is true when an idempotency key matched an earlier append and
 	// this receipt is that append's, with nothing written now.
 	Replayed bool
-	// Store is the id of the store that wrote the event, and Signature its
-	// Ed25519 signature over Store, ID, Global, the entity, the sequence and
-	// Hash (package receipt), when the store signs receipts; both are zero
-	// otherwise. Check one with batpak.VerifyReceipt, or anywhere with the
-	// store's public key alone (Signed gives the portable form).
-	Store     ID
-	Signature [64]byte
+	// Proof is the store's id and signature when the store signs receipts
+	// (WithReceiptSigner), nil otherwise. Copies of a receipt share it:
+	// treat it as read-only.
+	Proof *Proof
+}
+
+// Proof makes a receipt checkable by anyone who trusts the store's public
+// key, without the store: Signature is its Ed25519 signature over Store,
+// the receipt's ID, Global, entity, Sequence and Hash (package receipt).
+// Check one with batpak.VerifyReceipt; Receipt.Signed gives the portable
+// form. It hangs off the receipt by a pointer so that the receipts of a
+// store that does not sign — copied by every append, batch item and
+// ticket — stay small.
+type Proof struct {
+	Store     ID       // the id of the store that wrote the event
+	Signature [64]byte // Ed25519
 }
 
 // IsSigned reports whether the receipt carries a signature.
-func (r *Receipt) IsSigned() bool { return r.Signature != [64]byte{} }
+func (r *Receipt) IsSigned() bool { return r.Proof != nil }
 
-// Claim is what the receipt's signature covers.
+// Claim is what the receipt's signature covers (the store id zero when
+// the receipt is not signed).
 func (r Receipt) Claim() receipt.Claim {
-	return receipt.Claim{
-		Store: r.Store, ID: r.ID, Global: r.Global, Entity: r.Coordinate.Entity(),
+	c := receipt.Claim{
+		ID: r.ID, Global: r.Global, Entity: r.Coordinate.Entity(),
 		Sequence: r.Sequence, Hash: r.Hash,
 	}
+	if r.Proof != nil {
+		c.Store = r.Proof.Store
+	}
+	return c
 }
 
 // Signed returns the receipt's claim and signature, whose JSON form is the
@@ -110,7 +124,7 @@ func (r Receipt) Claim() receipt.Claim {
 func (r Receipt) Signed() receipt.Signed {
 	s := receipt.Signed{Claim: r.Claim()}
 	if r.IsSigned() {
-		s.Signature = r.Signature[:]
+		s.Signature = r.Proof.Signature[:]
 	}
 	return s
 }

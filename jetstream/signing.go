@@ -18,7 +18,7 @@ import (
 // over the same id.
 const storeIDKey = "storeid"
 
-// ID returns the store's id, which signed receipts carry (Receipt.Store):
+// ID returns the store's id, which signed receipts carry (Receipt.Proof):
 // kept in the index bucket, the same for every client of the stream. Zero
 // on a Store opened without Options.ReceiptSigner.
 func (s *Store) ID() batpak.ID { return s.id }
@@ -67,9 +67,10 @@ func (s *Store) sign(r *batpak.Receipt) {
 	if s.opts.ReceiptSigner == nil {
 		return
 	}
-	r.Store = s.id
+	p := &event.Proof{Store: s.id}
+	r.Proof = p
 	c := r.Claim()
-	copy(r.Signature[:], receipt.Sign(s.opts.ReceiptSigner, &c))
+	copy(p.Signature[:], receipt.Sign(s.opts.ReceiptSigner, &c))
 }
 
 func checkSigner(key ed25519.PrivateKey) error {

@@ -60,9 +60,9 @@ type Options struct {
 	// (default slog.Default()).
 	Logger *slog.Logger
 	// ReceiptSigner, if set, signs every receipt the Store hands out, as
-	// the embedded store's batpak.WithReceiptSigner does: Receipt.Store is
-	// the store's id (ID, kept in the index bucket and shared by every
-	// client) and Receipt.Signature verifies offline with the public key
+	// the embedded store's batpak.WithReceiptSigner does: Receipt.Proof
+	// holds the store's id (ID, kept in the index bucket and shared by every
+	// client) and a signature that verifies offline with the public key
 	// alone (batpak.VerifyReceipt, `batpak verify-receipt`). Signing runs
 	// on the client, after the server has stored the event.
 	ReceiptSigner ed25519.PrivateKey

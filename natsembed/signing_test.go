@@ -40,7 +40,7 @@ func TestSignedReceiptsOverJetStream(t *testing.T) {
 	again, err := s.AppendWithOptions(ctx, alice, 0x1001, []byte("two"), batpak.AppendOptions{IdempotencyKey: "k2"})
 	require.NoError(t, err)
 	require.True(t, again.Replayed)
-	assert.Equal(t, r.Signature, again.Signature, "a replay is signed over the same event")
+	assert.Equal(t, r.Proof, again.Proof, "a replay is signed over the same event")
 	rs = append(rs, again)
 	r, err = s.AppendReaction(ctx, event.MustCoordinate("user:bob", "eu"), 0x1001, []byte("three"), r.ID, r.ID)
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func TestSignedReceiptsOverJetStream(t *testing.T) {
 
 	for _, r := range rs {
 		require.True(t, r.IsSigned(), "global %d", r.Global)
-		assert.Equal(t, s.ID(), r.Store)
+		assert.Equal(t, s.ID(), r.Proof.Store)
 		require.NoError(t, batpak.VerifyReceipt(pub, r), "global %d", r.Global)
 		ev, err := s.Get(ctx, r.ID)
 		require.NoError(t, err)
@@ -81,8 +81,9 @@ func TestSignedReceiptsOverJetStream(t *testing.T) {
 	tampered.Global++
 	assert.ErrorIs(t, batpak.VerifyReceipt(pub, tampered), batpak.ErrBadSignature)
 	tampered = rs[0]
-	tampered.Store = other.ID()
-	tampered.Store[15] ^= 1
+	proof := *tampered.Proof // the copy's own proof: copies share one
+	proof.Store[15] ^= 1
+	tampered.Proof = &proof
 	assert.ErrorIs(t, batpak.VerifyReceipt(pub, tampered), batpak.ErrBadSignature)
 
 	plain := openStore(t, connect(t, srv), jetstream.Options{Stream: "SIGNED", Subject: "sig"})
