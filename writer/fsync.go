@@ -127,16 +127,18 @@ func (f *Fsync) process() {
 	if err == nil && syncs {
 		err = f.syncFiles()
 	}
-	if err == nil && !syncs {
-		// On-write flushes only: published now, synced like the writer's
-		// own (within SyncEveryN events or SyncInterval).
-		defer f.notePublished(batchEvents(f.batch))
-	}
 	if err == nil && f.cfg.Inject != nil {
 		if err = f.cfg.Inject(PointBeforePublish); err != nil {
 			f.fail.set(err)
 			err = f.fail.get()
 		}
+	}
+	if err == nil && !syncs {
+		// On-write flushes only: published below, synced like the writer's
+		// own (within SyncEveryN events or SyncInterval). Counted before
+		// the publish answers their callers, so that Unsynced never lags
+		// an acknowledged append.
+		f.notePublished(batchEvents(f.batch))
 	}
 	for len(f.batch) > 0 {
 		fl := f.batch[0]

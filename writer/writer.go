@@ -197,8 +197,8 @@ func (w *Writer) handOff() {
 	fl.seg = w.seg
 	w.seg.noteFooter(fl.pend)
 	if !fl.durable && w.link.writerPublishes() {
+		w.link.notePublished(len(fl.pend)) // first: Unsynced never lags an acknowledged append
 		publish(w.cfg.Index, w.cfg.OnPublish, fl)
-		w.link.notePublished(len(fl.pend))
 		recycle(fl)
 		return
 	}
