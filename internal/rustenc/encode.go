@@ -188,29 +188,15 @@ type FooterEntry struct {
 // framesEnd: the string table (entity and scope names in order of first
 // use), the 154-byte entries, the table's offset, the count and "SIDX".
 func Footer(framesEnd uint64, entries []FooterEntry) []byte {
-	var names []string
-	index := map[string]uint32{}
-	intern := func(s string) uint32 {
-		if i, ok := index[s]; ok {
-			return i
-		}
-		index[s] = uint32(len(names))
-		names = append(names, s)
-		return index[s]
-	}
-	type idx struct{ entity, scope uint32 }
-	ids := make([]idx, len(entries))
-	for i, e := range entries {
-		ids[i] = idx{intern(e.Entity), intern(e.Scope)}
-	}
+	names, ids := internNames(nil, len(entries), func(i int) (string, string) { return entries[i].Entity, entries[i].Scope })
 	x := newEnc()
 	x.strs(names)
 	out := bytes.Clone(x.bytes())
 	le := binary.LittleEndian
 	for i, e := range entries {
 		out = appendLE128(out, e.ID)
-		out = le.AppendUint32(out, ids[i].entity)
-		out = le.AppendUint32(out, ids[i].scope)
+		out = le.AppendUint32(out, uint32(ids[i].entity))
+		out = le.AppendUint32(out, uint32(ids[i].scope))
 		out = le.AppendUint16(out, e.Kind)
 		out = le.AppendUint64(out, e.WallMS)
 		out = le.AppendUint32(out, e.Clock)
@@ -225,6 +211,33 @@ func Footer(framesEnd uint64, entries []FooterEntry) []byte {
 	out = le.AppendUint64(out, framesEnd)
 	out = le.AppendUint32(out, uint32(len(entries)))
 	return append(out, "SIDX"...)
+}
+
+// nameIDs are an entry's entity and scope as indexes into a string table.
+type nameIDs struct{ entity, scope uint64 }
+
+// internNames builds the string table both batpak-rust encodings use: the
+// names of n entries (entity and scope of entry i from names), each once,
+// in order of first use after those of table.
+func internNames(table []string, n int, names func(i int) (entity, scope string)) ([]string, []nameIDs) {
+	index := make(map[string]uint64, len(table))
+	for i, s := range table {
+		index[s] = uint64(i)
+	}
+	intern := func(s string) uint64 {
+		if i, ok := index[s]; ok {
+			return i
+		}
+		index[s] = uint64(len(table))
+		table = append(table, s)
+		return index[s]
+	}
+	ids := make([]nameIDs, n)
+	for i := range ids {
+		entity, scope := names(i)
+		ids[i] = nameIDs{intern(entity), intern(scope)}
+	}
+	return table, ids
 }
 
 func appendLE128(dst []byte, id [16]byte) []byte {
@@ -253,21 +266,7 @@ type CheckpointEntry struct {
 // CRC-32 of the rest (u32 LE), then the MessagePack map. Names are
 // interned in order of first use after an empty string at index 0.
 func Checkpoint(nextGlobal, wmSegment, wmOffset uint64, entries []CheckpointEntry) []byte {
-	names := []string{""}
-	index := map[string]uint64{"": 0}
-	intern := func(s string) uint64 {
-		if i, ok := index[s]; ok {
-			return i
-		}
-		index[s] = uint64(len(names))
-		names = append(names, s)
-		return index[s]
-	}
-	type idx struct{ entity, scope uint64 }
-	ids := make([]idx, len(entries))
-	for i, e := range entries {
-		ids[i] = idx{intern(e.Entity), intern(e.Scope)}
-	}
+	names, ids := internNames([]string{""}, len(entries), func(i int) (string, string) { return entries[i].Entity, entries[i].Scope })
 	x := newEnc()
 	x.mapLen(5)
 	x.key("global_sequence")
