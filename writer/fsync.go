@@ -137,8 +137,10 @@ func (f *Fsync) process() {
 		// On-write flushes only: published below, synced like the writer's
 		// own (within SyncEveryN events or SyncInterval). Counted before
 		// the publish answers their callers, so that Unsynced never lags
-		// an acknowledged append.
-		f.notePublished(batchEvents(f.batch))
+		// an acknowledged append; synced, if due, after it, so that their
+		// callers never wait for that fsync.
+		f.link.handedOnWrite.Add(int64(batchEvents(f.batch)))
+		defer f.syncIfDue()
 	}
 	for len(f.batch) > 0 {
 		fl := f.batch[0]
@@ -188,12 +190,10 @@ func (f *Fsync) syncFiles() error {
 	return nil
 }
 
-// notePublished counts on-write events the actor published without an
-// fsync and syncs once SyncEveryN of all such events wait for one.
-func (f *Fsync) notePublished(n int) {
-	l := f.link
-	l.handedOnWrite.Add(int64(n))
-	if l.syncEveryN > 0 && l.unsynced() >= l.syncEveryN {
+// syncIfDue syncs once SyncEveryN on-write events, the writer's and the
+// actor's, wait for an fsync.
+func (f *Fsync) syncIfDue() {
+	if l := f.link; l.syncEveryN > 0 && l.unsynced() >= l.syncEveryN {
 		f.syncActive()
 	}
 }
