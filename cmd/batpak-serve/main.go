@@ -158,11 +158,14 @@ func (o *options) serve(ctx context.Context, dir string, stdout, stderr io.Write
 	if loopback {
 		h = loopbackOnly(in)
 	}
+	var unused unusedConns
 	srv := &http.Server{
 		Handler:           h,
+		ConnState:         unused.track,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(stderr, "batpak serve: ", 0),
 	}
+	srv.RegisterOnShutdown(unused.closeAll) // runs once the listener is closed
 	fmt.Fprintf(stdout, "batpak serve: the inspector of %s at http://%s/ (read-only; Ctrl-C stops)\n", dir, ln.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

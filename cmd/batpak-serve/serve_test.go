@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -153,4 +154,21 @@ func TestServeInProcess(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	cancel()
 	assert.Equal(t, exitOK, <-code, errb.String())
+}
+
+// TestServeStopsBesideUnusedConnection: an interrupt stops the server at
+// once although a client holds a connection it never sent a request on, as
+// a browser's preconnected socket does; the server would otherwise wait
+// for that socket until its wait for requests in flight ran out, and exit 1.
+func TestServeStopsBesideUnusedConnection(t *testing.T) {
+	dir := t.TempDir()
+	s := openWriter(t, dir)
+	writeWorkflow(t, s)
+	srv := startServer(t, dir)
+	status, _ := fetch(t, srv.url+"entities", "")
+	require.Equal(t, http.StatusOK, status)
+	conn, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(srv.url, "http://"), "/"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, srv.stop(t), "stderr:\n%s", srv.errb.String())
 }
