@@ -74,17 +74,33 @@ type batchPlan struct {
 	latest map[int]int
 }
 
+// batchEntity is what checkBatch tracks of an entity as the batch goes.
+type batchEntity struct {
+	next uint64 // its next sequence
+	last int    // the index of its latest item so far
+}
+
+// batchScratchMax bounds the entities whose scratch entries checkBatch
+// keeps for the next batch: a map grown by one huge batch is dropped, so
+// that clearing it does not cost every later batch.
+const batchScratchMax = 4096
+
 // checkBatch checks expected sequences (counting earlier items of the same
 // batch) and causes (backwards only) and returns the batch's encoded size.
 func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 	plan := batchPlan{}
-	next := map[string]uint64{}  // entity → next sequence as the batch goes
-	lastItem := map[string]int{} // entity → index of its latest item so far
+	if c.batchEntities == nil || len(c.batchEntities) > batchScratchMax {
+		c.batchEntities = make(map[string]batchEntity)
+	} else {
+		clear(c.batchEntities)
+	}
+	seen := c.batchEntities
 	size := 2 * segment.MarkerSize(segment.Marker{Count: uint32(len(items)), FirstGlobal: c.st.global + 1})
 	for i := range items {
 		it := &items[i]
 		entity := it.Coord.Entity()
-		n, ok := next[entity]
+		be, ok := seen[entity]
+		n := be.next
 		if !ok {
 			t, err := c.loadTail(entity)
 			if err != nil {
@@ -104,7 +120,8 @@ func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 					"%w: cause item %d is not an earlier item", event.ErrBatchInvalid, it.Cause.Index)}
 			}
 		case event.CauseByLatestOf:
-			j, ok := lastItem[it.Cause.Entity]
+			latest, ok := seen[it.Cause.Entity]
+			j := latest.last
 			if !ok {
 				return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf(
 					"%w: no earlier item of entity %q to be caused by", event.ErrBatchInvalid, it.Cause.Entity)}
@@ -120,8 +137,7 @@ func (c *core) checkBatch(items []Item) (batchPlan, int, error) {
 		default:
 			return plan, 0, &event.BatchItemError{Item: i, Err: fmt.Errorf("%w: unknown cause kind %d", event.ErrBatchInvalid, it.Cause.Kind)}
 		}
-		next[entity] = n + 1
-		lastItem[entity] = i
+		seen[entity] = batchEntity{next: n + 1, last: i}
 		size += segment.EncodedEventSize(&segment.EventRecord{
 			IdemKey: it.Opts.IdempotencyKey, Entity: entity, Scope: it.Coord.Scope(), Payload: it.Payload,
 		})

@@ -48,6 +48,9 @@ type core struct {
 	next   int
 	inHand *Request
 	cur    *flush
+
+	// Scratch of checkBatch, kept between batches (cleared, not remade).
+	batchEntities map[string]batchEntity
 }
 
 // logAccess is how the core reads the log besides the index.

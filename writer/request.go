@@ -126,7 +126,8 @@ func (r *Request) finish(err error) {
 	r.reply <- r
 }
 
-// receiptSlice returns a slice for n receipts, inline for one.
+// receiptSlice returns a slice for n receipts: inline for one, else a new
+// slice that a ticket may keep after the request is released.
 func (r *Request) receiptSlice(n int) []event.Receipt {
 	if n == 1 {
 		return r.receipt1[:]

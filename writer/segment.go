@@ -104,10 +104,18 @@ func openActive(id uint64, f vfs.File, end, size int64) *activeSegment {
 	return seg
 }
 
+// writeCallMin is the size from which write uses a write call even where
+// the mapping would take b. A copy into a mapped page of a file faults when
+// the page was written back since its last change (after every fsync), and
+// on ext4 each such fault may wait for the journal; one write call instead
+// takes the pages it covers without faulting. Below a page or two a copy
+// costs less than the call (measured: docs/TUNING.md, "Mapped writes").
+const writeCallMin = 4 << 10
+
 // write appends b at the segment's end: a copy into the mapping when it
-// fits, else a write call.
+// fits and is small, else a write call.
 func (s *activeSegment) write(b []byte) error {
-	if s.m != nil && s.end+int64(len(b)) <= int64(len(s.m)) {
+	if s.m != nil && len(b) < writeCallMin && s.end+int64(len(b)) <= int64(len(s.m)) {
 		copy(s.m[s.end:], b)
 	} else if _, err := s.file.WriteAt(b, s.end); err != nil {
 		return err
