@@ -105,15 +105,6 @@ func (x *Index) MarshalCheckpoint(w Watermark) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, ckptCRC))
 }
 
-// chunkAt returns the elements from i (a multiple of chunkLen) up to the
-// end of their chunk or n.
-func (v view[T]) chunkAt(i, n int) []T {
-	if v.chunks == nil {
-		return v.small[:n]
-	}
-	return v.chunks[i>>chunkBits][:min(chunkLen, n-i)]
-}
-
 // UnmarshalCheckpoint rebuilds an index from MarshalCheckpoint's bytes. Every
 // count is checked against the bytes present before anything is allocated,
 // and every entry against the names and its predecessor, so damaged or

@@ -57,6 +57,21 @@ func (v view[T]) at(i int) *T {
 	return &v.chunks[i>>chunkBits][i&(chunkLen-1)]
 }
 
+// chunkAt returns the elements from i (a multiple of chunkLen) up to the
+// end of their chunk or n.
+func (v view[T]) chunkAt(i, n int) []T {
+	if v.chunks == nil {
+		return v.small[:n]
+	}
+	return v.chunks[i>>chunkBits][:min(chunkLen, n-i)]
+}
+
+// runAt returns the elements from i up to the end of their chunk or n: a
+// stretch a loop can walk as one slice.
+func (v view[T]) runAt(i, n int) []T {
+	return v.chunkAt(i&^(chunkLen-1), n)[i&(chunkLen-1):]
+}
+
 func (c *chunked[T]) last() *T { return c.view().at(c.n - 1) }
 
 // storageLen is how many elements reserve takes from a pool for a list of

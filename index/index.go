@@ -107,21 +107,22 @@ func (x *Index) Publish(ps []Pending) {
 
 func (x *Index) add(p *Pending) {
 	pos := uint32(x.entries.n)
-	en, ok := x.entityNum[p.Entity]
-	if !ok {
-		en = uint32(len(x.entityName))
-		x.entityNum[p.Entity] = en
-		x.entityName = append(x.entityName, p.Entity)
-		c, _ := event.NewCoordinate(p.Entity, p.Scope) // validated by the writer or the scan
-		x.entityCoord = append(x.entityCoord, c)
-		x.streams = append(x.streams, chunked[uint32]{})
-	}
 	sn, ok := x.scopeNum[p.Scope]
 	if !ok {
 		sn = uint32(len(x.scopeName))
 		x.scopeNum[p.Scope] = sn
 		x.scopeName = append(x.scopeName, p.Scope)
 		x.scopes = append(x.scopes, chunked[uint32]{})
+	}
+	en, ok := x.entityNum[p.Entity]
+	if !ok {
+		en = uint32(len(x.entityName))
+		x.entityNum[p.Entity] = en
+		x.entityName = append(x.entityName, p.Entity)
+		// The coordinate shares the interned scope name (headers compare it).
+		c, _ := event.NewCoordinate(p.Entity, x.scopeName[sn]) // validated by the writer or the scan
+		x.entityCoord = append(x.entityCoord, c)
+		x.streams = append(x.streams, chunked[uint32]{})
 	}
 	x.entries.push(Entry{
 		Global: p.Global, Sequence: p.Sequence, Segment: p.Segment, Offset: p.Offset,
@@ -379,6 +380,35 @@ func (s snapshot) at(i int) *Entry {
 		return s.entries.at(i)
 	}
 	return s.entries.at(int(*s.pos.at(i)))
+}
+
+// run is a stretch of a snapshot's list that one slice holds (see
+// snapshot.run).
+type run struct {
+	pos   []uint32 // the positions; nil for a snapshot of every entry
+	first uint32   // then: the position of the first
+	n     int
+}
+
+func (r run) len() int { return r.n }
+
+// posAt is the position of the run's j-th entry.
+func (r run) posAt(j int) uint32 {
+	if r.pos == nil {
+		return r.first + uint32(j)
+	}
+	return r.pos[j]
+}
+
+// run returns the entries from index i up to the end of the chunk of the
+// position list that holds i, or end (for a snapshot of every entry: all
+// of them up to end, whose positions are their indexes).
+func (s snapshot) run(i, end int) run {
+	if s.all {
+		return run{first: uint32(i), n: end - i}
+	}
+	ps := s.pos.runAt(i, end)
+	return run{pos: ps, n: len(ps)}
 }
 
 // searchGlobal returns the first index whose entry has Global >= g.

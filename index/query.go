@@ -2,6 +2,7 @@ package index
 
 import (
 	"iter"
+	"math"
 	"slices"
 
 	"github.com/batpak-go/batpak/event"
@@ -35,15 +36,18 @@ func (x *Index) Query(r event.Region, after uint64) iter.Seq[Entry] {
 // makes one call per block rather than one callback per entry (and its
 // buffer can live on its stack). The snapshot is taken by (*Index).Scan.
 type Scan struct {
-	x           *Index
-	s           snapshot
-	merge       *merger // the scopes' lists, when the region names scopes and no exact entity
-	i           int     // the next index in s to look at
-	r           event.Region
-	stream      bool // s is the entity's stream: stop past the region's last sequence
-	maxSeq      uint64
-	scopes      []uint32 // the scope numbers an entity stream's entries must have, sorted
-	anyScope    bool
+	x        *Index
+	s        snapshot
+	merge    *merger // the scopes' lists, when the region names scopes and no exact entity
+	i        int     // the next index in s to look at
+	r        event.Region
+	stream   bool // s is the entity's stream: stop past the region's last sequence
+	maxSeq   uint64
+	scopes   []uint32 // the scope numbers an entity stream's entries must have, sorted
+	anyScope bool
+	// plain is set when every entry of s matches: no kind, sequence,
+	// entity or scope rule to apply (see next).
+	plain       bool
 	checkEntity bool            // an entity prefix: match names
 	entities    map[uint32]bool // for entity prefixes: resolved once per entity number
 	examined    int             // entries looked at (tests check that other scopes' are not)
@@ -83,6 +87,7 @@ func (x *Index) Scan(r event.Region, after uint64) Scan {
 		}
 		sc.checkEntity = r.Entity != ""
 	}
+	sc.plain = sc.anyScope && !sc.checkEntity && r.Kinds.IsAny() && r.MinSequence == 0 && sc.maxSeq == math.MaxUint64
 	if after > 0 && sc.merge == nil {
 		// "Above after", not "at or above after+1": after is the caller's
 		// and may be the largest uint64, above which nothing lies.
@@ -102,21 +107,45 @@ func (sc *Scan) next(dst []Entry, pos []uint32) int {
 		return sc.nextMerged(dst, pos)
 	}
 	n, end := 0, sc.s.len()
-	for ; sc.i < end && n < len(dst); sc.i++ {
-		e := sc.s.at(sc.i)
-		sc.examined++
-		if sc.stream && e.Sequence > sc.maxSeq {
-			sc.i = end
-			break
+	// The list is walked a run at a time: a run is the rest of one chunk
+	// of the position list (or of the entries, for every entry), a plain
+	// slice, so the loop below indexes nothing but it and the entries.
+	// For an unfiltered region (the common read: a whole entity stream or
+	// scope) each step is one copy; the rules are applied otherwise.
+	for n < len(dst) && sc.i < end {
+		run := sc.s.run(sc.i, end)
+		k := 0
+		if sc.plain {
+			k = min(run.len(), len(dst)-n)
+			for j := range k {
+				p := run.posAt(j)
+				dst[n+j] = *sc.s.entries.at(int(p))
+				if pos != nil {
+					pos[n+j] = p
+				}
+			}
+			n += k
+		} else {
+			for ; k < run.len() && n < len(dst); k++ {
+				p := run.posAt(k)
+				e := sc.s.entries.at(int(p))
+				if sc.stream && e.Sequence > sc.maxSeq {
+					sc.examined += k + 1
+					sc.i = end
+					return n
+				}
+				if !sc.keep(e) || (!sc.anyScope && !sc.inScopes(e.Scope)) {
+					continue
+				}
+				dst[n] = *e
+				if pos != nil {
+					pos[n] = p
+				}
+				n++
+			}
 		}
-		if !sc.keep(e) || (!sc.anyScope && !sc.inScopes(e.Scope)) {
-			continue
-		}
-		dst[n] = *e
-		if pos != nil {
-			pos[n] = sc.s.posAt(sc.i)
-		}
-		n++
+		sc.i += k
+		sc.examined += k
 	}
 	return n
 }

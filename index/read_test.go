@@ -7,22 +7,33 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/batpak-go/batpak/event"
 )
 
 // Scan is Query in pull form: for every region, draining it with buffers
-// of any size yields exactly what Query yields.
-func TestScanMatchesQueryForAnyBuffer(t *testing.T) {
+// of any size yields exactly the events a filter over every published
+// event keeps, across chunk boundaries of every list and whether the
+// region needs rules applied or not (the unfiltered loop copies runs).
+func TestScanMatchesAFilterForAnyBuffer(t *testing.T) {
 	x := New()
-	fill(x, 0, 3*chunkLen+17) // several chunks
+	ps := fill(x, 0, 3*chunkLen+17) // several chunks
 	regions := []event.Region{
 		event.AllEvents(), event.ForEntity("e2"), event.ForScope("s1"),
 		event.AllEvents().WithKind(kindB), event.ForEntity("e3").WithSequence(5, 900),
-		event.AllEvents().WithEntityPrefix("e"), event.ForScope("nope"),
+		event.ForEntity("e1").WithSequence(0, chunkLen/4+3), event.ForEntity("e0").WithScope("s0"),
+		event.AllEvents().WithEntityPrefix("e"), event.ForScope("nope"), event.ForScopes("s0", "s1"),
 	}
 	for _, r := range regions {
-		for _, after := range []uint64{0, 1, 5000} {
-			want := globals(x.Query(r, after))
+		for _, after := range []uint64{0, 1, 5000, chunkLen * 2} {
+			var want []uint64
+			for _, p := range ps {
+				if p.Global > after && r.Matches(event.MustCoordinate(p.Entity, p.Scope), p.Kind, p.Sequence) {
+					want = append(want, p.Global)
+				}
+			}
+			require.Equal(t, want, globals(x.Query(r, after)), "%+v after %d: query", r, after)
 			for _, size := range []int{1, 7, 64, 5000} {
 				sc := x.Scan(r, after)
 				var got []uint64
@@ -32,8 +43,34 @@ func TestScanMatchesQueryForAnyBuffer(t *testing.T) {
 						got = append(got, e.Global)
 					}
 				}
-				if !slices.Equal(got, want) {
-					t.Fatalf("%+v after %d, buffer %d: scan %d entries, query %d", r, after, size, len(got), len(want))
+				require.Equal(t, want, got, "%+v after %d, buffer %d", r, after, size)
+			}
+		}
+	}
+}
+
+// The link cursor finds, for increasing positions, exactly the links a
+// search of the whole list finds: dense and sparse links, gaps long and
+// short, positions past the last link.
+func TestLinkCursorFindsWhatASearchFinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, density := range []int{1, 2, 50, 5000} {
+		var l chunked[link]
+		has := map[uint32]bool{}
+		for pos := uint32(0); pos < 3*chunkLen; pos++ {
+			if rng.IntN(density) == 0 {
+				l.push(link{pos: pos, cause: event.ID{byte(pos), byte(pos >> 8), 1}})
+				has[pos] = true
+			}
+		}
+		for _, step := range []int{1, 3, 1000} {
+			c := linkCursor{v: l.view()}
+			for pos := uint32(rng.IntN(step)); pos < 3*chunkLen+10; pos += uint32(1 + rng.IntN(step)) {
+				got, ok := c.find(pos)
+				require.Equal(t, has[pos], ok, "density %d, step %d, position %d", density, step, pos)
+				if ok {
+					require.Equal(t, pos, got.pos)
+					require.Equal(t, event.ID{byte(pos), byte(pos >> 8), 1}, got.cause)
 				}
 			}
 		}
