@@ -17,11 +17,12 @@ func (s *Store) Get(ctx context.Context, id ID) (*StoredEvent, error) {
 	if err := s.readable(ctx); err != nil {
 		return nil, err
 	}
-	e, ok := s.idx.LookupID(id)
+	e, pe, hasPrev, ok := s.idx.LookupIDLinked(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
-	return s.readEntry(e)
+	ev, err := s.segs.ReadLinked(s.idx, e, pe, hasPrev)
+	return ev, found(err)
 }
 
 // Latest returns an entity's newest visible event.

@@ -276,8 +276,10 @@ func (x *Index) restoreEntries(n int, entries, ids, clocks []byte, w Watermark, 
 	for _, l := range kindLen {
 		total += storageLen(l)
 	}
+	total += storageLen(n) // prev
 	pool := rawSlice[uint32](total)
 	hugePages(pool)
+	x.prev.reserve(&pool, n)
 	for en, l := range streamLen {
 		x.streams[en].reserve(&pool, l)
 	}
@@ -292,7 +294,7 @@ func (x *Index) restoreEntries(n int, entries, ids, clocks []byte, w Watermark, 
 	var kl *chunked[uint32]
 	for i := 0; i < n; i++ {
 		e := ev.at(i)
-		x.streams[e.Entity].push(uint32(i))
+		x.pushStream(e.Entity, uint32(i))
 		x.scopes[e.Scope].push(uint32(i))
 		if kl == nil || e.Kind != lastKind {
 			lastKind, kl = e.Kind, x.kinds[e.Kind]

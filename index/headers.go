@@ -164,8 +164,8 @@ type HeaderScan struct {
 	sc    Scan
 	v     headerView
 	links linkCursor
-	es  [headerChunk]Entry
-	pos [headerChunk]uint32
+	es    [headerChunk]Entry
+	pos   [headerChunk]uint32
 }
 
 // headerChunk is how many entries Next takes from the scan at a time.

@@ -72,6 +72,12 @@ type Index struct {
 	clocks  chunked[clock]
 	links   chunked[link]
 	overPos map[uint32]event.ID
+	// prev holds, by position, the position of the entry before it in its
+	// entity's stream (noPrev for an entity's first), so that a Get finds
+	// the predecessor whose hash it returns beside the entry, not through
+	// the stream's list: one dependent memory access fewer (LookupIDLinked).
+	// Derived from the streams: never in a checkpoint.
+	prev chunked[uint32]
 	// gen counts Rewrites: positions taken in one generation mean nothing
 	// in another (ScanHeaders).
 	gen uint64
@@ -140,7 +146,7 @@ func (x *Index) add(p *Pending) {
 	if l, ok := linkOf(pos, p.ID, p.Correlation, p.Causation); ok {
 		x.links.push(l)
 	}
-	x.streams[en].push(pos)
+	x.pushStream(en, pos)
 	x.scopes[sn].push(pos)
 	kl := x.kinds[p.Kind]
 	if kl == nil {
@@ -154,6 +160,20 @@ func (x *Index) add(p *Pending) {
 	if correlated(p.ID, p.Correlation) {
 		x.addCorrelation(pos, p.Correlation)
 	}
+}
+
+// noPrev is prev's mark of an entity's first entry.
+const noPrev = ^uint32(0)
+
+// pushStream appends position pos to entity en's stream and records the
+// stream's previous last entry as pos's predecessor.
+func (x *Index) pushStream(en, pos uint32) {
+	s, p := &x.streams[en], noPrev
+	if s.n > 0 {
+		p = *s.last()
+	}
+	x.prev.push(p)
+	s.push(pos)
 }
 
 // LookupKey returns the entry appended with an idempotency key.
@@ -207,6 +227,32 @@ func (x *Index) LookupID(id event.ID) (Entry, bool) {
 		return *entries.at(i), true
 	}
 	return Entry{}, false
+}
+
+// LookupIDLinked returns the entry of an id and, if the index holds it,
+// the entry before it in its entity's stream (the event with the previous
+// sequence), both from one lock and one search: the predecessor's
+// position is kept beside the entry's (prev), so its lookup does not wait
+// for the stream's list.
+func (x *Index) LookupIDLinked(id event.ID) (e, pe Entry, hasPrev, ok bool) {
+	x.mu.RLock()
+	ids, entries, prev := x.ids.snapshot(), x.entries.view(), x.prev.view()
+	pos, overflow := x.idOverflow[id]
+	x.mu.RUnlock()
+	if !overflow {
+		i := ids.search(id)
+		if i >= ids.ids.n || *ids.ids.at(i) != id {
+			return Entry{}, Entry{}, false, false
+		}
+		pos = uint32(i)
+	}
+	e = *entries.at(int(pos))
+	if p := *prev.at(int(pos)); p != noPrev && e.Sequence > 0 {
+		if pe = *entries.at(int(p)); pe.Sequence == e.Sequence-1 {
+			return e, pe, true, true
+		}
+	}
+	return e, Entry{}, false, true
 }
 
 // searchIDs returns the first position whose id is >= id: a search over

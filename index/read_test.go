@@ -209,3 +209,63 @@ func TestLookupIDFindsEveryID(t *testing.T) {
 		}
 	}
 }
+
+// LookupIDLinked gives every id's entry and the predecessor Previous
+// finds by the stream, in an index published event by event, restored
+// from its checkpoint, and rewritten with entries dropped (predecessors
+// among them: then there is none) — including ids out of order, found
+// through the overflow map.
+func TestLookupIDLinkedAgreesWithPrevious(t *testing.T) {
+	ps := linkedPendings(2*chunkLen + 99)
+	x := New()
+	for i := range ps {
+		x.Publish(ps[i : i+1])
+	}
+	check := func(name string, x *Index, want []Pending) {
+		t.Helper()
+		linked := 0
+		for _, p := range want {
+			e, pe, hasPrev, ok := x.LookupIDLinked(p.ID)
+			require.True(t, ok, "%s: %v", name, p.ID)
+			require.Equal(t, p.Global, e.Global, "%s", name)
+			wantPE, wantPrev := x.Previous(e)
+			require.Equal(t, wantPrev, hasPrev, "%s: event %d", name, p.Global)
+			require.Equal(t, wantPE, pe, "%s: event %d", name, p.Global)
+			if hasPrev {
+				linked++
+			}
+		}
+		require.Positive(t, linked, "%s: some events have their predecessor", name)
+		_, _, _, ok := x.LookupIDLinked(event.NewID())
+		require.False(t, ok, "%s: an unknown id", name)
+	}
+	require.NotEmpty(t, x.overPos, "the pendings must hold ids out of order")
+	check("published", x, ps)
+
+	y, _, err := UnmarshalCheckpoint(x.MarshalCheckpoint(Watermark{Segment: 1, Offset: 1 << 20, LastGlobal: uint64(len(ps))}))
+	require.NoError(t, err)
+	check("restored", y, ps)
+
+	var kept []Pending
+	for i, p := range ps {
+		if i%7 != 3 {
+			kept = append(kept, p)
+		}
+	}
+	y.Rewrite(func(e *Entry) bool { return (e.Global-1)%7 != 3 })
+	check("rewritten", y, kept)
+	check("rebuilt", y.Rebuilt(func(s uint32) uint32 { return s }), kept)
+	// An event published after the rewrite links to the entity's last kept one.
+	var last Pending
+	for _, p := range kept {
+		if p.Entity == "e0" {
+			last = p
+		}
+	}
+	next := Pending{ID: event.NewID(), Entity: "e0", Scope: "s0", Kind: kindA, Global: uint64(len(ps) + 1),
+		Sequence: last.Sequence + 1, Segment: 1, Offset: 1 << 19, Size: 100}
+	y.Publish([]Pending{next})
+	_, pe, hasPrev, ok := y.LookupIDLinked(next.ID)
+	require.True(t, ok && hasPrev)
+	require.Equal(t, last.Global, pe.Global)
+}

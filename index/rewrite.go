@@ -45,7 +45,7 @@ func (x *Index) Rewrite(keep func(e *Entry) bool) int {
 	}
 	x.entries, x.ids, x.lastID, x.idOverflow, x.overPos = y.entries, y.ids, y.lastID, y.idOverflow, y.overPos
 	x.streams, x.scopes, x.kinds, x.keys = y.streams, y.scopes, y.kinds, y.keys
-	x.corr, x.clocks, x.links = y.corr, y.clocks, y.links
+	x.corr, x.clocks, x.links, x.prev = y.corr, y.clocks, y.links, y.prev
 	x.vacancies = x.vacancies || dropped > 0
 	x.gen++
 	return dropped
@@ -66,7 +66,7 @@ func (x *Index) place(e Entry, id event.ID, key string, c clock) {
 		x.overPos[pos] = id
 	}
 	x.clocks.push(c)
-	x.streams[e.Entity].push(pos)
+	x.pushStream(e.Entity, pos)
 	x.scopes[e.Scope].push(pos)
 	kl := x.kinds[e.Kind]
 	if kl == nil {
