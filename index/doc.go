@@ -14,6 +14,10 @@
 // chunks, never copied. Events that are not their own correlation are also
 // listed by correlation id (Correlated), so a workflow is found without
 // reading the log; most events are their own, and cost nothing there.
+// Each entry's predecessor in its entity's stream is kept by position (4
+// bytes, derived from the streams, never checkpointed), so a Get finds
+// the event whose hash it returns as Hash.Prev without walking the
+// stream's list (LookupIDLinked).
 //
 // Beside the entries it keeps what an event's header needs that an entry
 // does not hold — each event's clock reading (12 bytes) and the
