@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -135,7 +136,28 @@ func groupThousands(s string) string {
 	return b.String()
 }
 
+// Machine describes what the figures were measured on: Go, platform,
+// CPUs, and on Linux the transparent huge page mode, which moves most
+// figures by a fifth or more (docs/TUNING.md, "Transparent huge pages").
 func Machine() string {
-	return fmt.Sprintf("%s %s/%s, %d CPUs (GOMAXPROCS %d)",
+	m := fmt.Sprintf("%s %s/%s, %d CPUs (GOMAXPROCS %d)",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+		if mode := hugePageMode(string(b)); mode != "" {
+			m += ", transparent huge pages " + mode
+		}
+	}
+	return m
+}
+
+// hugePageMode returns the mode Linux marks as chosen in the contents of
+// its transparent_hugepage/enabled file ("always [madvise] never"), or ""
+// if none is marked.
+func hugePageMode(enabled string) string {
+	_, rest, ok := strings.Cut(enabled, "[")
+	mode, _, closed := strings.Cut(rest, "]")
+	if !ok || !closed {
+		return ""
+	}
+	return mode
 }

@@ -85,3 +85,18 @@ func TestExecuteRefusesMisuse(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUsage)
 	assert.True(t, strings.Contains(err.Error(), "unexpected arguments"), err.Error())
 }
+
+// The huge page mode is the one Linux marks as chosen, and nothing when
+// the file's contents mark none.
+func TestHugePageMode(t *testing.T) {
+	for in, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never\n": "always",
+		"always madvise [never]\n": "never",
+		"always madvise never\n":   "",
+		"[always madvise never":    "",
+		"":                         "",
+	} {
+		assert.Equal(t, want, hugePageMode(in), "%q", in)
+	}
+}
