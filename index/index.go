@@ -216,17 +216,11 @@ func (x *Index) Counts() (events, entities, scopes int) {
 
 // LookupID returns the entry of an id.
 func (x *Index) LookupID(id event.ID) (Entry, bool) {
-	x.mu.RLock()
-	ids, entries := x.ids.snapshot(), x.entries.view()
-	pos, overflow := x.idOverflow[id]
-	x.mu.RUnlock()
-	if overflow {
-		return *entries.at(int(pos)), true
+	pos, entries, _, ok := x.findID(id)
+	if !ok {
+		return Entry{}, false
 	}
-	if i := ids.search(id); i < ids.ids.n && *ids.ids.at(i) == id {
-		return *entries.at(i), true
-	}
-	return Entry{}, false
+	return *entries.at(pos), true
 }
 
 // LookupIDLinked returns the entry of an id and, if the index holds it,
@@ -235,24 +229,34 @@ func (x *Index) LookupID(id event.ID) (Entry, bool) {
 // position is kept beside the entry's (prev), so its lookup does not wait
 // for the stream's list.
 func (x *Index) LookupIDLinked(id event.ID) (e, pe Entry, hasPrev, ok bool) {
-	x.mu.RLock()
-	ids, entries, prev := x.ids.snapshot(), x.entries.view(), x.prev.view()
-	pos, overflow := x.idOverflow[id]
-	x.mu.RUnlock()
-	if !overflow {
-		i := ids.search(id)
-		if i >= ids.ids.n || *ids.ids.at(i) != id {
-			return Entry{}, Entry{}, false, false
-		}
-		pos = uint32(i)
+	pos, entries, prev, ok := x.findID(id)
+	if !ok {
+		return Entry{}, Entry{}, false, false
 	}
-	e = *entries.at(int(pos))
-	if p := *prev.at(int(pos)); p != noPrev && e.Sequence > 0 {
+	e = *entries.at(pos)
+	if p := *prev.at(pos); p != noPrev && e.Sequence > 0 {
 		if pe = *entries.at(int(p)); pe.Sequence == e.Sequence-1 {
 			return e, pe, true, true
 		}
 	}
 	return e, Entry{}, false, true
+}
+
+// findID returns the position of id's entry, with views of the entries
+// and of prev taken with the id list (so they hold that position). The
+// search runs after the lock is released, on the snapshot.
+func (x *Index) findID(id event.ID) (pos int, entries view[Entry], prev view[uint32], ok bool) {
+	x.mu.RLock()
+	ids, entries, prev := x.ids.snapshot(), x.entries.view(), x.prev.view()
+	p, overflow := x.idOverflow[id]
+	x.mu.RUnlock()
+	if overflow {
+		return int(p), entries, prev, true
+	}
+	if i := ids.search(id); i < ids.ids.n && *ids.ids.at(i) == id {
+		return i, entries, prev, true
+	}
+	return 0, entries, prev, false
 }
 
 // searchIDs returns the first position whose id is >= id: a search over
@@ -428,18 +432,18 @@ func (s snapshot) at(i int) *Entry {
 	return s.entries.at(int(*s.pos.at(i)))
 }
 
-// run is a stretch of a snapshot's list that one slice holds (see
+// posRun is a stretch of a snapshot's list that one slice holds (see
 // snapshot.run).
-type run struct {
+type posRun struct {
 	pos   []uint32 // the positions; nil for a snapshot of every entry
 	first uint32   // then: the position of the first
 	n     int
 }
 
-func (r run) len() int { return r.n }
+func (r posRun) len() int { return r.n }
 
 // posAt is the position of the run's j-th entry.
-func (r run) posAt(j int) uint32 {
+func (r posRun) posAt(j int) uint32 {
 	if r.pos == nil {
 		return r.first + uint32(j)
 	}
@@ -449,12 +453,12 @@ func (r run) posAt(j int) uint32 {
 // run returns the entries from index i up to the end of the chunk of the
 // position list that holds i, or end (for a snapshot of every entry: all
 // of them up to end, whose positions are their indexes).
-func (s snapshot) run(i, end int) run {
+func (s snapshot) run(i, end int) posRun {
 	if s.all {
-		return run{first: uint32(i), n: end - i}
+		return posRun{first: uint32(i), n: end - i}
 	}
 	ps := s.pos.runAt(i, end)
-	return run{pos: ps, n: len(ps)}
+	return posRun{pos: ps, n: len(ps)}
 }
 
 // searchGlobal returns the first index whose entry has Global >= g.
