@@ -278,7 +278,7 @@ func faultRunOnce(t *testing.T, fault func(r *faultRun), setup faultSetup, total
 	knowHead()
 	wg.Wait()
 	r.logf("the cursors have read everything")
-	all := collect(t, admin.Query(ctx, event.AllEvents()))
+	all := queryToHead(ctx, t, admin, head)
 	var want []uint64
 	for _, ev := range all {
 		want = append(want, ev.Global)
