@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/batpak-go/batpak/natsembed"
 )
 
 // A cluster whose network the test controls. Every route between two
@@ -186,25 +188,30 @@ func startFaultCluster(t *testing.T, n int) *faultCluster {
 		c.srvs[i].Start()
 	}
 	for i := range n {
-		require.True(t, c.srvs[i].ReadyForConnections(20*time.Second), "server %d not ready", i)
+		c.requireReady(i, "")
 	}
 	c.waitMeta()
 	return c
 }
 
-// loopbackPorts finds n free loopback ports.
+// requireReady fails the test unless server i accepts connections within
+// 20 s, naming the listeners that are not up (the servers log nothing).
+func (c *faultCluster) requireReady(i int, when string) {
+	c.t.Helper()
+	s := c.srvs[i]
+	if s.ReadyForConnections(20 * time.Second) {
+		return
+	}
+	c.t.Fatalf("server %d not ready%s: client listener %v (port %d), route listener %v (port %d), running %v",
+		i, when, s.Addr(), c.client[i], s.ClusterAddr(), c.cluster[i], s.Running())
+}
+
+// loopbackPorts finds n free loopback ports, as StartCluster does: below
+// the ephemeral range, where no connection is given one between the probe
+// and a server's bind (nor between a server's stop and its restart).
 func loopbackPorts(t *testing.T, n int) []int {
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		_ = l.Close()
-	}
+	ports, err := natsembed.FreePorts(n)
+	require.NoError(t, err)
 	return ports
 }
 
@@ -270,7 +277,7 @@ func (c *faultCluster) restart(i int, empty bool) {
 	}
 	c.srvs[i] = c.newServer(i)
 	c.srvs[i].Start()
-	require.True(c.t, c.srvs[i].ReadyForConnections(20*time.Second), "server %d not ready after restart", i)
+	c.requireReady(i, " after restart")
 }
 
 // isolate cuts server i off from the others, or, with cut false, joins

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -135,9 +134,10 @@ type Cluster struct {
 // one) named batpak-0…, clustered over loopback routes on free ports, each
 // storing under o.Dir/<name>, and waits until JetStream has a leader.
 //
-// The route ports are picked by binding port 0 and releasing it just before
-// the servers start: every server must know every other's route address
-// up front, so a JetStream cluster of the right size forms at once.
+// The route ports are picked before the servers start (every server must
+// know every other's route address up front, so a JetStream cluster of the
+// right size forms at once): free ports below the kernel's ephemeral range
+// (see freePorts).
 func StartCluster(o Options, n int) (*Cluster, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("natsembed: a cluster of %d servers", n)
@@ -195,26 +195,6 @@ func StartCluster(o Options, n int) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// freePorts finds n free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("natsembed: finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // URLs is the client URLs of the running servers, comma-separated, as

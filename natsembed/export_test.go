@@ -1,0 +1,4 @@
+package natsembed
+
+// FreePorts lets the tests' fault clusters pick their ports as StartCluster does.
+var FreePorts = freePorts
