@@ -89,14 +89,22 @@ func BenchmarkCopy(b *testing.B) {
 	})
 }
 
+// copiedStream copies a store of benchRounds rounds into a fresh stream
+// on a server of replicas replicas, and returns the server's URL and the
+// number of events copied.
+func copiedStream(b *testing.B, replicas int) (string, int) {
+	url := benchURL(b, replicas)
+	dir := filepath.Join(b.TempDir(), "store")
+	n := len(fill(b, dir, benchRounds))
+	benchCmd(b, "copy", "--quiet", "--replicas", strconv.Itoa(replicas), dir, url)
+	return url, n
+}
+
 // BenchmarkSnapshot backs a copied stream up into a new directory per
 // iteration.
 func BenchmarkSnapshot(b *testing.B) {
 	eachReplicas(b, func(b *testing.B, replicas int) {
-		url := benchURL(b, replicas)
-		dir := filepath.Join(b.TempDir(), "store")
-		n := len(fill(b, dir, benchRounds))
-		benchCmd(b, "copy", "--quiet", "--replicas", strconv.Itoa(replicas), dir, url)
+		url, n := copiedStream(b, replicas)
 		i := 0
 		for b.Loop() {
 			i++
@@ -109,10 +117,7 @@ func BenchmarkSnapshot(b *testing.B) {
 // BenchmarkVerify checks every event of a copied stream.
 func BenchmarkVerify(b *testing.B) {
 	eachReplicas(b, func(b *testing.B, replicas int) {
-		url := benchURL(b, replicas)
-		dir := filepath.Join(b.TempDir(), "store")
-		n := len(fill(b, dir, benchRounds))
-		benchCmd(b, "copy", "--quiet", "--replicas", strconv.Itoa(replicas), dir, url)
+		url, n := copiedStream(b, replicas)
 		i := 0
 		for b.Loop() {
 			i++
